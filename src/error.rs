@@ -1,0 +1,182 @@
+//! The one error type every provider returns, and the kind that drives retries and exit codes.
+//!
+//! [`ApiError`] says *where* a call failed: the request could not be built, it was sent and no
+//! answer came, the provider answered with an error, or the answer could not be read. Each
+//! carries an [`ErrorKind`]; the engine retries `Throttled` and `Transient`, stops the run on
+//! `Credentials`, and records the rest as failures. Messages never hold a secret: they are
+//! built from status lines and provider error texts, and scrubbed once more before output.
+
+use std::time::Duration;
+
+/// The small shared classification that each provider's error-code table maps into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Rate limited (429, `RequestLimitExceeded`, `APIGW.0308`, ...): retry after a pause.
+    Throttled,
+    /// Connection failure, timeout, 5xx, an unreadable answer: retry.
+    Transient,
+    /// The provider rejected the credentials: stop the run (exit 3), never retry.
+    Credentials,
+    /// The provider refused this request (bad parameter, no permission): do not retry.
+    Rejected,
+    /// The target does not exist.
+    NotFound,
+}
+
+impl ErrorKind {
+    pub fn retryable(self) -> bool {
+        matches!(self, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+
+    /// Retryable HTTP statuses per the contract: 429, 500, 502, 503, 504.
+    pub fn from_status(status: u16) -> ErrorKind {
+        match status {
+            429 => ErrorKind::Throttled,
+            500 | 502 | 503 | 504 => ErrorKind::Transient,
+            401 => ErrorKind::Credentials,
+            404 => ErrorKind::NotFound,
+            _ if status >= 500 => ErrorKind::Rejected,
+            _ => ErrorKind::Rejected,
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be built (a value that cannot go in a header, ...). Nothing was sent.
+    #[error("request not built: {message}")]
+    Build { message: String },
+
+    /// Sent, and no answer came: connection refused or reset, TLS or DNS failure, timeout.
+    #[error("{message}")]
+    Send { message: String, timeout: bool },
+
+    /// The provider answered with an error.
+    #[error("{code}: {message}")]
+    Service {
+        http_status: u16,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+        kind: ErrorKind,
+        retry_after: Option<Duration>,
+    },
+
+    /// The provider answered with something that cannot be read (HTML page, truncated JSON).
+    #[error("unreadable answer (HTTP {http_status}): {message}")]
+    Unreadable {
+        http_status: u16,
+        message: String,
+        request_id: Option<String>,
+        kind: ErrorKind,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl ApiError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Build { .. } => ErrorKind::Rejected,
+            ApiError::Send { .. } => ErrorKind::Transient,
+            ApiError::Service { kind, .. } | ApiError::Unreadable { kind, .. } => *kind,
+        }
+    }
+
+    pub fn retryable(&self) -> bool {
+        self.kind().retryable()
+    }
+
+    /// A short machine-readable code for the record.
+    pub fn code(&self) -> String {
+        match self {
+            ApiError::Build { .. } => "RequestNotBuilt".into(),
+            ApiError::Send { timeout: true, .. } => "Timeout".into(),
+            ApiError::Send { .. } => "ConnectionError".into(),
+            ApiError::Service { code, .. } => code.clone(),
+            ApiError::Unreadable { .. } => "UnreadableResponse".into(),
+        }
+    }
+
+    /// The human message, without the code.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Service { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            ApiError::Service { http_status, .. } | ApiError::Unreadable { http_status, .. } => {
+                Some(*http_status)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { request_id, .. } | ApiError::Unreadable { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Service { retry_after, .. } | ApiError::Unreadable { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// An answer whose body could not be understood, classified by its status alone.
+    pub fn unreadable(
+        http_status: u16,
+        message: impl Into<String>,
+        request_id: Option<String>,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        // A 2xx we cannot read (truncated JSON, a proxy's page) is as transient as a 5xx:
+        // revocation is idempotent, so asking again is safe. Other 4xx are never retried.
+        let kind = match http_status {
+            200..=299 => ErrorKind::Transient,
+            s => ErrorKind::from_status(s),
+        };
+        ApiError::Unreadable {
+            http_status,
+            message: message.into(),
+            request_id,
+            kind,
+            retry_after,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_the_contract_retry_rules() {
+        for s in [429, 500, 502, 503, 504] {
+            assert!(ErrorKind::from_status(s).retryable(), "{s} is retryable");
+        }
+        for s in [400, 401, 403, 404, 409, 501] {
+            assert!(
+                !ErrorKind::from_status(s).retryable(),
+                "{s} is not retryable"
+            );
+        }
+        assert_eq!(ErrorKind::from_status(401), ErrorKind::Credentials);
+    }
+
+    #[test]
+    fn unreadable_answers_follow_their_status() {
+        assert!(ApiError::unreadable(200, "x", None, None).retryable());
+        assert!(ApiError::unreadable(502, "x", None, None).retryable());
+        assert!(!ApiError::unreadable(403, "x", None, None).retryable());
+    }
+}

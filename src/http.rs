@@ -1,0 +1,408 @@
+//! The HTTP layer shared by every provider: a prepared request that knows how to show itself
+//! with its secrets masked, the endpoint rules, and the transport that sends it.
+//!
+//! Providers build a [`PreparedRequest`] (already signed) and read a [`RawResponse`]; only the
+//! [`Transport`] touches the network. Errors from the HTTP stack are turned into
+//! [`ApiError::Send`] without their URL (which may carry a secret, as SMH's `library_secret`
+//! does) but with the host, so that a TLS or DNS failure says where it happened.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::error::ApiError;
+use crate::secret::MASK;
+
+/// A header to send. `shown` is what output prints instead of the value, for secret headers.
+#[derive(Clone)]
+pub struct Header {
+    pub name: &'static str,
+    pub value: String,
+    pub shown: Option<String>,
+}
+
+impl Header {
+    pub fn plain(name: &'static str, value: impl Into<String>) -> Self {
+        Header {
+            name,
+            value: value.into(),
+            shown: None,
+        }
+    }
+
+    pub fn secret(name: &'static str, value: impl Into<String>, shown: impl Into<String>) -> Self {
+        Header {
+            name,
+            value: value.into(),
+            shown: Some(shown.into()),
+        }
+    }
+
+    fn shown(&self) -> &str {
+        self.shown.as_deref().unwrap_or(&self.value)
+    }
+}
+
+/// A request ready to send: signed, with every header it will carry except those the HTTP
+/// stack adds itself (`Host` from the URL, `Content-Length`, `Accept-Encoding`).
+pub struct PreparedRequest {
+    pub method: reqwest::Method,
+    pub url: Url,
+    /// The URL as output shows it (secret query values masked).
+    pub shown_url: String,
+    pub headers: Vec<Header>,
+    pub body: Vec<u8>,
+    /// The body as output shows it (secret fields masked); `None` when it holds no secret.
+    pub shown_body: Option<String>,
+}
+
+impl PreparedRequest {
+    pub fn new(method: reqwest::Method, url: Url) -> Self {
+        let shown_url = url.to_string();
+        PreparedRequest {
+            method,
+            url,
+            shown_url,
+            headers: Vec::new(),
+            body: Vec::new(),
+            shown_body: None,
+        }
+    }
+
+    /// The request as text, HTTP-style, secrets masked: what `--dry-run` and `-vv` print.
+    pub fn render(&self) -> String {
+        let mut out = format!("{} {}\n", self.method, self.shown_url);
+        let _ = writeln!(out, "Host: {}", host_header(&self.url));
+        for h in &self.headers {
+            let _ = writeln!(out, "{}: {}", h.name, h.shown());
+        }
+        if !self.body.is_empty() {
+            out.push('\n');
+            out.push_str(&self.shown_body_text());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn shown_body_text(&self) -> String {
+        match &self.shown_body {
+            Some(b) => b.clone(),
+            None => String::from_utf8_lossy(&self.body).into_owned(),
+        }
+    }
+
+    /// The same as JSON, for the `data` of a `planned` record.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut headers = serde_json::Map::new();
+        headers.insert("Host".into(), host_header(&self.url).into());
+        for h in &self.headers {
+            headers.insert(h.name.into(), h.shown().into());
+        }
+        serde_json::json!({
+            "method": self.method.as_str(),
+            "url": self.shown_url,
+            "headers": headers,
+            "body": if self.body.is_empty() { serde_json::Value::Null } else { self.shown_body_text().into() },
+        })
+    }
+}
+
+/// The `Host` header the HTTP stack sends for `url`: the host, and the port when the URL has a
+/// non-default one (the `url` crate drops default ports when parsing, as hyper does when sending).
+/// Signers sign exactly this value.
+pub fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// A validated base URL. `https` anywhere; plain `http` only to a loopback host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: Url,
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> Result<Endpoint, String> {
+        let url = Url::parse(text.trim()).map_err(|e| {
+            format!("invalid endpoint {text:?}: {e} (expected a URL such as https://host)")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "invalid endpoint {text:?}: scheme must be https (or http to a loopback address)"
+            ));
+        }
+        let Some(host) = url.host_str() else {
+            return Err(format!("invalid endpoint {text:?}: no host"));
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("invalid endpoint: credentials in the URL are not accepted".into());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "invalid endpoint {text:?}: a query string or fragment is not accepted"
+            ));
+        }
+        if url.scheme() == "http" && !is_loopback(host) {
+            return Err(format!(
+                "refusing plain http to {host}: http is allowed only to loopback addresses (127.0.0.0/8, ::1, localhost); use https"
+            ));
+        }
+        Ok(Endpoint { base: url })
+    }
+
+    /// The base URL with the API's documented path appended; a path prefix in the base is kept.
+    /// `path` must already be percent-encoded.
+    pub fn join(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{prefix}{path}"));
+        url
+    }
+
+    pub fn is_plain_http(&self) -> bool {
+        self.base.scheme() == "http"
+    }
+
+    pub fn host(&self) -> &str {
+        self.base.host_str().unwrap_or_default()
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    h.parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+/// An answer, read whole (up to [`MAX_BODY`]).
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Revocation answers are small; a larger body is cut here rather than read without end.
+pub const MAX_BODY: usize = 1 << 20;
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Retry-After` as a delay: delta-seconds or an HTTP date (RFC 9110 10.2.3).
+    pub fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(self.header("retry-after")?, std::time::SystemTime::now())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The one HTTP client of a run: pooled keep-alive connections shared by every request.
+#[derive(Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+}
+
+impl Transport {
+    /// `tls`: whether any https endpoint will be used. Loading the platform's root certificates
+    /// costs start-up time, so a plain-http (loopback) run skips it.
+    pub fn new(connect_timeout: Duration, pool: usize, tls: bool) -> Result<Transport, String> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(connect_timeout)
+            .pool_max_idle_per_host(pool.max(1))
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true);
+        if !tls {
+            builder = builder
+                .tls_built_in_root_certs(false)
+                .tls_built_in_native_certs(false);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot set up HTTP: {}", error_chain(&e.without_url())))?;
+        Ok(Transport { client })
+    }
+
+    pub async fn send(&self, req: &PreparedRequest) -> Result<RawResponse, ApiError> {
+        let host = host_header(&req.url);
+        let mut headers = HeaderMap::with_capacity(req.headers.len());
+        for h in &req.headers {
+            let value = HeaderValue::from_str(&h.value).map_err(|_| ApiError::Build {
+                message: format!("header {} holds a character that cannot be sent", h.name),
+            })?;
+            let mut value = value;
+            if h.shown.is_some() {
+                value.set_sensitive(true);
+            }
+            headers.insert(HeaderName::from_static(h.name), value);
+        }
+        let request = self
+            .client
+            .request(req.method.clone(), req.url.clone())
+            .headers(headers)
+            .body(req.body.clone());
+        let mut resp = request.send().await.map_err(|e| send_error(&host, e))?;
+        let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_BODY.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if room <= chunk.len() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let timeout = e.is_timeout();
+                    // The connection dropped mid-answer: nobody knows what the server did, and
+                    // revocation is idempotent, so this is a transient failure like a reset.
+                    return Err(ApiError::Send {
+                        message: format!(
+                            "{host}: answer cut off (HTTP {status}): {}",
+                            error_chain(&e.without_url())
+                        ),
+                        timeout,
+                    });
+                }
+            }
+        }
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn send_error(host: &str, e: reqwest::Error) -> ApiError {
+    let timeout = e.is_timeout();
+    let e = e.without_url();
+    ApiError::Send {
+        message: format!("{host}: {}", error_chain(&e)),
+        timeout,
+    }
+}
+
+/// "outer: inner: innermost", skipping repeats, as hyper and rustls nest their errors.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Masks the value of each named query parameter in a URL string.
+pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
+    let mut shown = url.clone();
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret_params.contains(&k.as_ref()) {
+                    MASK.to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_to_loopback() {
+        assert!(Endpoint::parse("http://127.0.0.1:8080").is_ok());
+        assert!(Endpoint::parse("http://127.1.2.3").is_ok());
+        assert!(Endpoint::parse("http://[::1]:9").is_ok());
+        assert!(Endpoint::parse("http://localhost:9").is_ok());
+        assert!(Endpoint::parse("https://example.com").is_ok());
+        let e = Endpoint::parse("http://10.0.0.1").unwrap_err();
+        assert!(e.contains("refusing plain http to 10.0.0.1"), "{e}");
+        assert!(Endpoint::parse("http://localhost.example.com").is_err());
+        assert!(Endpoint::parse("ftp://127.0.0.1").is_err());
+        assert!(Endpoint::parse("https://u:p@example.com").is_err());
+        assert!(Endpoint::parse("https://example.com/?a=b").is_err());
+        assert!(Endpoint::parse("example.com").is_err());
+    }
+
+    #[test]
+    fn join_keeps_a_path_prefix() {
+        let e = Endpoint::parse("http://127.0.0.1:8080/prefix/").unwrap();
+        assert_eq!(
+            e.join("/oauth2/revoke").as_str(),
+            "http://127.0.0.1:8080/prefix/oauth2/revoke"
+        );
+        let e = Endpoint::parse("https://bi.tencentcloudapi.com").unwrap();
+        assert_eq!(e.join("/").as_str(), "https://bi.tencentcloudapi.com/");
+    }
+
+    #[test]
+    fn host_header_has_port_only_when_not_default() {
+        let u = Url::parse("https://a.example.com:443/").unwrap();
+        assert_eq!(host_header(&u), "a.example.com");
+        let u = Url::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(host_header(&u), "127.0.0.1:8080");
+        let u = Url::parse("http://[::1]:8080/").unwrap();
+        assert_eq!(host_header(&u), "[::1]:8080");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn masks_secret_query_values() {
+        let u = Url::parse("https://h/api?library_secret=abc%2Fd&user_id=u1").unwrap();
+        assert_eq!(
+            mask_query(&u, &["library_secret"]),
+            "https://h/api?library_secret=***&user_id=u1"
+        );
+    }
+}

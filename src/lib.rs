@@ -1,0 +1,198 @@
+//! `revoke`: revoke access tokens at cloud identity providers.
+//!
+//! `main` parses the command line (`cli`), resolves it into settings (`settings` and each
+//! provider's `setup`), runs the shared engine (`engine`) with one provider, and maps the
+//! outcome to an exit code in one place (`record::exit_code`).
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod creds;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod input;
+pub mod journal;
+pub mod logging;
+pub mod output;
+pub mod providers;
+pub mod rate;
+pub mod record;
+pub mod retry;
+pub mod secret;
+pub mod settings;
+pub mod sign;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command};
+use crate::creds::ProcessEnv;
+use crate::engine::{EngineConfig, Provider, Stop};
+use crate::http::Transport;
+use crate::journal::{Done, Journal};
+use crate::output::{Sink, SinkConfig};
+use crate::providers::Setup;
+use crate::settings::Common;
+
+/// Exit code for usage and configuration errors: nothing was sent.
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    logging::install_panic_hook();
+    logging::init(cli.global.verbose, cli.global.quiet);
+
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "revoke",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            return match man.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("revoke: error: cannot write the manual page: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("revoke: error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    // Tasks still waiting on stdin or a signal must not hold the exit.
+    runtime.shutdown_background();
+    ExitCode::from(code)
+}
+
+/// Runs one command to its exit code.
+pub async fn run(cli: Cli) -> u8 {
+    match run_inner(cli).await {
+        Ok(code) => code,
+        Err(msg) => {
+            let msg = secret::Redactor::global().scrub(&msg).into_owned();
+            eprintln!("revoke: error: {msg}");
+            EXIT_USAGE
+        }
+    }
+}
+
+async fn run_inner(cli: Cli) -> Result<u8, String> {
+    let common = Common::resolve(&cli.global)?;
+    let env = ProcessEnv;
+    match cli.command {
+        Command::BiEmbed(args) => {
+            let setup = providers::bi_embed::setup(args, &common, &env)?;
+            execute(setup, &common).await
+        }
+        Command::Completions { .. } | Command::Man => Ok(0),
+        other => Err(format!("{other:?} is not available yet")),
+    }
+}
+
+/// Runs a provider's jobs through the engine and the output sink.
+pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8, String> {
+    let (journal, done) = match &common.journal {
+        Some(path) => {
+            let (j, d) = Journal::open(path)?;
+            (Some(j), d)
+        }
+        None => (None, Done::default()),
+    };
+    if common.dry_run && !common.quiet {
+        let source = setup
+            .credentials_source
+            .as_deref()
+            .map(|s| format!("; credentials from {s}"))
+            .unwrap_or_default();
+        eprintln!("revoke: dry run: nothing will be sent{source}; secrets are shown as ***");
+    }
+    let transport = Transport::new(common.timeout, common.concurrency, setup.tls)?;
+    let sink = Sink::start(SinkConfig {
+        format: common.format,
+        quiet: common.quiet,
+        progress: common.progress(setup.count),
+        journal,
+        missing_ok: setup.missing_ok,
+        provider: setup.provider.name(),
+    });
+    let stop = Arc::new(Stop::default());
+    listen_for_signals(stop.clone(), common.quiet);
+    let cfg = EngineConfig {
+        concurrency: common.concurrency,
+        rate: common.rate_for(setup.default_rate),
+        policy: common.policy,
+        timeout: common.timeout,
+        dry_run: common.dry_run,
+        drain_on_stop: setup.drainable,
+    };
+    let flags = engine::run(
+        setup.provider,
+        transport,
+        setup.jobs,
+        cfg,
+        Arc::new(done),
+        sink.handle(),
+        stop,
+    )
+    .await;
+    let finished = sink.finish(flags).await;
+    Ok(finished.exit_code)
+}
+
+/// First SIGINT/SIGTERM: stop dispatching and let requests in flight finish. Second: quit now.
+fn listen_for_signals(stop: Arc<Stop>, quiet: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
+            seen += 1;
+            if seen == 1 {
+                if !quiet {
+                    eprintln!(
+                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)"
+                    );
+                }
+                stop.interrupt();
+            } else {
+                std::process::exit(130);
+            }
+        }
+    });
+}

@@ -1,0 +1,84 @@
+//! Logs on stderr, never stdout, with every known secret scrubbed from each line.
+//!
+//! `-q` shows errors only, the default adds warnings, `-v` info, `-vv` the requests (masked),
+//! `-vvv` the answers. `RUST_LOG` replaces this mapping when set. Whatever the filter, each
+//! formatted line passes through the global [`Redactor`] before it is written: a secret that
+//! reached a log call by mistake, or a dependency's log line, still prints as `***`.
+
+use std::io::Write;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::secret::Redactor;
+
+pub fn init(verbose: u8, quiet: bool) {
+    let default = if quiet {
+        "error"
+    } else {
+        match verbose {
+            0 => "warn",
+            1 => "warn,revoke=info",
+            2 => "warn,revoke=debug",
+            _ => "info,revoke=trace",
+        }
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(v).unwrap_or_else(|_| EnvFilter::new(default))
+        }
+        _ => EnvFilter::new(default),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(ScrubbedStderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .try_init();
+}
+
+pub struct ScrubbedStderr;
+
+pub struct LineWriter {
+    buf: Vec<u8>,
+}
+
+impl Write for LineWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.buf);
+        let clean = Redactor::global().scrub(&text);
+        let _ = std::io::stderr().write_all(clean.as_bytes());
+    }
+}
+
+impl<'a> MakeWriter<'a> for ScrubbedStderr {
+    type Writer = LineWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter { buf: Vec::new() }
+    }
+}
+
+/// Panic messages go through the redactor too.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        let clean = Redactor::global().scrub(&msg);
+        let _ = writeln!(
+            std::io::stderr(),
+            "revoke: internal error: {clean}\nThis is a bug; please report it."
+        );
+    }));
+}

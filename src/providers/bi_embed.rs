@@ -1,0 +1,314 @@
+//! `revoke bi-embed`: Tencent Cloud BI `ClearEmbedToken` (API 3.0, Version 2022-01-05).
+//!
+//! One TC3-HMAC-SHA256 signed JSON POST to `/` per page id; with no page id at all, one request
+//! without `PageId`. Errors arrive in HTTP 200 bodies as `Response.Error.Code`; success is a
+//! `Response` without `Error`, whose `Data` the record carries.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, Url};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Setup, check_id, nonempty};
+use crate::cli::{BiEmbedArgs, Scope};
+use crate::creds::{Env, TencentCredentials};
+use crate::engine::{JobItem, Outcome, Provider};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::input::Targets;
+use crate::settings::Common;
+use crate::sign::tc3;
+
+pub const ACTION: &str = "ClearEmbedToken";
+pub const VERSION: &str = "2022-01-05";
+/// The credential-scope service is the product's first DNS label, `bi` on every BI host; it is
+/// fixed here so that a test endpoint such as `127.0.0.1:port` still signs for `bi`.
+pub const SERVICE: &str = "bi";
+/// "Domain name for API request: bi.intl.tencentcloudapi.com." (the API page)
+pub const DEFAULT_ENDPOINT: &str = "https://bi.intl.tencentcloudapi.com";
+/// "A maximum of 20 requests can be initiated per second for this API."
+pub const DOCUMENTED_RATE: f64 = 20.0;
+/// The SDK sends `application/json` with no charset; the signed value must be the one sent.
+const CONTENT_TYPE: &str = "application/json";
+
+pub struct BiEmbed {
+    url: Url,
+    creds: TencentCredentials,
+    project_id: String,
+    user_corp_id: String,
+    scope: Scope,
+    region: Option<String>,
+}
+
+pub struct Job {
+    page_id: Option<String>,
+}
+
+/// The request body: the API's own parameters only (common ones go in headers). Every field is
+/// a string, and an unset `PageId` is left out, as the SDK does.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClearEmbedTokenRequest<'a> {
+    project_id: &'a str,
+    user_corp_id: &'a str,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_id: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "Response")]
+    response: ResponseBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResponseBody {
+    error: Option<TcError>,
+    request_id: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TcError {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Tencent's common error codes mapped to the shared kinds. Retryable per the contract:
+/// `RequestLimitExceeded*`, `InternalError*`, `ServiceUnavailable`. Every `AuthFailure.*`
+/// (bad signature, unknown or disabled key, expired token or timestamp) is a credentials
+/// failure: the next request would fail the same way.
+pub fn error_kind(code: &str) -> ErrorKind {
+    if code.starts_with("RequestLimitExceeded") {
+        ErrorKind::Throttled
+    } else if code.starts_with("InternalError") || code == "ServiceUnavailable" {
+        ErrorKind::Transient
+    } else if code.starts_with("AuthFailure") {
+        ErrorKind::Credentials
+    } else if code.starts_with("ResourceNotFound") {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Rejected
+    }
+}
+
+pub fn setup(args: BiEmbedArgs, common: &Common, env: &dyn Env) -> Result<Setup<BiEmbed>, String> {
+    let endpoint = match &common.endpoint {
+        Some(e) => e.clone(),
+        None => Endpoint::parse(DEFAULT_ENDPOINT)?,
+    };
+    let project_id = nonempty("--project-id", &args.project_id)?;
+    let user_corp_id = nonempty("--user-corp-id", &args.user_corp_id)?;
+    let region = match args.region.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(nonempty("--region", r)?),
+    };
+    let no_targets = args.page_ids.is_empty() && common.input.is_none();
+    let targets = Targets::prepare(args.page_ids, common.input.as_deref(), &check_id)?;
+    let creds = crate::creds::tencent(args.profile.as_deref(), env)?;
+    let source = creds.source.clone();
+    let provider = Arc::new(BiEmbed {
+        url: endpoint.join("/"),
+        creds,
+        project_id,
+        user_corp_id,
+        scope: args.scope,
+        region,
+    });
+    let (jobs, count, drainable): (Box<dyn Iterator<Item = JobItem<Job>> + Send>, _, _) =
+        if no_targets {
+            // "With no page id, one request without PageId."
+            (
+                Box::new(std::iter::once(JobItem::Job(Job { page_id: None }))),
+                Some(1),
+                true,
+            )
+        } else {
+            let count = targets.count;
+            let drainable = targets.drainable();
+            let jobs = super::one_per_target(
+                targets,
+                check_id,
+                |p| Job { page_id: Some(p) },
+                |p| serde_json::json!({ "page_id": p }),
+            );
+            (jobs, count, drainable)
+        };
+    Ok(Setup {
+        provider,
+        jobs,
+        count,
+        drainable,
+        default_rate: Some(DOCUMENTED_RATE),
+        missing_ok: false,
+        credentials_source: Some(source),
+        tls: !endpoint.is_plain_http(),
+    })
+}
+
+impl BiEmbed {
+    fn body(&self, job: &Job) -> Vec<u8> {
+        let req = ClearEmbedTokenRequest {
+            project_id: &self.project_id,
+            user_corp_id: &self.user_corp_id,
+            scope: self.scope.as_str(),
+            page_id: job.page_id.as_deref(),
+        };
+        serde_json::to_vec(&req).expect("a struct of strings serializes")
+    }
+}
+
+impl Provider for BiEmbed {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        "bi-embed"
+    }
+
+    fn identity(&self, job: &Job) -> Value {
+        serde_json::json!({ "page_id": job.page_id })
+    }
+
+    fn job_key(&self, job: &Job) -> String {
+        match &job.page_id {
+            Some(p) => format!("page:{p}"),
+            None => "all".into(),
+        }
+    }
+
+    fn scope(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.url,
+            self.project_id,
+            self.user_corp_id,
+            self.scope.as_str()
+        )
+    }
+
+    fn prepare(&self, job: &Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let body = self.body(job);
+        let host = host_header(&self.url);
+        let timestamp = now.timestamp();
+        // Sign exactly the Host and Content-Type that are sent: "content-type must match the
+        // actually sent content ... the server will return an error indicating that signature
+        // verification failed".
+        let signed = tc3::sign(&tc3::SigningParams {
+            secret_id: self.creds.secret_id.expose(),
+            secret_key: self.creds.secret_key.expose(),
+            service: SERVICE,
+            timestamp,
+            method: "POST",
+            headers: &[("content-type", CONTENT_TYPE), ("host", &host)],
+            payload: &body,
+        });
+        let shown_auth = format!(
+            "{} Credential=***/{}/{SERVICE}/tc3_request, SignedHeaders={}, Signature=***",
+            tc3::ALGORITHM,
+            signed.date,
+            signed.canonical_request.signed_headers()
+        );
+        let mut req = PreparedRequest::new(Method::POST, self.url.clone());
+        req.headers
+            .push(Header::plain("content-type", CONTENT_TYPE));
+        req.headers.push(Header::plain("x-tc-action", ACTION));
+        req.headers.push(Header::plain("x-tc-version", VERSION));
+        req.headers
+            .push(Header::plain("x-tc-timestamp", timestamp.to_string()));
+        if let Some(region) = &self.region {
+            req.headers
+                .push(Header::plain("x-tc-region", region.clone()));
+        }
+        if let Some(token) = &self.creds.token {
+            // "The token used for a temporary certificate. It must be used with a temporary key."
+            req.headers
+                .push(Header::secret("x-tc-token", token.expose(), "***"));
+        }
+        req.headers.push(Header::secret(
+            "authorization",
+            signed.authorization,
+            shown_auth,
+        ));
+        tracing::trace!(
+            "canonical request:\n{}\nstring to sign:\n{}",
+            signed.canonical_request,
+            signed.string_to_sign
+        );
+        req.body = body;
+        Ok(req)
+    }
+
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        let parsed: Result<Envelope, _> = serde_json::from_slice(&resp.body);
+        let retry_after = resp.retry_after();
+        match parsed {
+            Ok(Envelope { response }) => {
+                if let Some(e) = response.error {
+                    return Err(ApiError::Service {
+                        http_status: resp.status,
+                        kind: error_kind(&e.code),
+                        code: e.code,
+                        message: e.message,
+                        request_id: response.request_id,
+                        retry_after,
+                    });
+                }
+                if resp.status != 200 {
+                    return Err(ApiError::unreadable(
+                        resp.status,
+                        format!("HTTP {} with a Response and no Error", resp.status),
+                        response.request_id,
+                        retry_after,
+                    ));
+                }
+                Ok(Outcome::revoked(
+                    resp.status,
+                    response.request_id,
+                    Some(response.data),
+                ))
+            }
+            Err(e) => Err(ApiError::unreadable(
+                resp.status,
+                format!("not a Tencent Cloud API 3.0 answer: {e}"),
+                None,
+                retry_after,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        assert_eq!(error_kind("RequestLimitExceeded"), ErrorKind::Throttled);
+        assert_eq!(
+            error_kind("RequestLimitExceeded.UinLimitExceeded"),
+            ErrorKind::Throttled
+        );
+        assert_eq!(error_kind("InternalError.Internal"), ErrorKind::Transient);
+        assert_eq!(error_kind("ServiceUnavailable"), ErrorKind::Transient);
+        assert_eq!(
+            error_kind("AuthFailure.SignatureFailure"),
+            ErrorKind::Credentials
+        );
+        assert_eq!(
+            error_kind("AuthFailure.SecretIdNotFound"),
+            ErrorKind::Credentials
+        );
+        assert_eq!(error_kind("InvalidParameter"), ErrorKind::Rejected);
+        assert_eq!(
+            error_kind("UnauthorizedOperation.Authorize"),
+            ErrorKind::Rejected
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! One file per vendor API. Each holds a client struct implementing [`Provider`], the
+//! request/response shapes in the API's own vocabulary, and the vendor's error-code table
+//! mapped to the shared [`crate::error::ErrorKind`]. What they share lives here: how a run is
+//! set up for the engine, and the target checks.
+
+pub mod bi_embed;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::engine::{JobItem, Provider};
+use crate::input::Targets;
+
+/// Everything the engine needs for one run of one provider.
+pub struct Setup<P: Provider> {
+    pub provider: Arc<P>,
+    pub jobs: Box<dyn Iterator<Item = JobItem<P::Job>> + Send>,
+    pub count: Option<u64>,
+    pub drainable: bool,
+    /// The provider's documented rate limit, used unless `--rate` is given.
+    pub default_rate: Option<f64>,
+    pub missing_ok: bool,
+    /// Which credential source was used (its name, never its value), for `--dry-run`.
+    pub credentials_source: Option<String>,
+    /// Whether the run talks https (TLS roots are loaded only then).
+    pub tls: bool,
+}
+
+/// Jobs for providers with one request per target line: `job` makes the job, `identity`
+/// names a line that could not become one.
+pub fn one_per_target<J: Send + 'static>(
+    targets: Targets,
+    check: fn(&str) -> Result<(), String>,
+    job: impl Fn(String) -> J + Send + 'static,
+    identity: impl Fn(&str) -> Value + Send + 'static,
+) -> Box<dyn Iterator<Item = JobItem<J>> + Send> {
+    Box::new(
+        targets
+            .stream(Box::new(check))
+            .map(move |raw| match raw.problem {
+                None => JobItem::Job(job(raw.text)),
+                Some(message) => JobItem::Invalid {
+                    target: identity(&raw.text),
+                    message,
+                },
+            }),
+    )
+}
+
+/// A token must fit in a header and a form without change: no whitespace, no control
+/// characters. The token itself is never part of the message.
+pub fn check_token(s: &str) -> Result<(), String> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a token cannot contain whitespace or control characters".into());
+    }
+    Ok(())
+}
+
+/// An id must not hold control characters (they cannot be sent in a URL or header).
+pub fn check_id(s: &str) -> Result<(), String> {
+    if s.chars().any(|c| c.is_control()) {
+        return Err("an id cannot contain control characters".into());
+    }
+    Ok(())
+}
+
+pub fn nonempty(flag: &str, value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(format!("{flag} cannot be empty"));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(format!("{flag} cannot contain control characters"));
+    }
+    Ok(v.to_string())
+}

@@ -1,0 +1,93 @@
+//! The run-wide rate limit: at most N requests per second, retries included, spread evenly.
+//!
+//! Each request takes the next slot of a fixed schedule (`interval = 1/N`, a little more: see
+//! [`SAFETY`]), so there is never a burst: any one-second window holds at most N starts. The
+//! clock is tokio's, so paused-clock tests run instantly.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Slots are spaced 2% wider than 1/N. With exact spacing, a window of exactly one second that
+/// starts on a request also ends on one (N+1 starts), and a request that leaves a millisecond
+/// late squeezes the next gap. 2% keeps more than 95% of the allowed rate in use.
+pub const SAFETY: f64 = 1.02;
+
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Option<Instant>>,
+}
+
+impl RateLimiter {
+    /// `None` for a rate of 0 (unlimited).
+    pub fn new(per_second: f64) -> Option<RateLimiter> {
+        if per_second <= 0.0 || !per_second.is_finite() {
+            return None;
+        }
+        Some(RateLimiter {
+            interval: Duration::from_secs_f64(SAFETY / per_second),
+            next: Mutex::new(None),
+        })
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Reserves the next slot and waits for it.
+    pub async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let slot = match *next {
+                Some(n) if n > now => n,
+                _ => now,
+            };
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test(start_paused = true)]
+    async fn no_window_of_one_second_holds_more_than_the_rate() {
+        let limiter = Arc::new(RateLimiter::new(20.0).unwrap());
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for _ in 0..200 {
+            let l = limiter.clone();
+            handles.push(tokio::spawn(async move {
+                l.acquire().await;
+                Instant::now()
+            }));
+        }
+        let mut times = Vec::new();
+        for h in handles {
+            times.push(h.await.unwrap() - start);
+        }
+        times.sort();
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u - *t <= Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 20, "{in_window} starts within 1 s of {t:?}");
+        }
+        let total = times.last().unwrap().as_secs_f64();
+        // 199 intervals of 51 ms: the rate used is 199/10.149 = 19.6/s, 98% of 20.
+        let used = 199.0 / total / 20.0;
+        assert!(used > 0.95, "only {used:.3} of the allowed rate used");
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        assert!(RateLimiter::new(0.0).is_none());
+    }
+}

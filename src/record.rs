@@ -1,0 +1,178 @@
+//! The per-target record, the run summary, and the one mapping from outcome to exit code.
+//!
+//! Field order and names follow the contract's JSON record exactly (`../shared/CLI.md`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Revoked,
+    AlreadyInvalid,
+    NotFound,
+    Failed,
+    Skipped,
+    Planned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Revoked => "revoked",
+            Status::AlreadyInvalid => "already_invalid",
+            Status::NotFound => "not_found",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Planned => "planned",
+        }
+    }
+
+    /// Whether a target with this status is done for good (a rerun with a journal skips it).
+    pub fn is_success(self, missing_ok: bool) -> bool {
+        match self {
+            Status::Revoked | Status::AlreadyInvalid | Status::Planned => true,
+            Status::NotFound => missing_ok,
+            Status::Failed | Status::Skipped => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordError {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl RecordError {
+    pub fn from_api(err: &ApiError) -> Self {
+        RecordError {
+            code: err.code(),
+            message: err.message(),
+            retryable: err.retryable(),
+        }
+    }
+}
+
+/// One finished target, as printed (`--output json`) and journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub provider: String,
+    pub index: u64,
+    pub target: Value,
+    pub status: Status,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub request_id: Option<String>,
+    pub data: Option<Value>,
+    pub error: Option<RecordError>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: u64,
+    pub revoked: u64,
+    pub already_invalid: u64,
+    pub not_found: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub planned: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Revoked => self.revoked += 1,
+            Status::AlreadyInvalid => self.already_invalid += 1,
+            Status::NotFound => self.not_found += 1,
+            Status::Failed => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Planned => self.planned += 1,
+        }
+    }
+}
+
+/// How a run ended, beyond its records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunFlags {
+    pub interrupted: bool,
+    pub credentials_rejected: bool,
+    pub missing_ok: bool,
+}
+
+/// The contract's exit codes: 130 interrupted, 3 credentials rejected, 1 any failure, else 0.
+pub fn exit_code(summary: &Summary, flags: RunFlags) -> u8 {
+    if flags.interrupted {
+        130
+    } else if flags.credentials_rejected {
+        3
+    } else if summary.failed > 0
+        || summary.skipped > 0
+        || (summary.not_found > 0 && !flags.missing_ok)
+    {
+        1
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_serializes_in_contract_order() {
+        let r = Record {
+            provider: "ciam".into(),
+            index: 0,
+            target: serde_json::json!({"token": "sha256:1f2e3d4c5b6a"}),
+            status: Status::Revoked,
+            http_status: Some(200),
+            attempts: 1,
+            request_id: None,
+            data: None,
+            error: None,
+            elapsed_ms: 4,
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4}"#
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let mut s = Summary::default();
+        s.add(Status::Revoked);
+        s.add(Status::AlreadyInvalid);
+        s.add(Status::Planned);
+        assert_eq!(exit_code(&s, RunFlags::default()), 0);
+        let mut nf = s;
+        nf.add(Status::NotFound);
+        assert_eq!(exit_code(&nf, RunFlags::default()), 1);
+        let ok = RunFlags {
+            missing_ok: true,
+            ..RunFlags::default()
+        };
+        assert_eq!(exit_code(&nf, ok), 0);
+        let mut f = s;
+        f.add(Status::Failed);
+        assert_eq!(exit_code(&f, RunFlags::default()), 1);
+        let creds = RunFlags {
+            credentials_rejected: true,
+            ..RunFlags::default()
+        };
+        assert_eq!(exit_code(&f, creds), 3);
+        let int = RunFlags {
+            interrupted: true,
+            credentials_rejected: true,
+            ..RunFlags::default()
+        };
+        assert_eq!(exit_code(&f, int), 130);
+    }
+}

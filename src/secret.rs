@@ -1,0 +1,207 @@
+//! Secrets and how they are kept out of every output.
+//!
+//! A [`Secret`] holds a credential or a token. It has no `Display`, its `Debug` prints `***`, and
+//! the only way to the value is [`Secret::expose`], which is called where a request is built.
+//! Tokens are named in output by [`fingerprint`]. As a second line of defence, the process-wide
+//! [`Redactor`] knows every credential of the run and the tokens of the requests in flight, and
+//! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
+//! messages and panic messages.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+/// What a secret is shown as, everywhere.
+pub const MASK: &str = "***";
+
+/// A secret value: a key, a library or client secret, a token, a signature.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(Arc::from(value.into()))
+    }
+
+    /// The value itself, for the one place that puts it on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `sha256:` and the first 12 hex digits of the SHA-256 of the token (the contract's fingerprint).
+pub fn fingerprint(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    format!("sha256:{}", &hex::encode(&digest[..6]))
+}
+
+/// A longer fingerprint (128 bits) for the journal, where 48 bits would collide across a million
+/// tokens. Still one-way: the token cannot be recovered from it.
+pub fn long_fingerprint(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    format!("sha256:{}", &hex::encode(&digest[..16]))
+}
+
+/// Scrubs known secret values from text before it reaches any output.
+#[derive(Default)]
+pub struct Redactor {
+    fixed: Mutex<Vec<String>>,
+    in_flight: Mutex<HashMap<u64, Vec<String>>>,
+}
+
+/// Secrets shorter than this are not scrubbed from free text: replacing every "a" would garble
+/// output without protecting anything (such a value is no secret). They are still never printed
+/// by the code paths that know them.
+const MIN_SCRUB_LEN: usize = 4;
+
+fn variants(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_string()];
+    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let form: String = url_form(secret);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for v in [pct, form, json] {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn url_form(s: &str) -> String {
+    reqwest::Url::parse_with_params("x:", [("k", s)])
+        .map(|u| {
+            u.query()
+                .unwrap_or_default()
+                .trim_start_matches("k=")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+impl Redactor {
+    /// The process-wide redactor used by logging, errors and the panic hook.
+    pub fn global() -> &'static Redactor {
+        static GLOBAL: OnceLock<Redactor> = OnceLock::new();
+        GLOBAL.get_or_init(Redactor::default)
+    }
+
+    /// Remember a credential for the rest of the run.
+    pub fn add(&self, secret: &Secret) {
+        if secret.expose().len() < MIN_SCRUB_LEN {
+            return;
+        }
+        let mut fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        for v in variants(secret.expose()) {
+            if !fixed.contains(&v) {
+                fixed.push(v);
+            }
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        fixed.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// Remember the secrets of one request while it is in flight.
+    pub fn enter(&self, id: u64, secrets: &[&str]) {
+        let vs: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.len() >= MIN_SCRUB_LEN)
+            .flat_map(|s| variants(s))
+            .collect();
+        if !vs.is_empty() {
+            self.in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, vs);
+        }
+    }
+
+    pub fn leave(&self, id: u64) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// `text` with every known secret replaced by `***`.
+    pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Cow::Borrowed(text);
+        for needle in fixed.iter().chain(in_flight.values().flatten()) {
+            if out.contains(needle.as_str()) {
+                out = Cow::Owned(out.replace(needle.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// `text` with the given per-target secrets and every known secret replaced by `***`.
+    pub fn scrub_with(&self, text: &str, extra: &[&str]) -> String {
+        let mut out = self.scrub(text).into_owned();
+        for s in extra.iter().filter(|s| s.len() >= MIN_SCRUB_LEN) {
+            for v in variants(s) {
+                if out.contains(&v) {
+                    out = out.replace(&v, MASK);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let s = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        assert_eq!(format!("{:?}", Some(s)), "Some(Secret(***))");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_prefix() {
+        // sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        assert_eq!(fingerprint("abc"), "sha256:ba7816bf8f01");
+        assert_eq!(
+            long_fingerprint("abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223"
+        );
+    }
+
+    #[test]
+    fn scrubs_raw_and_encoded_forms() {
+        let r = Redactor::default();
+        r.add(&Secret::new("s3cr et/+=é"));
+        let text = "a s3cr et/+=é b s3cr%20et%2F%2B%3D%C3%A9 c s3cr+et%2F%2B%3D%C3%A9";
+        assert_eq!(r.scrub(text), "a *** b *** c ***");
+        r.enter(7, &["tok-123456"]);
+        assert_eq!(r.scrub("x tok-123456 y"), "x *** y");
+        r.leave(7);
+        assert_eq!(r.scrub("x tok-123456 y"), "x tok-123456 y");
+        assert_eq!(r.scrub_with("x tok-123456 y", &["tok-123456"]), "x *** y");
+    }
+
+    #[test]
+    fn short_values_are_not_scrubbed_from_free_text() {
+        let r = Redactor::default();
+        r.add(&Secret::new("ab"));
+        assert_eq!(r.scrub("abc"), "abc");
+    }
+}
