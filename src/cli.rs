@@ -49,7 +49,8 @@ pub struct GlobalArgs {
     pub output: Format,
 
     /// Build and sign every request and print it with secrets masked; send nothing.
-    #[arg(long, env = "REVOKE_DRY_RUN", global = true)]
+    #[arg(long, env = "REVOKE_DRY_RUN", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
     /// Base URL replacing the provider's default host; the API's documented path is appended

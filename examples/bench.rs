@@ -1,0 +1,473 @@
+//! `cargo run --release --example bench`: how fast `revoke` is on this machine, side by side
+//! with curl, against a loopback server this program runs itself.
+//!
+//! It prints, with the ratio to each target of the performance issue:
+//! - one-shot: median wall time of one `revoke ciam` process revoking one token, of `curl`
+//!   sending the same request, and of `revoke --version`;
+//! - bulk: revocations per second for 10,000 tokens at `--concurrency` 1, 8 and 64, with 0 ms
+//!   and 10 ms of added server latency, next to `curl --parallel --parallel-max 8`;
+//! - rate: a `--rate 20` run of 200 targets against a server that enforces 20 requests in any
+//!   one-second window: its duration, the share of the allowed rate used, throttled answers;
+//! - memory: peak RSS for 1,000 and 1,000,000 input lines, `--dry-run` and against the server;
+//! - the release binary's size.
+//!
+//! `BENCH_QUICK=1` shrinks the runs (for a smoke test); the README quotes a full run.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const SECRET: &str = "bench-client-secret";
+
+/// The loopback server's knobs and counters.
+#[derive(Default)]
+struct Server {
+    latency_ms: AtomicU64,
+    /// Requests allowed in any one-second window; 0 = no limit.
+    limit: AtomicU64,
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    window: Mutex<VecDeque<Instant>>,
+}
+
+impl Server {
+    fn reset(&self, latency_ms: u64, limit: u64) {
+        self.latency_ms.store(latency_ms, Ordering::SeqCst);
+        self.limit.store(limit, Ordering::SeqCst);
+        self.requests.store(0, Ordering::SeqCst);
+        self.throttled.store(0, Ordering::SeqCst);
+        self.window.lock().unwrap().clear();
+    }
+
+    /// A strict sliding window: an arrival is throttled when the last second already holds
+    /// `limit` accepted requests.
+    fn admit(&self) -> bool {
+        let limit = self.limit.load(Ordering::SeqCst) as usize;
+        if limit == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let mut w = self.window.lock().unwrap();
+        while w
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            w.pop_front();
+        }
+        if w.len() >= limit {
+            return false;
+        }
+        w.push_back(now);
+        true
+    }
+}
+
+fn start_server() -> (u16, Arc<Server>) {
+    let state = Arc::new(Server::default());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let st = state.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { continue };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let _ = sock.set_nodelay(true);
+                    let mut buf = Vec::with_capacity(4096);
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // Read one request: head, then Content-Length bytes of body.
+                        let head_end = loop {
+                            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                                break p + 4;
+                            }
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buf.len() < head_end + len {
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..head_end + len);
+                        let latency = st.latency_ms.load(Ordering::Relaxed);
+                        if latency > 0 {
+                            tokio::time::sleep(Duration::from_millis(latency)).await;
+                        }
+                        st.requests.fetch_add(1, Ordering::Relaxed);
+                        let answer: &[u8] = if st.admit() {
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+                        } else {
+                            st.throttled.fetch_add(1, Ordering::Relaxed);
+                            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"error\":\"too_many_requests\"}\n"
+                        };
+                        if sock.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    (rx.recv().unwrap(), state)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn release_binary() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--bin", "revoke", "--quiet"])
+        .current_dir(&root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build --release failed");
+    target.join("release/revoke")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn time_it(mut cmd: Command) -> f64 {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let t = Instant::now();
+    let status = cmd.status().expect("spawn");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(status.success(), "{cmd:?} failed: {status}");
+    secs
+}
+
+fn revoke_ciam(bin: &Path, port: u16) -> Command {
+    let mut c = Command::new(bin);
+    c.env_clear()
+        .env("CIAM_CLIENT_SECRET", SECRET)
+        .env("HOME", std::env::temp_dir())
+        .args([
+            "ciam",
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--client-id",
+            "bench",
+        ])
+        .args(["--no-progress", "-q", "-o", "json"]);
+    c
+}
+
+fn tokens_file(dir: &Path, n: usize) -> PathBuf {
+    let p = dir.join(format!("tokens-{n}.txt"));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    for i in 0..n {
+        writeln!(f, "tok-{i:08x}-{:016x}", fastrand::u64(..)).unwrap();
+    }
+    f.flush().unwrap();
+    p
+}
+
+/// Wall time and peak RSS (KiB) of a command, the RSS read from /proc while it runs.
+fn time_and_rss(mut cmd: Command) -> (f64, u64) {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let t = Instant::now();
+    let mut child = cmd.spawn().expect("spawn");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{cmd:?}: {status}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (t.elapsed().as_secs_f64(), peak)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {:.0} GiB RAM, Linux {}",
+        mem as f64 / 1048576.0,
+        kernel.trim()
+    )
+}
+
+fn main() {
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let bin = release_binary();
+    let (port, server) = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/oauth2/revoke");
+    println!(
+        "revoke benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+    println!("machine: {}", machine());
+    println!(
+        "revoke: {}",
+        String::from_utf8_lossy(&Command::new(&bin).arg("--version").output().unwrap().stdout)
+            .trim()
+    );
+    println!(
+        "curl: {}",
+        String::from_utf8_lossy(
+            &Command::new("curl")
+                .arg("--version")
+                .output()
+                .unwrap()
+                .stdout
+        )
+        .lines()
+        .next()
+        .unwrap_or("")
+    );
+
+    // One-shot.
+    let reps = if quick { 5 } else { 31 };
+    server.reset(0, 0);
+    let mut warm = revoke_ciam(&bin, port);
+    warm.arg("warmup-token");
+    let _ = time_it(warm);
+    let version = median(
+        (0..reps)
+            .map(|_| {
+                let mut c = Command::new(&bin);
+                c.arg("--version");
+                time_it(c)
+            })
+            .collect(),
+    );
+    let one = median(
+        (0..reps)
+            .map(|i| {
+                let mut c = revoke_ciam(&bin, port);
+                c.arg(format!("one-shot-{i}"));
+                time_it(c)
+            })
+            .collect(),
+    );
+    let curl_one = median(
+        (0..reps)
+            .map(|i| {
+                let mut c = Command::new("curl");
+                c.args([
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "--fail",
+                    "-X",
+                    "POST",
+                    "-H",
+                    "content-type: application/x-www-form-urlencoded",
+                ])
+                .args([
+                    "--data",
+                    &format!("client_id=bench&client_secret={SECRET}&token=one-shot-{i}"),
+                    &url,
+                ]);
+                time_it(c)
+            })
+            .collect(),
+    );
+    println!("\n## one-shot (median of {reps} runs)");
+    println!("revoke ciam, 1 token:   {:7.2} ms", one * 1e3);
+    println!("curl, same request:     {:7.2} ms", curl_one * 1e3);
+    println!(
+        "ratio revoke/curl:      {:7.2}x   (target <= 1.5x: {})",
+        one / curl_one,
+        verdict(one / curl_one <= 1.5)
+    );
+    println!(
+        "revoke --version:       {:7.2} ms  (target < 5 ms: {})",
+        version * 1e3,
+        verdict(version * 1e3 < 5.0)
+    );
+
+    // Bulk.
+    let n = if quick { 1000 } else { 10_000 };
+    let tokens = tokens_file(dir.path(), n);
+    let curl_cfg = dir.path().join("curl.cfg");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&curl_cfg).unwrap());
+        for (i, line) in std::fs::read_to_string(&tokens)
+            .unwrap()
+            .lines()
+            .enumerate()
+        {
+            if i > 0 {
+                writeln!(f, "next").unwrap();
+            }
+            writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
+        }
+    }
+    println!("\n## bulk: {n} tokens, revocations per second");
+    println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
+    let mut c64_10 = 0.0;
+    let mut c8_0 = 0.0;
+    let mut curl8_0 = 0.0;
+    for latency in [0u64, 10] {
+        for conc in [1usize, 8, 64] {
+            server.reset(latency, 0);
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--concurrency", &conc.to_string(), "--input"])
+                .arg(&tokens);
+            let secs = time_it(c);
+            let got = server.requests.load(Ordering::SeqCst);
+            assert_eq!(got as usize, n, "server saw {got} requests");
+            let rps = n as f64 / secs;
+            println!("{:>8}ms {:>12} {:>12.0}", latency, conc, rps);
+            if latency == 10 && conc == 64 {
+                c64_10 = rps;
+            }
+            if latency == 0 && conc == 8 {
+                c8_0 = rps;
+            }
+        }
+        server.reset(latency, 0);
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--fail", "--parallel", "--parallel-max", "8", "-K"])
+            .arg(&curl_cfg);
+        let secs = time_it(c);
+        let rps = n as f64 / secs;
+        println!(
+            "{:>8}ms {:>12} {:>12.0}   (curl --parallel --parallel-max 8)",
+            latency, 8, rps
+        );
+        if latency == 0 {
+            curl8_0 = rps;
+        }
+    }
+    println!(
+        "concurrency 64 @ 10 ms: {:.0}/s = {:.1}% of the 6,400/s the latency allows (target >= 90%: {})",
+        c64_10,
+        c64_10 / 64.0,
+        verdict(c64_10 / 6400.0 >= 0.9)
+    );
+    println!(
+        "concurrency 8 @ 0 ms:   {:.0}/s vs curl {:.0}/s = {:.2}x (target > 1x: {})",
+        c8_0,
+        curl8_0,
+        c8_0 / curl8_0,
+        verdict(c8_0 > curl8_0)
+    );
+
+    // Rate.
+    let rn = if quick { 60 } else { 200 };
+    server.reset(0, 20);
+    let rtokens = tokens_file(dir.path(), rn);
+    let mut c = revoke_ciam(&bin, port);
+    c.args(["--rate", "20", "--concurrency", "8", "--input"])
+        .arg(&rtokens);
+    let secs = time_it(c);
+    let throttled = server.throttled.load(Ordering::SeqCst);
+    // n requests spaced 1/rate apart span (n-1)/rate seconds: that is 100% of the rate.
+    let used = (rn as f64 - 1.0) / secs / 20.0;
+    println!("\n## rate: {rn} targets at --rate 20 against a server allowing 20 in any 1 s window");
+    println!(
+        "duration {secs:.2} s, {:.1}% of the allowed rate used, {throttled} throttled answers (target >= 95% and 0: {})",
+        used * 100.0,
+        verdict(used >= 0.95 && throttled == 0)
+    );
+
+    // Memory.
+    println!("\n## memory: peak RSS");
+    let big = if quick { 100_000 } else { 1_000_000 };
+    let small_f = tokens_file(dir.path(), 1000);
+    let big_f = tokens_file(dir.path(), big);
+    let mut rows = Vec::new();
+    for (label, dry) in [("--dry-run", true), ("server", false)] {
+        let mut peaks = Vec::new();
+        for (lines, f) in [(1000usize, &small_f), (big, &big_f)] {
+            server.reset(0, 0);
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--concurrency", "64", "--input"]).arg(f);
+            if dry {
+                c.arg("--dry-run");
+            }
+            let (secs, kb) = time_and_rss(c);
+            println!(
+                "{label:>10} {lines:>9} lines: {:6.1} MiB peak RSS ({secs:.1} s)",
+                kb as f64 / 1024.0
+            );
+            peaks.push(kb);
+        }
+        rows.push((label, peaks[0], peaks[1]));
+    }
+    for (label, small, large) in rows {
+        let ratio = large as f64 / small as f64;
+        println!(
+            "{label}: {big} lines / 1000 lines = {ratio:.2}x, {:.1} MiB (target <= 2x and < 64 MiB: {})",
+            large as f64 / 1024.0,
+            verdict(ratio <= 2.0 && large < 64 * 1024)
+        );
+    }
+
+    let size = std::fs::metadata(&bin).unwrap().len();
+    println!(
+        "\n## release binary: {:.2} MiB (target < 10 MiB: {})",
+        size as f64 / 1048576.0,
+        verdict(size < 10 * 1024 * 1024)
+    );
+}
