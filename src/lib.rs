@@ -115,6 +115,10 @@ async fn run_inner(cli: Cli) -> Result<u8, String> {
             let setup = providers::smh::setup(args, &common, &env)?;
             execute(setup, &common).await
         }
+        Command::Cloudbase(args) => {
+            let setup = providers::cloudbase::setup(args, &common)?;
+            execute(setup, &common).await
+        }
         Command::Completions { .. } | Command::Man => Ok(0),
         other => Err(format!("{other:?} is not available yet")),
     }
