@@ -5,4 +5,5 @@
 mod support;
 
 mod bi_embed;
+mod cloudbase;
 mod smh;
