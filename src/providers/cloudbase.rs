@@ -65,7 +65,8 @@ struct ErrorBody {
 }
 
 /// The gateway's 401 codes that say the token is already unusable ("ACCESS_TOKEN_EXPIRED",
-/// "ACCESS_TOKEN_INVALID"): what revoking it was meant to achieve is already true.
+/// "ACCESS_TOKEN_INVALID"): what revoking it was meant to achieve is already true. The code
+/// decides, whatever the status it comes with (the gateway documents it with 401).
 pub fn already_invalid(code: &str) -> bool {
     matches!(code, "ACCESS_TOKEN_INVALID" | "ACCESS_TOKEN_EXPIRED")
 }

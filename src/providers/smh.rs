@@ -45,9 +45,9 @@ pub const MAX_SESSION_IDS: usize = 100;
 /// The query parameter that carries the secret, masked wherever the URL is shown.
 const SECRET_PARAM: &str = "library_secret";
 
-/// What is percent-encoded in a path segment or a query value: everything but RFC 3986's
-/// unreserved characters, as the OpenAPI-generated SDK's `encodeURIComponent` does (and a
-/// little stricter). In particular `,` inside a value would be escaped; the commas that join
+/// What is percent-encoded in the library id (a path segment) and in each id of a list: all but
+/// RFC 3986's unreserved characters, as the OpenAPI-generated SDK's `encodeURIComponent` does
+/// (and a little stricter). In particular `,` inside a value would be escaped; the commas that join
 /// ids are added after encoding, literally, because the API splits the raw value on them.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -289,9 +289,11 @@ impl Smh {
     /// The request URL, with the parameters in the documented order. Built by hand rather than
     /// with `query_pairs_mut`, whose form encoding would turn the separating commas into `%2C`.
     fn request_url(&self, job: &Job) -> Url {
+        // The secret is encoded with every non-alphanumeric byte escaped: exactly the
+        // percent-encoded form the redactor scrubs, should a server or proxy ever echo the URL.
         let mut query = format!(
             "{SECRET_PARAM}={}&user_id={}",
-            utf8_percent_encode(self.secret.expose(), COMPONENT),
+            utf8_percent_encode(self.secret.expose(), NON_ALPHANUMERIC),
             id_list(&job.user_ids)
         );
         if let Some(c) = &job.client_ids {
@@ -421,7 +423,7 @@ mod tests {
         Smh {
             url: endpoint.join("/api/v1/token/smh%20lib"),
             library_id: "smh lib".into(),
-            secret: Secret::new("s3cret/+&=,"),
+            secret: Secret::new("s3cret/+&=,-~"),
         }
     }
 
@@ -580,7 +582,7 @@ mod tests {
         assert_eq!(req.method, Method::DELETE);
         assert_eq!(
             req.url.as_str(),
-            "https://api.tencentsmh.cn/api/v1/token/smh%20lib?library_secret=s3cret%2F%2B%26%3D%2C&user_id=u%201,%C3%BC%2F2&client_id=web"
+            "https://api.tencentsmh.cn/api/v1/token/smh%20lib?library_secret=s3cret%2F%2B%26%3D%2C%2D%7E&user_id=u%201,%C3%BC%2F2&client_id=web"
         );
         assert_eq!(
             req.shown_url,
@@ -588,7 +590,10 @@ mod tests {
         );
         assert!(req.body.is_empty() && req.headers.is_empty());
         let decoded: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
-        assert_eq!(decoded[0], ("library_secret".into(), "s3cret/+&=,".into()));
+        assert_eq!(
+            decoded[0],
+            ("library_secret".into(), "s3cret/+&=,-~".into())
+        );
         assert_eq!(decoded[1], ("user_id".into(), "u 1,ü/2".into()));
         assert_eq!(decoded.len(), 3, "no session_id when none is given");
     }
