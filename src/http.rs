@@ -322,22 +322,27 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Masks the value of each named query parameter in a URL string.
+/// Masks the value of each named query parameter in a URL string. Every other pair is shown
+/// as it is sent, byte for byte (not re-encoded: SMH's `user_id=a,b` must not be shown as
+/// `a%2Cb`).
 pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
     let mut shown = url.clone();
-    if url.query().is_some() {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if secret_params.contains(&k.as_ref()) {
-                    MASK.to_string()
+    if let Some(query) = url.query() {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                let decoded = percent_encoding::percent_decode_str(&key.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                if secret_params.contains(&decoded.as_str()) {
+                    format!("{key}={MASK}")
                 } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
+                    pair.to_string()
+                }
             })
             .collect();
-        shown.query_pairs_mut().clear().extend_pairs(pairs);
+        shown.set_query(Some(&pairs.join("&")));
     }
     shown.to_string()
 }
@@ -403,6 +408,12 @@ mod tests {
         assert_eq!(
             mask_query(&u, &["library_secret"]),
             "https://h/api?library_secret=***&user_id=u1"
+        );
+        let u = Url::parse("https://h/api?user_id=a%20b,c&library%5Fsecret=x&flag&s=1+2").unwrap();
+        assert_eq!(
+            mask_query(&u, &["library_secret"]),
+            "https://h/api?user_id=a%20b,c&library%5Fsecret=***&flag&s=1+2",
+            "other pairs are shown as sent"
         );
     }
 }

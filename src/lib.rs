@@ -111,6 +111,14 @@ async fn run_inner(cli: Cli) -> Result<u8, String> {
             let setup = providers::bi_embed::setup(args, &common, &env)?;
             execute(setup, &common).await
         }
+        Command::Smh(args) => {
+            let setup = providers::smh::setup(args, &common, &env)?;
+            execute(setup, &common).await
+        }
+        Command::Cloudbase(args) => {
+            let setup = providers::cloudbase::setup(args, &common)?;
+            execute(setup, &common).await
+        }
         Command::Completions { .. } | Command::Man => Ok(0),
         other => Err(format!("{other:?} is not available yet")),
     }

@@ -4,6 +4,8 @@
 //! set up for the engine, and the target checks.
 
 pub mod bi_embed;
+pub mod cloudbase;
+pub mod smh;
 
 use std::sync::Arc;
 

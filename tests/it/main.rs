@@ -6,3 +6,5 @@ mod support;
 
 mod bi_embed;
 mod cli;
+mod cloudbase;
+mod smh;

@@ -1,0 +1,657 @@
+//! `revoke smh`: Tencent Cloud Smart Media Hosting, "Delete All Access Tokens for a Specific
+//! User" (seed 001).
+//!
+//! `DELETE /api/v1/token/{LibraryId}?library_secret=..&user_id=a,b&client_id=..&session_id=..`,
+//! answered `204 No Content`. The API takes at most 10 user ids, 100 client ids and 100 session
+//! ids per call ("If exceeding 10, call in batches"), so the targets become batches: user ids
+//! are read lazily and grouped by 10, client and session ids are split by 100, and every
+//! combination of a user batch, a client chunk and a session chunk is one request, one job and
+//! one record. The union of the requests is exactly what was asked, each (user, client,
+//! session) triple once.
+//!
+//! The library secret travels in the query string, so the URL is shown with it masked and
+//! never logged raw. Error bodies are `{"code","message"}` (the SMH backend's standard error
+//! format; the request id may be `requestId` in the body or an `x-request-id` /
+//! `x-smh-request-id` header).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Setup, check_id, nonempty};
+use crate::cli::SmhArgs;
+use crate::creds::Env;
+use crate::engine::{JobItem, Outcome, Provider};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
+use crate::input::{RawTarget, Targets};
+use crate::secret::Secret;
+use crate::settings::Common;
+
+/// The generic business-API host (the official Flutter SDK: tokens are "used to access the
+/// interfaces under https://api.tencentsmh.cn/api/v1"). Per-library hosts go in `--endpoint`.
+pub const DEFAULT_ENDPOINT: &str = "https://api.tencentsmh.cn";
+/// "UserIds ... multiple UserIds separated by `,`, with a maximum of 10 at once."
+pub const MAX_USER_IDS: usize = 10;
+/// "ClientIds ... with a maximum of 100 at once. If exceeding 100, call in batches."
+pub const MAX_CLIENT_IDS: usize = 100;
+/// "SessionIds ... with a maximum of 100 at once. If exceeding 100, call in batches."
+pub const MAX_SESSION_IDS: usize = 100;
+/// The query parameter that carries the secret, masked wherever the URL is shown.
+const SECRET_PARAM: &str = "library_secret";
+
+/// What is percent-encoded in the library id (a path segment) and in each id of a list: all but
+/// RFC 3986's unreserved characters, as the OpenAPI-generated SDK's `encodeURIComponent` does
+/// (and a little stricter). In particular `,` inside a value would be escaped; the commas that join
+/// ids are added after encoding, literally, because the API splits the raw value on them.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub struct Smh {
+    /// `{endpoint}/api/v1/token/{LibraryId}`, without a query.
+    url: Url,
+    library_id: String,
+    secret: Secret,
+}
+
+/// One request: a batch of user ids, and the client and session ids it is narrowed to (none
+/// means the parameter is left out: every token of those users).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub user_ids: Arc<[String]>,
+    pub client_ids: Option<Arc<[String]>>,
+    pub session_ids: Option<Arc<[String]>>,
+}
+
+/// The SMH backend's standard error body.
+#[derive(Deserialize)]
+struct SmhError {
+    code: Option<String>,
+    #[serde(default)]
+    message: String,
+    #[serde(rename = "requestId")]
+    request_id: Option<String>,
+}
+
+/// SMH error codes mapped to the shared kinds, from the business API's error-code page. A
+/// code not listed here is classified by its HTTP status: a 403 (`NoPermission`,
+/// `LibraryServiceExpired`, ... are about the library or an access token, not the library
+/// secret) is a rejection of this request and does not stop the run; a 401, which SMH does not
+/// document at all, is taken as the secret being refused, as for any provider.
+pub fn error_kind(code: &str, http_status: u16) -> ErrorKind {
+    match code {
+        // "Suggested retry: 429, 500, 503", and the contract names both codes retryable.
+        "RateLimitExceeded" => ErrorKind::Throttled,
+        "ServerOverloaded" | "InternalServerError" | "RequestTimeout" => ErrorKind::Transient,
+        // The secret (or the library id it belongs to) is wrong or missing: every further
+        // request would fail the same way.
+        "WrongLibraryIdOrSecret" | "EmptyLibrarySecret" | "EmptyLibraryIdOrSecret" => {
+            ErrorKind::Credentials
+        }
+        // The library, or the route, is not there (a wrong --endpoint): a rejection of the
+        // request, not a "not found" answer about the users.
+        "LibraryNotFound" | "RouteNotFound" => ErrorKind::Rejected,
+        _ => ErrorKind::from_status(http_status),
+    }
+}
+
+/// A user id goes into a comma-separated list, so it cannot hold a comma itself.
+pub fn check_user_id(s: &str) -> Result<(), String> {
+    check_id(s)?;
+    if s.contains(',') {
+        return Err("an id cannot contain a comma (the API separates ids with commas)".into());
+    }
+    Ok(())
+}
+
+/// A `--client-id` / `--session-id` value: trimmed, not empty, no control character, no comma.
+fn flag_id(flag: &str, value: &str) -> Result<String, String> {
+    let v = nonempty(flag, value)?;
+    if v.contains(',') {
+        return Err(format!(
+            "{flag} {v:?}: an id cannot contain a comma (the API separates ids with commas); repeat {flag} instead"
+        ));
+    }
+    Ok(v)
+}
+
+/// The flag's values checked, in order, each once (a repeated id would only make more
+/// requests).
+fn flag_ids(flag: &str, values: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let v = flag_id(flag, v)?;
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// `ids` in chunks of at most `size`; no id at all is the single chunk `None` (the parameter is
+/// not sent), so that the cross product below still has one factor.
+pub fn chunks(ids: &[String], size: usize) -> Vec<Option<Arc<[String]>>> {
+    if ids.is_empty() {
+        return vec![None];
+    }
+    ids.chunks(size).map(|c| Some(Arc::from(c))).collect()
+}
+
+/// Every combination of one user batch with each client chunk and each session chunk.
+pub fn combinations(
+    users: Arc<[String]>,
+    clients: &[Option<Arc<[String]>>],
+    sessions: &[Option<Arc<[String]>>],
+) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(clients.len() * sessions.len());
+    for c in clients {
+        for s in sessions {
+            jobs.push(Job {
+                user_ids: users.clone(),
+                client_ids: c.clone(),
+                session_ids: s.clone(),
+            });
+        }
+    }
+    jobs
+}
+
+/// How many jobs `users` user ids make.
+pub fn job_count(users: u64, client_chunks: usize, session_chunks: usize) -> u64 {
+    users.div_ceil(MAX_USER_IDS as u64) * client_chunks as u64 * session_chunks as u64
+}
+
+/// The jobs of a run, made lazily: user ids are taken from the stream 10 at a time, so a
+/// million-line input is never held in memory. A line that cannot be used (only stdin lines
+/// get here unchecked) becomes an `Invalid` item on its own; the batch goes on without it.
+pub struct Batches<I> {
+    users: std::iter::Fuse<I>,
+    clients: Vec<Option<Arc<[String]>>>,
+    sessions: Vec<Option<Arc<[String]>>>,
+    ready: VecDeque<JobItem<Job>>,
+}
+
+impl<I: Iterator<Item = RawTarget>> Batches<I> {
+    pub fn new(users: I, client_ids: &[String], session_ids: &[String]) -> Self {
+        Batches {
+            users: users.fuse(),
+            clients: chunks(client_ids, MAX_CLIENT_IDS),
+            sessions: chunks(session_ids, MAX_SESSION_IDS),
+            ready: VecDeque::new(),
+        }
+    }
+}
+
+impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
+    type Item = JobItem<Job>;
+
+    fn next(&mut self) -> Option<JobItem<Job>> {
+        if let Some(item) = self.ready.pop_front() {
+            return Some(item);
+        }
+        let mut batch = Vec::with_capacity(MAX_USER_IDS);
+        while batch.len() < MAX_USER_IDS {
+            match self.users.next() {
+                None => break,
+                Some(RawTarget {
+                    text,
+                    problem: None,
+                }) => batch.push(text),
+                Some(RawTarget {
+                    text,
+                    problem: Some(message),
+                }) => self.ready.push_back(JobItem::Invalid {
+                    target: serde_json::json!({ "user_ids": [text] }),
+                    message,
+                }),
+            }
+        }
+        if !batch.is_empty() {
+            let jobs = combinations(Arc::from(batch), &self.clients, &self.sessions);
+            self.ready.extend(jobs.into_iter().map(JobItem::Job));
+        }
+        self.ready.pop_front()
+    }
+}
+
+pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>, String> {
+    let endpoint = match &common.endpoint {
+        Some(e) => e.clone(),
+        None => Endpoint::parse(DEFAULT_ENDPOINT)?,
+    };
+    let library_id = nonempty("--library-id", &args.library_id)?;
+    let client_ids = flag_ids("--client-id", &args.client_ids)?;
+    let session_ids = flag_ids("--session-id", &args.session_ids)?;
+    let secret_from_stdin = args
+        .library_secret_file
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-");
+    if secret_from_stdin && common.input_is_stdin() {
+        return Err(
+            "--library-secret-file - and --input - both read stdin; put the secret or the user ids in a file"
+                .into(),
+        );
+    }
+    if args.user_ids.is_empty() && common.input.is_none() {
+        return Err("no user ids given: pass USER_ID arguments or --input FILE".into());
+    }
+    let targets = Targets::prepare(args.user_ids, common.input.as_deref(), &check_user_id)?;
+    let (secret, source) = crate::creds::secret_from(
+        env,
+        "SMH_LIBRARY_SECRET",
+        args.library_secret_file.as_deref(),
+        "--library-secret-file",
+    )?;
+    let path = format!(
+        "/api/v1/token/{}",
+        utf8_percent_encode(&library_id, COMPONENT)
+    );
+    let provider = Arc::new(Smh {
+        url: endpoint.join(&path),
+        library_id,
+        secret,
+    });
+    let clients = chunks(&client_ids, MAX_CLIENT_IDS).len();
+    let sessions = chunks(&session_ids, MAX_SESSION_IDS).len();
+    let count = targets.count.map(|n| job_count(n, clients, sessions));
+    let drainable = targets.drainable();
+    let users = targets.stream(Box::new(check_user_id));
+    Ok(Setup {
+        provider,
+        jobs: Box::new(Batches::new(users, &client_ids, &session_ids)),
+        count,
+        drainable,
+        // The business APIs' rate limits are not documented.
+        default_rate: None,
+        missing_ok: false,
+        credentials_source: Some(source),
+        tls: !endpoint.is_plain_http(),
+    })
+}
+
+/// `a,b,c` with each id percent-encoded and the joining commas literal.
+fn id_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| utf8_percent_encode(id, COMPONENT).to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Smh {
+    /// The request URL, with the parameters in the documented order. Built by hand rather than
+    /// with `query_pairs_mut`, whose form encoding would turn the separating commas into `%2C`.
+    fn request_url(&self, job: &Job) -> Url {
+        // The secret is encoded with every non-alphanumeric byte escaped: exactly the
+        // percent-encoded form the redactor scrubs, should a server or proxy ever echo the URL.
+        let mut query = format!(
+            "{SECRET_PARAM}={}&user_id={}",
+            utf8_percent_encode(self.secret.expose(), NON_ALPHANUMERIC),
+            id_list(&job.user_ids)
+        );
+        if let Some(c) = &job.client_ids {
+            query.push_str("&client_id=");
+            query.push_str(&id_list(c));
+        }
+        if let Some(s) = &job.session_ids {
+            query.push_str("&session_id=");
+            query.push_str(&id_list(s));
+        }
+        let mut url = self.url.clone();
+        url.set_query(Some(&query));
+        url
+    }
+}
+
+fn request_id(body: Option<String>, resp: &RawResponse) -> Option<String> {
+    body.or_else(|| resp.header("x-request-id").map(str::to_string))
+        .or_else(|| resp.header("x-smh-request-id").map(str::to_string))
+        .filter(|id| !id.is_empty())
+}
+
+impl Provider for Smh {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        "smh"
+    }
+
+    fn identity(&self, job: &Job) -> Value {
+        let mut target = Map::new();
+        target.insert("user_ids".into(), job.user_ids.to_vec().into());
+        if let Some(c) = &job.client_ids {
+            target.insert("client_ids".into(), c.to_vec().into());
+        }
+        if let Some(s) = &job.session_ids {
+            target.insert("session_ids".into(), s.to_vec().into());
+        }
+        Value::Object(target)
+    }
+
+    fn job_key(&self, job: &Job) -> String {
+        let list =
+            |ids: &Option<Arc<[String]>>| ids.as_ref().map(|i| i.join(",")).unwrap_or_default();
+        format!(
+            "users:{}\nclients:{}\nsessions:{}",
+            job.user_ids.join(","),
+            list(&job.client_ids),
+            list(&job.session_ids)
+        )
+    }
+
+    fn scope(&self) -> String {
+        format!("{}\n{}", self.url, self.library_id)
+    }
+
+    fn prepare(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let url = self.request_url(job);
+        let mut req = PreparedRequest::new(Method::DELETE, url);
+        // The secret is in the query: the URL is only ever shown masked.
+        req.shown_url = mask_query(&req.url, &[SECRET_PARAM]);
+        Ok(req)
+    }
+
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        let retry_after = resp.retry_after();
+        if (200..300).contains(&resp.status) {
+            // "Deleted successfully, returns HTTP 204 No Content." Any other 2xx is read the
+            // same way: the body is "Null. No response body."
+            return Ok(Outcome::revoked(resp.status, request_id(None, &resp), None));
+        }
+        match serde_json::from_slice::<SmhError>(&resp.body) {
+            Ok(SmhError {
+                code: Some(code),
+                message,
+                request_id: body_id,
+            }) if !code.is_empty() => Err(ApiError::Service {
+                http_status: resp.status,
+                kind: error_kind(&code, resp.status),
+                request_id: request_id(body_id, &resp),
+                code,
+                message,
+                retry_after,
+            }),
+            _ => Err(ApiError::unreadable(
+                resp.status,
+                format!("HTTP {} without an SMH error body", resp.status),
+                request_id(None, &resp),
+                retry_after,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn ids(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    fn raw(ids: &[String]) -> std::vec::IntoIter<RawTarget> {
+        let raw: Vec<RawTarget> = ids
+            .iter()
+            .map(|text| RawTarget {
+                text: text.clone(),
+                problem: None,
+            })
+            .collect();
+        raw.into_iter()
+    }
+
+    fn jobs(items: impl Iterator<Item = JobItem<Job>>) -> Vec<Job> {
+        items
+            .map(|i| match i {
+                JobItem::Job(j) => j,
+                JobItem::Invalid { .. } => panic!("unexpected invalid item"),
+            })
+            .collect()
+    }
+
+    fn provider() -> Smh {
+        let endpoint = Endpoint::parse("https://api.tencentsmh.cn/").unwrap();
+        Smh {
+            url: endpoint.join("/api/v1/token/smh%20lib"),
+            library_id: "smh lib".into(),
+            secret: Secret::new("s3cret/+&=,-~"),
+        }
+    }
+
+    fn job(users: &[&str], clients: Option<&[&str]>, sessions: Option<&[&str]>) -> Job {
+        let arc = |v: &[&str]| -> Arc<[String]> { v.iter().map(|s| s.to_string()).collect() };
+        Job {
+            user_ids: arc(users),
+            client_ids: clients.map(arc),
+            session_ids: sessions.map(arc),
+        }
+    }
+
+    fn answer(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        RawResponse {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        assert_eq!(error_kind("RateLimitExceeded", 429), ErrorKind::Throttled);
+        assert_eq!(error_kind("ServerOverloaded", 503), ErrorKind::Transient);
+        assert_eq!(error_kind("InternalServerError", 500), ErrorKind::Transient);
+        assert_eq!(error_kind("RequestTimeout", 500), ErrorKind::Transient);
+        for code in [
+            "WrongLibraryIdOrSecret",
+            "EmptyLibrarySecret",
+            "EmptyLibraryIdOrSecret",
+        ] {
+            assert_eq!(error_kind(code, 404), ErrorKind::Credentials, "{code}");
+            assert_eq!(error_kind(code, 400), ErrorKind::Credentials, "{code}");
+        }
+        assert_eq!(error_kind("LibraryNotFound", 404), ErrorKind::Rejected);
+        assert_eq!(error_kind("RouteNotFound", 404), ErrorKind::Rejected);
+        assert_eq!(error_kind("ParamInvalid", 400), ErrorKind::Rejected);
+        assert_eq!(error_kind("UserIdLengthExceed", 400), ErrorKind::Rejected);
+        assert_eq!(error_kind("NoPermission", 403), ErrorKind::Rejected);
+        assert_eq!(
+            error_kind("LibraryServiceExpired", 403),
+            ErrorKind::Rejected
+        );
+        // Unknown codes follow their status.
+        assert_eq!(error_kind("SomethingNew", 429), ErrorKind::Throttled);
+        assert_eq!(error_kind("SomethingNew", 502), ErrorKind::Transient);
+        assert_eq!(error_kind("SomethingNew", 401), ErrorKind::Credentials);
+        assert_eq!(error_kind("SomethingNew", 409), ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn ids_with_commas_or_control_characters_are_refused() {
+        assert!(check_user_id("alice").is_ok());
+        assert!(check_user_id("名字 with space").is_ok());
+        assert!(check_user_id("a,b").unwrap_err().contains("comma"));
+        assert!(check_user_id("a\tb").is_err());
+        assert!(flag_id("--client-id", "  ").unwrap_err().contains("empty"));
+        assert!(flag_id("--client-id", "w,x").unwrap_err().contains("comma"));
+        assert_eq!(flag_id("--client-id", " web ").unwrap(), "web");
+        let v = flag_ids("--session-id", &["a".into(), "b".into(), "a".into()]).unwrap();
+        assert_eq!(v, ["a", "b"], "repeats are dropped, order kept");
+    }
+
+    #[test]
+    fn chunks_are_bounded_and_none_means_not_sent() {
+        assert_eq!(chunks(&[], 100), vec![None]);
+        let c = chunks(&ids("c", 100), 100);
+        assert_eq!(c.len(), 1);
+        let c = chunks(&ids("c", 101), 100);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].as_ref().unwrap().len(), 100);
+        assert_eq!(c[1].as_ref().unwrap()[..], ["c100".to_string()]);
+    }
+
+    #[test]
+    fn user_batches_are_at_most_ten() {
+        for (n, sizes) in [
+            (1, vec![1]),
+            (10, vec![10]),
+            (11, vec![10, 1]),
+            (25, vec![10, 10, 5]),
+        ] {
+            let users = ids("u", n);
+            let got = jobs(Batches::new(raw(&users), &[], &[]));
+            let got_sizes: Vec<usize> = got.iter().map(|j| j.user_ids.len()).collect();
+            assert_eq!(got_sizes, sizes, "{n} users");
+            let flat: Vec<String> = got.iter().flat_map(|j| j.user_ids.to_vec()).collect();
+            assert_eq!(flat, users, "order kept");
+            assert!(
+                got.iter()
+                    .all(|j| j.client_ids.is_none() && j.session_ids.is_none())
+            );
+            assert_eq!(job_count(n as u64, 1, 1), sizes.len() as u64);
+        }
+    }
+
+    #[test]
+    fn every_combination_of_chunks_covers_the_cross_product_once() {
+        let users = ids("u", 11);
+        let clients = ids("c", 101);
+        let sessions = ids("s", 201);
+        let got = jobs(Batches::new(raw(&users), &clients, &sessions));
+        assert_eq!(got.len(), 2 * 2 * 3);
+        assert_eq!(job_count(11, 2, 3), 12);
+        let mut seen = HashSet::new();
+        for j in &got {
+            assert!(j.user_ids.len() <= MAX_USER_IDS);
+            let c = j.client_ids.as_ref().unwrap();
+            let s = j.session_ids.as_ref().unwrap();
+            assert!(c.len() <= MAX_CLIENT_IDS && s.len() <= MAX_SESSION_IDS);
+            for u in j.user_ids.iter() {
+                for c in c.iter() {
+                    for s in s.iter() {
+                        assert!(seen.insert((u.clone(), c.clone(), s.clone())), "twice");
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.len(), 11 * 101 * 201, "every triple asked for");
+    }
+
+    #[test]
+    fn a_bad_stdin_line_is_an_invalid_item_and_the_batch_goes_on() {
+        let mut items: Vec<RawTarget> = raw(&ids("u", 3)).collect();
+        items.insert(
+            1,
+            RawTarget {
+                text: "x,y".into(),
+                problem: Some("stdin line 2: an id cannot contain a comma".into()),
+            },
+        );
+        let got: Vec<JobItem<Job>> = Batches::new(items.into_iter(), &[], &[]).collect();
+        assert_eq!(got.len(), 2);
+        match &got[0] {
+            JobItem::Invalid { target, message } => {
+                assert_eq!(target, &serde_json::json!({"user_ids": ["x,y"]}));
+                assert!(message.contains("comma"));
+            }
+            JobItem::Job(_) => panic!("the invalid line comes first"),
+        }
+        match &got[1] {
+            JobItem::Job(j) => assert_eq!(j.user_ids[..], ["u0", "u1", "u2"]),
+            JobItem::Invalid { .. } => panic!("then the batch"),
+        }
+    }
+
+    #[test]
+    fn url_encodes_each_value_and_keeps_the_separating_commas() {
+        let p = provider();
+        let j = job(&["u 1", "ü/2"], Some(&["web"]), None);
+        let req = p.prepare(&j, Utc::now()).unwrap();
+        assert_eq!(req.method, Method::DELETE);
+        assert_eq!(
+            req.url.as_str(),
+            "https://api.tencentsmh.cn/api/v1/token/smh%20lib?library_secret=s3cret%2F%2B%26%3D%2C%2D%7E&user_id=u%201,%C3%BC%2F2&client_id=web"
+        );
+        assert_eq!(
+            req.shown_url,
+            "https://api.tencentsmh.cn/api/v1/token/smh%20lib?library_secret=***&user_id=u%201,%C3%BC%2F2&client_id=web"
+        );
+        assert!(req.body.is_empty() && req.headers.is_empty());
+        let decoded: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
+        assert_eq!(
+            decoded[0],
+            ("library_secret".into(), "s3cret/+&=,-~".into())
+        );
+        assert_eq!(decoded[1], ("user_id".into(), "u 1,ü/2".into()));
+        assert_eq!(decoded.len(), 3, "no session_id when none is given");
+    }
+
+    #[test]
+    fn identity_and_job_key_name_only_what_was_given() {
+        let p = provider();
+        let j = job(&["a", "b"], None, Some(&["s1"]));
+        assert_eq!(
+            p.identity(&j),
+            serde_json::json!({"user_ids": ["a", "b"], "session_ids": ["s1"]})
+        );
+        assert_eq!(p.job_key(&j), "users:a,b\nclients:\nsessions:s1");
+        assert!(!p.scope().contains("s3cret"));
+    }
+
+    #[test]
+    fn answers_are_read() {
+        let p = provider();
+        let j = job(&["a"], None, None);
+        let o = p.interpret(&j, answer(204, "", &[])).unwrap();
+        assert_eq!(o, Outcome::revoked(204, None, None));
+
+        let e = p
+            .interpret(
+                &j,
+                answer(
+                    404,
+                    r#"{"code":"WrongLibraryIdOrSecret","message":"wrong","requestId":"r-body"}"#,
+                    &[("x-request-id", "r-header")],
+                ),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Credentials);
+        assert_eq!(e.code(), "WrongLibraryIdOrSecret");
+        assert_eq!(e.request_id(), Some("r-body"));
+
+        let e = p
+            .interpret(
+                &j,
+                answer(
+                    429,
+                    r#"{"code":"RateLimitExceeded","message":"slow down"}"#,
+                    &[("x-smh-request-id", "r-smh"), ("retry-after", "2")],
+                ),
+            )
+            .unwrap_err();
+        assert!(e.retryable());
+        assert_eq!(e.request_id(), Some("r-smh"));
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
+
+        let e = p
+            .interpret(&j, answer(502, "<html>bad gateway</html>", &[]))
+            .unwrap_err();
+        assert_eq!(e.code(), "UnreadableResponse");
+        assert!(e.retryable());
+        let e = p.interpret(&j, answer(400, "{}", &[])).unwrap_err();
+        assert_eq!(e.code(), "UnreadableResponse");
+        assert!(!e.retryable());
+    }
+}
