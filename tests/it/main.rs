@@ -7,4 +7,5 @@ mod support;
 mod bi_embed;
 mod cli;
 mod cloudbase;
+mod secrets;
 mod smh;

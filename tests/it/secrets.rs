@@ -1,0 +1,264 @@
+//! The secrets matrix: every subcommand, with sentinel secrets in every credential source, run
+//! against a server that succeeds, a hostile server that echoes the whole request back in its
+//! error answer (retryable and not), and in `--dry-run`, at `-vvv`, in text and JSON. No
+//! sentinel may appear in stdout, stderr or the journal.
+
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::*;
+
+/// Answers with everything it received: URL, headers and body, as an error.
+struct Echo(u16);
+
+impl Respond for Echo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut text = format!("{} {}\n", req.method, req.url);
+        for (k, v) in req.headers.iter() {
+            text.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("")));
+        }
+        text.push_str(&String::from_utf8_lossy(&req.body));
+        // Also as the message of every provider's error shape, so that it reaches records.
+        let json = serde_json::json!({
+            "Response": {"Error": {"Code": "InvalidParameter", "Message": text}, "RequestId": "r"},
+            "code": "ParamInvalid", "message": text,
+            "error": "invalid_request", "error_description": text,
+            "error_code": "APIGW.0201", "error_msg": text,
+        });
+        ResponseTemplate::new(self.0).set_body_json(json)
+    }
+}
+
+/// What each case sends and with which sentinels.
+pub struct Case {
+    pub name: &'static str,
+    pub secrets: Vec<&'static str>,
+    pub build: Box<dyn Fn(&str) -> Revoke>,
+    pub success: u16,
+}
+
+async fn check(case: &Case) {
+    for mode in ["ok", "echo-500", "echo-400", "dry-run"] {
+        for output in ["text", "json"] {
+            let server = MockServer::start().await;
+            match mode {
+                "ok" => {
+                    Mock::given(wiremock::matchers::any())
+                        .respond_with(ResponseTemplate::new(case.success).set_body_string(
+                            r#"{"Response":{"Data":true,"RequestId":"r"},"bearer_tokens":[]}"#,
+                        ))
+                        .mount(&server)
+                        .await
+                }
+                "echo-500" => {
+                    Mock::given(wiremock::matchers::any())
+                        .respond_with(Echo(500))
+                        .mount(&server)
+                        .await
+                }
+                _ => {
+                    Mock::given(wiremock::matchers::any())
+                        .respond_with(Echo(400))
+                        .mount(&server)
+                        .await
+                }
+            }
+            let journal_dir = tempfile::tempdir().unwrap();
+            let journal = journal_dir.path().join("journal");
+            let mut cmd = (case.build)(&server.uri())
+                .args(["-vvv", "-o", output, "--retries", "1", "--journal"])
+                .args([&journal]);
+            if mode == "dry-run" {
+                cmd = cmd.args(["--dry-run"]);
+            }
+            let run = cmd.run().await;
+            let what = format!("{} {mode} {output}", case.name);
+            assert!(
+                [0, 1, 3].contains(&run.code()),
+                "{what}: exit {}\n{}",
+                run.code(),
+                run.stderr()
+            );
+            if mode != "dry-run" {
+                assert!(
+                    !server.received_requests().await.unwrap().is_empty(),
+                    "{what}: nothing was sent\n{}",
+                    run.stderr()
+                );
+            }
+            let journal_text = std::fs::read_to_string(&journal).unwrap_or_default();
+            for s in &case.secrets {
+                assert!(
+                    !run.stdout().contains(s),
+                    "{what}: {s:?} in stdout:\n{}",
+                    run.stdout()
+                );
+                assert!(
+                    !run.stderr().contains(s),
+                    "{what}: {s:?} in stderr:\n{}",
+                    run.stderr()
+                );
+                assert!(
+                    !journal_text.contains(s),
+                    "{what}: {s:?} in the journal:\n{journal_text}"
+                );
+            }
+        }
+    }
+}
+
+fn bi_env(uri: &str) -> Revoke {
+    Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDsentinelBiId000001")
+        .env("TENCENTCLOUD_SECRET_KEY", "sentinelBiKey000001")
+        .env("TENCENTCLOUD_TOKEN", "sentinelBiToken000001")
+        .args([
+            "bi-embed",
+            "--endpoint",
+            uri,
+            "--project-id",
+            "889",
+            "--user-corp-id",
+            "7",
+        ])
+        .args(["--scope", "page", "p1", "p2"])
+}
+
+fn bi_profile(uri: &str) -> Revoke {
+    let cmd = Revoke::new()
+        .args([
+            "bi-embed",
+            "--endpoint",
+            uri,
+            "--project-id",
+            "889",
+            "--user-corp-id",
+            "7",
+        ])
+        .args(["--scope", "page", "--profile", "work", "p1", "p2"]);
+    std::fs::create_dir_all(cmd.home().join(".tccli")).unwrap();
+    std::fs::write(
+        cmd.home().join(".tccli/work.credential"),
+        r#"{"secretId":"AKIDsentinelProfileId02","secretKey":"sentinelProfileKey02","token":"sentinelProfileTok02"}"#,
+    )
+    .unwrap();
+    cmd
+}
+
+fn smh_env(uri: &str) -> Revoke {
+    Revoke::new()
+        .env("SMH_LIBRARY_SECRET", "sentinel/Lib+Secret=03")
+        .args([
+            "smh",
+            "--endpoint",
+            uri,
+            "--library-id",
+            "lib1",
+            "alice",
+            "bob",
+        ])
+}
+
+fn smh_file(uri: &str) -> Revoke {
+    let cmd = Revoke::new();
+    let f = private_file(cmd.home(), "lib-secret", "sentinelLibSecretFile04\n");
+    cmd.args([
+        "smh",
+        "--endpoint",
+        uri,
+        "--library-id",
+        "lib1",
+        "--library-secret-file",
+    ])
+    .args([&f])
+    .args(["alice"])
+}
+
+fn cloudbase_args(uri: &str) -> Revoke {
+    Revoke::new().args([
+        "cloudbase",
+        "--endpoint",
+        uri,
+        "sentinelCbToken05a",
+        "sentinelCbToken05b",
+    ])
+}
+
+fn cloudbase_stdin(uri: &str) -> Revoke {
+    Revoke::new()
+        .args([
+            "cloudbase",
+            "--endpoint",
+            uri,
+            "--env-id",
+            "env-1",
+            "--input",
+            "-",
+        ])
+        .stdin("sentinelCbToken06a\nsentinelCbToken06b\n")
+}
+
+#[tokio::test]
+async fn bi_embed_never_prints_a_secret() {
+    check(&Case {
+        name: "bi-embed env",
+        secrets: vec![
+            "AKIDsentinelBiId000001",
+            "sentinelBiKey000001",
+            "sentinelBiToken000001",
+        ],
+        build: Box::new(bi_env),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "bi-embed profile",
+        secrets: vec![
+            "AKIDsentinelProfileId02",
+            "sentinelProfileKey02",
+            "sentinelProfileTok02",
+        ],
+        build: Box::new(bi_profile),
+        success: 200,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn smh_never_prints_a_secret() {
+    check(&Case {
+        name: "smh env",
+        secrets: vec![
+            "sentinel/Lib+Secret=03",
+            "sentinel%2FLib%2BSecret%3D03",
+            "sentinelLib",
+        ],
+        build: Box::new(smh_env),
+        success: 204,
+    })
+    .await;
+    check(&Case {
+        name: "smh file",
+        secrets: vec!["sentinelLibSecretFile04"],
+        build: Box::new(smh_file),
+        success: 204,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cloudbase_never_prints_a_token() {
+    check(&Case {
+        name: "cloudbase args",
+        secrets: vec!["sentinelCbToken05a", "sentinelCbToken05b"],
+        build: Box::new(cloudbase_args),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "cloudbase stdin",
+        secrets: vec!["sentinelCbToken06a", "sentinelCbToken06b"],
+        build: Box::new(cloudbase_stdin),
+        success: 200,
+    })
+    .await;
+}
