@@ -111,6 +111,10 @@ async fn run_inner(cli: Cli) -> Result<u8, String> {
             let setup = providers::bi_embed::setup(args, &common, &env)?;
             execute(setup, &common).await
         }
+        Command::Ciam(args) => {
+            let setup = providers::ciam::setup(args, &common, &env)?;
+            execute(setup, &common).await
+        }
         Command::Completions { .. } | Command::Man => Ok(0),
         other => Err(format!("{other:?} is not available yet")),
     }

@@ -4,6 +4,7 @@
 //! set up for the engine, and the target checks.
 
 pub mod bi_embed;
+pub mod ciam;
 
 use std::sync::Arc;
 
