@@ -279,7 +279,10 @@ pub struct CloudbaseArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TokenTypeHint {
+    // The RFC 7009 2.1 spellings, as the contract writes them (clap would say `access-token`).
+    #[value(name = "access_token")]
     AccessToken,
+    #[value(name = "refresh_token")]
     RefreshToken,
 }
 
