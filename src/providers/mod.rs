@@ -28,6 +28,25 @@ pub struct Setup<P: Provider> {
     pub tls: bool,
 }
 
+/// Why a run could not start. Almost always a usage or configuration error, found before
+/// anything is sent; a provider whose setup must ask the API first (identity-store's `--all`
+/// lists the tokens it then deletes) can also fail there, and that is no usage error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// Bad flag, missing credential, bad endpoint: exit 2, nothing was sent.
+    Usage(String),
+    /// The provider rejected the credentials on a setup request: exit 3, as for a target.
+    Credentials(String),
+    /// A setup request failed after its retries: exit 1, as for a target.
+    Failed(String),
+}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError::Usage(message)
+    }
+}
+
 /// Jobs for providers with one request per target line: `job` makes the job, `identity`
 /// names a line that could not become one.
 pub fn one_per_target<J: Send + 'static>(
