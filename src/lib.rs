@@ -124,6 +124,10 @@ async fn run_inner(cli: Cli) -> Result<u8, SetupError> {
             let setup = providers::ciam::setup(args, &common, &env)?;
             execute(setup, &common).await
         }
+        Command::IdentityStore(args) => {
+            let setup = providers::identity_store::setup(args, &common, &env).await?;
+            execute(setup, &common).await
+        }
         Command::Completions { .. } | Command::Man => Ok(0),
         other => Err(format!("{other:?} is not available yet").into()),
     }

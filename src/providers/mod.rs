@@ -5,6 +5,7 @@
 
 pub mod bi_embed;
 pub mod ciam;
+pub mod identity_store;
 
 use std::sync::Arc;
 
