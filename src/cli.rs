@@ -349,7 +349,8 @@ pub struct IdentityStoreArgs {
     #[arg(long, value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// List the tenant's bearer tokens first and delete every one.
+    /// List the tenant's bearer tokens first and delete every one. With --dry-run nothing is
+    /// sent, the list either: the plan is the list request itself (target token_id "*").
     #[arg(long, conflicts_with = "token_ids")]
     pub all: bool,
 

@@ -7,6 +7,7 @@
 //! returns become the targets: that one call is made here, with the run's retry policy, because
 //! the engine needs the targets before it can start. Every attempt is signed afresh.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -265,20 +266,23 @@ pub async fn setup(
         tenant_id,
         project_id,
     });
-    let (jobs, count): (Box<dyn Iterator<Item = JobItem<Job>> + Send>, _) = match targets {
+    type Jobs = Box<dyn Iterator<Item = JobItem<Job>> + Send>;
+    let (jobs, count, drainable): (Jobs, _, _) = match targets {
         Some(targets) => {
             let count = targets.count;
+            let drainable = targets.drainable();
             let jobs = super::one_per_target(
                 targets,
                 check_id,
                 Job::Delete,
                 |t| serde_json::json!({ "token_id": t }),
             );
-            (jobs, count)
+            (jobs, count, drainable)
         }
         None if common.dry_run => (
             Box::new(std::iter::once(JobItem::Job(Job::List { marker: None }))),
             Some(1),
+            true,
         ),
         None => {
             let ids = provider.list_all(common).await?;
@@ -291,14 +295,14 @@ pub async fn setup(
                     message: "ListBearerTokens returned a token_id that cannot be sent".into(),
                 },
             });
-            (Box::new(jobs), Some(count))
+            (Box::new(jobs), Some(count), true)
         }
     };
     Ok(Setup {
         provider,
         jobs,
         count,
-        drainable: true,
+        drainable,
         default_rate: None,
         missing_ok: args.missing_ok,
         credentials_source: Some(source),
@@ -337,6 +341,7 @@ impl IdentityStore {
         let rate = common.rate_for(None).and_then(RateLimiter::new);
         let mut ids = Vec::new();
         let mut marker: Option<String> = None;
+        let mut seen = HashSet::new();
         let mut attempt = 0;
         loop {
             if let Some(rate) = &rate {
@@ -361,9 +366,10 @@ impl IdentityStore {
                     let next = page.page_info.and_then(|p| p.next_marker);
                     match next.filter(|m| !m.is_empty()) {
                         None => break,
-                        Some(next) if marker.as_ref() == Some(&next) => {
+                        // A marker seen before would page around in a circle for ever.
+                        Some(next) if !seen.insert(next.clone()) => {
                             return Err(SetupError::Failed(format!(
-                                "listing bearer tokens: page_info.next_marker {next:?} came back unchanged"
+                                "listing bearer tokens: page_info.next_marker {next:?} came back a second time"
                             )));
                         }
                         Some(next) => marker = Some(next),

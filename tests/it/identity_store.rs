@@ -391,6 +391,25 @@ async fn all_follows_next_marker_and_retries_a_throttled_page() {
 }
 
 #[tokio::test]
+async fn all_stops_when_the_pages_come_round_again() {
+    let server = MockServer::start().await;
+    // Page 1 names itself as the next page: following it would never end.
+    list()
+        .respond_with(list_answer("identity_store/list_bearer_tokens_page1.json"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = store(&server).args(["--all"]).run().await;
+    run.assert_code(1);
+    assert!(run.stderr().contains("next_marker"), "{}", run.stderr());
+}
+
+#[tokio::test]
 async fn all_stops_with_exit_3_when_the_list_is_refused() {
     let server = MockServer::start().await;
     list()
