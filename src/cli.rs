@@ -350,7 +350,7 @@ pub struct IdentityStoreArgs {
     pub project_id: Option<String>,
 
     /// List the tenant's bearer tokens first and delete every one. With --dry-run nothing is
-    /// sent, the list either: the plan is the list request itself (target token_id "*").
+    /// sent, not even the list request: it is shown as the plan (target token_id "*").
     #[arg(long, conflicts_with = "token_ids")]
     pub all: bool,
 
