@@ -280,7 +280,10 @@ pub struct CloudbaseArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TokenTypeHint {
+    // The RFC 7009 2.1 spellings, as the contract writes them (clap would say `access-token`).
+    #[value(name = "access_token")]
     AccessToken,
+    #[value(name = "refresh_token")]
     RefreshToken,
 }
 
@@ -347,7 +350,8 @@ pub struct IdentityStoreArgs {
     #[arg(long, value_name = "ID")]
     pub project_id: Option<String>,
 
-    /// List the tenant's bearer tokens first and delete every one.
+    /// List the tenant's bearer tokens first and delete every one. With --dry-run nothing is
+    /// sent, not even the list request: it is shown as the plan (target token_id "*").
     #[arg(long, conflicts_with = "token_ids")]
     pub all: bool,
 

@@ -34,11 +34,15 @@ use crate::engine::{EngineConfig, Provider, Stop};
 use crate::http::Transport;
 use crate::journal::{Done, Journal};
 use crate::output::{Sink, SinkConfig};
-use crate::providers::Setup;
+use crate::providers::{Setup, SetupError};
 use crate::settings::Common;
 
 /// Exit code for usage and configuration errors: nothing was sent.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit codes for a request made during setup (before any target) that failed, or whose
+/// credentials were rejected: the same as for a target (`record::exit_code`).
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_CREDENTIALS: u8 = 3;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -95,15 +99,20 @@ pub fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> u8 {
     match run_inner(cli).await {
         Ok(code) => code,
-        Err(msg) => {
+        Err(e) => {
+            let (code, msg) = match e {
+                SetupError::Usage(msg) => (EXIT_USAGE, msg),
+                SetupError::Credentials(msg) => (EXIT_CREDENTIALS, msg),
+                SetupError::Failed(msg) => (EXIT_FAILED, msg),
+            };
             let msg = secret::Redactor::global().scrub(&msg).into_owned();
             eprintln!("revoke: error: {msg}");
-            EXIT_USAGE
+            code
         }
     }
 }
 
-async fn run_inner(cli: Cli) -> Result<u8, String> {
+async fn run_inner(cli: Cli) -> Result<u8, SetupError> {
     let common = Common::resolve(&cli.global)?;
     let env = ProcessEnv;
     match cli.command {
@@ -119,13 +128,21 @@ async fn run_inner(cli: Cli) -> Result<u8, String> {
             let setup = providers::cloudbase::setup(args, &common)?;
             execute(setup, &common).await
         }
+        Command::Ciam(args) => {
+            let setup = providers::ciam::setup(args, &common, &env)?;
+            execute(setup, &common).await
+        }
+        Command::IdentityStore(args) => {
+            let setup = providers::identity_store::setup(args, &common, &env).await?;
+            execute(setup, &common).await
+        }
+        // Handled before the runtime starts.
         Command::Completions { .. } | Command::Man => Ok(0),
-        other => Err(format!("{other:?} is not available yet")),
     }
 }
 
 /// Runs a provider's jobs through the engine and the output sink.
-pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8, String> {
+pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8, SetupError> {
     let (journal, done) = match &common.journal {
         Some(path) => {
             let (j, d) = Journal::open(path)?;

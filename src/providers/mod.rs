@@ -4,7 +4,9 @@
 //! set up for the engine, and the target checks.
 
 pub mod bi_embed;
+pub mod ciam;
 pub mod cloudbase;
+pub mod identity_store;
 pub mod smh;
 
 use std::sync::Arc;
@@ -27,6 +29,25 @@ pub struct Setup<P: Provider> {
     pub credentials_source: Option<String>,
     /// Whether the run talks https (TLS roots are loaded only then).
     pub tls: bool,
+}
+
+/// Why a run could not start. Almost always a usage or configuration error, found before
+/// anything is sent; a provider whose setup must ask the API first (identity-store's `--all`
+/// lists the tokens it then deletes) can also fail there, and that is no usage error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// Bad flag, missing credential, bad endpoint: exit 2, nothing was sent.
+    Usage(String),
+    /// The provider rejected the credentials on a setup request: exit 3, as for a target.
+    Credentials(String),
+    /// A setup request failed after its retries: exit 1, as for a target.
+    Failed(String),
+}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError::Usage(message)
+    }
 }
 
 /// Jobs for providers with one request per target line: `job` makes the job, `identity`

@@ -5,7 +5,9 @@
 mod support;
 
 mod bi_embed;
+mod ciam;
 mod cli;
 mod cloudbase;
+mod identity_store;
 mod secrets;
 mod smh;

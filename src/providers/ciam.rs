@@ -1,0 +1,488 @@
+//! `revoke ciam`: OAuth 2.0 Token Revocation (RFC 7009) at Tencent Cloud CIAM, or at any
+//! authorization server that implements RFC 7009.
+//!
+//! One form-encoded `POST {endpoint}/oauth2/revoke` per token. The client authenticates with
+//! `client_secret_post` (`client_id` and `client_secret` in the body, the only method CIAM's
+//! Revoke Token page shows), or with `--client-auth basic`, `client_secret_basic` (RFC 6749
+//! 2.3.1). Nothing here is CIAM-specific beyond the path: any 2xx is success whatever its body,
+//! and errors are RFC 6749 5.2 JSON objects.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Setup, check_token, nonempty};
+use crate::cli::{CiamArgs, ClientAuth, TokenTypeHint};
+use crate::creds::Env;
+use crate::engine::{Outcome, Provider};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::input::Targets;
+use crate::secret::{MASK, Secret, fingerprint, long_fingerprint};
+use crate::settings::Common;
+
+/// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
+/// `revocation_endpoint`, so the path is fixed rather than discovered.
+pub const PATH: &str = "/oauth2/revoke";
+/// "Request Content-Type: application/x-www-form-urlencoded"; RFC 7009 2.1 asks the same.
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+pub const SECRET_ENV: &str = "CIAM_CLIENT_SECRET";
+
+pub struct Ciam {
+    url: Url,
+    client_id: String,
+    client_secret: Secret,
+    auth: ClientAuth,
+    hint: Option<TokenTypeHint>,
+}
+
+pub struct Job {
+    token: Secret,
+}
+
+/// The error response of RFC 6749 5.2, which RFC 7009 2.2.1 reuses.
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+/// An RFC 6749 5.2 / RFC 7009 2.2.1 `error` code, with the HTTP status, mapped to a kind.
+pub fn error_kind(status: u16, error: &str) -> ErrorKind {
+    match error {
+        // RFC 6749 5.2: invalid_client: "Client authentication failed (e.g., unknown client, no
+        // client authentication included, or unsupported authentication method)." Any 401 says
+        // the same, whatever the code: the next token would be refused too.
+        "invalid_client" => ErrorKind::Credentials,
+        _ if status == 401 => ErrorKind::Credentials,
+        // RFC 7009 2.2.1: "If the server responds with HTTP status code 503, the client must
+        // assume the token still exists and may retry after a reasonable delay."
+        _ if ErrorKind::from_status(status).retryable() => ErrorKind::from_status(status),
+        // `invalid_request`, `unauthorized_client`, `invalid_grant`, `unsupported_token_type`
+        // and anything else: this request is refused, and sending it again changes nothing.
+        // Not even a 404 is "not found": an unknown token is answered with 200 (RFC 7009 2.2),
+        // so a 404 means the endpoint is wrong.
+        _ => ErrorKind::Rejected,
+    }
+}
+
+/// What the code means (RFC 6749 5.2, RFC 7009 2.2.1), for a server that sends no description.
+fn default_description(error: &str) -> &'static str {
+    match error {
+        "invalid_request" => "the request is missing a parameter or is malformed",
+        "invalid_client" => "client authentication failed",
+        "invalid_grant" => "the grant is invalid, expired or revoked",
+        "unauthorized_client" => "the client is not authorized to revoke this token",
+        "unsupported_token_type" => {
+            "the server does not support revoking this type of token (try another --token-type-hint)"
+        }
+        _ => "the server gave no description",
+    }
+}
+
+/// `application/x-www-form-urlencoded` of name/value pairs (the WHATWG serializer of the `url`
+/// crate behind reqwest's `Url`): alphanumerics and `*-._` kept, space as `+`, the rest `%XX`.
+fn form_urlencode(pairs: &[(&str, &str)]) -> String {
+    let mut url = Url::parse("form:").expect("a constant URL");
+    url.query_pairs_mut().extend_pairs(pairs);
+    url.query().unwrap_or_default().to_string()
+}
+
+/// One value, form-urlencoded on its own.
+fn form_urlencode_value(value: &str) -> String {
+    let mut url = Url::parse("form:").expect("a constant URL");
+    url.query_pairs_mut().append_key_only(value);
+    url.query().unwrap_or_default().to_string()
+}
+
+/// The `Authorization` value for `client_secret_basic`. RFC 6749 2.3.1: "The client identifier
+/// is encoded using the "application/x-www-form-urlencoded" encoding algorithm per Appendix B,
+/// and the encoded value is used as the username; the client password is encoded using the same
+/// algorithm and used as the password."
+pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
+    let user_pass = format!(
+        "{}:{}",
+        form_urlencode_value(client_id),
+        form_urlencode_value(client_secret)
+    );
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(user_pass)
+    )
+}
+
+/// `--domain HOST` is `https://HOST`: a host name (and port), never a URL.
+fn domain_endpoint(domain: &str) -> Result<Endpoint, String> {
+    let d = domain.trim();
+    if d.is_empty()
+        || d.contains("://")
+        || d.contains(['/', '?', '#', '@'])
+        || d.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "--domain takes a host name such as sample.portal.tencentciam.com, not {d:?}; use --endpoint for a URL"
+        ));
+    }
+    Endpoint::parse(&format!("https://{d}"))
+}
+
+pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Ciam>, String> {
+    // clap refuses --domain together with --endpoint (or REVOKE_ENDPOINT).
+    let endpoint = match (&args.domain, &common.endpoint) {
+        (Some(domain), _) => domain_endpoint(domain)?,
+        (None, Some(endpoint)) => endpoint.clone(),
+        (None, None) => {
+            return Err(
+                "ciam needs --domain HOST (the user directory's domain) or --endpoint URL".into(),
+            );
+        }
+    };
+    let client_id = nonempty("--client-id", &args.client_id)?;
+    let secret_from_stdin = args
+        .client_secret_file
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-");
+    if secret_from_stdin && common.input_is_stdin() {
+        return Err(
+            "--client-secret-file - and --input - cannot both read stdin; put one in a file".into(),
+        );
+    }
+    let positional = !args.tokens.is_empty();
+    let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
+    if targets.is_empty() {
+        return Err(
+            "no token to revoke: give TOKEN arguments or --input FILE (`-` for stdin)".into(),
+        );
+    }
+    if positional {
+        tracing::warn!(
+            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
+        );
+    }
+    let (client_secret, source) = crate::creds::secret_from(
+        env,
+        SECRET_ENV,
+        args.client_secret_file.as_deref(),
+        "--client-secret-file",
+    )?;
+    let count = targets.count;
+    let drainable = targets.drainable();
+    let jobs = super::one_per_target(
+        targets,
+        check_token,
+        |t| Job {
+            token: Secret::new(t),
+        },
+        |t| serde_json::json!({ "token": fingerprint(t) }),
+    );
+    Ok(Setup {
+        provider: Arc::new(Ciam {
+            url: endpoint.join(PATH),
+            client_id,
+            client_secret,
+            auth: args.client_auth,
+            hint: args.token_type_hint,
+        }),
+        jobs,
+        count,
+        drainable,
+        default_rate: None,
+        missing_ok: false,
+        credentials_source: Some(source),
+        tls: !endpoint.is_plain_http(),
+    })
+}
+
+impl Ciam {
+    /// The form body; called with the real values to send and with `***` to show.
+    fn form_body(&self, client_secret: &str, token: &str) -> String {
+        let mut pairs = Vec::with_capacity(4);
+        // RFC 6749 2.3.1: "The client MUST NOT use more than one authentication method in each
+        // request": with Basic, the credentials stay out of the body.
+        if self.auth == ClientAuth::Post {
+            pairs.push(("client_id", self.client_id.as_str()));
+            pairs.push(("client_secret", client_secret));
+        }
+        pairs.push(("token", token));
+        if let Some(hint) = self.hint {
+            pairs.push(("token_type_hint", hint.as_str()));
+        }
+        form_urlencode(&pairs)
+    }
+}
+
+impl Provider for Ciam {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        "ciam"
+    }
+
+    fn identity(&self, job: &Job) -> Value {
+        serde_json::json!({ "token": fingerprint(job.token.expose()) })
+    }
+
+    fn job_key(&self, job: &Job) -> String {
+        long_fingerprint(job.token.expose())
+    }
+
+    fn scope(&self) -> String {
+        format!("{}\n{}", self.url, self.client_id)
+    }
+
+    fn job_secrets<'a>(&self, job: &'a Job) -> Vec<&'a str> {
+        vec![job.token.expose()]
+    }
+
+    fn prepare(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let mut req = PreparedRequest::new(Method::POST, self.url.clone());
+        req.headers
+            .push(Header::plain("content-type", CONTENT_TYPE));
+        if self.auth == ClientAuth::Basic {
+            req.headers.push(Header::secret(
+                "authorization",
+                basic_authorization(&self.client_id, self.client_secret.expose()),
+                format!("Basic {MASK}"),
+            ));
+        }
+        req.body = self
+            .form_body(self.client_secret.expose(), job.token.expose())
+            .into_bytes();
+        req.shown_body = Some(self.form_body(MASK, MASK));
+        Ok(req)
+    }
+
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        // RFC 7009 has no request id; gateways in front of a server often add this one.
+        let request_id = resp.header("x-request-id").map(str::to_string);
+        if (200..300).contains(&resp.status) {
+            // RFC 7009 2.2: "The authorization server responds with HTTP status code 200 if the
+            // token has been revoked successfully or if the client submitted an invalid token.
+            // Note: invalid tokens do not cause an error response" ... "The content of the
+            // response body is ignored by the client as all necessary information is conveyed
+            // in the response code." Other 2xx (a 204 from a lax server) are read the same way.
+            return Ok(Outcome::revoked(resp.status, request_id, None));
+        }
+        let retry_after = resp.retry_after();
+        match serde_json::from_slice::<ErrorResponse>(&resp.body) {
+            Ok(e) => {
+                let mut message = e
+                    .error_description
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| default_description(&e.error).to_string());
+                if let Some(uri) = e.error_uri {
+                    message.push_str(&format!(" (see {uri})"));
+                }
+                Err(ApiError::Service {
+                    http_status: resp.status,
+                    kind: error_kind(resp.status, &e.error),
+                    code: e.error,
+                    message,
+                    request_id,
+                    retry_after,
+                })
+            }
+            Err(e) => Err(ApiError::unreadable(
+                resp.status,
+                format!("not an OAuth 2.0 error response (RFC 6749 5.2): {e}"),
+                request_id,
+                retry_after,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ciam(auth: ClientAuth, hint: Option<TokenTypeHint>) -> Ciam {
+        Ciam {
+            url: Endpoint::parse("https://sample.portal.tencentciam.com")
+                .unwrap()
+                .join(PATH),
+            client_id: "TENANT_CLIENT_ID".into(),
+            client_secret: Secret::new("TENANT_CLIENT_SECRET"),
+            auth,
+            hint,
+        }
+    }
+
+    fn job(token: &str) -> Job {
+        Job {
+            token: Secret::new(token),
+        }
+    }
+
+    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        RawResponse {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        for (status, code, want) in [
+            (401, "invalid_client", ErrorKind::Credentials),
+            (400, "invalid_client", ErrorKind::Credentials),
+            (401, "something_else", ErrorKind::Credentials),
+            (400, "unsupported_token_type", ErrorKind::Rejected),
+            (400, "invalid_request", ErrorKind::Rejected),
+            (400, "unauthorized_client", ErrorKind::Rejected),
+            (400, "invalid_grant", ErrorKind::Rejected),
+            (404, "not_found", ErrorKind::Rejected),
+            (503, "temporarily_unavailable", ErrorKind::Transient),
+            (500, "server_error", ErrorKind::Transient),
+            (429, "slow_down", ErrorKind::Throttled),
+        ] {
+            assert_eq!(error_kind(status, code), want, "{status} {code}");
+        }
+    }
+
+    #[test]
+    fn post_body_is_the_documented_sample_and_masks_secrets() {
+        let c = ciam(ClientAuth::Post, None);
+        let req = c.prepare(&job("MOCK_ACCESS_TOKEN"), Utc::now()).unwrap();
+        assert_eq!(
+            String::from_utf8(req.body.clone()).unwrap(),
+            "client_id=TENANT_CLIENT_ID&client_secret=TENANT_CLIENT_SECRET&token=MOCK_ACCESS_TOKEN"
+        );
+        assert_eq!(
+            req.shown_body.as_deref(),
+            Some("client_id=TENANT_CLIENT_ID&client_secret=***&token=***")
+        );
+        assert_eq!(
+            req.url.as_str(),
+            "https://sample.portal.tencentciam.com/oauth2/revoke"
+        );
+        let names: Vec<&str> = req.headers.iter().map(|h| h.name).collect();
+        assert_eq!(names, ["content-type"], "no Authorization with post");
+        let shown = req.render();
+        assert!(!shown.contains("TENANT_CLIENT_SECRET") && !shown.contains("MOCK_ACCESS"));
+    }
+
+    #[test]
+    fn form_values_are_encoded_and_the_hint_appended() {
+        let mut c = ciam(ClientAuth::Post, Some(TokenTypeHint::RefreshToken));
+        c.client_id = "app id/1".into();
+        c.client_secret = Secret::new("s&=+é");
+        let req = c.prepare(&job("a.b-c_d*~"), Utc::now()).unwrap();
+        assert_eq!(
+            String::from_utf8(req.body).unwrap(),
+            "client_id=app+id%2F1&client_secret=s%26%3D%2B%C3%A9&token=a.b-c_d*%7E&token_type_hint=refresh_token"
+        );
+        assert_eq!(
+            req.shown_body.as_deref(),
+            Some("client_id=app+id%2F1&client_secret=***&token=***&token_type_hint=refresh_token")
+        );
+    }
+
+    #[test]
+    fn basic_auth_encodes_then_base64s_and_keeps_credentials_out_of_the_body() {
+        // base64("TENANT_CLIENT_ID:TENANT_CLIENT_SECRET"), from `printf %s ... | base64`.
+        assert_eq!(
+            basic_authorization("TENANT_CLIENT_ID", "TENANT_CLIENT_SECRET"),
+            "Basic VEVOQU5UX0NMSUVOVF9JRDpURU5BTlRfQ0xJRU5UX1NFQ1JFVA=="
+        );
+        // The id and secret are form-urlencoded first: "a:b c" -> "a%3Ab+c", "p/é" -> "p%2F%C3%A9";
+        // base64("a%3Ab+c:p%2F%C3%A9").
+        assert_eq!(
+            basic_authorization("a:b c", "p/é"),
+            "Basic YSUzQWIrYzpwJTJGJUMzJUE5"
+        );
+        let c = ciam(ClientAuth::Basic, Some(TokenTypeHint::AccessToken));
+        let req = c.prepare(&job("MOCK_ACCESS_TOKEN"), Utc::now()).unwrap();
+        assert_eq!(
+            String::from_utf8(req.body.clone()).unwrap(),
+            "token=MOCK_ACCESS_TOKEN&token_type_hint=access_token"
+        );
+        assert_eq!(
+            req.shown_body.as_deref(),
+            Some("token=***&token_type_hint=access_token")
+        );
+        let auth = req
+            .headers
+            .iter()
+            .find(|h| h.name == "authorization")
+            .unwrap();
+        assert_eq!(auth.shown.as_deref(), Some("Basic ***"));
+        assert!(!req.render().contains("VEVOQU5U"), "{}", req.render());
+    }
+
+    #[test]
+    fn any_success_is_revoked_whatever_the_body() {
+        let c = ciam(ClientAuth::Post, None);
+        for body in ["", "{}", "not json", r#"{"error":"ignored"}"#] {
+            let o = c.interpret(&job("t"), answer(200, &[], body)).unwrap();
+            assert_eq!(o, Outcome::revoked(200, None, None), "body {body:?}");
+        }
+    }
+
+    #[test]
+    fn errors_are_read_from_rfc6749_bodies() {
+        let c = ciam(ClientAuth::Post, None);
+        let e = c
+            .interpret(
+                &job("t"),
+                answer(401, &[], "{\n\"error\" : \"invalid_client\"\n}"),
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Credentials);
+        assert_eq!(e.code(), "invalid_client");
+        assert_eq!(e.message(), "client authentication failed");
+
+        let body = r#"{"error":"unsupported_token_type","error_description":"no","error_uri":"https://e/x"}"#;
+        let e = c
+            .interpret(&job("t"), answer(400, &[("x-request-id", "r-1")], body))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert_eq!(e.message(), "no (see https://e/x)");
+        assert_eq!(e.request_id(), Some("r-1"));
+
+        let e = c
+            .interpret(&job("t"), answer(503, &[("retry-after", "1")], ""))
+            .unwrap_err();
+        assert!(matches!(e, ApiError::Unreadable { .. }), "{e:?}");
+        assert!(e.retryable());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+
+        let e = c
+            .interpret(&job("t"), answer(502, &[], "<html>bad gateway</html>"))
+            .unwrap_err();
+        assert_eq!(e.code(), "UnreadableResponse");
+        assert!(e.retryable());
+    }
+
+    #[test]
+    fn domain_is_a_host_not_a_url() {
+        let e = domain_endpoint("sample.portal.tencentciam.com").unwrap();
+        assert_eq!(
+            e.join(PATH).as_str(),
+            "https://sample.portal.tencentciam.com/oauth2/revoke"
+        );
+        assert!(domain_endpoint("auth.example.com:8443").is_ok());
+        for bad in [
+            "",
+            "https://sample.portal.tencentciam.com",
+            "sample.portal.tencentciam.com/oauth2",
+            "a b",
+            "u@host",
+            "host?x",
+        ] {
+            let err = domain_endpoint(bad).unwrap_err();
+            assert!(err.contains("--domain"), "{bad:?}: {err}");
+        }
+    }
+}

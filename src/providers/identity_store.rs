@@ -1,0 +1,804 @@
+//! `revoke identity-store`: Huawei Cloud IAM Identity Center, "Deleting an Access Token"
+//! (`DeleteBearerToken`).
+//!
+//! One SDK-HMAC-SHA256 signed `DELETE /v1/identity-stores/{identity_store_id}/tenant/
+//! {tenant_id}/bearer-token/{token_id}` per token id; 200 is success, 404 is `not_found`. With
+//! `--all`, setup first pages through `ListBearerTokens` (`GET .../bearer-token`) and the ids it
+//! returns become the targets: that one call is made here, with the run's retry policy, because
+//! the engine needs the targets before it can start. Every attempt is signed afresh.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Setup, SetupError, check_id, nonempty};
+use crate::cli::IdentityStoreArgs;
+use crate::creds::{Env, HuaweiCredentials};
+use crate::engine::{JobItem, Outcome, Provider};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport, host_header};
+use crate::input::Targets;
+use crate::rate::RateLimiter;
+use crate::record::{RecordError, Status};
+use crate::secret::MASK;
+use crate::settings::Common;
+use crate::sign::huawei;
+
+/// The SDK sets `Content-Type: application/json` on these calls even without a body
+/// (`identitycenterstore_client.py`), and signs it.
+const CONTENT_TYPE: &str = "application/json";
+/// Page size asked for when following `page_info.next_marker` (see [`IdentityStore::list_all`]).
+const LIST_PAGE_LIMIT: &str = "100";
+
+/// `https://identitystore.{region}.myhuaweicloud.com`, the SDK's pattern for every region it
+/// lists (`identitycenterstore_region.py`).
+fn default_endpoint(region: &str) -> String {
+    format!("https://identitystore.{region}.myhuaweicloud.com")
+}
+
+/// A region becomes a DNS label of the default host: letters, digits and inner hyphens.
+fn check_region(region: &str) -> Result<&str, String> {
+    let ok = !region.is_empty()
+        && region.len() <= 63
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    if ok {
+        Ok(region)
+    } else {
+        Err(format!(
+            "invalid --region {region:?}: expected a region name such as ap-southeast-1"
+        ))
+    }
+}
+
+pub struct IdentityStore {
+    endpoint: Endpoint,
+    creds: HuaweiCredentials,
+    identity_store_id: String,
+    tenant_id: String,
+    project_id: Option<String>,
+}
+
+pub enum Job {
+    /// DeleteBearerToken of one token id.
+    Delete(String),
+    /// ListBearerTokens, one page. Run by setup for `--all`; a target only in `--all --dry-run`,
+    /// which sends nothing, so it plans the list call that the deletes would depend on.
+    List { marker: Option<String> },
+}
+
+/// ListBearerTokens' answer: `{"bearer_tokens":[{"creation_time","expiration_time","token_id"}]}`.
+#[derive(Deserialize)]
+struct ListBearerTokensResponse {
+    bearer_tokens: Vec<BearerToken>,
+    page_info: Option<PageInfo>,
+}
+
+#[derive(Deserialize)]
+struct BearerToken {
+    token_id: String,
+}
+
+/// Not in the ListBearerTokens page; Huawei's paginated APIs (Identity Center's ListUsers,
+/// ListGroups...) answer `page_info: {next_marker, current_count}`, so it is followed if present.
+#[derive(Deserialize)]
+struct PageInfo {
+    next_marker: Option<String>,
+}
+
+/// An APIG or service error: `{"error_code","error_msg","request_id"}`.
+struct HuaweiError {
+    code: String,
+    message: String,
+    request_id: Option<String>,
+}
+
+/// Codes the Identity Center error table gives with HTTP 404 that mean a bad request, not a
+/// missing resource (api-identitycenter/ErrorCode.html: `IIC.400`, `IIC.1002` "Bad Request: {0}.",
+/// spelled `IdentityCenter.*` on older pages). The store API publishes no table of its own.
+const BAD_REQUEST_404: [&str; 4] = [
+    "IIC.400",
+    "IIC.1002",
+    "IdentityCenter.400",
+    "IdentityCenter.1002",
+];
+
+/// The API Gateway's error codes (api-sign-errorcode, `reference/providers.md` (d)) mapped to
+/// the shared kinds; anything else by its HTTP status.
+pub fn error_kind(status: u16, code: &str) -> ErrorKind {
+    // The shared gateway says `APIGW.`, dedicated gateways and older pages `APIG.`.
+    let apigw = code
+        .strip_prefix("APIGW.")
+        .or_else(|| code.strip_prefix("APIG."));
+    match apigw {
+        // "Throttling threshold reached" (HTTP 429).
+        Some("0308") => ErrorKind::Throttled,
+        // 0301 "Incorrect IAM authentication information" is never retried: "If an AK/SK pair
+        // fails to be authenticated for more than five consecutive times, the AK/SK pair is
+        // locked for 5 minutes" (Huawei's APIG.0301 FAQ). 0303 (signature date skew), 0307
+        // (token must be updated): the next request would fail the same way.
+        Some("0301" | "0303" | "0307") => ErrorKind::Credentials,
+        // Not authorized, access denied, project unavailable (403).
+        Some("0302" | "0306" | "0310") => ErrorKind::Rejected,
+        // "API does not exist": a wrong host or path, never a missing token.
+        Some("0101") => ErrorKind::Rejected,
+        // Internal error (500), IAM unavailable (503).
+        Some("0601" | "0613") => ErrorKind::Transient,
+        // 0201 is "backend unavailable" with 502 and "backend timeout" with 504 (retryable), a
+        // bad request with 400/413/414/494: its status says which.
+        _ if BAD_REQUEST_404.contains(&code) => ErrorKind::Rejected,
+        _ => ErrorKind::from_status(status),
+    }
+}
+
+/// The error fields, in the spellings the SDK's exception handler accepts (`error_code` /
+/// `error_msg`, `errorCode` / `errorMsg`, `code` / `message`), at the top or one level down.
+fn parse_error(body: &[u8]) -> Option<HuaweiError> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let obj = value.as_object()?;
+    error_fields(obj).or_else(|| {
+        obj.values()
+            .filter_map(Value::as_object)
+            .find_map(error_fields)
+    })
+}
+
+fn error_fields(obj: &Map<String, Value>) -> Option<HuaweiError> {
+    let text = |k: &str| match obj.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let (code, message) = [
+        ("error_code", "error_msg"),
+        ("errorCode", "errorMsg"),
+        ("code", "message"),
+    ]
+    .iter()
+    .find_map(|(c, m)| Some((text(c)?, text(m).unwrap_or_default())))?;
+    Some(HuaweiError {
+        code,
+        message,
+        request_id: text("request_id"),
+    })
+}
+
+/// An answer that is not a success, as an error. The request id is in the `X-Request-Id`
+/// header, and in the body too.
+fn api_error(resp: &RawResponse) -> ApiError {
+    let header_id = resp.header("x-request-id").map(str::to_string);
+    let retry_after = resp.retry_after();
+    match parse_error(&resp.body) {
+        Some(e) => ApiError::Service {
+            http_status: resp.status,
+            kind: error_kind(resp.status, &e.code),
+            code: e.code,
+            message: e.message,
+            request_id: header_id.or(e.request_id),
+            retry_after,
+        },
+        None => ApiError::unreadable(
+            resp.status,
+            format!(
+                "HTTP {} without a Huawei Cloud error body (error_code, error_msg)",
+                resp.status
+            ),
+            header_id,
+            retry_after,
+        ),
+    }
+}
+
+/// A failed setup request, for the one-line error message.
+fn describe(e: &ApiError) -> String {
+    let mut text = e.to_string();
+    if let Some(s) = e.http_status() {
+        text.push_str(&format!(" (HTTP {s}"));
+        if let Some(id) = e.request_id() {
+            text.push_str(&format!(", request {id}"));
+        }
+        text.push(')');
+    }
+    text
+}
+
+pub async fn setup(
+    args: IdentityStoreArgs,
+    common: &Common,
+    env: &dyn Env,
+) -> Result<Setup<IdentityStore>, SetupError> {
+    let region = match args.region.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(check_region(r)?),
+    };
+    let endpoint = match (&common.endpoint, region) {
+        (Some(e), _) => e.clone(),
+        (None, Some(r)) => Endpoint::parse(&default_endpoint(r))?,
+        (None, None) => {
+            return Err(
+                "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL"
+                    .to_string()
+                    .into(),
+            );
+        }
+    };
+    let identity_store_id = nonempty("--identity-store-id", &args.identity_store_id)?;
+    let tenant_id = nonempty("--tenant-id", &args.tenant_id)?;
+    let project_id = match args.project_id.as_deref() {
+        Some(p) => Some(nonempty("--project-id", p)?),
+        None => None,
+    };
+    let targets = if args.all {
+        // clap refuses --all with TOKEN_ID arguments; --input is global, so it is checked here.
+        if common.input.is_some() {
+            return Err(
+                "--all lists the tokens itself: it cannot be used with --input"
+                    .to_string()
+                    .into(),
+            );
+        }
+        None
+    } else {
+        let targets = Targets::prepare(args.token_ids, common.input.as_deref(), &check_id)?;
+        if targets.is_empty() {
+            return Err(
+                "no token id: give TOKEN_ID arguments, --input FILE (`-` for stdin), or --all"
+                    .to_string()
+                    .into(),
+            );
+        }
+        Some(targets)
+    };
+    let creds = crate::creds::huawei(env)?;
+    let source = creds.source.clone();
+    let project_id = project_id.or_else(|| creds.project_id.clone());
+    let provider = Arc::new(IdentityStore {
+        endpoint: endpoint.clone(),
+        creds,
+        identity_store_id,
+        tenant_id,
+        project_id,
+    });
+    type Jobs = Box<dyn Iterator<Item = JobItem<Job>> + Send>;
+    let (jobs, count, drainable): (Jobs, _, _) = match targets {
+        Some(targets) => {
+            let count = targets.count;
+            let drainable = targets.drainable();
+            let jobs = super::one_per_target(
+                targets,
+                check_id,
+                Job::Delete,
+                |t| serde_json::json!({ "token_id": t }),
+            );
+            (jobs, count, drainable)
+        }
+        None if common.dry_run => (
+            Box::new(std::iter::once(JobItem::Job(Job::List { marker: None }))),
+            Some(1),
+            true,
+        ),
+        None => {
+            let ids = provider.list_all(common).await?;
+            tracing::info!("ListBearerTokens: {} bearer token(s) to delete", ids.len());
+            let count = ids.len() as u64;
+            let jobs = ids.into_iter().map(|id| match check_id(&id) {
+                Ok(()) if !id.is_empty() => JobItem::Job(Job::Delete(id)),
+                _ => JobItem::Invalid {
+                    target: serde_json::json!({ "token_id": id }),
+                    message: "ListBearerTokens returned a token_id that cannot be sent".into(),
+                },
+            });
+            (Box::new(jobs), Some(count), true)
+        }
+    };
+    Ok(Setup {
+        provider,
+        jobs,
+        count,
+        drainable,
+        default_rate: None,
+        missing_ok: args.missing_ok,
+        credentials_source: Some(source),
+        tls: !endpoint.is_plain_http(),
+    })
+}
+
+impl IdentityStore {
+    /// `/v1/identity-stores/{id}/tenant/{tenant}/bearer-token[/{token_id}]`, each segment
+    /// percent-encoded as the SDK does.
+    fn path(&self, token_id: Option<&str>) -> String {
+        let mut segments = vec![
+            "v1",
+            "identity-stores",
+            self.identity_store_id.as_str(),
+            "tenant",
+            self.tenant_id.as_str(),
+            "bearer-token",
+        ];
+        segments.extend(token_id);
+        huawei::wire_path(&segments)
+    }
+
+    /// Every token id of the tenant, through every page of ListBearerTokens, for `--all`.
+    ///
+    /// The one place a provider loops and sleeps: the engine needs the targets before it can
+    /// run, so this call retries on its own, with the run's policy (`--retries`, backoff or
+    /// `Retry-After`), `--timeout` per attempt and `--rate` between requests. Credentials are
+    /// never retried (Huawei locks an access key after five signature failures in a row).
+    ///
+    /// Pagination is not documented for ListBearerTokens. If an answer carries
+    /// `page_info.next_marker`, as Huawei's paginated APIs do, the next page is asked for with
+    /// `?limit=100&marker=...`; without it, the first answer is the whole list.
+    async fn list_all(&self, common: &Common) -> Result<Vec<String>, SetupError> {
+        let transport = Transport::new(common.timeout, 1, !self.endpoint.is_plain_http())?;
+        let rate = common.rate_for(None).and_then(RateLimiter::new);
+        let mut ids = Vec::new();
+        let mut marker: Option<String> = None;
+        let mut seen = HashSet::new();
+        let mut attempt = 0;
+        loop {
+            if let Some(rate) = &rate {
+                rate.acquire().await;
+            }
+            attempt += 1;
+            let job = Job::List {
+                marker: marker.clone(),
+            };
+            let result = tokio::time::timeout(common.timeout, self.list_page(&transport, &job))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::Send {
+                        message: format!("no answer within {} s", common.timeout.as_secs_f64()),
+                        timeout: true,
+                    })
+                });
+            match result {
+                Ok(page) => {
+                    attempt = 0;
+                    ids.extend(page.bearer_tokens.into_iter().map(|t| t.token_id));
+                    let next = page.page_info.and_then(|p| p.next_marker);
+                    match next.filter(|m| !m.is_empty()) {
+                        None => break,
+                        // A marker seen before would page around in a circle for ever.
+                        Some(next) if !seen.insert(next.clone()) => {
+                            return Err(SetupError::Failed(format!(
+                                "listing bearer tokens: page_info.next_marker {next:?} came back a second time"
+                            )));
+                        }
+                        Some(next) => marker = Some(next),
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Credentials => {
+                    return Err(SetupError::Credentials(format!(
+                        "listing bearer tokens: the provider rejected the credentials: {}",
+                        describe(&e)
+                    )));
+                }
+                Err(e) => {
+                    let delay = if e.retryable() {
+                        common
+                            .policy
+                            .delay(attempt, e.retry_after(), fastrand::f64())
+                    } else {
+                        None
+                    };
+                    let Some(delay) = delay else {
+                        return Err(SetupError::Failed(format!(
+                            "listing bearer tokens failed after {attempt} attempt(s): {}",
+                            describe(&e)
+                        )));
+                    };
+                    tracing::info!(
+                        "listing bearer tokens: attempt {attempt} failed ({e}), retrying in {} ms",
+                        delay.as_millis()
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        if let Some(rate) = &rate {
+            // The engine's limiter starts empty: wait out this slot so that its first delete is
+            // not closer to the last list request than the rate allows.
+            rate.acquire().await;
+        }
+        Ok(ids)
+    }
+
+    /// One attempt at one page: signed now, sent, read.
+    async fn list_page(
+        &self,
+        transport: &Transport,
+        job: &Job,
+    ) -> Result<ListBearerTokensResponse, ApiError> {
+        let request = self.prepare(job, Utc::now())?;
+        tracing::debug!("sending\n{}", request.render());
+        let resp = transport.send(&request).await?;
+        tracing::debug!("answer: HTTP {} ({} bytes)", resp.status, resp.body.len());
+        tracing::trace!("answer body: {}", resp.body_text());
+        if !(200..300).contains(&resp.status) {
+            return Err(api_error(&resp));
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| {
+            ApiError::unreadable(
+                resp.status,
+                format!("not a ListBearerTokens answer: {e}"),
+                resp.header("x-request-id").map(str::to_string),
+                None,
+            )
+        })
+    }
+}
+
+impl Provider for IdentityStore {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        "identity-store"
+    }
+
+    fn identity(&self, job: &Job) -> Value {
+        match job {
+            Job::Delete(id) => serde_json::json!({ "token_id": id }),
+            // `*`: every token of the tenant, as listed when the run is not a dry run.
+            Job::List { .. } => serde_json::json!({ "token_id": "*" }),
+        }
+    }
+
+    fn job_key(&self, job: &Job) -> String {
+        match job {
+            Job::Delete(id) => id.clone(),
+            Job::List { .. } => "*".into(),
+        }
+    }
+
+    fn scope(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.endpoint.join("/v1/identity-stores"),
+            self.identity_store_id,
+            self.tenant_id
+        )
+    }
+
+    fn prepare(&self, job: &Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let (method, path, query): (Method, String, Vec<(&str, &str)>) = match job {
+            Job::Delete(id) => (Method::DELETE, self.path(Some(id)), Vec::new()),
+            Job::List { marker: None } => (Method::GET, self.path(None), Vec::new()),
+            Job::List {
+                marker: Some(marker),
+            } => (
+                Method::GET,
+                self.path(None),
+                vec![("limit", LIST_PAGE_LIMIT), ("marker", marker.as_str())],
+            ),
+        };
+        let mut url: Url = self.endpoint.join(&path);
+        if !query.is_empty() {
+            // Encoded as the signer encodes the canonical query (`%20`, never `+`), so that what
+            // the gateway decodes and re-encodes is what was signed.
+            let text: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", huawei::encode(k), huawei::encode(v)))
+                .collect();
+            url.set_query(Some(&text.join("&")));
+        }
+        let date = huawei::sdk_date(now);
+        // The Host the HTTP stack sends from the URL; signed, but not pushed as a header.
+        let host = host_header(&url);
+        let mut signed: Vec<(&str, &str)> = vec![
+            ("content-type", CONTENT_TYPE),
+            ("host", &host),
+            ("x-sdk-date", &date),
+        ];
+        if let Some(project) = &self.project_id {
+            signed.push(("x-project-id", project));
+        }
+        if let Some(token) = &self.creds.security_token {
+            // "If a temporary security credential is used, this header is required."
+            signed.push(("x-security-token", token.expose()));
+        }
+        let signature = huawei::sign(&huawei::SigningParams {
+            access_key: self.creds.access_key.expose(),
+            secret_key: self.creds.secret_key.expose(),
+            method: method.as_str(),
+            wire_path: url.path(),
+            query: &query,
+            headers: &signed,
+            body: b"",
+        })
+        .map_err(|e| ApiError::Build {
+            message: e.to_string(),
+        })?;
+        // The canonical request is not logged: its headers carry X-Security-Token.
+        tracing::trace!("string to sign:\n{}", signature.string_to_sign);
+        let shown_auth = format!(
+            "{} Access={MASK}, SignedHeaders={}, Signature={MASK}",
+            huawei::ALGORITHM,
+            signature.canonical_request.signed_headers()
+        );
+
+        let mut req = PreparedRequest::new(method, url);
+        req.headers
+            .push(Header::plain("content-type", CONTENT_TYPE));
+        req.headers.push(Header::plain("x-sdk-date", date.clone()));
+        if let Some(project) = &self.project_id {
+            req.headers
+                .push(Header::plain("x-project-id", project.clone()));
+        }
+        if let Some(token) = &self.creds.security_token {
+            req.headers
+                .push(Header::secret("x-security-token", token.expose(), MASK));
+        }
+        req.headers.push(Header::secret(
+            "authorization",
+            signature.authorization,
+            shown_auth,
+        ));
+        Ok(req)
+    }
+
+    fn interpret(&self, job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        if let Job::List { .. } = job {
+            // Setup reads list pages itself (`list_page`); the engine only ever plans them.
+            return Err(ApiError::Build {
+                message: "ListBearerTokens is run by setup, not as a target".into(),
+            });
+        }
+        if (200..300).contains(&resp.status) {
+            // "200: Successful", with no body.
+            let request_id = resp.header("x-request-id").map(str::to_string);
+            return Ok(Outcome::revoked(resp.status, request_id, None));
+        }
+        match api_error(&resp) {
+            // A 404 that the service explains (not a wrong path, not a bad request) is the token
+            // (or its store or tenant) not being there: `not_found`, a success with --missing-ok.
+            ApiError::Service {
+                http_status: 404,
+                kind: ErrorKind::NotFound,
+                code,
+                message,
+                request_id,
+                ..
+            } => Ok(Outcome {
+                status: Status::NotFound,
+                http_status: Some(404),
+                request_id,
+                data: None,
+                error: Some(RecordError {
+                    code,
+                    message,
+                    retryable: false,
+                }),
+            }),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use chrono::TimeZone;
+
+    fn store(token: Option<&str>, project: Option<&str>) -> IdentityStore {
+        IdentityStore {
+            endpoint: Endpoint::parse(&default_endpoint("cn-north-4")).unwrap(),
+            creds: HuaweiCredentials {
+                access_key: Secret::new("EXAMPLEAK1234567890AB"),
+                secret_key: Secret::new("ExampleSecretKey0123456789abcdefghijklmn"),
+                security_token: token.map(Secret::new),
+                project_id: None,
+                source: "test".into(),
+            },
+            identity_store_id: "d-0123456789".into(),
+            tenant_id: "t-0123456789abcdef".into(),
+            project_id: project.map(str::to_string),
+        }
+    }
+
+    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        RawResponse {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn header<'a>(req: &'a PreparedRequest, name: &str) -> Option<&'a Header> {
+        req.headers.iter().find(|h| h.name == name)
+    }
+
+    #[test]
+    fn error_codes_map_to_kinds() {
+        for (status, code, want) in [
+            (429, "APIGW.0308", ErrorKind::Throttled),
+            (401, "APIGW.0301", ErrorKind::Credentials),
+            (401, "APIG.0301", ErrorKind::Credentials),
+            (401, "APIGW.0303", ErrorKind::Credentials),
+            (401, "APIGW.0307", ErrorKind::Credentials),
+            (403, "APIGW.0302", ErrorKind::Rejected),
+            (403, "APIGW.0306", ErrorKind::Rejected),
+            (403, "APIGW.0310", ErrorKind::Rejected),
+            (404, "APIGW.0101", ErrorKind::Rejected),
+            (502, "APIGW.0201", ErrorKind::Transient),
+            (504, "APIGW.0201", ErrorKind::Transient),
+            (400, "APIGW.0201", ErrorKind::Rejected),
+            (500, "APIGW.0601", ErrorKind::Transient),
+            (503, "APIGW.0613", ErrorKind::Transient),
+            (404, "IIC.404", ErrorKind::NotFound),
+            (404, "IIC.400", ErrorKind::Rejected),
+            (404, "IIC.1002", ErrorKind::Rejected),
+            (403, "IIC.1000", ErrorKind::Rejected),
+            (500, "IIC.1209", ErrorKind::Transient),
+            (429, "Other.1", ErrorKind::Throttled),
+        ] {
+            assert_eq!(error_kind(status, code), want, "{status} {code}");
+        }
+    }
+
+    /// providers.md (d) V1: the SDK's own signature for this DELETE at this date.
+    #[test]
+    fn delete_is_signed_as_the_sdk_signs_it() {
+        let s = store(None, None);
+        let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
+        let req = s
+            .prepare(&Job::Delete("tok-0123456789abcdef".into()), now)
+            .unwrap();
+        assert_eq!(req.method, Method::DELETE);
+        assert_eq!(
+            req.url.as_str(),
+            "https://identitystore.cn-north-4.myhuaweicloud.com/v1/identity-stores/d-0123456789/tenant/t-0123456789abcdef/bearer-token/tok-0123456789abcdef"
+        );
+        let auth = header(&req, "authorization").unwrap();
+        assert_eq!(
+            auth.value,
+            "SDK-HMAC-SHA256 Access=EXAMPLEAK1234567890AB, SignedHeaders=content-type;host;x-sdk-date, Signature=63b11b8846fc217d95ee0a2e5d145b4dae96659687bf704b520733184a353bcb"
+        );
+        assert_eq!(
+            auth.shown.as_deref(),
+            Some(
+                "SDK-HMAC-SHA256 Access=***, SignedHeaders=content-type;host;x-sdk-date, Signature=***"
+            )
+        );
+        assert_eq!(
+            header(&req, "x-sdk-date").unwrap().value,
+            "20250102T030405Z"
+        );
+        assert!(header(&req, "host").is_none(), "Host comes from the URL");
+        assert!(header(&req, "x-security-token").is_none());
+        assert!(header(&req, "x-project-id").is_none());
+        assert!(req.body.is_empty());
+    }
+
+    #[test]
+    fn temporary_credentials_and_project_are_sent_signed_and_masked() {
+        let s = store(Some("ExampleSessionToken=="), Some("0123456789abcdef"));
+        let now = Utc.with_ymd_and_hms(2025, 12, 31, 23, 59, 59).unwrap();
+        let req = s.prepare(&Job::Delete("t 1".into()), now).unwrap();
+        assert!(
+            req.url.path().ends_with("/bearer-token/t%201"),
+            "{}",
+            req.url
+        );
+        let auth = header(&req, "authorization").unwrap();
+        assert!(
+            auth.value.contains(
+                "SignedHeaders=content-type;host;x-project-id;x-sdk-date;x-security-token"
+            ),
+            "{}",
+            auth.value
+        );
+        let token = header(&req, "x-security-token").unwrap();
+        assert_eq!(token.value, "ExampleSessionToken==");
+        assert_eq!(token.shown.as_deref(), Some("***"));
+        assert_eq!(
+            header(&req, "x-project-id").unwrap().value,
+            "0123456789abcdef"
+        );
+        let shown = req.render();
+        assert!(!shown.contains("ExampleSessionToken") && !shown.contains("EXAMPLEAK"));
+    }
+
+    #[test]
+    fn list_pages_carry_the_marker_signed() {
+        let s = store(None, None);
+        let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
+        let first = s.prepare(&Job::List { marker: None }, now).unwrap();
+        assert_eq!(first.method, Method::GET);
+        assert!(first.url.path().ends_with("/bearer-token"));
+        assert_eq!(first.url.query(), None);
+        let next = Job::List {
+            marker: Some("m 1/+".into()),
+        };
+        let req = s.prepare(&next, now).unwrap();
+        assert_eq!(req.url.query(), Some("limit=100&marker=m%201%2F%2B"));
+        let want = huawei::sign(&huawei::SigningParams {
+            access_key: "EXAMPLEAK1234567890AB",
+            secret_key: "ExampleSecretKey0123456789abcdefghijklmn",
+            method: "GET",
+            wire_path: req.url.path(),
+            query: &[("marker", "m 1/+"), ("limit", "100")],
+            headers: &[
+                ("content-type", "application/json"),
+                ("host", "identitystore.cn-north-4.myhuaweicloud.com"),
+                ("x-sdk-date", "20250102T030405Z"),
+            ],
+            body: b"",
+        })
+        .unwrap();
+        assert_eq!(
+            header(&req, "authorization").unwrap().value,
+            want.authorization
+        );
+    }
+
+    #[test]
+    fn answers_are_read() {
+        let s = store(None, None);
+        let job = Job::Delete("tok-1".into());
+        let o = s
+            .interpret(&job, answer(200, &[("x-request-id", "r-0")], ""))
+            .unwrap();
+        assert_eq!(o, Outcome::revoked(200, Some("r-0".into()), None));
+
+        let body = r#"{"error_code":"IIC.404","error_msg":"Not Found: token.","request_id":"r-1"}"#;
+        let o = s.interpret(&job, answer(404, &[], body)).unwrap();
+        assert_eq!(o.status, Status::NotFound);
+        assert_eq!(o.request_id.as_deref(), Some("r-1"));
+        assert_eq!(o.error.unwrap().code, "IIC.404");
+
+        // A 404 that names a wrong path is a failure, even with --missing-ok.
+        let body = r#"{"error_code":"APIGW.0101","error_msg":"The API does not exist or has not been published in the environment","request_id":"r-2"}"#;
+        let e = s.interpret(&job, answer(404, &[], body)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        // So is a 404 nobody explains.
+        let e = s.interpret(&job, answer(404, &[], "")).unwrap_err();
+        assert_eq!(e.code(), "UnreadableResponse");
+
+        let body = r#"{"error_code":"APIGW.0308","error_msg":"over ratelimit","request_id":"r-3"}"#;
+        let e = s
+            .interpret(&job, answer(429, &[("x-request-id", "hdr")], body))
+            .unwrap_err();
+        assert!(e.retryable());
+        assert_eq!(e.request_id(), Some("hdr"), "the header wins");
+    }
+
+    #[test]
+    fn error_bodies_in_the_sdks_spellings() {
+        for body in [
+            r#"{"error_code":"X.1","error_msg":"m","request_id":"r"}"#,
+            r#"{"errorCode":"X.1","errorMsg":"m"}"#,
+            r#"{"code":"X.1","message":"m"}"#,
+            r#"{"error":{"code":"X.1","message":"m"}}"#,
+        ] {
+            let e = parse_error(body.as_bytes()).expect(body);
+            assert_eq!(
+                (e.code.as_str(), e.message.as_str()),
+                ("X.1", "m"),
+                "{body}"
+            );
+        }
+        assert!(parse_error(b"<html></html>").is_none());
+        assert!(parse_error(br#"{"bearer_tokens":[]}"#).is_none());
+    }
+
+    #[test]
+    fn region_is_a_dns_label() {
+        assert_eq!(check_region("ap-southeast-1"), Ok("ap-southeast-1"));
+        for bad in ["", "a.b", "-x", "x-", "a/b", "eu west"] {
+            assert!(check_region(bad).is_err(), "{bad:?}");
+        }
+    }
+}
