@@ -89,15 +89,9 @@ pub trait Provider: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Outcome, ApiError>> + Send {
         async move {
             let request = self.prepare(job, now)?;
-            tracing::debug!("sending\n{}", request.render());
-            let response = transport.send(&request).await?;
-            tracing::debug!(
-                "answer: HTTP {} ({} bytes)",
-                response.status,
-                response.body.len()
-            );
-            tracing::trace!("answer body: {}", response.body_text());
-            self.interpret(job, response)
+            let scrub = request.scrubber();
+            let response = transport.exchange(&request, &scrub).await?;
+            self.interpret(job, response).map_err(|e| scrub.error(e))
         }
     }
 }

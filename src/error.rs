@@ -132,6 +132,47 @@ impl ApiError {
         }
     }
 
+    /// The same error with `clean` applied to every free text in it.
+    pub fn map_text(self, clean: impl Fn(&str) -> String) -> ApiError {
+        match self {
+            ApiError::Build { message } => ApiError::Build {
+                message: clean(&message),
+            },
+            ApiError::Send { message, timeout } => ApiError::Send {
+                message: clean(&message),
+                timeout,
+            },
+            ApiError::Service {
+                http_status,
+                code,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Service {
+                http_status,
+                code: clean(&code),
+                message: clean(&message),
+                request_id: request_id.map(|r| clean(&r)),
+                kind,
+                retry_after,
+            },
+            ApiError::Unreadable {
+                http_status,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Unreadable {
+                http_status,
+                message: clean(&message),
+                request_id: request_id.map(|r| clean(&r)),
+                kind,
+                retry_after,
+            },
+        }
+    }
+
     /// An answer whose body could not be understood, classified by its status alone.
     pub fn unreadable(
         http_status: u16,

@@ -94,6 +94,37 @@ impl PreparedRequest {
         }
     }
 
+    /// The secret values this request carries (in headers marked secret): each whole value, its
+    /// last word (the credential of `Basic x`/`Bearer x`) and every long `k=v` value in it (a
+    /// signature). A server that echoes the request back must not get them printed.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for h in self.headers.iter().filter(|h| h.shown.is_some()) {
+            out.push(h.value.clone());
+            if let Some(last) = h.value.rsplit(' ').next() {
+                out.push(last.to_string());
+            }
+            for part in h.value.split([' ', ',']) {
+                if let Some((_, v)) = part.split_once('=')
+                    && v.len() >= 16
+                {
+                    out.push(v.to_string());
+                }
+            }
+        }
+        out.retain(|v| v.len() >= 4);
+        out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        out.dedup();
+        out
+    }
+
+    /// What cleans this attempt's own secrets out of its answer and errors.
+    pub fn scrubber(&self) -> Scrubber {
+        Scrubber {
+            secrets: self.secret_values(),
+        }
+    }
+
     /// The same as JSON, for the `data` of a `planned` record.
     pub fn to_json(&self) -> serde_json::Value {
         let mut headers = serde_json::Map::new();
@@ -107,6 +138,23 @@ impl PreparedRequest {
             "headers": headers,
             "body": if self.body.is_empty() { serde_json::Value::Null } else { self.shown_body_text().into() },
         })
+    }
+}
+
+/// Scrubs one attempt's secrets (and every known one) from text about its answer: a server may
+/// echo the request, signature and all, in an error message.
+pub struct Scrubber {
+    secrets: Vec<String>,
+}
+
+impl Scrubber {
+    pub fn text(&self, text: &str) -> String {
+        let refs: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        crate::secret::Redactor::global().scrub_with(text, &refs)
+    }
+
+    pub fn error(&self, e: ApiError) -> ApiError {
+        e.map_text(|t| self.text(t))
     }
 }
 
@@ -243,6 +291,24 @@ impl Transport {
             .build()
             .map_err(|e| format!("cannot set up HTTP: {}", error_chain(&e.without_url())))?;
         Ok(Transport { client })
+    }
+
+    /// Sends `req`, logging it masked (`-vv`) and its answer scrubbed (`-vvv`); errors come back
+    /// scrubbed by `scrub` too.
+    pub async fn exchange(
+        &self,
+        req: &PreparedRequest,
+        scrub: &Scrubber,
+    ) -> Result<RawResponse, ApiError> {
+        tracing::debug!("sending\n{}", req.render());
+        let response = self.send(req).await.map_err(|e| scrub.error(e))?;
+        tracing::debug!(
+            "answer: HTTP {} ({} bytes)",
+            response.status,
+            response.body.len()
+        );
+        tracing::trace!("answer body: {}", scrub.text(&response.body_text()));
+        Ok(response)
     }
 
     pub async fn send(&self, req: &PreparedRequest) -> Result<RawResponse, ApiError> {

@@ -418,12 +418,10 @@ impl IdentityStore {
         job: &Job,
     ) -> Result<ListBearerTokensResponse, ApiError> {
         let request = self.prepare(job, Utc::now())?;
-        tracing::debug!("sending\n{}", request.render());
-        let resp = transport.send(&request).await?;
-        tracing::debug!("answer: HTTP {} ({} bytes)", resp.status, resp.body.len());
-        tracing::trace!("answer body: {}", resp.body_text());
+        let scrub = request.scrubber();
+        let resp = transport.exchange(&request, &scrub).await?;
         if !(200..300).contains(&resp.status) {
-            return Err(api_error(&resp));
+            return Err(scrub.error(api_error(&resp)));
         }
         serde_json::from_slice(&resp.body).map_err(|e| {
             ApiError::unreadable(

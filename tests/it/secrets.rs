@@ -262,3 +262,122 @@ async fn cloudbase_never_prints_a_token() {
     })
     .await;
 }
+
+fn ciam_env_post(uri: &str) -> Revoke {
+    Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "sentinel CiamSecret&07=")
+        .args([
+            "ciam",
+            "--endpoint",
+            uri,
+            "--client-id",
+            "app",
+            "--input",
+            "-",
+        ])
+        .stdin("sentinelCiamTok07a\nsentinelCiamTok07b\n")
+}
+
+fn ciam_file_basic(uri: &str) -> Revoke {
+    let cmd = Revoke::new();
+    let f = private_file(cmd.home(), "client-secret", "sentinelCiamFileSecret08\n");
+    cmd.args([
+        "ciam",
+        "--endpoint",
+        uri,
+        "--client-id",
+        "app",
+        "--client-auth",
+        "basic",
+    ])
+    .args(["--token-type-hint", "refresh_token", "--client-secret-file"])
+    .args([&f])
+    .args(["sentinelCiamTok08a"])
+}
+
+fn huawei_env(uri: &str) -> Revoke {
+    Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", "SENTINELHWAK000009")
+        .env("HUAWEICLOUD_SDK_SK", "sentinelHwSecretKey09")
+        .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "sentinelHwSecurityTok09")
+        .args([
+            "identity-store",
+            "--endpoint",
+            uri,
+            "--identity-store-id",
+            "d-1",
+        ])
+        .args(["--tenant-id", "t-1", "--project-id", "p1", "tok-1", "tok-2"])
+}
+
+fn huawei_file(uri: &str) -> Revoke {
+    let cmd = Revoke::new();
+    std::fs::create_dir_all(cmd.home().join(".huaweicloud")).unwrap();
+    std::fs::write(
+        cmd.home().join(".huaweicloud/credentials"),
+        "[basic]\nak = SENTINELHWAK000010\nsk = sentinelHwSecretKey10\nsecurity_token = sentinelHwSecurityTok10\n",
+    )
+    .unwrap();
+    cmd.args([
+        "identity-store",
+        "--endpoint",
+        uri,
+        "--identity-store-id",
+        "d-1",
+    ])
+    .args(["--tenant-id", "t-1", "--all"])
+}
+
+#[tokio::test]
+async fn ciam_never_prints_a_secret() {
+    check(&Case {
+        name: "ciam env post",
+        secrets: vec![
+            "sentinel CiamSecret&07=",
+            "sentinel+CiamSecret%2607%3D",
+            "sentinelCiamTok07a",
+            "sentinelCiamTok07b",
+        ],
+        build: Box::new(ciam_env_post),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "ciam file basic",
+        // The Basic credential is base64("app:sentinelCiamFileSecret08").
+        secrets: vec![
+            "sentinelCiamFileSecret08",
+            "sentinelCiamTok08a",
+            "YXBwOnNlbnRpbmVsQ2lhbUZpbGVTZWNyZXQwOA",
+        ],
+        build: Box::new(ciam_file_basic),
+        success: 200,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn identity_store_never_prints_a_secret() {
+    check(&Case {
+        name: "identity-store env",
+        secrets: vec![
+            "SENTINELHWAK000009",
+            "sentinelHwSecretKey09",
+            "sentinelHwSecurityTok09",
+        ],
+        build: Box::new(huawei_env),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "identity-store file --all",
+        secrets: vec![
+            "SENTINELHWAK000010",
+            "sentinelHwSecretKey10",
+            "sentinelHwSecurityTok10",
+        ],
+        build: Box::new(huawei_file),
+        success: 200,
+    })
+    .await;
+}
