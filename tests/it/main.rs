@@ -5,3 +5,4 @@
 mod support;
 
 mod bi_embed;
+mod engine;
