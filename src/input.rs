@@ -90,10 +90,7 @@ impl Targets {
     }
 
     /// The targets, in order, read lazily. `check` marks bad stdin lines.
-    pub fn stream(
-        self,
-        check: OwnedCheck,
-    ) -> Box<dyn Iterator<Item = RawTarget> + Send> {
+    pub fn stream(self, check: OwnedCheck) -> Box<dyn Iterator<Item = RawTarget> + Send> {
         let args = self.args.into_iter().map(|text| RawTarget {
             text,
             problem: None,

@@ -805,6 +805,38 @@ async fn interrupt_wakes_targets_waiting_for_a_rate_slot() {
     );
 }
 
+/// With targets typed at a terminal there is no "rest" to drain on a stop. The run must still
+/// return (not wait for the next line), and the lines it had already read are still targets:
+/// each gets its `skipped` record. Real clock: the producer is blocked reading, and a blocked
+/// `spawn_blocking` task keeps tokio's paused clock from advancing.
+#[tokio::test]
+async fn interrupt_with_terminal_input_returns_and_records_what_was_read() {
+    let fake = Arc::new(Fake::new(Duration::from_millis(200)));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..5 {
+        tx.send(JobItem::Job(FakeJob(i))).unwrap();
+    }
+    // `tx` stays alive: the sixth `next()` blocks, like a read from a terminal.
+    let stop = Arc::new(Stop::default());
+    let mut cfg = config(1, None, 3);
+    cfg.drain_on_stop = false;
+    let run = tokio::spawn(run_jobs(fake.clone(), rx.into_iter(), cfg, stop.clone()));
+    while fake.calls().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.interrupt();
+    let ran = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the run returns without waiting for more input")
+        .unwrap();
+    drop(tx);
+    assert_one_record_each(&ran, 5);
+    assert_eq!(ran.record(0).status, Status::Revoked);
+    assert!(ran.records[1..].iter().all(|r| r.status == Status::Skipped));
+    assert_eq!(fake.calls().len(), 1);
+    assert_eq!(ran.exit_code, 130);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_stop_before_the_first_dispatch_sends_nothing() {
     for rate in [None, Some(20.0)] {
