@@ -6,3 +6,4 @@ mod support;
 
 mod bi_embed;
 mod engine;
+mod failures;
