@@ -7,3 +7,5 @@ mod support;
 mod bi_embed;
 mod engine;
 mod failures;
+mod journal;
+mod signals;
