@@ -51,7 +51,12 @@ struct Failed {
 
 /// Mounts `failure` for `always` (every attempt) and `once` (first attempt), success for the
 /// rest; runs the three targets; checks the records, the attempts and the requests received.
-async fn wiremock_class(failure: ResponseTemplate, retries: u32, expect: Failed) -> Run {
+/// Returns the run and the requests made for `always`.
+async fn wiremock_class(
+    failure: ResponseTemplate,
+    retries: u32,
+    expect: Failed,
+) -> (Run, Vec<wiremock::Request>) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(page("always"))
@@ -77,7 +82,14 @@ async fn wiremock_class(failure: ResponseTemplate, retries: u32, expect: Failed)
     let run = bi(&server.uri(), retries).run().await;
     assert_three_records(&run, retries, &expect);
     server.verify().await;
-    run
+    let always = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"PageId\":\"always\""))
+        .collect();
+    (run, always)
 }
 
 #[track_caller]
@@ -150,7 +162,7 @@ async fn http_429_is_retried_and_fails_after_its_retries() {
 
 #[tokio::test]
 async fn http_429_retry_after_seconds_is_waited_for() {
-    let run = wiremock_class(
+    let (run, _) = wiremock_class(
         ResponseTemplate::new(429).insert_header("Retry-After", "1"),
         1,
         Failed {
@@ -177,7 +189,7 @@ async fn http_500_is_retried_and_fails_after_its_retries() {
 
 #[tokio::test]
 async fn http_502_html_error_page_is_retried_and_fails_after_its_retries() {
-    let run = wiremock_class(
+    let (run, _) = wiremock_class(
         ResponseTemplate::new(502)
             .set_body_raw(fixture("bi_embed/bad_gateway_nginx.html"), "text/html"),
         2,
@@ -209,7 +221,7 @@ async fn http_503_without_retry_after_is_retried_and_fails_after_its_retries() {
 
 #[tokio::test]
 async fn http_503_retry_after_seconds_is_waited_for() {
-    let run = wiremock_class(
+    let (run, always) = wiremock_class(
         ResponseTemplate::new(503).insert_header("Retry-After", "1"),
         1,
         Failed {
@@ -219,13 +231,22 @@ async fn http_503_retry_after_seconds_is_waited_for() {
     )
     .await;
     assert_waited_about(&run, Duration::from_secs(1));
+    // Each attempt is signed afresh: a second later, a later timestamp, another signature.
+    let stamp =
+        |r: &wiremock::Request| -> i64 { header(r, "x-tc-timestamp").unwrap().parse().unwrap() };
+    assert_eq!(always.len(), 2);
+    assert!(stamp(&always[1]) > stamp(&always[0]));
+    assert_ne!(
+        header(&always[0], "authorization"),
+        header(&always[1], "authorization")
+    );
 }
 
 #[tokio::test]
 async fn http_503_retry_after_http_date_is_waited_for() {
     // An HTTP date has whole seconds: 2 s ahead is between 1 and 2 s away when it is read.
     let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    let run = wiremock_class(
+    let (run, _) = wiremock_class(
         ResponseTemplate::new(503).insert_header("Retry-After", when.as_str()),
         1,
         Failed {
@@ -242,7 +263,7 @@ async fn http_503_retry_after_http_date_is_waited_for() {
 
 #[tokio::test]
 async fn request_limit_exceeded_in_a_200_body_is_retried_and_fails_after_its_retries() {
-    let run = wiremock_class(
+    let (run, _) = wiremock_class(
         ResponseTemplate::new(200).set_body_raw(
             fixture("bi_embed/error_request_limit.json"),
             "application/json",
