@@ -209,7 +209,13 @@ where
     loop {
         let item = tokio::select! {
             biased;
-            _ = stop.wait(), if !cfg.drain_on_stop => None,
+            _ = stop.wait(), if !cfg.drain_on_stop => {
+                // No more input is read, but the lines already read are targets too: they
+                // are taken from the channel (and recorded as skipped below), then the loop
+                // ends. Closing makes the producer's next send fail, which ends it.
+                rx.close();
+                rx.try_recv().ok()
+            }
             item = rx.recv() => item,
         };
         let Some(item) = item else { break };
@@ -279,7 +285,10 @@ where
     }
     drop(rx);
     while tasks.join_next().await.is_some() {}
-    let _ = producer.await;
+    // Not awaited: after a stop without draining, the producer may be blocked reading a
+    // terminal until the user types another line. Otherwise it has already finished: the
+    // channel only closes once it drops its sender.
+    drop(producer);
 
     RunFlags {
         interrupted: stop.reason() == Some(StopReason::Interrupted),

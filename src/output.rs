@@ -72,11 +72,24 @@ pub struct Finished {
 }
 
 impl Sink {
+    /// Records go to stdout.
     pub fn start(cfg: SinkConfig) -> Sink {
+        let tty = std::io::stdout().is_terminal();
+        Sink::spawn(cfg, Box::new(std::io::stdout()), tty)
+    }
+
+    /// Records go to `out` instead of stdout (tests capture them this way, in-process); it is
+    /// treated as a pipe, never as a terminal. Everything else, journal included, is as with
+    /// [`Sink::start`].
+    pub fn start_with_writer(cfg: SinkConfig, out: Box<dyn Write + Send>) -> Sink {
+        Sink::spawn(cfg, out, false)
+    }
+
+    fn spawn(cfg: SinkConfig, out: Box<dyn Write + Send>, out_tty: bool) -> Sink {
         let (tx, rx) = mpsc::channel(1024);
         let thread = std::thread::Builder::new()
             .name("revoke-output".into())
-            .spawn(move || Writer::new(cfg).run(rx))
+            .spawn(move || Writer::new(cfg, out, out_tty).run(rx))
             .expect("spawn output thread");
         Sink {
             handle: SinkHandle { tx },
@@ -101,7 +114,7 @@ impl Sink {
 
 struct Writer {
     cfg: SinkConfig,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<Box<dyn Write + Send>>,
     stdout_ok: bool,
     stdout_tty: bool,
     summary: Summary,
@@ -110,7 +123,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(mut cfg: SinkConfig) -> Writer {
+    fn new(mut cfg: SinkConfig, out: Box<dyn Write + Send>, out_tty: bool) -> Writer {
         let bar = cfg.progress.take().map(|total| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             let style = match total {
@@ -124,9 +137,9 @@ impl Writer {
         });
         Writer {
             cfg,
-            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            out: std::io::BufWriter::with_capacity(64 * 1024, out),
             stdout_ok: true,
-            stdout_tty: std::io::stdout().is_terminal(),
+            stdout_tty: out_tty,
             summary: Summary::default(),
             bar,
             journal_failed: false,

@@ -3,26 +3,30 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
 /// A `revoke` command with a clean environment: no credentials, proxies or `REVOKE_*` from the
 /// developer's shell, HOME in a fresh directory.
 pub struct Revoke {
-    cmd: assert_cmd::Command,
+    cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
     pub home: tempfile::TempDir,
 }
 
 impl Revoke {
     pub fn new() -> Revoke {
         let home = tempfile::tempdir().unwrap();
-        let mut cmd = assert_cmd::Command::cargo_bin("revoke").unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_revoke"));
         cmd.env_clear()
             .env("HOME", home.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .timeout(std::time::Duration::from_secs(60));
-        Revoke { cmd, home }
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        Revoke {
+            cmd,
+            stdin: None,
+            home,
+        }
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -40,7 +44,7 @@ impl Revoke {
     }
 
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
-        self.cmd.write_stdin(input);
+        self.stdin = Some(input.into());
         self
     }
 
@@ -50,10 +54,71 @@ impl Revoke {
 
     /// Runs on a blocking thread, so the test's own runtime (and wiremock) keeps going.
     pub async fn run(self) -> Run {
-        let Revoke { mut cmd, home } = self;
+        let Revoke { cmd, stdin, home } = self;
+        let mut cmd = assert_cmd::Command::from_std(cmd);
+        cmd.timeout(std::time::Duration::from_secs(60));
+        if let Some(input) = stdin {
+            cmd.write_stdin(input);
+        }
         let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
             .unwrap();
+        Run { out, _home: home }
+    }
+
+    /// Starts the process and returns at once, for tests that signal or kill it mid-run.
+    /// Stdin is empty; stdout and stderr are collected by [`Running::wait`].
+    pub fn spawn(self) -> Running {
+        let Revoke {
+            mut cmd,
+            stdin,
+            home,
+        } = self;
+        assert!(stdin.is_none(), "spawn() does not feed stdin");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running { child, home }
+    }
+}
+
+/// A `revoke` process still running.
+pub struct Running {
+    pub child: std::process::Child,
+    home: tempfile::TempDir,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`INT`, `TERM`, `KILL`) with kill(1): no crate needed.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {}", self.pid());
+    }
+
+    /// Waits for the exit (at most 60 s), on a blocking thread.
+    pub async fn wait(self) -> Run {
+        let Running { child, home } = self;
+        let pid = child.id();
+        let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+        let out = match tokio::time::timeout(std::time::Duration::from_secs(60), waiting).await {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("revoke (pid {pid}) still running after 60 s");
+            }
+        };
         Run { out, _home: home }
     }
 }
@@ -216,4 +281,120 @@ pub fn private_file(dir: &Path, name: &str, content: &str) -> PathBuf {
 
 pub fn header<'a>(req: &'a wiremock::Request, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// What [`RawServer`] does with one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawReply {
+    /// Close with a byte of the request still unread: the kernel answers with a TCP reset.
+    Reset,
+    /// Read the request, then say nothing and keep the connection open (for 30 s).
+    Hang,
+    /// `200` with `Content-Length` larger than the body it sends, then close.
+    CutBody(&'static str),
+    /// A complete `200` JSON answer, then close.
+    Answer(&'static str),
+}
+
+/// A bare HTTP/1.1 server on 127.0.0.1 for the failures wiremock cannot produce (a reset
+/// connection, no answer, an answer cut off). One thread per connection; each request is read
+/// up to its `Content-Length`, and `reply` picks what to do from the request body and how many
+/// connections that body has had before (0 for the first). Every body seen is kept, in order.
+pub struct RawServer {
+    pub addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RawServer {
+    pub fn start(reply: impl Fn(&str, usize) -> RawReply + Send + Sync + 'static) -> RawServer {
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let reply = Arc::new(reply);
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (log, reply) = (log.clone(), reply.clone());
+                std::thread::spawn(move || serve_raw(stream, &log, &*reply));
+            }
+        });
+        RawServer { addr, seen }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Request bodies received, one per connection, in arrival order.
+    pub fn bodies(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// How many connections carried a body containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.bodies().iter().filter(|b| b.contains(needle)).count()
+    }
+}
+
+fn serve_raw(
+    mut stream: std::net::TcpStream,
+    log: &std::sync::Mutex<Vec<String>>,
+    reply: &(dyn Fn(&str, usize) -> RawReply + Send + Sync),
+) {
+    use std::io::{Read, Write};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    // All but the last byte: enough to know the target, and leaves something unread for a reset.
+    let mut body = vec![0u8; length.saturating_sub(1)];
+    if stream.read_exact(&mut body).is_err() {
+        return;
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let nth = {
+        let mut log = log.lock().unwrap();
+        let nth = log.iter().filter(|b| **b == body).count();
+        log.push(body.clone());
+        nth
+    };
+    let action = reply(&body, nth);
+    if action == RawReply::Reset {
+        // Give the last byte time to arrive, so that it is unread when the socket closes.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        return;
+    }
+    let mut rest = [0u8; 1];
+    if length > 0 && stream.read_exact(&mut rest).is_err() {
+        return;
+    }
+    let response = match action {
+        RawReply::Reset => unreachable!(),
+        RawReply::Hang => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            return;
+        }
+        RawReply::CutBody(part) => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{part}",
+            part.len() + 100
+        ),
+        RawReply::Answer(body) => format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    };
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
 }
