@@ -202,7 +202,8 @@ where
     });
     let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    let mut first = true;
+    // Until an answer shows the credentials are accepted, requests go one at a time.
+    let mut confirmed = false;
     let mut index: u64 = 0;
     let name = provider.name();
 
@@ -272,12 +273,13 @@ where
             continue;
         };
         let work = process(ctx.clone(), i, job, key, target, permit);
-        if first {
+        if !confirmed {
             // Credentials first: the first request goes alone and the rest wait for its
             // answer, so wrong credentials cost one request, not one per slot (Huawei locks
-            // an access key after five signature failures in a row).
-            first = false;
-            work.await;
+            // an access key after five signature failures in a row). An answer that says
+            // nothing about the credentials (a timeout, a 503) confirms nothing: the next
+            // target goes alone too.
+            confirmed = work.await;
         } else {
             tasks.spawn(work);
         }
@@ -375,7 +377,7 @@ async fn process<P: Provider>(
     key: String,
     target: Value,
     _permit: tokio::sync::OwnedSemaphorePermit,
-) {
+) -> bool {
     let provider = &*ctx.provider;
     let name = provider.name();
     let secrets = provider.job_secrets(&job);
@@ -401,7 +403,7 @@ async fn process<P: Provider>(
                         ctx.sink
                             .emit(entry(skipped(name, index, target, reason), None))
                             .await;
-                        return;
+                        return false;
                     }
                 }
             }
@@ -445,6 +447,17 @@ async fn process<P: Provider>(
         last = Some(err);
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // The provider answered, and not about the credentials: they were accepted.
+    let confirmed = match &result {
+        Ok(_) => true,
+        Err(e) => {
+            e.http_status().is_some()
+                && matches!(
+                    e.kind(),
+                    crate::error::ErrorKind::Rejected | crate::error::ErrorKind::NotFound
+                )
+        }
+    };
 
     let record = match result {
         Ok(o) => Record {
@@ -479,6 +492,7 @@ async fn process<P: Provider>(
     };
     redactor.leave(index);
     ctx.sink.emit(entry(record, Some(key))).await;
+    confirmed
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {

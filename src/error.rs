@@ -35,7 +35,6 @@ impl ErrorKind {
             500 | 502 | 503 | 504 => ErrorKind::Transient,
             401 => ErrorKind::Credentials,
             404 => ErrorKind::NotFound,
-            _ if status >= 500 => ErrorKind::Rejected,
             _ => ErrorKind::Rejected,
         }
     }

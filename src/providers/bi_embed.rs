@@ -251,9 +251,15 @@ impl Provider for BiEmbed {
         match parsed {
             Ok(Envelope { response }) => {
                 if let Some(e) = response.error {
+                    // Errors normally come in HTTP 200 bodies; a retryable status (429, 5xx)
+                    // stays retryable whatever code a proxy or gateway put in the body.
+                    let kind = match (error_kind(&e.code), ErrorKind::from_status(resp.status)) {
+                        (ErrorKind::Rejected, by_status) if by_status.retryable() => by_status,
+                        (kind, _) => kind,
+                    };
                     return Err(ApiError::Service {
                         http_status: resp.status,
-                        kind: error_kind(&e.code),
+                        kind,
                         code: e.code,
                         message: e.message,
                         request_id: response.request_id,

@@ -642,6 +642,32 @@ async fn the_first_request_goes_alone_until_its_final_answer() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn targets_go_alone_until_an_answer_confirms_the_credentials() {
+    // The first target never gets a real answer (503 on every attempt): that says nothing
+    // about the credentials, so the second still goes alone; its success opens the slots.
+    let fake = Arc::new(Fake::new(200 * MS).script(0, (0..4).map(|_| fail(transient()))));
+    let ran = run_fake(&fake, 10, config(8, None, 3), Arc::default()).await;
+    assert_eq!(ran.record(0).status, Status::Failed);
+    assert_eq!(ran.record(0).attempts, 4);
+    let first_done = fake.calls_of(0)[3].end.unwrap();
+    let second = fake.calls_of(1);
+    assert!(
+        second[0].start >= first_done,
+        "the second target waited for the first"
+    );
+    let second_done = second[0].end.unwrap();
+    for c in fake.calls().iter().filter(|c| c.job > 1) {
+        assert!(
+            c.start >= second_done,
+            "job {} did not wait for a confirming answer",
+            c.job
+        );
+    }
+    assert_eq!(fake.max_in_flight(), 8);
+    assert_eq!(ran.exit_code, 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn credentials_rejected_by_the_first_request_costs_one_request() {
     let fake = Arc::new(Fake::new(100 * MS).script(0, [fail(credentials())]));
     let ran = run_fake(&fake, 10, config(8, Some(20.0), 3), Arc::default()).await;
