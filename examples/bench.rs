@@ -14,15 +14,13 @@
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); the README quotes a full run.
 
 use std::collections::VecDeque;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const SECRET: &str = "bench-client-secret";
 
@@ -69,69 +67,67 @@ impl Server {
     }
 }
 
+/// A thread per connection, so that the added latency is a precise `nanosleep` rather than a
+/// timer wheel's millisecond tick (tokio's `sleep(10ms)` took about 12 ms here, which made the
+/// server, not the client, the limit).
 fn start_server() -> (u16, Arc<Server>) {
     let state = Arc::new(Server::default());
-    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     let st = state.clone();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap().port()).unwrap();
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else { continue };
-                let st = st.clone();
-                tokio::spawn(async move {
-                    let _ = sock.set_nodelay(true);
-                    let mut buf = Vec::with_capacity(4096);
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        // Read one request: head, then Content-Length bytes of body.
-                        let head_end = loop {
-                            if let Some(p) = find(&buf, b"\r\n\r\n") {
-                                break p + 4;
-                            }
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        };
-                        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                        let len: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        while buf.len() < head_end + len {
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        buf.drain(..head_end + len);
-                        let latency = st.latency_ms.load(Ordering::Relaxed);
-                        if latency > 0 {
-                            tokio::time::sleep(Duration::from_millis(latency)).await;
-                        }
-                        st.requests.fetch_add(1, Ordering::Relaxed);
-                        let answer: &[u8] = if st.admit() {
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
-                        } else {
-                            st.throttled.fetch_add(1, Ordering::Relaxed);
-                            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"error\":\"too_many_requests\"}\n"
-                        };
-                        if sock.write_all(answer).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { continue };
+            let st = st.clone();
+            std::thread::spawn(move || serve(sock, &st));
+        }
     });
-    (rx.recv().unwrap(), state)
+    (port, state)
+}
+
+fn serve(mut sock: std::net::TcpStream, st: &Server) {
+    let _ = sock.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        // Read one request: head, then Content-Length bytes of body.
+        let head_end = loop {
+            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                break p + 4;
+            }
+            match sock.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            match sock.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..head_end + len);
+        let latency = st.latency_ms.load(Ordering::Relaxed);
+        if latency > 0 {
+            std::thread::sleep(Duration::from_millis(latency));
+        }
+        st.requests.fetch_add(1, Ordering::Relaxed);
+        let answer: &[u8] = if st.admit() {
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+        } else {
+            st.throttled.fetch_add(1, Ordering::Relaxed);
+            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"error\":\"too_many_requests\"}\n"
+        };
+        if sock.write_all(answer).is_err() {
+            return;
+        }
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -206,6 +206,7 @@ impl Provider for BiEmbed {
             service: SERVICE,
             timestamp,
             method: "POST",
+            uri: self.url.path(),
             headers: &[("content-type", CONTENT_TYPE), ("host", &host)],
             payload: &body,
         });

@@ -197,6 +197,9 @@ pub struct SigningParams<'a> {
     /// Unix seconds; send the same value as `X-TC-Timestamp`.
     pub timestamp: i64,
     pub method: &'a str,
+    /// The CanonicalURI: the path as sent. The SDK always POSTs to `/`; behind an `--endpoint`
+    /// with a path prefix, the prefixed path is what the receiver sees, so it is what is signed.
+    pub uri: &'a str,
     pub headers: &'a [(&'a str, &'a str)],
     pub payload: &'a [u8],
 }
@@ -221,13 +224,13 @@ pub struct Signed {
     pub date: String,
 }
 
-/// Signs a `POST /` request and returns the `Authorization` header value (with the steps).
+/// Signs a POST request to `p.uri` (`/` for the API itself) and returns the `Authorization` header value (with the steps).
 ///
 /// Authorization = Algorithm + " Credential=" + SecretId + "/" + CredentialScope
 ///               + ", SignedHeaders=" + SignedHeaders + ", Signature=" + Signature
 pub fn sign(p: &SigningParams) -> Signed {
-    // The SDK and tccli always POST to `/`, and a POST has an empty CanonicalQueryString.
-    let canonical_request = CanonicalRequest::new(p.method, "/", "", p.headers, p.payload);
+    // A POST has an empty CanonicalQueryString.
+    let canonical_request = CanonicalRequest::new(p.method, p.uri, "", p.headers, p.payload);
     let date = utc_date(p.timestamp);
     let scope = credential_scope(&date, p.service);
     let string_to_sign = StringToSign::new(p.timestamp, &scope, &canonical_request);
@@ -306,6 +309,7 @@ mod tests {
             service,
             timestamp,
             method,
+            uri: "/",
             headers,
             payload,
         }

@@ -49,6 +49,7 @@ fn assert_signed(req: &Request, secret_id: &str, secret_key: &str) {
         service: "bi",
         timestamp: ts,
         method: "POST",
+        uri: req.url.path(),
         headers: &[("content-type", ct), ("host", host)],
         payload: &req.body,
     });
@@ -150,6 +151,27 @@ async fn temporary_key_region_no_page_id_and_non_ascii() {
     run.assert_code(0);
     let reqs = server.received_requests().await.unwrap();
     assert!(String::from_utf8_lossy(&reqs[0].body).contains("\"PageId\":\"页面-1 ü\""));
+    assert_signed(&reqs[0], ID, KEY);
+}
+
+#[tokio::test]
+async fn a_path_prefix_is_kept_and_signed_as_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/gateway/bi/"))
+        .respond_with(ok(&fixture("bi_embed/success_tccli.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", ID)
+        .env("TENCENTCLOUD_SECRET_KEY", KEY)
+        .args(["bi-embed", "--endpoint", &format!("{}/gateway/bi", server.uri())])
+        .args(["--project-id", "889", "--user-corp-id", "7", "--scope", "page", "1"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let reqs = server.received_requests().await.unwrap();
     assert_signed(&reqs[0], ID, KEY);
 }
 
