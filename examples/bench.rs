@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-
 const SECRET: &str = "bench-client-secret";
 
 /// The loopback server's knobs and counters.

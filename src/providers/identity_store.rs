@@ -15,7 +15,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Setup, SetupError, check_id, nonempty};
+use super::{Setup, SetupError, check_segment, nonempty, segment};
 use crate::cli::IdentityStoreArgs;
 use crate::creds::{Env, HuaweiCredentials};
 use crate::engine::{JobItem, Outcome, Provider};
@@ -229,8 +229,8 @@ pub async fn setup(
             );
         }
     };
-    let identity_store_id = nonempty("--identity-store-id", &args.identity_store_id)?;
-    let tenant_id = nonempty("--tenant-id", &args.tenant_id)?;
+    let identity_store_id = segment("--identity-store-id", &args.identity_store_id)?;
+    let tenant_id = segment("--tenant-id", &args.tenant_id)?;
     let project_id = match args.project_id.as_deref() {
         Some(p) => Some(nonempty("--project-id", p)?),
         None => None,
@@ -246,7 +246,7 @@ pub async fn setup(
         }
         None
     } else {
-        let targets = Targets::prepare(args.token_ids, common.input.as_deref(), &check_id)?;
+        let targets = Targets::prepare(args.token_ids, common.input.as_deref(), &check_segment)?;
         if targets.is_empty() {
             return Err(
                 "no token id: give TOKEN_ID arguments, --input FILE (`-` for stdin), or --all"
@@ -273,7 +273,7 @@ pub async fn setup(
             let drainable = targets.drainable();
             let jobs = super::one_per_target(
                 targets,
-                check_id,
+                check_segment,
                 Job::Delete,
                 |t| serde_json::json!({ "token_id": t }),
             );
@@ -288,7 +288,7 @@ pub async fn setup(
             let ids = provider.list_all(common).await?;
             tracing::info!("ListBearerTokens: {} bearer token(s) to delete", ids.len());
             let count = ids.len() as u64;
-            let jobs = ids.into_iter().map(|id| match check_id(&id) {
+            let jobs = ids.into_iter().map(|id| match check_segment(&id) {
                 Ok(()) if !id.is_empty() => JobItem::Job(Job::Delete(id)),
                 _ => JobItem::Invalid {
                     target: serde_json::json!({ "token_id": id }),

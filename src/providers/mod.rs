@@ -88,6 +88,26 @@ pub fn check_id(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An id that becomes a URL path segment. `.` and `..` are refused: URL normalisation reads them
+/// as "this" and "parent" and would send the request to another resource (a DELETE of the
+/// tenant instead of one of its tokens).
+pub fn check_segment(s: &str) -> Result<(), String> {
+    check_id(s)?;
+    if s == "." || s == ".." {
+        return Err(format!(
+            "{s:?} cannot be an id: as a URL path segment it would address another resource"
+        ));
+    }
+    Ok(())
+}
+
+/// A flag value that becomes a URL path segment (see [`check_segment`]).
+pub fn segment(flag: &str, value: &str) -> Result<String, String> {
+    let v = nonempty(flag, value)?;
+    check_segment(&v).map_err(|e| format!("{flag}: {e}"))?;
+    Ok(v)
+}
+
 pub fn nonempty(flag: &str, value: &str) -> Result<String, String> {
     let v = value.trim();
     if v.is_empty() {

@@ -23,7 +23,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Setup, check_id, nonempty};
+use super::{Setup, check_id, nonempty, segment};
 use crate::cli::SmhArgs;
 use crate::creds::Env;
 use crate::engine::{JobItem, Outcome, Provider};
@@ -227,7 +227,7 @@ pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>
         Some(e) => e.clone(),
         None => Endpoint::parse(DEFAULT_ENDPOINT)?,
     };
-    let library_id = nonempty("--library-id", &args.library_id)?;
+    let library_id = segment("--library-id", &args.library_id)?;
     let client_ids = flag_ids("--client-id", &args.client_ids)?;
     let session_ids = flag_ids("--session-id", &args.session_ids)?;
     let secret_from_stdin = args

@@ -166,8 +166,20 @@ async fn a_path_prefix_is_kept_and_signed_as_sent() {
     let run = Revoke::new()
         .env("TENCENTCLOUD_SECRET_ID", ID)
         .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args(["bi-embed", "--endpoint", &format!("{}/gateway/bi", server.uri())])
-        .args(["--project-id", "889", "--user-corp-id", "7", "--scope", "page", "1"])
+        .args([
+            "bi-embed",
+            "--endpoint",
+            &format!("{}/gateway/bi", server.uri()),
+        ])
+        .args([
+            "--project-id",
+            "889",
+            "--user-corp-id",
+            "7",
+            "--scope",
+            "page",
+            "1",
+        ])
         .run()
         .await;
     run.assert_code(0);

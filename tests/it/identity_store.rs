@@ -329,6 +329,62 @@ async fn all_lists_then_deletes_each_listed_token() {
 }
 
 #[tokio::test]
+async fn dot_ids_are_refused_and_never_reach_another_path() {
+    // `.` and `..` as URL path segments would be normalised away: a DELETE of
+    // `.../bearer-token/..` is a DELETE of the tenant.
+    let server = MockServer::start().await;
+    Mock::given(m::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let base = |store_id: &str, tenant: &str| {
+        Revoke::new()
+            .env("HUAWEICLOUD_SDK_AK", AK)
+            .env("HUAWEICLOUD_SDK_SK", SK)
+            .args(["identity-store", "--endpoint", &server.uri(), "-o", "json"])
+            .args(["--identity-store-id", store_id, "--tenant-id", tenant])
+    };
+    for run in [
+        base("d-1", "t-1").args(["."]),
+        base("d-1", "t-1").args(["tok-1", ".."]),
+        base("d-1", "..").args(["tok-1"]),
+        base(".", "t-1").args(["tok-1"]),
+    ] {
+        let run = run.run().await;
+        run.assert_code(2);
+        assert!(run.stderr().contains("cannot be an id"), "{}", run.stderr());
+    }
+    server.reset().await;
+    list()
+        .respond_with(list_answer(
+            "identity_store/list_bearer_tokens_dot_ids.json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    delete("tok-aaaa0001")
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = store(&server).args(["--all"]).run().await;
+    run.assert_code(1);
+    let records = run.records();
+    let statuses: Vec<&str> = records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["revoked", "failed", "failed"]);
+    assert_eq!(records[1]["error"]["code"], "InvalidTarget");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "one list, one delete"
+    );
+}
+
+#[tokio::test]
 async fn all_with_an_empty_list_deletes_nothing() {
     let server = MockServer::start().await;
     list()

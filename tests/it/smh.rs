@@ -592,3 +592,24 @@ async fn the_library_secret_is_never_printed() {
     assert_eq!(r["error"]["retryable"], true);
     assert_eq!(r["attempts"], 2);
 }
+
+#[tokio::test]
+async fn dot_library_ids_are_refused() {
+    // `--library-id ..` would turn `/api/v1/token/..` into `/api/v1/`.
+    for id in [".", ".."] {
+        let run = Revoke::new()
+            .env("SMH_LIBRARY_SECRET", "dot-test-secret")
+            .args([
+                "smh",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--library-id",
+                id,
+                "u1",
+            ])
+            .run()
+            .await;
+        run.assert_code(2);
+        assert!(run.stderr().contains("cannot be an id"), "{}", run.stderr());
+    }
+}
