@@ -104,11 +104,15 @@ fn form_urlencode_value(value: &str) -> String {
 /// is encoded using the "application/x-www-form-urlencoded" encoding algorithm per Appendix B,
 /// and the encoded value is used as the username; the client password is encoded using the same
 /// algorithm and used as the password."
+///
+/// A space is written `%20`, not the form encoding's `+`: both decode to a space with a form
+/// decoder, but servers that decode with a plain percent-decoder (authlib, for one) keep `+` as a
+/// plus and reject the client. Every other byte is as Appendix B has it (a `+` itself is `%2B`).
 pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     let user_pass = format!(
         "{}:{}",
-        form_urlencode_value(client_id),
-        form_urlencode_value(client_secret)
+        form_urlencode_value(client_id).replace('+', "%20"),
+        form_urlencode_value(client_secret).replace('+', "%20")
     );
     format!(
         "Basic {}",
@@ -396,11 +400,11 @@ mod tests {
             basic_authorization("TENANT_CLIENT_ID", "TENANT_CLIENT_SECRET"),
             "Basic VEVOQU5UX0NMSUVOVF9JRDpURU5BTlRfQ0xJRU5UX1NFQ1JFVA=="
         );
-        // The id and secret are form-urlencoded first: "a:b c" -> "a%3Ab+c", "p/é" -> "p%2F%C3%A9";
-        // base64("a%3Ab+c:p%2F%C3%A9").
+        // The id and secret are form-urlencoded first, a space as %20: "a:b c" -> "a%3Ab%20c",
+        // "p/é" -> "p%2F%C3%A9"; base64("a%3Ab%20c:p%2F%C3%A9").
         assert_eq!(
             basic_authorization("a:b c", "p/é"),
-            "Basic YSUzQWIrYzpwJTJGJUMzJUE5"
+            "Basic YSUzQWIlMjBjOnAlMkYlQzMlQTk="
         );
         let c = ciam(ClientAuth::Basic, Some(TokenTypeHint::AccessToken));
         let req = c.prepare(&job("MOCK_ACCESS_TOKEN"), Utc::now()).unwrap();

@@ -124,8 +124,8 @@ async fn client_auth_basic_sends_credentials_in_the_header_only() {
         .unwrap();
     assert_eq!(
         String::from_utf8(decoded).unwrap(),
-        "app%3A1+x:s3cret%2F%2B%C3%A9",
-        "urlencode(client_id):urlencode(client_secret)"
+        "app%3A1%20x:s3cret%2F%2B%C3%A9",
+        "urlencode(client_id):urlencode(client_secret), a space as %20"
     );
     let body = body_text(&reqs[0]);
     assert_eq!(body, "token=at-1&token_type_hint=access_token");
