@@ -11,7 +11,8 @@
 //! - memory: peak RSS for 1,000 and 1,000,000 input lines, `--dry-run` and against the server;
 //! - the release binary's size.
 //!
-//! `BENCH_QUICK=1` shrinks the runs (for a smoke test); the README quotes a full run.
+//! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
+//! named sections (`oneshot`, `bulk`, `rate`, `memory`). The README quotes a full run.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -251,6 +252,8 @@ fn machine() -> String {
 
 fn main() {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let section = |name: &str| only.is_empty() || only.split(',').any(|s| s.trim() == name);
     let bin = release_binary();
     let (port, server) = start_server();
     let dir = tempfile::tempdir().unwrap();
@@ -280,183 +283,193 @@ fn main() {
     );
 
     // One-shot.
-    let reps = if quick { 5 } else { 31 };
-    server.reset(0, 0);
-    let mut warm = revoke_ciam(&bin, port);
-    warm.arg("warmup-token");
-    let _ = time_it(warm);
-    let version = median(
-        (0..reps)
-            .map(|_| {
-                let mut c = Command::new(&bin);
-                c.arg("--version");
-                time_it(c)
-            })
-            .collect(),
-    );
-    let one = median(
-        (0..reps)
-            .map(|i| {
-                let mut c = revoke_ciam(&bin, port);
-                c.arg(format!("one-shot-{i}"));
-                time_it(c)
-            })
-            .collect(),
-    );
-    let curl_one = median(
-        (0..reps)
-            .map(|i| {
-                let mut c = Command::new("curl");
-                c.args([
-                    "-sS",
-                    "-o",
-                    "/dev/null",
-                    "--fail",
-                    "-X",
-                    "POST",
-                    "-H",
-                    "content-type: application/x-www-form-urlencoded",
-                ])
-                .args([
-                    "--data",
-                    &format!("client_id=bench&client_secret={SECRET}&token=one-shot-{i}"),
-                    &url,
-                ]);
-                time_it(c)
-            })
-            .collect(),
-    );
-    println!("\n## one-shot (median of {reps} runs)");
-    println!("revoke ciam, 1 token:   {:7.2} ms", one * 1e3);
-    println!("curl, same request:     {:7.2} ms", curl_one * 1e3);
-    println!(
-        "ratio revoke/curl:      {:7.2}x   (target <= 1.5x: {})",
-        one / curl_one,
-        verdict(one / curl_one <= 1.5)
-    );
-    println!(
-        "revoke --version:       {:7.2} ms  (target < 5 ms: {})",
-        version * 1e3,
-        verdict(version * 1e3 < 5.0)
-    );
+    if section("oneshot") {
+        let reps = if quick { 5 } else { 31 };
+        server.reset(0, 0);
+        let mut warm = revoke_ciam(&bin, port);
+        warm.arg("warmup-token");
+        let _ = time_it(warm);
+        let version = median(
+            (0..reps)
+                .map(|_| {
+                    let mut c = Command::new(&bin);
+                    c.arg("--version");
+                    time_it(c)
+                })
+                .collect(),
+        );
+        let one = median(
+            (0..reps)
+                .map(|i| {
+                    let mut c = revoke_ciam(&bin, port);
+                    c.arg(format!("one-shot-{i}"));
+                    time_it(c)
+                })
+                .collect(),
+        );
+        let curl_one = median(
+            (0..reps)
+                .map(|i| {
+                    let mut c = Command::new("curl");
+                    c.args([
+                        "-sS",
+                        "-o",
+                        "/dev/null",
+                        "--fail",
+                        "-X",
+                        "POST",
+                        "-H",
+                        "content-type: application/x-www-form-urlencoded",
+                    ])
+                    .args([
+                        "--data",
+                        &format!("client_id=bench&client_secret={SECRET}&token=one-shot-{i}"),
+                        &url,
+                    ]);
+                    time_it(c)
+                })
+                .collect(),
+        );
+        println!("\n## one-shot (median of {reps} runs)");
+        println!("revoke ciam, 1 token:   {:7.2} ms", one * 1e3);
+        println!("curl, same request:     {:7.2} ms", curl_one * 1e3);
+        println!(
+            "ratio revoke/curl:      {:7.2}x   (target <= 1.5x: {})",
+            one / curl_one,
+            verdict(one / curl_one <= 1.5)
+        );
+        println!(
+            "revoke --version:       {:7.2} ms  (target < 5 ms: {})",
+            version * 1e3,
+            verdict(version * 1e3 < 5.0)
+        );
+    }
 
     // Bulk.
-    let n = if quick { 1000 } else { 10_000 };
-    let tokens = tokens_file(dir.path(), n);
-    let curl_cfg = dir.path().join("curl.cfg");
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&curl_cfg).unwrap());
-        for (i, line) in std::fs::read_to_string(&tokens)
-            .unwrap()
-            .lines()
-            .enumerate()
+    if section("bulk") {
+        let n = if quick { 1000 } else { 10_000 };
+        let tokens = tokens_file(dir.path(), n);
+        let curl_cfg = dir.path().join("curl.cfg");
         {
-            if i > 0 {
-                writeln!(f, "next").unwrap();
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&curl_cfg).unwrap());
+            for (i, line) in std::fs::read_to_string(&tokens)
+                .unwrap()
+                .lines()
+                .enumerate()
+            {
+                if i > 0 {
+                    writeln!(f, "next").unwrap();
+                }
+                writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
             }
-            writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
         }
-    }
-    println!("\n## bulk: {n} tokens, revocations per second");
-    println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
-    let mut c64_10 = 0.0;
-    let mut c8_0 = 0.0;
-    let mut curl8_0 = 0.0;
-    for latency in [0u64, 10] {
-        for conc in [1usize, 8, 64] {
+        println!("\n## bulk: {n} tokens, revocations per second");
+        println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
+        let mut c64_10 = 0.0;
+        let mut c8_0 = 0.0;
+        let mut curl8_0 = 0.0;
+        for latency in [0u64, 10] {
+            for conc in [1usize, 8, 64] {
+                server.reset(latency, 0);
+                let mut c = revoke_ciam(&bin, port);
+                c.args(["--concurrency", &conc.to_string(), "--input"])
+                    .arg(&tokens);
+                let secs = time_it(c);
+                let got = server.requests.load(Ordering::SeqCst);
+                assert_eq!(got as usize, n, "server saw {got} requests");
+                let rps = n as f64 / secs;
+                println!("{:>8}ms {:>12} {:>12.0}", latency, conc, rps);
+                if latency == 10 && conc == 64 {
+                    c64_10 = rps;
+                }
+                if latency == 0 && conc == 8 {
+                    c8_0 = rps;
+                }
+            }
             server.reset(latency, 0);
-            let mut c = revoke_ciam(&bin, port);
-            c.args(["--concurrency", &conc.to_string(), "--input"])
-                .arg(&tokens);
+            let mut c = Command::new("curl");
+            c.args(["-sS", "--fail", "--parallel", "--parallel-max", "8", "-K"])
+                .arg(&curl_cfg);
             let secs = time_it(c);
-            let got = server.requests.load(Ordering::SeqCst);
-            assert_eq!(got as usize, n, "server saw {got} requests");
             let rps = n as f64 / secs;
-            println!("{:>8}ms {:>12} {:>12.0}", latency, conc, rps);
-            if latency == 10 && conc == 64 {
-                c64_10 = rps;
-            }
-            if latency == 0 && conc == 8 {
-                c8_0 = rps;
+            println!(
+                "{:>8}ms {:>12} {:>12.0}   (curl --parallel --parallel-max 8)",
+                latency, 8, rps
+            );
+            if latency == 0 {
+                curl8_0 = rps;
             }
         }
-        server.reset(latency, 0);
-        let mut c = Command::new("curl");
-        c.args(["-sS", "--fail", "--parallel", "--parallel-max", "8", "-K"])
-            .arg(&curl_cfg);
-        let secs = time_it(c);
-        let rps = n as f64 / secs;
         println!(
-            "{:>8}ms {:>12} {:>12.0}   (curl --parallel --parallel-max 8)",
-            latency, 8, rps
+            "concurrency 64 @ 10 ms: {:.0}/s = {:.1}% of the 6,400/s the latency allows (target >= 90%: {})",
+            c64_10,
+            c64_10 / 64.0,
+            verdict(c64_10 / 6400.0 >= 0.9)
         );
-        if latency == 0 {
-            curl8_0 = rps;
-        }
+        println!(
+            "concurrency 8 @ 0 ms:   {:.0}/s vs curl {:.0}/s = {:.2}x (target > 1x: {})",
+            c8_0,
+            curl8_0,
+            c8_0 / curl8_0,
+            verdict(c8_0 > curl8_0)
+        );
     }
-    println!(
-        "concurrency 64 @ 10 ms: {:.0}/s = {:.1}% of the 6,400/s the latency allows (target >= 90%: {})",
-        c64_10,
-        c64_10 / 64.0,
-        verdict(c64_10 / 6400.0 >= 0.9)
-    );
-    println!(
-        "concurrency 8 @ 0 ms:   {:.0}/s vs curl {:.0}/s = {:.2}x (target > 1x: {})",
-        c8_0,
-        curl8_0,
-        c8_0 / curl8_0,
-        verdict(c8_0 > curl8_0)
-    );
 
     // Rate.
-    let rn = if quick { 60 } else { 200 };
-    server.reset(0, 20);
-    let rtokens = tokens_file(dir.path(), rn);
-    let mut c = revoke_ciam(&bin, port);
-    c.args(["--rate", "20", "--concurrency", "8", "--input"])
-        .arg(&rtokens);
-    let secs = time_it(c);
-    let throttled = server.throttled.load(Ordering::SeqCst);
-    // n requests spaced 1/rate apart span (n-1)/rate seconds: that is 100% of the rate.
-    let used = (rn as f64 - 1.0) / secs / 20.0;
-    println!("\n## rate: {rn} targets at --rate 20 against a server allowing 20 in any 1 s window");
-    println!(
-        "duration {secs:.2} s, {:.1}% of the allowed rate used, {throttled} throttled answers (target >= 95% and 0: {})",
-        used * 100.0,
-        verdict(used >= 0.95 && throttled == 0)
-    );
+    if section("rate") {
+        let rn = if quick { 60 } else { 200 };
+        server.reset(0, 20);
+        let rtokens = tokens_file(dir.path(), rn);
+        let mut c = revoke_ciam(&bin, port);
+        c.args(["--rate", "20", "--concurrency", "8", "--input"])
+            .arg(&rtokens);
+        let secs = time_it(c);
+        let throttled = server.throttled.load(Ordering::SeqCst);
+        // n requests spaced 1/rate apart span (n-1)/rate seconds: that is 100% of the rate.
+        let used = (rn as f64 - 1.0) / secs / 20.0;
+        println!(
+            "\n## rate: {rn} targets at --rate 20 against a server allowing 20 in any 1 s window"
+        );
+        println!(
+            "duration {secs:.2} s, {:.1}% of the allowed rate used, {throttled} throttled answers (target >= 95% and 0: {})",
+            used * 100.0,
+            verdict(used >= 0.95 && throttled == 0)
+        );
+    }
 
     // Memory.
-    println!("\n## memory: peak RSS");
-    let big = if quick { 100_000 } else { 1_000_000 };
-    let small_f = tokens_file(dir.path(), 1000);
-    let big_f = tokens_file(dir.path(), big);
-    let mut rows = Vec::new();
-    for (label, dry) in [("--dry-run", true), ("server", false)] {
-        let mut peaks = Vec::new();
-        for (lines, f) in [(1000usize, &small_f), (big, &big_f)] {
-            server.reset(0, 0);
-            let mut c = revoke_ciam(&bin, port);
-            c.args(["--concurrency", "64", "--input"]).arg(f);
-            if dry {
-                c.arg("--dry-run");
+    if section("memory") {
+        println!("\n## memory: peak RSS");
+        let big = if quick { 100_000 } else { 1_000_000 };
+        let small_f = tokens_file(dir.path(), 1000);
+        let big_f = tokens_file(dir.path(), big);
+        let mut rows = Vec::new();
+        for (label, dry) in [("--dry-run", true), ("server", false)] {
+            let mut peaks = Vec::new();
+            for (lines, f) in [(1000usize, &small_f), (big, &big_f)] {
+                server.reset(0, 0);
+                let mut c = revoke_ciam(&bin, port);
+                c.args(["--concurrency", "64", "--input"]).arg(f);
+                if dry {
+                    c.arg("--dry-run");
+                }
+                let (secs, kb) = time_and_rss(c);
+                println!(
+                    "{label:>10} {lines:>9} lines: {:6.1} MiB peak RSS ({secs:.1} s)",
+                    kb as f64 / 1024.0
+                );
+                peaks.push(kb);
             }
-            let (secs, kb) = time_and_rss(c);
-            println!(
-                "{label:>10} {lines:>9} lines: {:6.1} MiB peak RSS ({secs:.1} s)",
-                kb as f64 / 1024.0
-            );
-            peaks.push(kb);
+            rows.push((label, peaks[0], peaks[1]));
         }
-        rows.push((label, peaks[0], peaks[1]));
-    }
-    for (label, small, large) in rows {
-        let ratio = large as f64 / small as f64;
-        println!(
-            "{label}: {big} lines / 1000 lines = {ratio:.2}x, {:.1} MiB (target <= 2x and < 64 MiB: {})",
-            large as f64 / 1024.0,
-            verdict(ratio <= 2.0 && large < 64 * 1024)
-        );
+        for (label, small, large) in rows {
+            let ratio = large as f64 / small as f64;
+            println!(
+                "{label}: {big} lines / 1000 lines = {ratio:.2}x, {:.1} MiB (target <= 2x and < 64 MiB: {})",
+                large as f64 / 1024.0,
+                verdict(ratio <= 2.0 && large < 64 * 1024)
+            );
+        }
     }
 
     let size = std::fs::metadata(&bin).unwrap().len();
