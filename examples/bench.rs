@@ -366,6 +366,7 @@ fn main() {
         println!("\n## bulk: {n} tokens, revocations per second");
         println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
         let mut c64_10 = 0.0;
+        let mut c1_10 = 0.0;
         let mut c8_0 = 0.0;
         let mut curl8_0 = 0.0;
         for latency in [0u64, 10] {
@@ -379,6 +380,9 @@ fn main() {
                 assert_eq!(got as usize, n, "server saw {got} requests");
                 let rps = n as f64 / secs;
                 println!("{:>8}ms {:>12} {:>12.0}", latency, conc, rps);
+                if latency == 10 && conc == 1 {
+                    c1_10 = rps;
+                }
                 if latency == 10 && conc == 64 {
                     c64_10 = rps;
                 }
@@ -405,6 +409,14 @@ fn main() {
             c64_10,
             c64_10 / 64.0,
             verdict(c64_10 / 6400.0 >= 0.9)
+        );
+        // One request at a time shows what a "10 ms" answer really costs here (the VM's sleep
+        // overshoots): 64 of them in flight allow 64 / that.
+        let measured = 64.0 * c1_10;
+        println!(
+            "  (one at a time a 10 ms answer took {:.2} ms here, so 64 in flight allow {measured:.0}/s: revoke reached {:.1}% of that)",
+            1000.0 / c1_10,
+            c64_10 / measured * 100.0
         );
         println!(
             "concurrency 8 @ 0 ms:   {:.0}/s vs curl {:.0}/s = {:.2}x (target > 1x: {})",
