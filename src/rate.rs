@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Slots are spaced 2% wider than 1/N. With exact spacing, a window of exactly one second that
-/// starts on a request also ends on one (N+1 starts), and a request that leaves a millisecond
-/// late squeezes the next gap. 2% keeps more than 95% of the allowed rate in use.
-pub const SAFETY: f64 = 1.02;
+/// Slots are spaced 3% wider than 1/N. With exact spacing, a window of exactly one second that
+/// starts on a request also ends on one (N+1 starts), and any jitter between our send and the
+/// server's clock (a late wake-up on either side) squeezes N+1 requests into one second. At 20/s
+/// the margin absorbs 30 ms of jitter; with 2% (20 ms) the bench saw one throttled answer in a
+/// run beside other load. 3% still keeps about 97% of the allowed rate in use.
+pub const SAFETY: f64 = 1.03;
 
 pub struct RateLimiter {
     interval: Duration,
@@ -81,7 +83,7 @@ mod tests {
             assert!(in_window <= 20, "{in_window} starts within 1 s of {t:?}");
         }
         let total = times.last().unwrap().as_secs_f64();
-        // 199 intervals of 51 ms: the rate used is 199/10.149 = 19.6/s, 98% of 20.
+        // 199 intervals of 51.5 ms: the rate used is 199/10.25 = 19.4/s, 97% of 20.
         let used = 199.0 / total / 20.0;
         assert!(used > 0.95, "only {used:.3} of the allowed rate used");
     }
