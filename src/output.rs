@@ -127,11 +127,19 @@ impl Writer {
         let bar = cfg.progress.take().map(|total| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             let style = match total {
-                Some(_) => "{spinner} {pos}/{len} [{bar:30}] {per_sec} eta {eta}",
-                None => "{spinner} {pos} done, {per_sec}",
+                Some(_) => "{spinner} {pos}/{len} [{bar:30}] {rate} eta {eta}",
+                None => "{spinner} {pos} done, {rate}",
             };
             if let Ok(s) = ProgressStyle::with_template(style) {
-                bar.set_style(s.progress_chars("=> "));
+                let s = s
+                    .with_key(
+                        "rate",
+                        |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", st.per_sec());
+                        },
+                    )
+                    .progress_chars("=> ");
+                bar.set_style(s);
             }
             bar
         });
