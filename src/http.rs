@@ -243,6 +243,22 @@ pub struct RawResponse {
 pub const MAX_BODY: usize = 1 << 20;
 
 impl RawResponse {
+    /// An answer built by hand (tests, and callers that fake a provider). Header values that
+    /// cannot be header values are dropped.
+    pub fn new(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                map.insert(*k, v);
+            }
+        }
+        RawResponse {
+            status,
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

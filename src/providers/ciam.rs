@@ -22,7 +22,7 @@ use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::input::Targets;
-use crate::secret::{MASK, Secret, fingerprint, long_fingerprint};
+use crate::secret::{MASK, Secret};
 use crate::settings::Common;
 
 /// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
@@ -40,9 +40,7 @@ pub struct Ciam {
     hint: Option<TokenTypeHint>,
 }
 
-pub struct Job {
-    token: Secret,
-}
+pub type Job = super::TokenJob;
 
 /// The error response of RFC 6749 5.2, which RFC 7009 2.2.1 reuses.
 #[derive(Deserialize)]
@@ -156,16 +154,11 @@ pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Cia
             "--client-secret-file - and --input - cannot both read stdin; put one in a file".into(),
         );
     }
-    let positional = !args.tokens.is_empty();
+    let from_args = !args.tokens.is_empty();
     let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
     if targets.is_empty() {
         return Err(
             "no token to revoke: give TOKEN arguments or --input FILE (`-` for stdin)".into(),
-        );
-    }
-    if positional {
-        tracing::warn!(
-            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
         );
     }
     let (client_secret, source) = crate::creds::secret_from(
@@ -176,14 +169,7 @@ pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Cia
     )?;
     let count = targets.count;
     let drainable = targets.drainable();
-    let jobs = super::one_per_target(
-        targets,
-        check_token,
-        |t| Job {
-            token: Secret::new(t),
-        },
-        |t| serde_json::json!({ "token": fingerprint(t) }),
-    );
+    let jobs = super::token_jobs(targets, from_args);
     Ok(Setup {
         provider: Arc::new(Ciam {
             url: endpoint.join(PATH),
@@ -228,11 +214,11 @@ impl Provider for Ciam {
     }
 
     fn identity(&self, job: &Job) -> Value {
-        serde_json::json!({ "token": fingerprint(job.token.expose()) })
+        job.identity()
     }
 
     fn job_key(&self, job: &Job) -> String {
-        long_fingerprint(job.token.expose())
+        job.key()
     }
 
     fn scope(&self) -> String {
@@ -240,7 +226,7 @@ impl Provider for Ciam {
     }
 
     fn job_secrets<'a>(&self, job: &'a Job) -> Vec<&'a str> {
-        vec![job.token.expose()]
+        job.secrets()
     }
 
     fn prepare(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
@@ -325,15 +311,7 @@ mod tests {
     }
 
     fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
-        let mut map = reqwest::header::HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        RawResponse {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        RawResponse::new(status, headers, body)
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::input::Targets;
 use crate::record::{RecordError, Status};
-use crate::secret::{MASK, Secret, fingerprint, long_fingerprint};
+use crate::secret::MASK;
 use crate::settings::Common;
 
 /// "China regions (ap-shanghai etc.): https://{envId}.api.tcloudbasegateway.com" (HTTP API
@@ -41,9 +41,7 @@ pub struct Cloudbase {
     device_id: Option<String>,
 }
 
-pub struct Job {
-    token: Secret,
-}
+pub type Job = super::TokenJob;
 
 #[derive(Serialize)]
 struct RevokeRequest<'a> {
@@ -161,11 +159,6 @@ pub fn setup(args: CloudbaseArgs, common: &Common) -> Result<Setup<Cloudbase>, S
     }
     let from_args = !args.tokens.is_empty();
     let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
-    if from_args {
-        tracing::warn!(
-            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
-        );
-    }
     let mut url = endpoint.join(PATH);
     if let Some(c) = &client_id {
         // "client_id: Client ID corresponding to the application ... Defaults to environment
@@ -174,14 +167,7 @@ pub fn setup(args: CloudbaseArgs, common: &Common) -> Result<Setup<Cloudbase>, S
     }
     let count = targets.count;
     let drainable = targets.drainable();
-    let jobs = super::one_per_target(
-        targets,
-        check_token,
-        |t| Job {
-            token: Secret::new(t),
-        },
-        |t| serde_json::json!({ "token": fingerprint(t) }),
-    );
+    let jobs = super::token_jobs(targets, from_args);
     Ok(Setup {
         provider: Arc::new(Cloudbase { url, device_id }),
         jobs,
@@ -234,11 +220,11 @@ impl Provider for Cloudbase {
     }
 
     fn identity(&self, job: &Job) -> Value {
-        serde_json::json!({ "token": fingerprint(job.token.expose()) })
+        job.identity()
     }
 
     fn job_key(&self, job: &Job) -> String {
-        long_fingerprint(job.token.expose())
+        job.key()
     }
 
     fn scope(&self) -> String {
@@ -246,7 +232,7 @@ impl Provider for Cloudbase {
     }
 
     fn job_secrets<'a>(&self, job: &'a Job) -> Vec<&'a str> {
-        vec![job.token.expose()]
+        job.secrets()
     }
 
     fn prepare(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
@@ -309,6 +295,7 @@ impl Provider for Cloudbase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::{Secret, long_fingerprint};
 
     fn provider(client_id: Option<&str>, device_id: Option<&str>) -> Cloudbase {
         let mut url = Endpoint::parse("https://env-1.api.tcloudbasegateway.com")
@@ -330,15 +317,7 @@ mod tests {
     }
 
     fn answer(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
-        let mut map = reqwest::header::HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        RawResponse {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        RawResponse::new(status, headers, body)
     }
 
     #[test]

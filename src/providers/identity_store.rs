@@ -603,15 +603,7 @@ mod tests {
     }
 
     fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
-        let mut map = reqwest::header::HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        RawResponse {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        RawResponse::new(status, headers, body)
     }
 
     fn header<'a>(req: &'a PreparedRequest, name: &str) -> Option<&'a Header> {

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::engine::{JobItem, Provider};
 use crate::input::Targets;
+use crate::secret::{Secret, fingerprint, long_fingerprint};
 
 /// Everything the engine needs for one run of one provider.
 pub struct Setup<P: Provider> {
@@ -68,6 +69,52 @@ pub fn one_per_target<J: Send + 'static>(
                     message,
                 },
             }),
+    )
+}
+
+/// The job of the token-revoking providers (`ciam`, `cloudbase`): one token.
+pub struct TokenJob {
+    pub token: Secret,
+}
+
+impl TokenJob {
+    /// The record's `target`: the token's fingerprint, never the token.
+    pub fn identity(&self) -> Value {
+        token_identity(self.token.expose())
+    }
+
+    /// The journal's key: a 128-bit fingerprint, so that a million tokens do not collide.
+    pub fn key(&self) -> String {
+        long_fingerprint(self.token.expose())
+    }
+
+    pub fn secrets(&self) -> Vec<&str> {
+        vec![self.token.expose()]
+    }
+}
+
+pub fn token_identity(token: &str) -> Value {
+    serde_json::json!({ "token": fingerprint(token) })
+}
+
+/// Jobs for the token providers. Tokens given as arguments work, but draw one warning: other
+/// users can read them in the process list.
+pub fn token_jobs(
+    targets: Targets,
+    from_args: bool,
+) -> Box<dyn Iterator<Item = JobItem<TokenJob>> + Send> {
+    if from_args {
+        tracing::warn!(
+            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
+        );
+    }
+    one_per_target(
+        targets,
+        check_token,
+        |t| TokenJob {
+            token: Secret::new(t),
+        },
+        token_identity,
     )
 }
 

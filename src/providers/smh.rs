@@ -437,15 +437,7 @@ mod tests {
     }
 
     fn answer(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
-        let mut map = reqwest::header::HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(*k, v.parse().unwrap());
-        }
-        RawResponse {
-            status,
-            headers: map,
-            body: body.as_bytes().to_vec(),
-        }
+        RawResponse::new(status, headers, body)
     }
 
     #[test]
