@@ -206,6 +206,7 @@ where
     let mut confirmed = false;
     let mut index: u64 = 0;
     let name = provider.name();
+    let scope = provider.scope();
 
     loop {
         let item = tokio::select! {
@@ -241,11 +242,7 @@ where
             JobItem::Job(job) => job,
         };
         let target = provider.identity(&job);
-        let key = long_fingerprint(&format!(
-            "{name}\n{}\n{}",
-            provider.scope(),
-            provider.job_key(&job)
-        ));
+        let key = long_fingerprint(&format!("{name}\n{scope}\n{}", provider.job_key(&job)));
         if let Some(status) = done.get(&key) {
             // Finished by an earlier run with this journal: reported, not sent again.
             let record = bare_record(name, i, target, status, None);
