@@ -176,7 +176,7 @@ pub fn setup(args: CloudbaseArgs, common: &Common) -> Result<Setup<Cloudbase>, S
         // "Rate limits: package-QPS based, numbers not documented."
         default_rate: None,
         missing_ok: false,
-        credentials_source: None,
+        credentials_source: Some("the tokens themselves (each is its own credential)".into()),
         tls: !endpoint.is_plain_http(),
     })
 }
