@@ -111,3 +111,103 @@ impl ArgList for Revoke {
         self.args(a)
     }
 }
+
+/// The rest of the global options' environment variables, read by a real run.
+#[tokio::test]
+async fn endpoint_retries_journal_and_rate_from_the_environment() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.ndjson");
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "env-test-secret")
+        .env("REVOKE_ENDPOINT", server.uri())
+        .env("REVOKE_RETRIES", "1")
+        .env("REVOKE_TIMEOUT", "5")
+        .env("REVOKE_JOURNAL", &journal)
+        .env("REVOKE_RATE", "0")
+        .env("REVOKE_CONCURRENCY", "2")
+        .env("REVOKE_OUTPUT", "json")
+        .arg_list(&["ciam", "--client-id", "app", "--input", "-"])
+        .stdin("env-tok-1\nenv-tok-2\n")
+        .run()
+        .await;
+    run.assert_code(1);
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r["attempts"], 2, "REVOKE_RETRIES=1 allows one retry");
+    }
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(lines.lines().count(), 2, "REVOKE_JOURNAL was written");
+}
+
+/// bi-embed's default rate is the documented 20 requests/s: five requests span at least
+/// four intervals of 1/20 s.
+#[tokio::test]
+async fn bi_embed_defaults_to_its_documented_rate() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("bi_embed/success_tccli.json"), "application/json"),
+        )
+        .expect(10)
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let run = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
+        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
+        .arg_list(&[
+            "bi-embed",
+            "--endpoint",
+            &server.uri(),
+            "--concurrency",
+            "8",
+        ])
+        .arg_list(&[
+            "--project-id",
+            "1",
+            "--user-corp-id",
+            "2",
+            "--scope",
+            "page",
+        ])
+        .arg_list(&["p1", "p2", "p3", "p4", "p5"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(200),
+        "5 requests at 20/s take at least 200 ms, took {took:?}"
+    );
+    // And --rate 0 lifts it.
+    let started = std::time::Instant::now();
+    let run = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
+        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
+        .arg_list(&["bi-embed", "--endpoint", &server.uri(), "--rate", "0"])
+        .arg_list(&[
+            "--project-id",
+            "1",
+            "--user-corp-id",
+            "2",
+            "--scope",
+            "page",
+        ])
+        .arg_list(&["p1", "p2", "p3", "p4", "p5"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert!(started.elapsed() < took, "--rate 0 is unlimited");
+}
