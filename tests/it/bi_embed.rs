@@ -389,12 +389,7 @@ async fn usage_errors_exit_2_and_send_nothing() {
         ])
         .run()
         .await;
-    run.assert_code(2);
-    assert!(
-        run.stderr().contains("refusing plain http"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_usage("refusing plain http");
     // A bad flag value.
     let run = bi(&server).args(["--scope", "everything", "1"]).run().await;
     run.assert_code(2);

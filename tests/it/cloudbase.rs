@@ -331,81 +331,59 @@ async fn usage_errors_exit_2_and_send_nothing() {
         .expect(0)
         .mount(&server)
         .await;
-    let expect_usage = |run: Run, needle: &str| {
-        run.assert_code(2);
-        let err = run.stderr();
-        assert!(err.contains(needle), "{needle:?} not in: {err}");
-        assert!(
-            run.stdout().is_empty(),
-            "nothing on stdout: {}",
-            run.stdout()
-        );
-    };
     // Neither --env-id nor --endpoint.
-    expect_usage(
-        Revoke::new()
-            .args(["cloudbase", "--input", "-"])
-            .stdin("cbToken-0001\n")
-            .run()
-            .await,
-        "--env-id is required",
-    );
+    (Revoke::new()
+        .args(["cloudbase", "--input", "-"])
+        .stdin("cbToken-0001\n")
+        .run()
+        .await)
+        .assert_usage("--env-id is required");
     // An env id that is not a host label.
-    expect_usage(
-        Revoke::new()
-            .args([
-                "cloudbase",
-                "--env-id",
-                "evil.example.com/x",
-                "--input",
-                "-",
-            ])
-            .stdin("cbToken-0001\n")
-            .run()
-            .await,
-        "is not a CloudBase environment id",
-    );
+    (Revoke::new()
+        .args([
+            "cloudbase",
+            "--env-id",
+            "evil.example.com/x",
+            "--input",
+            "-",
+        ])
+        .stdin("cbToken-0001\n")
+        .run()
+        .await)
+        .assert_usage("is not a CloudBase environment id");
     // No token.
-    expect_usage(cloudbase(&server).run().await, "no tokens given");
+    (cloudbase(&server).run().await).assert_usage("no tokens given");
     // A token with whitespace in a file: refused before anything is sent.
     let dir = tempfile::tempdir().unwrap();
     let file = token_file(&dir, &["cbToken-0001", "cb bad token"]);
-    expect_usage(
-        cloudbase(&server)
-            .args(["--input"])
-            .args([&file])
-            .run()
-            .await,
-        "tokens.txt:2: a token cannot contain whitespace",
-    );
+    (cloudbase(&server)
+        .args(["--input"])
+        .args([&file])
+        .run()
+        .await)
+        .assert_usage("tokens.txt:2: a token cannot contain whitespace");
     // Empty flag values.
-    expect_usage(
-        cloudbase(&server)
-            .args(["--client-id", " ", "cbToken-0001"])
-            .run()
-            .await,
-        "--client-id cannot be empty",
-    );
-    expect_usage(
-        cloudbase(&server)
-            .args(["--device-id", "gerät", "cbToken-0001"])
-            .run()
-            .await,
-        "--device-id must be ASCII",
-    );
+    (cloudbase(&server)
+        .args(["--client-id", " ", "cbToken-0001"])
+        .run()
+        .await)
+        .assert_usage("--client-id cannot be empty");
+    (cloudbase(&server)
+        .args(["--device-id", "gerät", "cbToken-0001"])
+        .run()
+        .await)
+        .assert_usage("--device-id must be ASCII");
     // Plain http to a host that is not loopback.
-    expect_usage(
-        Revoke::new()
-            .args([
-                "cloudbase",
-                "--endpoint",
-                "http://192.0.2.1",
-                "cbToken-0001",
-            ])
-            .run()
-            .await,
-        "refusing plain http",
-    );
+    (Revoke::new()
+        .args([
+            "cloudbase",
+            "--endpoint",
+            "http://192.0.2.1",
+            "cbToken-0001",
+        ])
+        .run()
+        .await)
+        .assert_usage("refusing plain http");
 }
 
 #[tokio::test]

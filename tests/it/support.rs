@@ -178,6 +178,24 @@ impl Run {
         self
     }
 
+    /// A usage or configuration error: exit 2, nothing on stdout, and an error that names
+    /// `needle`. Our own errors are one line (`revoke: error: ...`); clap's parse errors keep
+    /// clap's format (the error line, then a usage hint).
+    #[track_caller]
+    pub fn assert_usage(&self, needle: &str) {
+        self.assert_code(2);
+        let err = self.stderr();
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+        assert!(
+            self.stdout().is_empty(),
+            "nothing on stdout: {}",
+            self.stdout()
+        );
+        if err.starts_with("revoke: error:") {
+            assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        }
+    }
+
     /// Asserts that none of `secrets` appears in stdout or stderr.
     #[track_caller]
     pub fn assert_no_secret(&self, secrets: &[&str]) {
