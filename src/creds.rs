@@ -41,34 +41,31 @@ pub struct TencentCredentials {
     pub source: String,
 }
 
+/// Both halves of a key pair from the environment, or neither; one without the other is an
+/// error rather than a silent fall-through to a credentials file.
+fn env_pair(env: &dyn Env, id: &str, key: &str) -> Result<Option<(Secret, Secret)>, String> {
+    match (env.var(id), env.var(key)) {
+        (Some(i), Some(k)) => Ok(Some((keep(i.trim()), keep(k.trim())))),
+        (Some(_), None) => Err(format!("{id} is set but {key} is not")),
+        (None, Some(_)) => Err(format!("{key} is set but {id} is not")),
+        (None, None) => Ok(None),
+    }
+}
+
 /// `TENCENTCLOUD_SECRET_ID` + `TENCENTCLOUD_SECRET_KEY` (+ `TENCENTCLOUD_TOKEN`), then tccli's
 /// `~/.tccli/<NAME>.credential`. An explicit `--profile` goes straight to the profile, as in
 /// tccli (which reads the env only when no `--profile` is given).
 pub fn tencent(profile: Option<&str>, env: &dyn Env) -> Result<TencentCredentials, String> {
-    if profile.is_none() {
-        let id = env.var("TENCENTCLOUD_SECRET_ID");
-        let key = env.var("TENCENTCLOUD_SECRET_KEY");
-        match (id, key) {
-            (Some(id), Some(key)) => {
-                return Ok(TencentCredentials {
-                    secret_id: keep(id.trim()),
-                    secret_key: keep(key.trim()),
-                    token: env.var("TENCENTCLOUD_TOKEN").map(|t| keep(t.trim())),
-                    source: "env TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY".into(),
-                });
-            }
-            (Some(_), None) => {
-                return Err(
-                    "TENCENTCLOUD_SECRET_ID is set but TENCENTCLOUD_SECRET_KEY is not".into(),
-                );
-            }
-            (None, Some(_)) => {
-                return Err(
-                    "TENCENTCLOUD_SECRET_KEY is set but TENCENTCLOUD_SECRET_ID is not".into(),
-                );
-            }
-            (None, None) => {}
-        }
+    if profile.is_none()
+        && let Some((secret_id, secret_key)) =
+            env_pair(env, "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY")?
+    {
+        return Ok(TencentCredentials {
+            secret_id,
+            secret_key,
+            token: env.var("TENCENTCLOUD_TOKEN").map(|t| keep(t.trim())),
+            source: "env TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY".into(),
+        });
     }
     let name = profile
         .map(str::to_string)
@@ -136,29 +133,20 @@ pub struct HuaweiCredentials {
 /// SDK credentials file (`HUAWEICLOUD_SDK_CREDENTIALS_FILE`, else `~/.huaweicloud/credentials`),
 /// INI section `[basic]`.
 pub fn huawei(env: &dyn Env) -> Result<HuaweiCredentials, String> {
-    let ak = env.var("HUAWEICLOUD_SDK_AK");
-    let sk = env.var("HUAWEICLOUD_SDK_SK");
-    match (ak, sk) {
-        (Some(ak), Some(sk)) => {
-            return Ok(HuaweiCredentials {
-                access_key: keep(ak.trim()),
-                secret_key: keep(sk.trim()),
-                security_token: env
-                    .var("HUAWEICLOUD_SDK_SECURITY_TOKEN")
-                    .map(|t| keep(t.trim())),
-                project_id: env
-                    .var("HUAWEICLOUD_SDK_PROJECT_ID")
-                    .map(|p| p.trim().to_string()),
-                source: "env HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK".into(),
-            });
-        }
-        (Some(_), None) => {
-            return Err("HUAWEICLOUD_SDK_AK is set but HUAWEICLOUD_SDK_SK is not".into());
-        }
-        (None, Some(_)) => {
-            return Err("HUAWEICLOUD_SDK_SK is set but HUAWEICLOUD_SDK_AK is not".into());
-        }
-        (None, None) => {}
+    if let Some((access_key, secret_key)) =
+        env_pair(env, "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK")?
+    {
+        return Ok(HuaweiCredentials {
+            access_key,
+            secret_key,
+            security_token: env
+                .var("HUAWEICLOUD_SDK_SECURITY_TOKEN")
+                .map(|t| keep(t.trim())),
+            project_id: env
+                .var("HUAWEICLOUD_SDK_PROJECT_ID")
+                .map(|p| p.trim().to_string()),
+            source: "env HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK".into(),
+        });
     }
     let path = match env.var("HUAWEICLOUD_SDK_CREDENTIALS_FILE") {
         Some(p) => PathBuf::from(p),
@@ -223,13 +211,20 @@ fn ini_section(text: &str, section: &str) -> Vec<(String, String)> {
 }
 
 /// A secret from `--*-file FILE` (`-` = stdin) if given, else from the env var `env_name`.
+/// `input_is_stdin`: the targets come from `--input -`, so stdin cannot also hold the secret.
 pub fn secret_from(
     env: &dyn Env,
     env_name: &str,
     file: Option<&Path>,
     flag: &str,
+    input_is_stdin: bool,
 ) -> Result<(Secret, String), String> {
     if let Some(path) = file {
+        if path.as_os_str() == "-" && input_is_stdin {
+            return Err(format!(
+                "{flag} - and --input - both read stdin; put the secret or the targets in a file"
+            ));
+        }
         let s = read_secret_file(path, env, flag)?;
         return Ok((s, format!("{flag} {}", path.display())));
     }

@@ -40,6 +40,28 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An answer that is not an error but says something about the target (`already_invalid`,
+    /// `not_found`): the provider's code and message go in the record's `error`.
+    pub fn noted(
+        status: Status,
+        http_status: u16,
+        request_id: Option<String>,
+        code: String,
+        message: String,
+    ) -> Self {
+        Outcome {
+            status,
+            http_status: Some(http_status),
+            request_id,
+            data: None,
+            error: Some(RecordError {
+                code,
+                message,
+                retryable: false,
+            }),
+        }
+    }
+
     pub fn revoked(http_status: u16, request_id: Option<String>, data: Option<Value>) -> Self {
         Outcome {
             status: Status::Revoked,

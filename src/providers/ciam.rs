@@ -145,15 +145,6 @@ pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Cia
         }
     };
     let client_id = nonempty("--client-id", &args.client_id)?;
-    let secret_from_stdin = args
-        .client_secret_file
-        .as_deref()
-        .is_some_and(|p| p.as_os_str() == "-");
-    if secret_from_stdin && common.input_is_stdin() {
-        return Err(
-            "--client-secret-file - and --input - cannot both read stdin; put one in a file".into(),
-        );
-    }
     let from_args = !args.tokens.is_empty();
     let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
     if targets.is_empty() {
@@ -166,6 +157,7 @@ pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Cia
         SECRET_ENV,
         args.client_secret_file.as_deref(),
         "--client-secret-file",
+        common.input_is_stdin(),
     )?;
     let count = targets.count;
     let drainable = targets.drainable();

@@ -24,7 +24,7 @@ use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::input::Targets;
-use crate::record::{RecordError, Status};
+use crate::record::Status;
 use crate::secret::MASK;
 use crate::settings::Common;
 
@@ -269,17 +269,13 @@ impl Provider for Cloudbase {
         let message = body.error_description.or(body.message).unwrap_or_default();
         let request_id = request_id(body.request_id.or(body.request_id_camel), &resp);
         if already_invalid(&code) {
-            return Ok(Outcome {
-                status: Status::AlreadyInvalid,
-                http_status: Some(resp.status),
+            return Ok(Outcome::noted(
+                Status::AlreadyInvalid,
+                resp.status,
                 request_id,
-                data: None,
-                error: Some(RecordError {
-                    code,
-                    message,
-                    retryable: false,
-                }),
-            });
+                code,
+                message,
+            ));
         }
         Err(ApiError::Service {
             http_status: resp.status,

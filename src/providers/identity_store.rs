@@ -23,7 +23,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport, host_header};
 use crate::input::Targets;
 use crate::rate::RateLimiter;
-use crate::record::{RecordError, Status};
+use crate::record::Status;
 use crate::secret::MASK;
 use crate::settings::Common;
 use crate::sign::huawei;
@@ -564,17 +564,13 @@ impl Provider for IdentityStore {
                 message,
                 request_id,
                 ..
-            } => Ok(Outcome {
-                status: Status::NotFound,
-                http_status: Some(404),
+            } => Ok(Outcome::noted(
+                Status::NotFound,
+                404,
                 request_id,
-                data: None,
-                error: Some(RecordError {
-                    code,
-                    message,
-                    retryable: false,
-                }),
-            }),
+                code,
+                message,
+            )),
             other => Err(other),
         }
     }

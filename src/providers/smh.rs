@@ -230,16 +230,6 @@ pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>
     let library_id = segment("--library-id", &args.library_id)?;
     let client_ids = flag_ids("--client-id", &args.client_ids)?;
     let session_ids = flag_ids("--session-id", &args.session_ids)?;
-    let secret_from_stdin = args
-        .library_secret_file
-        .as_deref()
-        .is_some_and(|p| p.as_os_str() == "-");
-    if secret_from_stdin && common.input_is_stdin() {
-        return Err(
-            "--library-secret-file - and --input - both read stdin; put the secret or the user ids in a file"
-                .into(),
-        );
-    }
     if args.user_ids.is_empty() && common.input.is_none() {
         return Err("no user ids given: pass USER_ID arguments or --input FILE".into());
     }
@@ -249,6 +239,7 @@ pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>
         "SMH_LIBRARY_SECRET",
         args.library_secret_file.as_deref(),
         "--library-secret-file",
+        common.input_is_stdin(),
     )?;
     let path = format!(
         "/api/v1/token/{}",
