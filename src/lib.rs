@@ -100,6 +100,7 @@ pub fn main() -> ExitCode {
 
 /// Runs one command to its exit code.
 pub async fn run(cli: Cli) -> u8 {
+    let json = cli.global.output == output::Format::Json;
     match run_inner(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -110,6 +111,16 @@ pub async fn run(cli: Cli) -> u8 {
             };
             let msg = secret::Redactor::global().scrub(&msg).into_owned();
             eprintln!("revoke: error: {msg}");
+            // A setup that failed after talking to the provider (identity-store's --all listing)
+            // was a run: NDJSON readers still get its summary line. A usage error sent nothing
+            // and prints nothing on stdout.
+            if json && code != EXIT_USAGE {
+                let line = output::SummaryLine {
+                    summary: record::Summary::default(),
+                    exit_code: code,
+                };
+                println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            }
             code
         }
     }

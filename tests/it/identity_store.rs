@@ -484,6 +484,7 @@ async fn all_stops_with_exit_3_when_the_list_is_refused() {
         err.contains("rejected the credentials") && err.contains("APIGW.0301"),
         "{err}"
     );
+    assert_summary_schema(&run.summary(), 3);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
     // Any other failure of the list, after its retries: exit 1, nothing deleted.
@@ -496,6 +497,8 @@ async fn all_stops_with_exit_3_when_the_list_is_refused() {
     let run = store(&server).args(["--all", "--retries", "1"]).run().await;
     run.assert_code(1);
     assert!(run.stderr().contains("APIGW.0601"), "{}", run.stderr());
+    // Requests were sent: NDJSON readers still get a summary line with the exit code.
+    assert_summary_schema(&run.summary(), 1);
 }
 
 #[tokio::test]

@@ -85,6 +85,22 @@ async fn check(case: &Case) {
                     run.stderr()
                 );
             }
+            if output == "json" {
+                // Logs go to stderr, never stdout: at -vvv stdout is still pure NDJSON, one
+                // record per line and the summary last.
+                for line in run.stdout().lines() {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(line).is_ok(),
+                        "{what}: stdout line is not JSON: {line}"
+                    );
+                }
+                let summary = run.summary();
+                assert_eq!(
+                    summary["exit_code"].as_i64(),
+                    Some(run.code() as i64),
+                    "{what}"
+                );
+            }
             let journal_text = std::fs::read_to_string(&journal).unwrap_or_default();
             for s in &case.secrets {
                 assert!(
