@@ -5,7 +5,6 @@
 //! `tccli profile default (~/.tccli/default.credential)`), never by its value, so that
 //! `--dry-run` can say which one was used.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::secret::{Redactor, Secret};
@@ -80,7 +79,7 @@ pub fn tencent(profile: Option<&str>, env: &dyn Env) -> Result<TencentCredential
         ));
     };
     let path = home.join(".tccli").join(format!("{name}.credential"));
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_small_file(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
@@ -157,7 +156,7 @@ pub fn huawei(env: &dyn Env) -> Result<HuaweiCredentials, String> {
             }
         },
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_small_file(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(format!(
@@ -237,23 +236,29 @@ pub fn secret_from(
 /// Reads a secret file, refusing one that other users can read (as ssh does for private keys)
 /// unless `REVOKE_ALLOW_OPEN_SECRET_FILES=1`. Surrounding whitespace is trimmed.
 pub fn read_secret_file(path: &Path, env: &dyn Env, flag: &str) -> Result<Secret, String> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("{flag} -: cannot read stdin: {e}"))?;
+    let text = if path.as_os_str() == "-" {
+        crate::input::read_text(std::io::stdin().lock(), crate::input::MAX_SECRET)
+            .map_err(|e| format!("{flag} -: stdin: {e}"))?
     } else {
         let meta =
             std::fs::metadata(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
         check_permissions(path, &meta, env, flag)?;
-        text =
-            std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
-    }
-    let value = text.trim();
-    if value.is_empty() {
+        let file =
+            std::fs::File::open(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+        crate::input::read_text(file, crate::input::MAX_SECRET)
+            .map_err(|e| format!("{flag} {}: {e}", path.display()))?
+    };
+    if text.is_empty() {
         return Err(format!("{flag} {}: the file is empty", path.display()));
     }
-    Ok(keep(value))
+    Ok(keep(&text))
+}
+
+/// A credentials file (tccli, Huawei), read whole but bounded, decoded like every other input
+/// (BOM removed, UTF-8 only); a decoding problem is an error naming its cause.
+fn read_small_file(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    crate::input::read_text(file, 1024 * 1024).map_err(std::io::Error::other)
 }
 
 #[cfg(unix)]

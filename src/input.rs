@@ -1,18 +1,95 @@
-//! Targets from positional arguments and `--input FILE|-`, streamed.
+//! Targets from positional arguments and `--input FILE|-`, streamed; and the one decoding path
+//! that every line source shares (arguments, files, stdin, secret files).
 //!
-//! Positional targets come first, then the input's lines; blank lines and `#` comments are
-//! skipped and whitespace trimmed. Bad input is a usage error before anything is sent: the
-//! arguments and a regular `--input` file are checked up front (the file is read twice, a line
-//! at a time, so memory stays flat). Stdin cannot be read twice: a bad line there becomes a
-//! `failed` record with code `InvalidTarget`, and the run goes on.
+//! Decoding rules (the contract's "How target lines are read"): UTF-8 only; a UTF-8 byte-order
+//! mark at the start of a source is removed, a UTF-16 one is refused with a hint; a line that is
+//! not valid UTF-8 or is longer than [`MAX_LINE`] is a bad line; `\r\n` reads as `\n`; whitespace
+//! is trimmed; blank lines and `#` comments are skipped.
+//!
+//! Positional targets come first, then the input's lines. Bad input is a usage error before
+//! anything is sent: the arguments and a re-readable `--input` (a regular file) are checked up
+//! front (the file is read twice, a line at a time, so memory stays flat). A source that can be
+//! read only once (stdin, a pipe, a FIFO such as `<(cmd)`) is checked as it streams: a bad line
+//! becomes a `failed` record with code `InvalidTarget`, and the run goes on.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+/// The longest line accepted, in bytes, line end excluded.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// How far past an over-long line we read looking for its end before giving up on the source
+/// (`--input /dev/zero` must end, not spin).
+const MAX_SKIP: u64 = 16 * 1024 * 1024;
+
+/// The largest secret file accepted.
+pub const MAX_SECRET: u64 = 64 * 1024;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Decodes one line's bytes (line end already removed or not): the first line of a source may
+/// carry a UTF-8 byte-order mark, which is dropped. Returns the trimmed text.
+pub fn decode(bytes: &[u8], first: bool) -> Result<&str, String> {
+    let mut bytes = bytes;
+    if first {
+        if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+            bytes = rest;
+        } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+            return Err(
+                "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8"
+                    .into(),
+            );
+        }
+    }
+    if bytes.len() > MAX_LINE {
+        return Err(format!("line longer than {} KiB", MAX_LINE / 1024));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.trim()),
+        Err(e) => Err(format!(
+            "not valid UTF-8 (byte {} of the line); save the file as UTF-8",
+            e.valid_up_to() + 1
+        )),
+    }
+}
+
+/// Reads a whole secret (or small text) source, bounded by `limit` bytes, decoded as one UTF-8
+/// text: BOM removed, UTF-16 refused, surrounding whitespace trimmed.
+pub fn read_text(reader: impl Read, limit: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("larger than {} KiB", limit / 1024));
+    }
+    let mut b = &bytes[..];
+    if let Some(rest) = b.strip_prefix(UTF8_BOM) {
+        b = rest;
+    } else if b.starts_with(b"\xFF\xFE") || b.starts_with(b"\xFE\xFF") {
+        return Err(
+            "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8".into(),
+        );
+    }
+    let s = std::str::from_utf8(b).map_err(|e| {
+        format!(
+            "not valid UTF-8 (at byte {}); save the file as UTF-8",
+            e.valid_up_to() + 1
+        )
+    })?;
+    Ok(s.trim().to_string())
+}
+
 pub enum InputSpec {
+    /// Standard input (`--input -`).
     Stdin,
+    /// A source that can be read again: checked whole before the run, then streamed.
     File(PathBuf),
+    /// A path that can be read only once (a FIFO, `<(cmd)`, a socket, a terminal): streamed
+    /// like stdin, its bad lines become `InvalidTarget` records.
+    Stream(PathBuf),
 }
 
 pub struct Targets {
@@ -22,8 +99,8 @@ pub struct Targets {
     pub count: Option<u64>,
 }
 
-/// A target line, and what is wrong with it (only for stdin: elsewhere a bad target stops the
-/// run before it starts).
+/// A target line, and what is wrong with it (only for once-only sources: elsewhere a bad target
+/// stops the run before it starts).
 pub struct RawTarget {
     pub text: String,
     pub problem: Option<String>,
@@ -34,9 +111,25 @@ pub type Check<'a> = &'a dyn Fn(&str) -> Result<(), String>;
 /// A target check owned by the stream (for stdin lines).
 pub type OwnedCheck = Box<dyn Fn(&str) -> Result<(), String> + Send>;
 
-fn usable(line: &str) -> Option<&str> {
-    let t = line.trim();
-    (!t.is_empty() && !t.starts_with('#')).then_some(t)
+/// Whether a path can be read twice: regular files, and character devices that are not
+/// terminals (`/dev/null`, `/dev/zero`: reading them again gives the same bytes).
+fn rereadable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        // Let the open below report the error with its cause.
+        return true;
+    };
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() {
+            return File::open(path).map(|f| !f.is_terminal()).unwrap_or(true);
+        }
+    }
+    false
 }
 
 impl Targets {
@@ -47,11 +140,11 @@ impl Targets {
     ) -> Result<Targets, String> {
         let mut kept = Vec::with_capacity(args.len());
         for (i, a) in args.into_iter().enumerate() {
-            let t = a.trim();
+            let t = decode(a.as_bytes(), false).map_err(|e| format!("target {i}: {e}"))?;
             if t.is_empty() {
-                return Err(format!("target {} is empty", i + 1));
+                return Err(format!("target {i} is empty"));
             }
-            check(t).map_err(|e| format!("target {}: {e}", i + 1))?;
+            check(t).map_err(|e| format!("target {i}: {e}"))?;
             kept.push(t.to_string());
         }
         let mut count = Some(kept.len() as u64);
@@ -60,6 +153,10 @@ impl Targets {
             Some(p) if p.as_os_str() == "-" => {
                 count = None;
                 Some(InputSpec::Stdin)
+            }
+            Some(p) if !rereadable(p) => {
+                count = None;
+                Some(InputSpec::Stream(p.to_path_buf()))
             }
             Some(p) => {
                 let n = scan(p, check)?;
@@ -89,16 +186,28 @@ impl Targets {
         !(self.reads_stdin() && std::io::stdin().is_terminal())
     }
 
-    /// The targets, in order, read lazily. `check` marks bad stdin lines.
+    /// The targets, in order, read lazily. `check` marks bad lines of once-only sources.
     pub fn stream(self, check: OwnedCheck) -> Box<dyn Iterator<Item = RawTarget> + Send> {
         let args = self.args.into_iter().map(|text| RawTarget {
             text,
             problem: None,
         });
+        let once = |lines: LineReader| {
+            lines.map(move |r| match r {
+                Ok((n, text)) => {
+                    let problem = check(&text).err().map(|e| format!("{}: {e}", n));
+                    RawTarget { text, problem }
+                }
+                Err(e) => RawTarget {
+                    text: String::new(),
+                    problem: Some(e.to_string()),
+                },
+            })
+        };
         match self.input {
             None => Box::new(args),
             Some(InputSpec::File(path)) => {
-                let lines = LineReader::open_file(&path);
+                let lines = LineReader::open(&path);
                 Box::new(args.chain(lines.map(|r| match r {
                     Ok((_, text)) => RawTarget {
                         text,
@@ -106,103 +215,261 @@ impl Targets {
                     },
                     Err(e) => RawTarget {
                         text: String::new(),
-                        problem: Some(e),
+                        problem: Some(e.to_string()),
                     },
                 })))
             }
-            Some(InputSpec::Stdin) => {
-                let lines =
-                    LineReader::new(Box::new(BufReader::new(std::io::stdin())), "stdin".into());
-                Box::new(args.chain(lines.map(move |r| match r {
-                    Ok((n, text)) => {
-                        let problem = check(&text).err().map(|e| format!("stdin line {n}: {e}"));
-                        RawTarget { text, problem }
-                    }
-                    Err(e) => RawTarget {
-                        text: String::new(),
-                        problem: Some(e),
-                    },
-                })))
-            }
-        }
-    }
-}
-
-/// Checks every line of a regular file; returns how many targets it holds.
-fn scan(path: &Path, check: Check) -> Result<u64, String> {
-    let file = File::open(path).map_err(|e| format!("--input {}: {e}", path.display()))?;
-    let mut n = 0;
-    for r in LineReader::new(Box::new(BufReader::new(file)), path.display().to_string()) {
-        let (lineno, text) = r?;
-        check(&text).map_err(|e| format!("{}:{lineno}: {e}", path.display()))?;
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Usable lines of a reader with their 1-based line numbers; a read error ends it.
-struct LineReader {
-    reader: Option<Box<dyn BufRead + Send>>,
-    name: String,
-    lineno: u64,
-    buf: Vec<u8>,
-}
-
-impl LineReader {
-    fn new(reader: Box<dyn BufRead + Send>, name: String) -> Self {
-        LineReader {
-            reader: Some(reader),
-            name,
-            lineno: 0,
-            buf: Vec::new(),
-        }
-    }
-
-    fn open_file(path: &Path) -> Box<dyn Iterator<Item = Result<(u64, String), String>> + Send> {
-        match File::open(path) {
-            Ok(f) => Box::new(LineReader::new(
-                Box::new(BufReader::new(f)),
-                path.display().to_string(),
-            )),
-            Err(e) => Box::new(std::iter::once(Err(format!(
-                "--input {}: {e}",
-                path.display()
+            Some(InputSpec::Stream(path)) => Box::new(args.chain(once(LineReader::open(&path)))),
+            Some(InputSpec::Stdin) => Box::new(args.chain(once(LineReader::new(
+                Box::new(BufReader::new(std::io::stdin())),
+                Source::Stdin,
             )))),
         }
     }
 }
 
+/// Checks every line of a re-readable file; returns how many targets it holds.
+fn scan(path: &Path, check: Check) -> Result<u64, String> {
+    let file = File::open(path).map_err(|e| format!("--input {}: {e}", path.display()))?;
+    let mut n = 0;
+    let reader = LineReader::new(
+        Box::new(BufReader::new(file)),
+        Source::File(path.display().to_string()),
+    );
+    for r in reader {
+        let (at, text) = r.map_err(|e| e.to_string())?;
+        check(&text).map_err(|e| format!("{at}: {e}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Where a line came from, for messages.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Stdin,
+    File(String),
+}
+
+/// A line's place: `FILE:N` or `stdin line N`.
+#[derive(Clone, Debug)]
+pub struct At {
+    pub source: Source,
+    pub line: u64,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Source::Stdin => write!(f, "stdin line {}", self.line),
+            Source::File(name) => write!(f, "{name}:{}", self.line),
+        }
+    }
+}
+
+/// A bad line (or an unreadable source), with its place.
+#[derive(Debug)]
+pub struct LineError {
+    pub at: At,
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+/// What one bounded read of a line gave.
+enum Fill {
+    Line,
+    End,
+    TooLong,
+    /// No line end within [`MAX_SKIP`] bytes past an over-long line: the source is abandoned.
+    Endless,
+}
+
+/// Usable lines of a reader with their 1-based line numbers, memory bounded by [`MAX_LINE`].
+/// A bad line is an `Err` and reading goes on with the next line; a read error, or a line
+/// without end, ends the stream after its `Err`.
+pub struct LineReader {
+    reader: Option<Box<dyn BufRead + Send>>,
+    source: Source,
+    lineno: u64,
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    pub fn new(reader: Box<dyn BufRead + Send>, source: Source) -> Self {
+        LineReader {
+            reader: Some(reader),
+            source,
+            lineno: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    fn open(path: &Path) -> LineReader {
+        let source = Source::File(path.display().to_string());
+        match File::open(path) {
+            Ok(f) => LineReader::new(Box::new(BufReader::new(f)), source),
+            Err(e) => {
+                let msg = format!("cannot open it: {e}");
+                LineReader::new(Box::new(FailingReader(Some(msg))), source)
+            }
+        }
+    }
+
+    fn at(&self) -> At {
+        At {
+            source: self.source.clone(),
+            line: self.lineno,
+        }
+    }
+
+    /// Reads one line into `buf` (without its `\n`), never holding more than `MAX_LINE + 1` bytes.
+    fn fill(&mut self) -> std::io::Result<Fill> {
+        let reader = self.reader.as_mut().expect("open reader");
+        self.buf.clear();
+        let mut too_long = false;
+        let mut skipped: u64 = 0;
+        let mut any = false;
+        loop {
+            let chunk = match reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(if too_long {
+                    Fill::TooLong
+                } else if any {
+                    Fill::Line
+                } else {
+                    Fill::End
+                });
+            }
+            any = true;
+            let (part, found) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (&chunk[..i], Some(i + 1)),
+                None => (chunk, None),
+            };
+            if !too_long {
+                let room = MAX_LINE + 1 - self.buf.len();
+                if part.len() > room {
+                    too_long = true;
+                    self.buf.clear();
+                    skipped += part.len() as u64;
+                } else {
+                    self.buf.extend_from_slice(part);
+                }
+            } else {
+                skipped += part.len() as u64;
+            }
+            let used = found.unwrap_or(chunk.len());
+            reader.consume(used);
+            if found.is_some() {
+                if self.buf.len() > MAX_LINE + 1 {
+                    too_long = true;
+                }
+                return Ok(if too_long { Fill::TooLong } else { Fill::Line });
+            }
+            if too_long && skipped > MAX_SKIP {
+                return Ok(Fill::Endless);
+            }
+        }
+    }
+}
+
 impl Iterator for LineReader {
-    type Item = Result<(u64, String), String>;
+    type Item = Result<(At, String), LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let reader = self.reader.as_mut()?;
-            self.buf.clear();
-            match reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
+            self.reader.as_ref()?;
+            let fill = self.fill();
+            match fill {
+                Ok(Fill::End) => {
                     self.reader = None;
                     return None;
                 }
-                Ok(_) => {
+                Ok(Fill::Line) => {
                     self.lineno += 1;
-                    let line = String::from_utf8_lossy(&self.buf);
-                    if let Some(t) = usable(&line) {
-                        return Some(Ok((self.lineno, t.to_string())));
+                    let mut bytes = &self.buf[..];
+                    if let Some(b) = bytes.strip_suffix(b"\r") {
+                        bytes = b;
+                    }
+                    match decode(bytes, self.lineno == 1) {
+                        Ok(t) if t.is_empty() || t.starts_with('#') => continue,
+                        Ok(t) => return Some(Ok((self.at(), t.to_string()))),
+                        Err(message) => {
+                            // A UTF-16 file will not get better further down.
+                            if message.contains("UTF-16") {
+                                self.reader = None;
+                            }
+                            return Some(Err(LineError {
+                                at: self.at(),
+                                message,
+                            }));
+                        }
                     }
                 }
-                Err(e) => {
+                Ok(Fill::TooLong) => {
+                    self.lineno += 1;
+                    return Some(Err(LineError {
+                        at: self.at(),
+                        message: format!("line longer than {} KiB", MAX_LINE / 1024),
+                    }));
+                }
+                Ok(Fill::Endless) => {
+                    self.lineno += 1;
                     self.reader = None;
-                    return Some(Err(format!("cannot read {}: {e}", self.name)));
+                    return Some(Err(LineError {
+                        at: self.at(),
+                        message: format!(
+                            "line longer than {} KiB, and no line end in the next {} MiB: the rest of the input is not read",
+                            MAX_LINE / 1024,
+                            MAX_SKIP / (1024 * 1024)
+                        ),
+                    }));
+                }
+                Err(e) => {
+                    self.lineno += 1;
+                    self.reader = None;
+                    return Some(Err(LineError {
+                        at: self.at(),
+                        message: format!("cannot read: {e}"),
+                    }));
                 }
             }
         }
     }
 }
 
+/// A reader that fails once with a message (a file that could not be opened at stream time).
+struct FailingReader(Option<String>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other(
+            self.0.take().unwrap_or_else(|| "unreadable".into()),
+        ))
+    }
+}
+
+impl BufRead for FailingReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Err(std::io::Error::other(
+            self.0.take().unwrap_or_else(|| "unreadable".into()),
+        ))
+    }
+    fn consume(&mut self, _: usize) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn no_comma(s: &str) -> Result<(), String> {
         if s.contains(',') {
@@ -210,6 +477,15 @@ mod tests {
         } else {
             Ok(())
         }
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<Result<String, String>> {
+        LineReader::new(
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+            Source::File("f".into()),
+        )
+        .map(|r| r.map(|(_, t)| t).map_err(|e| e.to_string()))
+        .collect()
     }
 
     #[test]
@@ -230,17 +506,147 @@ mod tests {
         std::fs::write(&f, "ok\n#c\nbad,id\n").unwrap();
         let e = Targets::prepare(vec![], Some(&f), &no_comma).err().unwrap();
         assert!(e.ends_with("in:3: an id cannot contain a comma"), "{e}");
-        let e = Targets::prepare(vec!["x,y".into()], None, &no_comma)
+        let e = Targets::prepare(vec!["ok".into(), "x,y".into()], None, &no_comma)
             .err()
             .unwrap();
         assert_eq!(e, "target 1: an id cannot contain a comma");
         let e = Targets::prepare(vec!["".into()], None, &no_comma)
             .err()
             .unwrap();
-        assert_eq!(e, "target 1 is empty");
+        assert_eq!(e, "target 0 is empty");
         let e = Targets::prepare(vec![], Some(Path::new("/nonexistent/x")), &no_comma)
             .err()
             .unwrap();
         assert!(e.starts_with("--input /nonexistent/x"), "{e}");
+    }
+
+    #[test]
+    fn a_utf8_bom_is_removed_from_the_first_line_only() {
+        assert_eq!(
+            lines(b"\xEF\xBB\xBFu1\r\nu2\r\n"),
+            [Ok("u1".into()), Ok("u2".into())]
+        );
+        // A BOM further down is not a BOM: it is a character the server would not know.
+        let got = lines(b"u1\n\xEF\xBB\xBFu2\n");
+        assert_eq!(got[1], Ok("\u{feff}u2".into()));
+    }
+
+    #[test]
+    fn utf16_is_refused_with_a_hint_and_the_source_abandoned() {
+        let got = lines(b"\xFF\xFEu\x001\x00\n\x00u\x002\x00");
+        assert_eq!(got.len(), 1);
+        let e = got[0].as_ref().unwrap_err();
+        assert!(
+            e.starts_with("f:1: ") && e.contains("save it as UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_line_and_reading_goes_on() {
+        let got = lines(b"ok\nb\xFFd\nnext\n");
+        assert_eq!(got[0], Ok("ok".into()));
+        let e = got[1].as_ref().unwrap_err();
+        assert!(e.starts_with("f:2: not valid UTF-8 (byte 2"), "{e}");
+        assert_eq!(got[2], Ok("next".into()));
+    }
+
+    #[test]
+    fn long_lines_are_bad_lines_with_the_bound_named() {
+        let mut input = vec![b'a'; MAX_LINE];
+        input.extend_from_slice(b"\n");
+        input.extend(vec![b'b'; MAX_LINE + 1]);
+        input.extend_from_slice(b"\nlast");
+        let got = lines(&input);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().unwrap().len(), MAX_LINE);
+        assert_eq!(got[1], Err("f:2: line longer than 64 KiB".into()));
+        assert_eq!(got[2], Ok("last".into()));
+    }
+
+    #[test]
+    fn an_endless_line_ends_the_source() {
+        let zeros = std::io::repeat(0).take(MAX_SKIP * 2);
+        let got: Vec<_> = LineReader::new(Box::new(BufReader::new(zeros)), Source::Stdin)
+            .map(|r| r.map(|(_, t)| t).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(got.len(), 1);
+        let e = got[0].as_ref().unwrap_err();
+        assert!(
+            e.starts_with("stdin line 1: line longer than 64 KiB, and no line end"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dev_zero_is_a_clear_usage_error() {
+        let e = Targets::prepare(vec![], Some(Path::new("/dev/zero")), &no_comma)
+            .err()
+            .unwrap();
+        assert!(e.starts_with("/dev/zero:1: line longer than 64 KiB"), "{e}");
+    }
+
+    #[test]
+    fn secrets_text_is_decoded_the_same_way() {
+        assert_eq!(
+            read_text(&b"\xEF\xBB\xBFs3cret\r\n"[..], 100).unwrap(),
+            "s3cret"
+        );
+        assert!(
+            read_text(&b"\xFF\xFEs\x00"[..], 100)
+                .unwrap_err()
+                .contains("save it as UTF-8")
+        );
+        assert!(read_text(&b"s\xFF"[..], 100).unwrap_err().contains("UTF-8"));
+        assert!(
+            read_text(std::io::repeat(b'a'), 1024)
+                .unwrap_err()
+                .contains("larger than 1 KiB")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Random bytes (BOMs, CR, NULs, invalid UTF-8, long lines): never a panic, every line is
+        /// either a good line whose text is exactly one input line trimmed, or an error with its
+        /// place; memory never holds more than a line.
+        #[test]
+        fn any_bytes_give_exact_lines_or_placed_errors(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just(b"\xEF\xBB\xBF".to_vec()),
+                    Just(b"\xFF\xFE".to_vec()),
+                    Just(b"\r\n".to_vec()),
+                    Just(b"\n".to_vec()),
+                    Just(vec![0u8]),
+                    Just(vec![0xC3u8]),
+                    Just(b"#".to_vec()),
+                    Just(vec![b'x'; MAX_LINE / 2 + 7]),
+                    proptest::collection::vec(any::<u8>(), 0..20),
+                    "[a-z0-9 ]{0,12}".prop_map(|s| s.into_bytes()),
+                ],
+                0..12,
+            )
+        ) {
+            let input: Vec<u8> = parts.concat();
+            let raw: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+            for r in LineReader::new(Box::new(std::io::Cursor::new(input.clone())), Source::Stdin) {
+                match r {
+                    Ok((at, text)) => {
+                        let n = at.line as usize;
+                        let mut src = raw[n - 1];
+                        if n == 1 {
+                            src = src.strip_prefix(UTF8_BOM).unwrap_or(src);
+                        }
+                        let src = std::str::from_utf8(src).expect("a good line is UTF-8");
+                        prop_assert_eq!(src.trim(), text.as_str());
+                        prop_assert!(text.len() <= MAX_LINE);
+                        prop_assert!(!text.is_empty() && !text.starts_with('#'));
+                    }
+                    Err(e) => prop_assert!(e.to_string().starts_with("stdin line ")),
+                }
+            }
+        }
     }
 }

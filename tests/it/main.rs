@@ -16,6 +16,7 @@ mod engine;
 mod failures;
 mod identity_store;
 mod journal;
+mod lines;
 mod network;
 mod secrets;
 mod signals;

@@ -1,0 +1,171 @@
+//! How target lines are read, through the built binary: what Windows editors and Excel save
+//! (a byte-order mark, CRLF, UTF-16), invalid UTF-8, over-long and endless lines, in files, on
+//! stdin and in secret files. The findings these pin were each a false `revoked` or an abort.
+
+use serde_json::Value;
+use wiremock::matchers as m;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::*;
+
+const AK: &str = "LINESAK0000000000001";
+const SK: &str = "linesSecretKey000001";
+
+fn store(server: &MockServer) -> Revoke {
+    Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", AK)
+        .env("HUAWEICLOUD_SDK_SK", SK)
+        .args(["identity-store", "--endpoint", &server.uri(), "-o", "json"])
+        .args(["--identity-store-id", "d-1", "--tenant-id", "t1"])
+}
+
+async fn accepting() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The token ids the server was asked to delete, in order.
+async fn deleted(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bom_in_an_input_file_is_not_sent() {
+    let server = accepting().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ids.txt");
+    std::fs::write(&file, b"\xEF\xBB\xBFu1\r\nu2\r\n").unwrap();
+    let run = store(&server).args(["--input"]).args([&file]).run().await;
+    run.assert_code(0);
+    assert_eq!(deleted(&server).await, ["u1", "u2"]);
+    let ids: Vec<Value> = run
+        .records()
+        .iter()
+        .map(|r| r["target"]["token_id"].clone())
+        .collect();
+    assert_eq!(ids, ["u1", "u2"]);
+}
+
+#[tokio::test]
+async fn a_bom_on_stdin_is_not_sent() {
+    let server = accepting().await;
+    let run = store(&server)
+        .args(["--input", "-"])
+        .stdin(b"\xEF\xBB\xBFu1\nu2\n".to_vec())
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(deleted(&server).await, ["u1", "u2"]);
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_file_is_a_usage_error_naming_the_line() {
+    let server = accepting().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ids.txt");
+    std::fs::write(&file, b"u1\nu\xFF2\n").unwrap();
+    let run = store(&server).args(["--input"]).args([&file]).run().await;
+    run.assert_usage("ids.txt:2: not valid UTF-8");
+    assert!(deleted(&server).await.is_empty(), "nothing may be sent");
+}
+
+#[tokio::test]
+async fn a_utf16_file_is_refused_with_a_hint() {
+    let server = accepting().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ids.txt");
+    let utf16: Vec<u8> = "\u{feff}u1\r\nu2\r\n"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    std::fs::write(&file, utf16).unwrap();
+    let run = store(&server).args(["--input"]).args([&file]).run().await;
+    run.assert_usage("save it as UTF-8");
+    assert!(deleted(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_utf8_on_stdin_is_a_failed_record_and_the_run_goes_on() {
+    let server = accepting().await;
+    let run = store(&server)
+        .args(["--input", "-"])
+        .stdin(b"u1\nu\xFF2\nu3\n".to_vec())
+        .run()
+        .await;
+    run.assert_code(1);
+    assert_eq!(deleted(&server).await, ["u1", "u3"]);
+    let records = run.records();
+    assert_eq!(records.len(), 3);
+    let bad = records.iter().find(|r| r["status"] == "failed").unwrap();
+    assert_eq!(bad["error"]["code"], "InvalidTarget");
+    let msg = bad["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("stdin line 2: not valid UTF-8"), "{msg}");
+    assert_eq!(run.summary()["summary"]["revoked"], 2);
+}
+
+#[tokio::test]
+async fn an_endless_input_ends_with_a_clear_error_not_an_abort() {
+    let server = accepting().await;
+    let run = store(&server).args(["--input", "/dev/zero"]).run().await;
+    run.assert_usage("/dev/zero:1: line longer than 64 KiB");
+    assert!(deleted(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_huge_line_is_never_sent_as_a_target() {
+    let server = accepting().await;
+    let mut input = b"u1\n".to_vec();
+    input.extend(vec![b'a'; 10 * 1024 * 1024]);
+    input.extend_from_slice(b"\nu3\n");
+    let run = store(&server)
+        .args(["--input", "-"])
+        .stdin(input)
+        .run()
+        .await;
+    run.assert_code(1);
+    assert_eq!(deleted(&server).await, ["u1", "u3"]);
+    let records = run.records();
+    assert_eq!(records.len(), 3);
+    assert!(
+        run.stdout().len() < 10_000,
+        "the line is not copied into the output"
+    );
+    let bad = records.iter().find(|r| r["status"] == "failed").unwrap();
+    let msg = bad["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("stdin line 2: line longer than 64 KiB"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_bom_in_a_secret_file_is_removed() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::body_string_contains("client_secret=S3CRET&"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = private_file(dir.path(), "secret", "\u{feff}S3CRET\r\n");
+    let run = Revoke::new()
+        .args(["ciam", "--endpoint", &server.uri(), "-o", "json"])
+        .args(["--client-id", "c1", "--client-secret-file"])
+        .args([&secret])
+        .args(["--input", "-"])
+        .stdin("tok1\n")
+        .run()
+        .await;
+    run.assert_code(0);
+}
