@@ -40,6 +40,33 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome with `scrub` applied to every text the provider sent back.
+    pub fn scrubbed(mut self, scrub: &crate::http::Scrubber) -> Outcome {
+        fn walk(v: &mut Value, scrub: &crate::http::Scrubber) {
+            match v {
+                Value::String(s) => *s = scrub.text(s),
+                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
+                Value::Object(m) => {
+                    let old = std::mem::take(m);
+                    for (k, mut x) in old {
+                        walk(&mut x, scrub);
+                        m.insert(scrub.text(&k), x);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.request_id = self.request_id.map(|r| scrub.text(&r));
+        if let Some(d) = self.data.as_mut() {
+            walk(d, scrub);
+        }
+        if let Some(e) = self.error.as_mut() {
+            e.code = scrub.text(&e.code);
+            e.message = scrub.text(&e.message);
+        }
+        self
+    }
+
     /// An answer that is not an error but says something about the target (`already_invalid`,
     /// `not_found`): the provider's code and message go in the record's `error`.
     pub fn noted(
@@ -113,7 +140,11 @@ pub trait Provider: Send + Sync + 'static {
             let request = self.prepare(job, now)?;
             let scrub = request.scrubber();
             let response = transport.exchange(&request, &scrub).await?;
-            self.interpret(job, response).map_err(|e| scrub.error(e))
+            // This attempt's own secrets (a signature, a Basic credential) are known here
+            // only; the sink scrubs the credentials and the target's secrets once more.
+            self.interpret(job, response)
+                .map(|o| o.scrubbed(&scrub))
+                .map_err(|e| scrub.error(e))
         }
     }
 }
@@ -509,7 +540,7 @@ async fn process<P: Provider>(
             }
         }
     };
-    redactor.leave(index);
+    // The sink scrubs the record with this target's secrets, then forgets them.
     ctx.sink.emit(entry(record, Some(key))).await;
     confirmed
 }

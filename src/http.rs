@@ -234,6 +234,39 @@ pub fn is_loopback(host: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The record's error for a 3xx answer: refused, saying where it pointed (cut, and scrubbed with
+/// the rest of the error).
+fn redirect_refused(host: &str, status: u16, headers: &HeaderMap) -> ApiError {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let to = match location {
+        Some(l) => {
+            let mut l = l;
+            if l.len() > 512 {
+                let mut end = 512;
+                while !l.is_char_boundary(end) {
+                    end -= 1;
+                }
+                l.truncate(end);
+                l.push_str("...");
+            }
+            format!("to {l}")
+        }
+        None => "without a Location".to_string(),
+    };
+    ApiError::Service {
+        http_status: status,
+        code: "RedirectRefused".into(),
+        message: format!(
+            "{host} answered HTTP {status}, a redirect {to}; redirects are never followed: check the endpoint"
+        ),
+        request_id: None,
+        kind: crate::error::ErrorKind::Rejected,
+        retry_after: None,
+    }
+}
+
 /// An answer, read whole (up to [`MAX_BODY`]).
 pub struct RawResponse {
     pub status: u16,
@@ -241,7 +274,7 @@ pub struct RawResponse {
     pub body: Vec<u8>,
 }
 
-/// Revocation answers are small; a larger body is cut here rather than read without end.
+/// Revocation answers are small; a larger body is an error naming this bound, never read on.
 pub const MAX_BODY: usize = 1 << 20;
 
 impl RawResponse {
@@ -350,15 +383,33 @@ impl Transport {
         let mut resp = request.send().await.map_err(|e| send_error(&host, e))?;
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
+        if (300..400).contains(&status) {
+            // Redirects are never followed: a revocation goes to the endpoint the user named,
+            // or nowhere (a redirect could carry the credentials to another host).
+            return Err(redirect_refused(&host, status, &headers));
+        }
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     let room = MAX_BODY.saturating_sub(body.len());
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if room <= chunk.len() {
-                        break;
+                    if chunk.len() > room {
+                        return Err(ApiError::Unreadable {
+                            http_status: status,
+                            message: format!(
+                                "{host}: answer larger than {} KiB; not read further",
+                                MAX_BODY / 1024
+                            ),
+                            request_id: None,
+                            kind: if status == 429 || (500..600).contains(&status) {
+                                crate::error::ErrorKind::from_status(status)
+                            } else {
+                                crate::error::ErrorKind::Rejected
+                            },
+                            retry_after: None,
+                        });
                     }
+                    body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
                 Err(e) => {

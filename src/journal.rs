@@ -10,12 +10,15 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Record, Status};
+
+/// The longest journal line read back; the lines this program writes are far shorter.
+const MAX_LINE: usize = 64 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
@@ -61,6 +64,15 @@ impl Journal {
     /// Opens (creating) the journal for appending and loads what it says is done.
     pub fn open(path: &Path) -> Result<(Journal, Done), String> {
         let shown = path.display();
+        // A journal is read back whole and appended to: only a regular file can be both.
+        // (`--journal /dev/full` used to read endless zeros into memory.)
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            return Err(format!(
+                "--journal {shown}: not a regular file; a journal must be a file that can be read back and appended to"
+            ));
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -74,13 +86,24 @@ impl Journal {
             let mut buf = Vec::new();
             loop {
                 buf.clear();
-                let n = reader
+                // Bounded: a line longer than any line this program writes is skipped unread.
+                let n = (&mut reader)
+                    .take(MAX_LINE as u64 + 1)
                     .read_until(b'\n', &mut buf)
                     .map_err(|e| format!("cannot read journal {shown}: {e}"))?;
                 if n == 0 {
                     break;
                 }
                 last_byte = buf.last().copied();
+                if n > MAX_LINE && last_byte != Some(b'\n') {
+                    reader
+                        .skip_until(b'\n')
+                        .map_err(|e| format!("cannot read journal {shown}: {e}"))?;
+                    // Whether it ended in a newline is unknown: start ours on a fresh line (an
+                    // empty line is ignored when loading).
+                    last_byte = Some(0);
+                    continue;
+                }
                 // A line cut short by a kill does not parse and is ignored: its target was not
                 // recorded as done, so the rerun does it.
                 let Ok(line) = serde_json::from_slice::<Line>(&buf) else {

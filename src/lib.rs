@@ -57,20 +57,26 @@ pub fn main() -> ExitCode {
 
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "revoke",
-                &mut std::io::stdout(),
-            );
-            return ExitCode::SUCCESS;
+            // Into memory first: clap_complete panics on a failed write (`> /dev/full`).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "revoke", &mut script);
+            return match write_stdout(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    logging::say(&format!(
+                        "revoke: error: cannot write the completion script to stdout: {e}"
+                    ));
+                    ExitCode::FAILURE
+                }
+            };
         }
         Command::Man => {
             let man = clap_mangen::Man::new(Cli::command());
-            return match man.render(&mut std::io::stdout()) {
+            let mut page = Vec::new();
+            return match man.render(&mut page).and_then(|()| write_stdout(&page)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("revoke: error: cannot write the manual page: {e}");
+                    logging::say(&format!("revoke: error: cannot write the manual page: {e}"));
                     ExitCode::FAILURE
                 }
             };
@@ -88,7 +94,7 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("revoke: error: cannot start: {e}");
+            logging::say(&format!("revoke: error: cannot start: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -96,6 +102,14 @@ pub fn main() -> ExitCode {
     // Tasks still waiting on stdin or a signal must not hold the exit.
     runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+/// Writes to stdout and flushes, returning the error instead of panicking like `print!`.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }
 
 /// Runs one command to its exit code.
@@ -109,8 +123,7 @@ pub async fn run(cli: Cli) -> u8 {
                 SetupError::Credentials(msg) => (EXIT_CREDENTIALS, msg),
                 SetupError::Failed(msg) => (EXIT_FAILED, msg),
             };
-            let msg = secret::Redactor::global().scrub(&msg).into_owned();
-            eprintln!("revoke: error: {msg}");
+            logging::say(&format!("revoke: error: {msg}"));
             // A setup that failed after talking to the provider (identity-store's --all listing)
             // was a run: NDJSON readers still get its summary line. A usage error sent nothing
             // and prints nothing on stdout.
@@ -119,7 +132,9 @@ pub async fn run(cli: Cli) -> u8 {
                     summary: record::Summary::default(),
                     exit_code: code,
                 };
-                println!("{}", serde_json::to_string(&line).unwrap_or_default());
+                let mut text = serde_json::to_string(&line).unwrap_or_default();
+                text.push('\n');
+                let _ = write_stdout(text.as_bytes());
             }
             code
         }
@@ -170,7 +185,9 @@ pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8
             .as_deref()
             .map(|s| format!("; credentials from {s}"))
             .unwrap_or_default();
-        eprintln!("revoke: dry run: nothing will be sent{source}; secrets are shown as ***");
+        logging::say(&format!(
+            "revoke: dry run: nothing will be sent{source}; secrets are shown as ***"
+        ));
     }
     let transport = Transport::new(common.timeout, common.concurrency, setup.tls)?;
     let sink = Sink::start(SinkConfig {
@@ -224,8 +241,8 @@ fn listen_for_signals(stop: Arc<Stop>, quiet: bool) {
             seen += 1;
             if seen == 1 {
                 if !quiet {
-                    eprintln!(
-                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)"
+                    logging::say(
+                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)",
                     );
                 }
                 stop.interrupt();

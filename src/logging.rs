@@ -59,7 +59,15 @@ impl Drop for LineWriter {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
         let clean = Redactor::global().scrub(&text);
-        let _ = std::io::stderr().write_all(clean.as_bytes());
+        // Control characters from an answer body (-vvv) are shown escaped: a server cannot
+        // drive the terminal. Line ends stay: requests and answers are logged over lines.
+        let shown: String = clean
+            .split('\n')
+            .map(|l| crate::output::escape(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        // A failed write on stderr never aborts the run.
+        let _ = std::io::stderr().write_all(shown.as_bytes());
     }
 }
 
@@ -69,6 +77,16 @@ impl<'a> MakeWriter<'a> for ScrubbedStderr {
     fn make_writer(&'a self) -> Self::Writer {
         LineWriter { buf: Vec::new() }
     }
+}
+
+/// Writes one message line on stderr, scrubbed, control characters escaped; a failed write on
+/// stderr is ignored (it must never abort the run, unlike `eprintln!`).
+pub fn say(line: &str) {
+    let clean = Redactor::global().scrub(line);
+    let shown = crate::output::escape(&clean);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(shown.as_bytes());
+    let _ = err.write_all(b"\n");
 }
 
 /// Panic messages go through the redactor too.

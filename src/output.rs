@@ -3,8 +3,13 @@
 //!
 //! One writer thread owns stdout, the journal and the progress bar, fed by a channel: request
 //! tasks never wait on a lock to report, and output is flushed whenever the channel runs dry,
-//! so a consumer such as `jq` sees each record as soon as it is finished. Records hold only
-//! fingerprints and ids; free text in them has already been scrubbed by the engine.
+//! so a consumer such as `jq` sees each record as soon as it is finished.
+//!
+//! The writer is the one choke point every provider-originated text passes before it reaches
+//! stdout or the journal, whatever the status: [`clean`] scrubs each record (request id, data,
+//! error, target) of every credential and of its own request's secrets, and cuts a provider's
+//! message to [`MAX_MESSAGE`]. Text rendering escapes control characters in every field, so a
+//! server can neither drive the terminal nor forge a line.
 
 use std::io::{IsTerminal, Write};
 use std::thread::JoinHandle;
@@ -15,6 +20,13 @@ use tokio::sync::mpsc;
 
 use crate::journal::Journal;
 use crate::record::{Record, RunFlags, Summary, exit_code};
+use crate::secret::Redactor;
+
+/// The longest provider message a record carries, in bytes.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// The longest request id a record carries, in bytes.
+const MAX_REQUEST_ID: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -116,6 +128,8 @@ struct Writer {
     cfg: SinkConfig,
     out: std::io::BufWriter<Box<dyn Write + Send>>,
     stdout_ok: bool,
+    /// stdout failed with something other than a closed pipe: reported, and the exit code is 1.
+    stdout_failed: bool,
     stdout_tty: bool,
     summary: Summary,
     bar: Option<ProgressBar>,
@@ -147,6 +161,7 @@ impl Writer {
             cfg,
             out: std::io::BufWriter::with_capacity(64 * 1024, out),
             stdout_ok: true,
+            stdout_failed: false,
             stdout_tty: out_tty,
             summary: Summary::default(),
             bar,
@@ -175,7 +190,8 @@ impl Writer {
         self.finish(RunFlags::default())
     }
 
-    fn entry(&mut self, e: Entry) {
+    fn entry(&mut self, mut e: Entry) {
+        clean(&mut e.record);
         self.summary.add(e.record.status);
         let mut text = match self.cfg.format {
             Format::Json => serde_json::to_string(&e.record).unwrap_or_default(),
@@ -220,16 +236,34 @@ impl Writer {
             }),
             _ => self.out.write_all(bytes),
         };
-        if res.is_err() {
-            // A closed pipe (`| head`) stops the printing, not the run: the remaining targets
-            // are still revoked and journaled.
-            self.stdout_ok = false;
+        if let Err(e) = res {
+            self.stdout_error(e);
+        }
+    }
+
+    /// A closed pipe (`| head`) stops the printing, not the run: the remaining targets are
+    /// still revoked and journaled. Any other failure (a full disk, a closed descriptor) is
+    /// also said once on stderr and makes the exit code at least 1.
+    fn stdout_error(&mut self, e: std::io::Error) {
+        self.stdout_ok = false;
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            self.stdout_failed = true;
+            crate::logging::say(&format!(
+                "revoke: error: cannot write the records to stdout: {e}; the run goes on{}",
+                if self.cfg.journal.is_some() {
+                    " and the journal is still written"
+                } else {
+                    ""
+                }
+            ));
         }
     }
 
     fn flush(&mut self) {
-        if self.stdout_ok && self.out.flush().is_err() {
-            self.stdout_ok = false;
+        if self.stdout_ok
+            && let Err(e) = self.out.flush()
+        {
+            self.stdout_error(e);
         }
     }
 
@@ -240,7 +274,7 @@ impl Writer {
         let mut flags = flags;
         flags.missing_ok = self.cfg.missing_ok;
         let mut code = exit_code(&self.summary, flags);
-        if self.journal_failed && code == 0 {
+        if (self.journal_failed || self.stdout_failed) && code == 0 {
             code = 1;
         }
         match self.cfg.format {
@@ -254,11 +288,19 @@ impl Writer {
                 self.write(text.as_bytes());
             }
             Format::Text if !self.cfg.quiet => {
-                eprintln!("{}", summary_line(self.cfg.provider, &self.summary, code));
+                // After the last record, which may still sit in the buffer.
+                self.flush();
+                if self.stdout_failed && code == 0 {
+                    code = 1;
+                }
+                crate::logging::say(&summary_line(self.cfg.provider, &self.summary, code));
             }
             Format::Text => {}
         }
         self.flush();
+        if self.stdout_failed && code == 0 {
+            code = 1;
+        }
         (self.summary, code)
     }
 }
@@ -275,8 +317,8 @@ pub fn text_line(r: &Record) -> String {
     let mut line = format!(
         "{:<15} {} {}",
         r.status.as_str(),
-        r.provider,
-        target_text(&r.target)
+        escape(&r.provider),
+        escape(&target_text(&r.target))
     );
     let mut facts = Vec::new();
     if let Some(s) = r.http_status {
@@ -293,10 +335,10 @@ pub fn text_line(r: &Record) -> String {
         facts.push(format!("{} ms", r.elapsed_ms));
     }
     if let Some(id) = &r.request_id {
-        facts.push(format!("request {id}"));
+        facts.push(format!("request {}", escape(id)));
     }
     if let Some(e) = &r.error {
-        line.push_str(&format!("  {}: {}", e.code, e.message));
+        line.push_str(&format!("  {}: {}", escape(&e.code), escape(&e.message)));
     }
     if !facts.is_empty() {
         line.push_str(&format!("  ({})", facts.join(", ")));
@@ -329,6 +371,84 @@ fn target_text(target: &Value) -> String {
         })
         .collect();
     parts.join(" ")
+}
+
+/// `text` with every control character (C0, DEL, C1), the Unicode line separators and the
+/// bidirectional overrides shown escaped (`\n`, `\u{1b}`), never raw: one record stays one
+/// line, and a server cannot drive the terminal.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    fn bad(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The sink's scrubber: every credential and the record's own request secrets masked in every
+/// text a provider or an input put in the record, whatever its status; the provider's message
+/// cut to [`MAX_MESSAGE`] (after scrubbing, so no secret is cut into an unrecognised prefix).
+/// The request's secrets are forgotten afterwards.
+pub fn clean(r: &mut Record) {
+    let redactor = Redactor::global();
+    let id = r.index;
+    let scrub = |t: &str| redactor.scrub_for(id, t);
+    if let Some(rid) = r.request_id.take() {
+        r.request_id = Some(cut(scrub(&rid), MAX_REQUEST_ID));
+    }
+    if let Some(d) = r.data.as_mut() {
+        clean_value(d, &scrub);
+    }
+    clean_value(&mut r.target, &scrub);
+    if let Some(e) = r.error.as_mut() {
+        e.code = cut(scrub(&e.code), MAX_REQUEST_ID);
+        e.message = cut(scrub(&e.message), MAX_MESSAGE);
+    }
+    redactor.leave(id);
+}
+
+fn clean_value(v: &mut Value, scrub: &dyn Fn(&str) -> String) {
+    match v {
+        Value::String(s) => *s = scrub(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| clean_value(x, scrub)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut x) in old {
+                clean_value(&mut x, scrub);
+                map.insert(scrub(&k), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, saying that it was cut.
+pub fn cut(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}... [cut at {} bytes of {}]",
+        &text[..end],
+        max,
+        text.len()
+    )
 }
 
 pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {

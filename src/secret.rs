@@ -67,6 +67,9 @@ pub struct Redactor {
 /// by the code paths that know them.
 const MIN_SCRUB_LEN: usize = 4;
 
+/// The forms a secret can take in text a server sends back: raw, percent-encoded, form-encoded,
+/// JSON-escaped (serde's, PHP's `\/`, and every punctuation character as `\u00xx` in either
+/// case), and base64 at any of the three byte alignments (as inside a `Basic` credential).
 fn variants(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
     let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
@@ -74,9 +77,49 @@ fn variants(secret: &str) -> Vec<String> {
     let form: String = url_form(secret);
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
-    for v in [pct, form, json] {
-        if !out.contains(&v) {
+    let json_slash = json.replace('/', "\\/");
+    let mut candidates = vec![pct, form, json, json_slash];
+    for upper in [false, true] {
+        let mut esc = String::new();
+        for c in secret.chars() {
+            if c.is_ascii_alphanumeric() {
+                esc.push(c);
+            } else if upper {
+                esc.push_str(&format!("\\u{:04X}", c as u32));
+            } else {
+                esc.push_str(&format!("\\u{:04x}", c as u32));
+            }
+        }
+        candidates.push(esc);
+    }
+    candidates.extend(base64_forms(secret.as_bytes()));
+    for v in candidates {
+        if !v.is_empty() && !out.contains(&v) {
             out.push(v);
+        }
+    }
+    out
+}
+
+/// The part of the base64 text of `secret` that does not depend on its neighbours, for each of
+/// the three alignments it can have inside a longer encoded value (standard and URL alphabets).
+/// Parts shorter than 8 characters are left out: they would mask innocent text.
+fn base64_forms(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for shift in 0..3usize {
+        let mut bytes = vec![0u8; shift];
+        bytes.extend_from_slice(secret);
+        let skip = (8 * shift).div_ceil(6);
+        let whole = (8 * bytes.len()) / 6;
+        for engine in [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let text = engine.encode(&bytes);
+            if whole > skip + 8 {
+                out.push(text[skip..whole].to_string());
+            }
         }
     }
     out
@@ -117,11 +160,12 @@ impl Redactor {
 
     /// Remember the secrets of one request while it is in flight.
     pub fn enter(&self, id: u64, secrets: &[&str]) {
-        let vs: Vec<String> = secrets
+        let mut vs: Vec<String> = secrets
             .iter()
             .filter(|s| s.len() >= MIN_SCRUB_LEN)
             .flat_map(|s| variants(s))
             .collect();
+        vs.sort_by_key(|v| std::cmp::Reverse(v.len()));
         if !vs.is_empty() {
             self.in_flight
                 .lock()
@@ -145,6 +189,20 @@ impl Redactor {
         for needle in fixed.iter().chain(in_flight.values().flatten()) {
             if out.contains(needle.as_str()) {
                 out = Cow::Owned(out.replace(needle.as_str(), MASK));
+            }
+        }
+        out
+    }
+
+    /// `text` with every credential and the secrets of request `id` replaced by `***`: what the
+    /// sink applies to a record (cheaper than [`Redactor::scrub`] with thousands in flight).
+    pub fn scrub_for(&self, id: u64, text: &str) -> String {
+        let fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
+        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = text.to_string();
+        for needle in fixed.iter().chain(in_flight.get(&id).into_iter().flatten()) {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), MASK);
             }
         }
         out
@@ -196,6 +254,36 @@ mod tests {
         r.leave(7);
         assert_eq!(r.scrub("x tok-123456 y"), "x tok-123456 y");
         assert_eq!(r.scrub_with("x tok-123456 y", &["tok-123456"]), "x *** y");
+    }
+
+    #[test]
+    fn scrubs_json_escaped_and_base64_forms() {
+        let r = Redactor::default();
+        r.add(&Secret::new("ab/cd+ef=gh"));
+        assert_eq!(r.scrub(r#"{"s":"ab\/cd+ef=gh"}"#), r#"{"s":"***"}"#);
+        assert_eq!(
+            r.scrub(r#"x ab\u002fcd\u002bef\u003dgh y ab\u002Fcd\u002Bef\u003Dgh"#),
+            "x *** y ***"
+        );
+        use base64::Engine as _;
+        for prefix in ["", "i:", "id:", "idx:"] {
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{prefix}ab/cd+ef=gh"));
+            let cleaned = r.scrub(&basic).into_owned();
+            assert!(cleaned.contains(MASK), "{prefix}: {basic} -> {cleaned}");
+        }
+    }
+
+    #[test]
+    fn scrub_for_uses_credentials_and_one_request_only() {
+        let r = Redactor::default();
+        r.add(&Secret::new("credential-1"));
+        r.enter(1, &["token-one"]);
+        r.enter(2, &["token-two"]);
+        assert_eq!(
+            r.scrub_for(1, "credential-1 token-one token-two"),
+            "*** *** token-two"
+        );
     }
 
     #[test]
