@@ -7,24 +7,65 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::*;
 
-/// Answers with everything it received: URL, headers and body, as an error.
-struct Echo(u16);
+/// Marks the echoed text, so that a test can see that it arrived (masked) and the matrix cannot
+/// pass by printing nothing.
+const MARKER: &str = "ECHO-MARKER";
+
+/// How an echoing answer is shaped.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// An error of every provider's shape.
+    Error,
+    /// A success (200) carrying the echo as its request id (header and body) and data.
+    Success,
+    /// A "noted" answer: CloudBase ACCESS_TOKEN_INVALID (already_invalid), Huawei 404
+    /// (not_found).
+    Noted,
+}
+
+/// Answers with everything it received: URL, headers and body, JSON-escaped PHP-style (`\/`),
+/// in every field a provider copies into a record, and as the `x-request-id` header.
+struct Echo(u16, Shape);
 
 impl Respond for Echo {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let mut text = format!("{} {}\n", req.method, req.url);
+        let mut text = format!("{MARKER} {} {}\n", req.method, req.url);
         for (k, v) in req.headers.iter() {
             text.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("")));
         }
         text.push_str(&String::from_utf8_lossy(&req.body));
-        // Also as the message of every provider's error shape, so that it reaches records.
-        let json = serde_json::json!({
-            "Response": {"Error": {"Code": "InvalidParameter", "Message": text}, "RequestId": "r"},
-            "code": "ParamInvalid", "message": text,
-            "error": "invalid_request", "error_description": text,
-            "error_code": "APIGW.0201", "error_msg": text,
-        });
-        ResponseTemplate::new(self.0).set_body_json(json)
+        let one_line: String = text
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '|'
+                }
+            })
+            .collect();
+        let json = match self.1 {
+            Shape::Success => serde_json::json!({
+                "Response": {"Data": {"echo": text}, "RequestId": text},
+                "requestId": text, "request_id": text,
+            }),
+            Shape::Noted => serde_json::json!({
+                "error": "ACCESS_TOKEN_INVALID", "error_description": text, "request_id": text,
+                "error_code": "IdentityCenter.1404", "error_msg": text,
+            }),
+            Shape::Error => serde_json::json!({
+                "Response": {"Error": {"Code": "InvalidParameter", "Message": text}, "RequestId": "r"},
+                "code": "ParamInvalid", "message": text,
+                "error": "invalid_request", "error_description": text,
+                "error_code": "APIGW.0201", "error_msg": text,
+            }),
+        };
+        // PHP's json_encode escapes every slash: a scrubber that knows only the raw form
+        // misses a secret with a '/' in it.
+        let body = serde_json::to_string(&json).unwrap().replace('/', "\\/");
+        ResponseTemplate::new(self.0)
+            .insert_header("x-request-id", one_line.as_str())
+            .set_body_raw(body, "application/json")
     }
 }
 
@@ -37,27 +78,36 @@ pub struct Case {
 }
 
 async fn check(case: &Case) {
-    for mode in ["ok", "echo-500", "echo-400", "dry-run"] {
+    let modes = [
+        "ok",
+        "echo-200",
+        "echo-noted",
+        "echo-500",
+        "echo-400",
+        "dry-run",
+    ];
+    for mode in modes {
         for output in ["text", "json"] {
             let server = MockServer::start().await;
-            match mode {
-                "ok" => {
+            let echo = match mode {
+                "echo-200" => Some(Echo(200, Shape::Success)),
+                "echo-noted" => Some(Echo(404, Shape::Noted)),
+                "echo-500" => Some(Echo(500, Shape::Error)),
+                "echo-400" | "dry-run" => Some(Echo(400, Shape::Error)),
+                _ => None,
+            };
+            match echo {
+                Some(echo) => {
+                    Mock::given(wiremock::matchers::any())
+                        .respond_with(echo)
+                        .mount(&server)
+                        .await
+                }
+                None => {
                     Mock::given(wiremock::matchers::any())
                         .respond_with(ResponseTemplate::new(case.success).set_body_string(
                             r#"{"Response":{"Data":true,"RequestId":"r"},"bearer_tokens":[]}"#,
                         ))
-                        .mount(&server)
-                        .await
-                }
-                "echo-500" => {
-                    Mock::given(wiremock::matchers::any())
-                        .respond_with(Echo(500))
-                        .mount(&server)
-                        .await
-                }
-                _ => {
-                    Mock::given(wiremock::matchers::any())
-                        .respond_with(Echo(400))
                         .mount(&server)
                         .await
                 }
@@ -100,6 +150,47 @@ async fn check(case: &Case) {
                     Some(run.code() as i64),
                     "{what}"
                 );
+            }
+            if mode.starts_with("echo") {
+                // The positive control: the echo did arrive, masked. At -vvv the answer body
+                // is logged; in JSON the echo is in the records too (request id, data or
+                // error message), so a matrix that printed nothing would fail here.
+                assert!(
+                    run.stderr().contains(MARKER) && run.stderr().contains("***"),
+                    "{what}: the echoed answer is not in the -vvv log:\n{}",
+                    run.stderr()
+                );
+                // (A listing that fails on the echo has no target records: its stderr is checked.)
+                if output == "json" && mode != "echo-noted" && !run.records().is_empty() {
+                    let echoed = run.records().iter().any(|r| {
+                        let t = r.to_string();
+                        t.contains(MARKER) && t.contains("***")
+                    });
+                    assert!(
+                        echoed,
+                        "{what}: no record carries the masked echo:\n{}",
+                        run.stdout()
+                    );
+                }
+            }
+            if mode == "echo-noted" && output == "json" {
+                let records = run.records();
+                let noted: Vec<_> = records
+                    .iter()
+                    .filter(|r| r["status"] == "already_invalid" || r["status"] == "not_found")
+                    .collect();
+                for r in &noted {
+                    let t = r.to_string();
+                    assert!(t.contains(MARKER) && t.contains("***"), "{what}: {t}");
+                }
+                // CloudBase (ACCESS_TOKEN_INVALID) and Huawei (404) note these answers.
+                if case.name.starts_with("cloudbase") || case.name == "identity-store env" {
+                    assert!(
+                        !noted.is_empty(),
+                        "{what}: no noted record:\n{}",
+                        run.stdout()
+                    );
+                }
             }
             let journal_text = std::fs::read_to_string(&journal).unwrap_or_default();
             for s in &case.secrets {
