@@ -14,6 +14,7 @@ mod cli;
 mod cloudbase;
 mod engine;
 mod failures;
+mod hostile;
 mod identity_store;
 mod journal;
 mod lines;

@@ -52,6 +52,12 @@ impl Revoke {
         self.home.path()
     }
 
+    /// The command itself, for tests that wire stdout or stderr to a file (`/dev/full`).
+    pub fn into_parts(self) -> (std::process::Command, tempfile::TempDir) {
+        assert!(self.stdin.is_none(), "into_parts() does not feed stdin");
+        (self.cmd, self.home)
+    }
+
     /// Runs on a blocking thread, so the test's own runtime (and wiremock) keeps going.
     pub async fn run(self) -> Run {
         let Revoke { cmd, stdin, home } = self;

@@ -1,0 +1,636 @@
+//! A hostile server, for what wiremock cannot do: it answers with raw bytes that it builds from
+//! the exact bytes it received (the request echoed back whole, headers as they crossed the
+//! wire), sends headers or a body that never end, forges lines with control characters, and
+//! redirects. And the local side of hostility: stdout, stderr and the journal on a full disk or
+//! a closed descriptor.
+//!
+//! Every server here listens on 127.0.0.1 only.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// What the hostile server does with one request.
+pub enum Act {
+    /// Write these bytes as the whole answer, then close.
+    Raw(Vec<u8>),
+    /// `HTTP/1.1 200 OK` and then header lines, forever.
+    EndlessHeaders,
+    /// `HTTP/1.1 {status}` with a chunked body that never ends.
+    EndlessBody(u16),
+}
+
+pub struct Hostile {
+    pub addr: std::net::SocketAddr,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Hostile {
+    pub fn start(act: impl Fn(&[u8]) -> Act + Send + Sync + 'static) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let act = Arc::new(act);
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (log, act) = (log.clone(), act.clone());
+                std::thread::spawn(move || serve(stream, &log, &*act));
+            }
+        });
+        Hostile { addr, seen }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The raw requests received, head and body, in order.
+    pub fn requests(&self) -> Vec<Vec<u8>> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// One request per connection: read it whole (head bounded at 1 MiB), log it, act.
+fn serve(mut stream: TcpStream, log: &Mutex<Vec<Vec<u8>>>, act: &(dyn Fn(&[u8]) -> Act + Sync)) {
+    let mut req = Vec::new();
+    let mut byte = [0u8; 1];
+    while !req.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => req.push(byte[0]),
+            _ => return,
+        }
+        if req.len() > 1 << 20 {
+            return;
+        }
+    }
+    let head = String::from_utf8_lossy(&req).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if stream.read_exact(&mut body).is_err() {
+        return;
+    }
+    req.extend_from_slice(&body);
+    log.lock().unwrap().push(req.clone());
+    match act(&req) {
+        Act::Raw(bytes) => {
+            let _ = stream.write_all(&bytes);
+            let _ = stream.flush();
+        }
+        Act::EndlessHeaders => {
+            if stream.write_all(b"HTTP/1.1 200 OK\r\n").is_ok() {
+                let line = format!("x-filler: {}\r\n", "a".repeat(1000));
+                while stream.write_all(line.as_bytes()).is_ok() {}
+            }
+        }
+        Act::EndlessBody(status) => {
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            );
+            if stream.write_all(head.as_bytes()).is_ok() {
+                let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+                while stream.write_all(chunk.as_bytes()).is_ok() {}
+            }
+        }
+    }
+}
+
+/// An HTTP answer with `status`, JSON content and `body`, closing the connection.
+fn answer(status: u16, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// The whole raw request, as a JSON string (escaped PHP-style, `\/`), placed in every field of
+/// every provider's success or error shape.
+fn echo_body(req: &[u8], error: bool) -> Vec<u8> {
+    let text = String::from_utf8_lossy(req).into_owned();
+    let v = if error {
+        serde_json::json!({
+            "Response": {"Error": {"Code": "InvalidParameter", "Message": text}, "RequestId": text},
+            "code": "ParamInvalid", "message": text, "requestId": text,
+            "error": "invalid_request", "error_description": text,
+            "error_code": "APIGW.0201", "error_msg": text, "request_id": text,
+        })
+    } else {
+        serde_json::json!({
+            "Response": {"Data": {"echo": text}, "RequestId": text},
+            "requestId": text, "request_id": text, "data": text,
+        })
+    };
+    serde_json::to_string(&v)
+        .unwrap()
+        .replace('/', "\\/")
+        .into_bytes()
+}
+
+/// Each provider, with sentinel credentials and two targets, and the sentinels to look for.
+fn providers(uri: &str) -> Vec<(&'static str, Revoke, Vec<&'static str>)> {
+    let ciam = Revoke::new();
+    let ciam_secret = private_file(ciam.home(), "ciam-secret", "hostile/Ciam+Secret=01\n");
+    vec![
+        (
+            "bi-embed",
+            Revoke::new()
+                .env("TENCENTCLOUD_SECRET_ID", "AKIDhostileSecretId01")
+                .env("TENCENTCLOUD_SECRET_KEY", "hostileSecretKey01")
+                .env("TENCENTCLOUD_TOKEN", "hostileSessionToken01")
+                .args(["bi-embed", "--endpoint", uri, "--project-id", "889"])
+                .args(["--user-corp-id", "7", "--scope", "page", "p1", "p2"]),
+            vec![
+                "AKIDhostileSecretId01",
+                "hostileSecretKey01",
+                "hostileSessionToken01",
+            ],
+        ),
+        (
+            "smh",
+            Revoke::new()
+                .env("SMH_LIBRARY_SECRET", "hostile/Lib+Secret=02")
+                .args(["smh", "--endpoint", uri, "--library-id", "lib1"])
+                .args(["alice", "bob"]),
+            vec!["hostile/Lib+Secret=02", "hostile%2FLib%2BSecret%3D02"],
+        ),
+        (
+            "cloudbase",
+            Revoke::new()
+                .args(["cloudbase", "--endpoint", uri, "--input", "-"])
+                .stdin("hostileCbToken03a\nhostileCbToken03b\n"),
+            vec!["hostileCbToken03a", "hostileCbToken03b"],
+        ),
+        (
+            "ciam",
+            ciam.args(["ciam", "--endpoint", uri, "--client-id", "app"])
+                .args(["--client-auth", "basic", "--client-secret-file"])
+                .args([&ciam_secret])
+                .args(["--input", "-"])
+                .stdin("hostileCiamTok04a\nhostileCiamTok04b\n"),
+            vec![
+                "hostile/Ciam+Secret=01",
+                "hostileCiamTok04a",
+                "hostileCiamTok04b",
+            ],
+        ),
+        (
+            "identity-store",
+            Revoke::new()
+                .env("HUAWEICLOUD_SDK_AK", "HOSTILEHWAK000005")
+                .env("HUAWEICLOUD_SDK_SK", "hostileHwSecretKey05")
+                .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "hostileHwSecurityTok05")
+                .args(["identity-store", "--endpoint", uri])
+                .args([
+                    "--identity-store-id",
+                    "d-1",
+                    "--tenant-id",
+                    "t1",
+                    "id1",
+                    "id2",
+                ]),
+            vec![
+                "HOSTILEHWAK000005",
+                "hostileHwSecretKey05",
+                "hostileHwSecurityTok05",
+            ],
+        ),
+    ]
+}
+
+/// The raw request echoed back in the answer, for every provider, every status class, at
+/// -vvv, in text and JSON: no sentinel anywhere, and the echo does arrive (masked).
+#[tokio::test]
+async fn echoed_raw_requests_never_print_a_secret() {
+    for status in [200u16, 204, 302, 400, 401, 404, 429, 500] {
+        let server = Hostile::start(move |req| {
+            let location = if status == 302 {
+                "Location: http://127.0.0.1:9/steal\r\n"
+            } else {
+                ""
+            };
+            // The echo as a header too: request ids come from `x-request-id`.
+            let one_line: String = String::from_utf8_lossy(req)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '|'
+                    }
+                })
+                .collect();
+            let headers = format!("{location}x-request-id: {one_line}\r\n");
+            let body = if status == 204 {
+                Vec::new()
+            } else {
+                echo_body(req, status >= 300)
+            };
+            Act::Raw(answer(status, &headers, &body))
+        });
+        for output in ["text", "json"] {
+            for (name, cmd, secrets) in providers(&server.uri()) {
+                let what = format!("{name} HTTP {status} {output}");
+                let run = cmd
+                    .args(["-vvv", "-o", output, "--retries", "0"])
+                    .run()
+                    .await;
+                assert!(
+                    [0, 1, 3].contains(&run.code()),
+                    "{what}: exit {}: {}",
+                    run.code(),
+                    run.stderr()
+                );
+                for s in &secrets {
+                    assert!(
+                        !run.stdout().contains(s),
+                        "{what}: {s} in stdout:\n{}",
+                        run.stdout()
+                    );
+                    assert!(
+                        !run.stderr().contains(s),
+                        "{what}: {s} in stderr:\n{}",
+                        run.stderr()
+                    );
+                }
+                // The positive control: the echo reached the output, masked.
+                if status == 302 {
+                    // Refused before its body is read: the record names the redirect.
+                    assert!(run.stdout().contains("RedirectRefused"), "{what}");
+                } else if status != 204 {
+                    let all = format!("{}{}", run.stdout(), run.stderr());
+                    assert!(
+                        all.contains("HTTP/1.1") && all.contains("***"),
+                        "{what}: the echo did not arrive:\n{all}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A provider message with a terminal escape and a newline that forges a whole record line.
+#[tokio::test]
+async fn control_characters_never_reach_the_terminal_and_never_forge_a_line() {
+    let forged = "bad\u{1b}[2J\u{1b}]0;pwned\u{7}\nrevoked         ciam token=sha256:ffffffffffff  (HTTP 200)\r\u{202e}x\u{85}";
+    // (hyper itself refuses a control character in a header: the body is where they get in.)
+    let body = serde_json::json!({"error": "invalid_request", "error_description": forged});
+    let body = serde_json::to_vec(&body).unwrap();
+    let server = Hostile::start(move |_| Act::Raw(answer(400, "", &body)));
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args([
+            "ciam",
+            "--endpoint",
+            &server.uri(),
+            "--client-id",
+            "c",
+            "-v",
+        ])
+        .args(["tok-aaaa", "tok-bbbb"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let out = run.stdout();
+    assert_eq!(out.lines().count(), 2, "one line per record:\n{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("revoked")).count(),
+        0,
+        "a forged line:\n{out}"
+    );
+    for text in [&out, &run.stderr()] {
+        assert!(!text.contains('\u{1b}'), "a raw ESC:\n{text:?}");
+        assert!(!text.contains('\u{7}') && !text.contains('\r'), "{text:?}");
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{85}'),
+            "{text:?}"
+        );
+    }
+    assert!(
+        out.contains("\\u{1b}[2J") && out.contains("\\nrevoked"),
+        "{out}"
+    );
+}
+
+/// 3xx is never followed: the record says where it pointed, and nothing reaches that place.
+#[tokio::test]
+async fn redirects_are_refused_and_say_where_to() {
+    let elsewhere = Hostile::start(|_| Act::Raw(answer(200, "", b"{}")));
+    let location = format!("{}/steal?x=1", elsewhere.uri());
+    let loc = location.clone();
+    let server =
+        Hostile::start(move |_| Act::Raw(answer(307, &format!("Location: {loc}\r\n"), b"")));
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", "tok-aaaa"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let r = &run.records()[0];
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["http_status"], 307);
+    assert_eq!(r["error"]["code"], "RedirectRefused");
+    let msg = r["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(&location), "{msg}");
+    assert_eq!(server.requests().len(), 1, "not retried");
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed");
+}
+
+/// Headers that never end, and a body that never ends: each target fails with a bounded error,
+/// the run ends, memory stays bounded.
+#[tokio::test]
+async fn endless_headers_and_bodies_end_with_a_named_bound() {
+    let headers = Hostile::start(|_| Act::EndlessHeaders);
+    let body = Hostile::start(|_| Act::EndlessBody(200));
+    for (server, needle) in [(&headers, ""), (&body, "answer larger than 1024 KiB")] {
+        let run = Revoke::new()
+            .env("CIAM_CLIENT_SECRET", "s3cret-value")
+            .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+            .args([
+                "-o",
+                "json",
+                "--retries",
+                "1",
+                "--timeout",
+                "10",
+                "tok-a",
+                "tok-b",
+            ])
+            .run()
+            .await;
+        run.assert_code(1);
+        let records = run.records();
+        assert_eq!(records.len(), 2, "{}", run.stdout());
+        for r in &records {
+            assert_eq!(r["status"], "failed");
+            let msg = r["error"]["message"].as_str().unwrap();
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+}
+
+/// A 1 MiB error message is cut to 1 KiB in each record: 20 targets are not 20 MB of stdout.
+#[tokio::test]
+async fn huge_error_messages_are_cut_to_one_kib() {
+    let huge = "m".repeat(900 * 1024);
+    let body = serde_json::to_vec(
+        &serde_json::json!({"error": "invalid_request", "error_description": huge}),
+    )
+    .unwrap();
+    let server = Hostile::start(move |_| Act::Raw(answer(400, "", &body)));
+    let tokens: Vec<String> = (0..20).map(|i| format!("token-{i:04}")).collect();
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args([
+            "ciam",
+            "--endpoint",
+            &server.uri(),
+            "--client-id",
+            "c",
+            "-o",
+            "json",
+        ])
+        .args(&tokens)
+        .run()
+        .await;
+    run.assert_code(1);
+    assert!(
+        run.stdout().len() < 40 * 1024,
+        "{} bytes",
+        run.stdout().len()
+    );
+    for r in run.records() {
+        let msg = r["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.len() < 1100 && msg.contains("[cut at 1024 bytes of"),
+            "{}",
+            msg.len()
+        );
+    }
+}
+
+/// Runs `cmd` with stdout and stderr wired as given; returns (exit code, stdout if piped,
+/// stderr if piped).
+fn run_wired(cmd: Revoke, stdout: Stdio, stderr: Stdio, stdin: &[u8]) -> (i32, String, String) {
+    let (mut cmd, _home) = cmd.into_parts();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn accepting_ciam(server: &Hostile) -> Revoke {
+    Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["--input", "-"])
+}
+
+fn full() -> Stdio {
+    Stdio::from(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
+}
+
+/// stdout on a full disk: said once on stderr, exit 1, and the journal still written.
+#[tokio::test]
+async fn a_full_stdout_is_reported_and_the_run_goes_on() {
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j");
+    for output in ["text", "json"] {
+        let _ = std::fs::remove_file(&journal);
+        let cmd = accepting_ciam(&server)
+            .args(["-o", output, "--journal"])
+            .args([&journal]);
+        let (code, _, err) = tokio::task::spawn_blocking(move || {
+            run_wired(cmd, full(), Stdio::piped(), b"tok-1\ntok-2\ntok-3\n")
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 1, "{output}: {err}");
+        assert_eq!(
+            err.matches("cannot write the records to stdout").count(),
+            1,
+            "{output}: {err}"
+        );
+        assert!(err.contains("No space left on device"), "{err}");
+        let lines = std::fs::read_to_string(&journal).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{output}: journal:\n{lines}");
+    }
+}
+
+/// stdout closed (`>&-`): the same, exit 1.
+#[tokio::test]
+async fn a_closed_stdout_is_reported() {
+    use std::os::unix::process::CommandExt;
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    let (mut cmd, _home) = accepting_ciam(&server).args(["-o", "json"]).into_parts();
+    // Close descriptor 1 in the child before it runs.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc_close(1);
+            Ok(())
+        });
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"tok-1\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write the records to stdout"), "{err}");
+}
+
+unsafe extern "C" {
+    #[link_name = "close"]
+    fn libc_close_raw(fd: i32) -> i32;
+}
+
+fn libc_close(fd: i32) {
+    // SAFETY: closing a descriptor number in a freshly forked child before exec.
+    unsafe {
+        libc_close_raw(fd);
+    }
+}
+
+/// A closed pipe (`| head -1`) ends the output silently: exit 0, no error.
+#[tokio::test]
+async fn a_closed_pipe_ends_the_output_silently() {
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j");
+    let input: String = (0..2000).map(|i| format!("tok-{i:05}\n")).collect();
+    let (mut cmd, _home) = accepting_ciam(&server)
+        .args(["--concurrency", "8", "--journal"])
+        .args([&journal])
+        .into_parts();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line of stdout, then close it, as `head -1` does.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        writer.join().unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("cannot write"), "{err}");
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        2000,
+        "every target still revoked and journaled"
+    );
+}
+
+/// stderr on a full disk never aborts the run: every record is still on stdout, exit 0 (in text
+/// mode the summary goes to stderr: it used to abort the process with exit 134).
+#[tokio::test]
+async fn a_full_stderr_never_aborts_the_run() {
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    for output in ["text", "json"] {
+        // Plain-argument tokens draw a warning; -vv logs every request: lots of stderr.
+        let cmd = Revoke::new()
+            .env("CIAM_CLIENT_SECRET", "s3cret-value")
+            .args([
+                "ciam",
+                "--endpoint",
+                &server.uri(),
+                "--client-id",
+                "c",
+                "-vv",
+            ])
+            .args(["-o", output, "tok-1", "tok-2", "tok-3"]);
+        let (code, out, _) =
+            tokio::task::spawn_blocking(move || run_wired(cmd, Stdio::piped(), full(), b""))
+                .await
+                .unwrap();
+        assert_eq!(code, 0, "{output}");
+        let lines: Vec<&str> = out.lines().collect();
+        if output == "json" {
+            assert_eq!(lines.len(), 4, "three records and the summary:\n{out}");
+            assert!(
+                lines
+                    .iter()
+                    .all(|l| serde_json::from_str::<Value>(l).is_ok())
+            );
+        } else {
+            assert_eq!(lines.len(), 3, "three records:\n{out}");
+            assert!(lines.iter().all(|l| l.starts_with("revoked")), "{out}");
+        }
+    }
+}
+
+/// `revoke completions bash > /dev/full` says so and exits 1; it used to panic.
+#[tokio::test]
+async fn completions_to_a_full_disk_is_an_error_not_a_panic() {
+    let cmd = Revoke::new().args(["completions", "bash"]);
+    let (code, _, err) =
+        tokio::task::spawn_blocking(move || run_wired(cmd, full(), Stdio::piped(), b""))
+            .await
+            .unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("revoke: error: cannot write"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// `--journal /dev/full` is refused before anything is sent (it grew the process to 24 GB).
+#[tokio::test]
+async fn a_journal_that_is_not_a_regular_file_is_refused() {
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    let run = accepting_ciam(&server)
+        .args(["--journal", "/dev/full"])
+        .stdin("tok-1\n")
+        .run()
+        .await;
+    run.assert_usage("not a regular file");
+    assert!(server.requests().is_empty());
+}
