@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod adaptive;
 pub mod creds;
 pub mod engine;
 pub mod error;

@@ -5,6 +5,7 @@
 //! clock is tokio's, so paused-clock tests run instantly.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,8 +18,13 @@ use tokio::time::Instant;
 pub const SAFETY: f64 = 1.03;
 
 pub struct RateLimiter {
-    interval: Duration,
+    /// Nanoseconds between slots; changed by `--rate auto` as it learns.
+    interval: AtomicU64,
     next: Mutex<Option<Instant>>,
+}
+
+fn nanos(per_second: f64) -> u64 {
+    Duration::from_secs_f64(SAFETY / per_second).as_nanos() as u64
 }
 
 impl RateLimiter {
@@ -28,13 +34,20 @@ impl RateLimiter {
             return None;
         }
         Some(RateLimiter {
-            interval: Duration::from_secs_f64(SAFETY / per_second),
+            interval: AtomicU64::new(nanos(per_second)),
             next: Mutex::new(None),
         })
     }
 
     pub fn interval(&self) -> Duration {
-        self.interval
+        Duration::from_nanos(self.interval.load(Ordering::Relaxed))
+    }
+
+    /// A new rate for the slots not yet taken (`--rate auto`).
+    pub fn set_rate(&self, per_second: f64) {
+        if per_second > 0.0 && per_second.is_finite() {
+            self.interval.store(nanos(per_second), Ordering::Relaxed);
+        }
     }
 
     /// Reserves the next slot and waits for it.
@@ -46,7 +59,7 @@ impl RateLimiter {
                 Some(n) if n > now => n,
                 _ => now,
             };
-            *next = Some(slot + self.interval);
+            *next = Some(slot + self.interval());
             slot
         };
         tokio::time::sleep_until(slot).await;
