@@ -141,8 +141,7 @@ impl Controller {
                         if new < self.rate {
                             return self.set(new, now);
                         }
-                    } else if ep.accepted == 0 && now.duration_since(self.last_change) >= WINDOW
-                    {
+                    } else if ep.accepted == 0 && now.duration_since(self.last_change) >= WINDOW {
                         // A whole second and nothing accepted: halve.
                         let new = self.rate * CUT;
                         return self.set(new, now);
@@ -165,7 +164,9 @@ impl Controller {
         }
         let step = if self.slow_start { SLOW_STEP } else { QUIET };
         if now.duration_since(self.last_change) < step
-            || self.last_throttle.is_some_and(|t| now.duration_since(t) < QUIET)
+            || self
+                .last_throttle
+                .is_some_and(|t| now.duration_since(t) < QUIET)
         {
             return Change::None;
         }
@@ -245,9 +246,17 @@ mod tests {
     fn converges_under_an_unknown_bucket() {
         for q in [10.0, 100.0, 1000.0] {
             let (share, throttled, c) = simulate(q, 120.0, 64.0, Duration::from_millis(5));
-            eprintln!("q={q}: {:.1}% of q, {:.2}% throttled", share * 100.0, throttled * 100.0);
+            eprintln!(
+                "q={q}: {:.1}% of q, {:.2}% throttled",
+                share * 100.0,
+                throttled * 100.0
+            );
             assert!(share >= 0.90, "q={q}: {:.1}% of q", share * 100.0);
-            assert!(throttled <= 0.03, "q={q}: {:.2}% throttled", throttled * 100.0);
+            assert!(
+                throttled <= 0.03,
+                "q={q}: {:.2}% throttled",
+                throttled * 100.0
+            );
             let r = c.rate();
             assert!(r > 0.85 * q && r < 1.2 * q, "q={q}: ends at {r}");
         }
@@ -267,7 +276,10 @@ mod tests {
         assert_eq!(c.on_answer(true, t1), Change::Rate(0.97 * 80.0));
         // The throttles of requests already in flight change nothing.
         for i in 1..20 {
-            assert_eq!(c.on_answer(true, t1 + Duration::from_millis(i)), Change::None);
+            assert_eq!(
+                c.on_answer(true, t1 + Duration::from_millis(i)),
+                Change::None
+            );
         }
         // The server lets 50/s through while throttling the rest: that is its limit.
         let mut t = t1;

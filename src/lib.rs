@@ -6,8 +6,9 @@
 
 #![forbid(unsafe_code)]
 
-pub mod cli;
 pub mod adaptive;
+pub mod cli;
+pub mod clock;
 pub mod creds;
 pub mod engine;
 pub mod error;
