@@ -11,8 +11,16 @@
 //! - memory: peak RSS for 1,000 and 1,000,000 input lines, `--dry-run` and against the server;
 //! - the release binary's size.
 //!
+//! - adaptive: `--rate auto` against a token bucket of unknown rate Q (10, 100, 1,000/s), side
+//!   by side with a fixed `--rate Q` run: the share of Q achieved, the share of answers throttled;
+//! - black hole: an endpoint that accepts connections and never answers, 500 targets at the
+//!   default flags: the time until `revoke` exits with every target recorded;
+//! - https: one-shot and bulk over TLS (a local server with its own CA, trusted through
+//!   `SSL_CERT_FILE`; curl gets `--cacert`), against curl;
+//!
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
-//! named sections (`oneshot`, `bulk`, `rate`, `memory`). The README quotes a full run.
+//! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `blackhole`, `https`, `memory`). The
+//! README quotes a full run.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -33,6 +41,8 @@ struct Server {
     requests: AtomicU64,
     throttled: AtomicU64,
     window: Mutex<VecDeque<Instant>>,
+    /// A token bucket instead of the window: (rate and depth Q, tokens, last refill).
+    bucket: Mutex<Option<(f64, f64, Instant)>>,
 }
 
 impl Server {
@@ -42,11 +52,29 @@ impl Server {
         self.requests.store(0, Ordering::SeqCst);
         self.throttled.store(0, Ordering::SeqCst);
         self.window.lock().unwrap().clear();
+        *self.bucket.lock().unwrap() = None;
+    }
+
+    /// A token bucket of rate and depth `q` (one second of burst), full at the start, as API
+    /// gateways limit: the limit the adaptive rate has to find.
+    fn reset_bucket(&self, q: f64) {
+        self.reset(0, 0);
+        *self.bucket.lock().unwrap() = Some((q, q, Instant::now()));
     }
 
     /// A strict sliding window: an arrival is throttled when the last second already holds
     /// `limit` accepted requests.
     fn admit(&self) -> bool {
+        if let Some((q, tokens, at)) = self.bucket.lock().unwrap().as_mut() {
+            let now = Instant::now();
+            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * *q).min(*q);
+            *at = now;
+            if *tokens >= 1.0 {
+                *tokens -= 1.0;
+                return true;
+            }
+            return false;
+        }
         let limit = self.limit.load(Ordering::SeqCst) as usize;
         if limit == 0 {
             return true;
@@ -78,6 +106,7 @@ fn start_server() -> (u16, Arc<Server>) {
     std::thread::spawn(move || {
         for sock in listener.incoming() {
             let Ok(sock) = sock else { continue };
+            let _ = sock.set_nodelay(true);
             let st = st.clone();
             std::thread::spawn(move || serve(sock, &st));
         }
@@ -85,8 +114,128 @@ fn start_server() -> (u16, Arc<Server>) {
     (port, state)
 }
 
-fn serve(mut sock: std::net::TcpStream, st: &Server) {
-    let _ = sock.set_nodelay(true);
+/// The same server over TLS, with a certificate for `localhost` and 127.0.0.1 signed by a CA of
+/// its own (made with `openssl`): returns the port and the CA file to trust.
+fn start_tls_server(state: Arc<Server>, dir: &Path) -> (u16, PathBuf) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=revoke bench CA",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { continue };
+            let _ = sock.set_nodelay(true);
+            let (st, config) = (state.clone(), config.clone());
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                serve(rustls::StreamOwned::new(conn, sock), &st);
+            });
+        }
+    });
+    (port, dir.join("ca.pem"))
+}
+
+/// An endpoint that accepts connections and never answers (a firewall that drops, a host that
+/// hangs): every attempt ends by `--timeout`.
+fn start_black_hole() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for sock in listener.incoming() {
+            held.extend(sock.ok());
+        }
+    });
+    port
+}
+
+fn serve<S: Read + Write>(mut sock: S, st: &Server) {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -124,7 +273,7 @@ fn serve(mut sock: std::net::TcpStream, st: &Server) {
             st.throttled.fetch_add(1, Ordering::Relaxed);
             b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"error\":\"too_many_requests\"}\n"
         };
-        if sock.write_all(answer).is_err() {
+        if sock.write_all(answer).is_err() || sock.flush().is_err() {
             return;
         }
     }
@@ -163,19 +312,43 @@ fn time_it(mut cmd: Command) -> f64 {
 }
 
 fn revoke_ciam(bin: &Path, port: u16) -> Command {
+    revoke_ciam_at(bin, &format!("http://127.0.0.1:{port}"))
+}
+
+fn revoke_ciam_at(bin: &Path, endpoint: &str) -> Command {
     let mut c = Command::new(bin);
     c.env_clear()
         .env("CIAM_CLIENT_SECRET", SECRET)
         .env("HOME", std::env::temp_dir())
-        .args([
-            "ciam",
-            "--endpoint",
-            &format!("http://127.0.0.1:{port}"),
-            "--client-id",
-            "bench",
-        ])
+        .args(["ciam", "--endpoint", endpoint, "--client-id", "bench"])
         .args(["--no-progress", "-q", "-o", "json"]);
     c
+}
+
+/// A curl config revoking each line of `tokens` at `url`, for `curl --parallel -K`.
+fn curl_config(dir: &Path, tokens: &Path, url: &str, name: &str) -> PathBuf {
+    let cfg = dir.join(name);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&cfg).unwrap());
+    for (i, line) in std::fs::read_to_string(tokens).unwrap().lines().enumerate() {
+        if i > 0 {
+            writeln!(f, "next").unwrap();
+        }
+        writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
+    }
+    f.flush().unwrap();
+    cfg
+}
+
+/// Runs `cmd` to its end, whatever its exit code: (seconds, exit code, stdout).
+fn run_any(mut cmd: Command) -> (f64, i32, String) {
+    cmd.stderr(Stdio::null());
+    let t = Instant::now();
+    let out = cmd.output().expect("spawn");
+    (
+        t.elapsed().as_secs_f64(),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn tokens_file(dir: &Path, n: usize) -> PathBuf {
@@ -349,20 +522,7 @@ fn main() {
     if section("bulk") {
         let n = if quick { 1000 } else { 10_000 };
         let tokens = tokens_file(dir.path(), n);
-        let curl_cfg = dir.path().join("curl.cfg");
-        {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&curl_cfg).unwrap());
-            for (i, line) in std::fs::read_to_string(&tokens)
-                .unwrap()
-                .lines()
-                .enumerate()
-            {
-                if i > 0 {
-                    writeln!(f, "next").unwrap();
-                }
-                writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
-            }
-        }
+        let curl_cfg = curl_config(dir.path(), &tokens, &url, "curl.cfg");
         println!("\n## bulk: {n} tokens, revocations per second");
         println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
         let mut c64_10 = 0.0;
@@ -446,6 +606,161 @@ fn main() {
             "duration {secs:.2} s, {:.1}% of the allowed rate used, {throttled} throttled answers (target >= 95% and 0: {})",
             used * 100.0,
             verdict(used >= 0.95 && throttled == 0)
+        );
+    }
+
+    // Adaptive rate against an unknown token bucket.
+    if section("adaptive") {
+        let (qs, secs_each): (&[f64], f64) = if quick {
+            (&[10.0, 100.0], 6.0)
+        } else {
+            (&[10.0, 100.0, 1000.0], 20.0)
+        };
+        println!(
+            "\n## adaptive: --rate auto against a token bucket of unknown rate Q (depth Q), {secs_each:.0} s of targets each"
+        );
+        println!(
+            "{:>6} {:>10} {:>9} {:>10} {:>11}",
+            "Q", "rate", "% of Q", "throttled", "duration"
+        );
+        let mut all_ok = true;
+        for &q in qs {
+            let n = (q * secs_each) as usize;
+            let toks = tokens_file(dir.path(), n);
+            let mut shares = Vec::new();
+            for rate in ["auto".to_string(), format!("{q}")] {
+                server.reset_bucket(q);
+                let mut c = revoke_ciam(&bin, port);
+                c.args(["--rate", &rate, "--concurrency", "64", "--input"])
+                    .arg(&toks);
+                let (secs, code, _) = run_any(c);
+                let requests = server.requests.load(Ordering::SeqCst);
+                let throttled = server.throttled.load(Ordering::SeqCst);
+                // Every target accepted once: n accepted over the run, against q per second.
+                let share = (n as f64 - 1.0) / secs / q;
+                let th = throttled as f64 / requests.max(1) as f64;
+                println!(
+                    "{q:>6} {rate:>10} {:>8.1}% {:>9.2}% {secs:>10.2}s{}",
+                    share * 100.0,
+                    th * 100.0,
+                    if code == 0 {
+                        String::new()
+                    } else {
+                        format!("  (exit {code})")
+                    }
+                );
+                shares.push((share, th));
+            }
+            let (auto, fixed) = (shares[0], shares[1]);
+            let ok = auto.0 >= 0.9 && auto.1 <= 0.03 && auto.0 >= fixed.0 * 0.9;
+            all_ok &= ok;
+        }
+        println!(
+            "auto: >= 90% of Q, <= 3% throttled, within 10% of the fixed --rate Q, for each Q: {}",
+            verdict(all_ok)
+        );
+    }
+
+    // A black-holed endpoint.
+    if section("blackhole") {
+        let hole = start_black_hole();
+        let n = 500;
+        let toks = tokens_file(dir.path(), n);
+        let mut c = revoke_ciam(&bin, hole);
+        c.arg("--input").arg(&toks);
+        if quick {
+            c.args(["--timeout", "2"]);
+        }
+        let (secs, code, out) = run_any(c);
+        let records = out.lines().filter(|l| l.contains("\"index\"")).count();
+        let unreachable = out.matches("\"Unreachable\"").count();
+        println!(
+            "\n## black hole: {n} targets against an endpoint that never answers, {} flags",
+            if quick {
+                "--timeout 2 (quick),"
+            } else {
+                "default"
+            }
+        );
+        println!(
+            "exit {code} after {secs:.1} s, {records} records ({unreachable} skipped as Unreachable) (target < 180 s with every target recorded: {})",
+            verdict(secs < 180.0 && records == n)
+        );
+    }
+
+    // HTTPS.
+    if section("https") {
+        server.reset(0, 0);
+        let (tls_port, ca) = start_tls_server(server.clone(), dir.path());
+        let endpoint = format!("https://localhost:{tls_port}");
+        let tls_url = format!("{endpoint}/oauth2/revoke");
+        let tls = |c: &mut Command| {
+            c.env("SSL_CERT_FILE", &ca);
+        };
+        let reps = if quick { 5 } else { 31 };
+        let one = median(
+            (0..reps)
+                .map(|i| {
+                    let mut c = revoke_ciam_at(&bin, &endpoint);
+                    tls(&mut c);
+                    c.arg(format!("tls-one-shot-{i}"));
+                    time_it(c)
+                })
+                .collect(),
+        );
+        let curl_one = median(
+            (0..reps)
+                .map(|i| {
+                    let mut c = Command::new("curl");
+                    c.args(["-sS", "-o", "/dev/null", "--fail", "--cacert"])
+                        .arg(&ca)
+                        .args([
+                            "-X",
+                            "POST",
+                            "-H",
+                            "content-type: application/x-www-form-urlencoded",
+                        ])
+                        .args([
+                            "--data",
+                            &format!(
+                                "client_id=bench&client_secret={SECRET}&token=tls-one-shot-{i}"
+                            ),
+                            &tls_url,
+                        ]);
+                    time_it(c)
+                })
+                .collect(),
+        );
+        println!("\n## https: a local TLS server (its own CA via SSL_CERT_FILE / --cacert)");
+        println!(
+            "one-shot revoke:        {:7.2} ms (median of {reps})",
+            one * 1e3
+        );
+        println!("one-shot curl:          {:7.2} ms", curl_one * 1e3);
+        println!(
+            "ratio revoke/curl:      {:7.2}x   (target <= 1x: {})",
+            one / curl_one,
+            verdict(one <= curl_one)
+        );
+        let n = if quick { 1000 } else { 10_000 };
+        let toks = tokens_file(dir.path(), n);
+        let cfg = curl_config(dir.path(), &toks, &tls_url, "curl-tls.cfg");
+        server.reset(0, 0);
+        let mut c = revoke_ciam_at(&bin, &endpoint);
+        tls(&mut c);
+        c.args(["--concurrency", "64", "--input"]).arg(&toks);
+        let rps = n as f64 / time_it(c);
+        server.reset(0, 0);
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--fail", "--cacert"])
+            .arg(&ca)
+            .args(["--parallel", "--parallel-max", "64", "-K"])
+            .arg(&cfg);
+        let curl_rps = n as f64 / time_it(c);
+        println!(
+            "bulk {n} tokens, concurrency 64: revoke {rps:.0}/s, curl --parallel-max 64 {curl_rps:.0}/s = {:.2}x (target >= 1x: {})",
+            rps / curl_rps,
+            verdict(rps >= curl_rps)
         );
     }
 
