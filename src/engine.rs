@@ -20,11 +20,12 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::journal::Done;
 use crate::output::{Entry, SinkHandle};
 use crate::rate::RateLimiter;
-use crate::record::{Record, RecordError, RunFlags, Status};
+use crate::record::{Record, RecordError, Status};
 use crate::retry::RetryPolicy;
 use crate::secret::{Redactor, long_fingerprint};
 
@@ -314,7 +315,7 @@ where
     RunFlags {
         interrupted: stop.reason() == Some(StopReason::Interrupted),
         credentials_rejected: stop.reason() == Some(StopReason::Credentials),
-        missing_ok: false,
+        ..RunFlags::default()
     }
 }
 

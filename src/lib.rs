@@ -2,7 +2,7 @@
 //!
 //! `main` parses the command line (`cli`), resolves it into settings (`settings` and each
 //! provider's `setup`), runs the shared engine (`engine`) with one provider, and maps the
-//! outcome to an exit code in one place (`record::exit_code`).
+//! outcome to an exit code in one place (`exit::code`).
 
 #![forbid(unsafe_code)]
 
@@ -10,6 +10,7 @@ pub mod cli;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod http;
 pub mod input;
 pub mod journal;
@@ -23,6 +24,7 @@ pub mod secret;
 pub mod settings;
 pub mod sign;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -31,53 +33,65 @@ use clap::{CommandFactory, Parser};
 use crate::cli::{Cli, Command};
 use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider, Stop};
+use crate::exit::{Ended, RunEnd, RunFlags};
 use crate::http::Transport;
 use crate::journal::{Done, Journal};
 use crate::output::{Sink, SinkConfig};
 use crate::providers::{Setup, SetupError};
 use crate::settings::Common;
 
-/// Exit code for usage and configuration errors: nothing was sent.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit codes for a request made during setup (before any target) that failed, or whose
-/// credentials were rejected: the same as for a target (`record::exit_code`).
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_CREDENTIALS: u8 = 3;
-
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+            let end = if e.use_stderr() {
+                Ended::NothingSent
+            } else {
+                Ended::Printed
+            };
+            return exit::process_code(&end);
         }
     };
     logging::install_panic_hook();
     logging::init(cli.global.verbose, cli.global.quiet);
 
-    match &cli.command {
+    let end = match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "revoke",
-                &mut std::io::stdout(),
-            );
-            return ExitCode::SUCCESS;
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "revoke", &mut script);
+            print("the completion script", &script)
         }
         Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            return match man.render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print("the manual page", &page),
                 Err(e) => {
-                    eprintln!("revoke: error: cannot write the manual page: {e}");
-                    ExitCode::FAILURE
+                    logging::error(&format!("cannot write the manual page: {e}"));
+                    Ended::NothingSent
                 }
-            };
+            }
         }
-        _ => {}
-    }
+        _ => run_on_runtime(cli),
+    };
+    exit::process_code(&end)
+}
 
+/// Writes what `completions` or `man` made to stdout. A closed pipe (`| head`) is fine; any
+/// other failure is reported, and nothing was sent.
+fn print(what: &str, bytes: &[u8]) -> Ended {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ended::Printed,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
+        Err(e) => {
+            logging::error(&format!("cannot write {what}: {e}"));
+            Ended::NothingSent
+        }
+    }
+}
+
+fn run_on_runtime(cli: Cli) -> Ended {
     // One thread: the work is waiting on the network, and the rare CPU work (signing, JSON) is
     // microseconds. Measured against the 2-worker runtime on 2 cores: one-shot 4.2 -> 3.3 ms,
     // bulk with no latency at --concurrency 64 about 19k -> 29k revocations/s, bulk at 10 ms
@@ -88,45 +102,62 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("revoke: error: cannot start: {e}");
-            return ExitCode::FAILURE;
+            logging::error(&format!("cannot start: {e}"));
+            return Ended::NothingSent;
         }
     };
-    let code = runtime.block_on(run(cli));
+    let end = runtime.block_on(run(cli));
     // Tasks still waiting on stdin or a signal must not hold the exit.
     runtime.shutdown_background();
-    ExitCode::from(code)
+    end
 }
 
-/// Runs one command to its exit code.
-pub async fn run(cli: Cli) -> u8 {
+/// Runs one command to its end.
+pub async fn run(cli: Cli) -> Ended {
     let json = cli.global.output == output::Format::Json;
     match run_inner(cli).await {
-        Ok(code) => code,
+        Ok(end) => end,
         Err(e) => {
-            let (code, msg) = match e {
-                SetupError::Usage(msg) => (EXIT_USAGE, msg),
-                SetupError::Credentials(msg) => (EXIT_CREDENTIALS, msg),
-                SetupError::Failed(msg) => (EXIT_FAILED, msg),
+            let (end, msg) = match e {
+                SetupError::Usage(msg) => (Ended::NothingSent, msg),
+                SetupError::Credentials(msg) => (
+                    Ended::Ran(RunEnd {
+                        flags: RunFlags {
+                            credentials_rejected: true,
+                            ..RunFlags::default()
+                        },
+                        ..RunEnd::default()
+                    }),
+                    msg,
+                ),
+                SetupError::Failed(msg) => (
+                    Ended::Ran(RunEnd {
+                        flags: RunFlags {
+                            setup_failed: true,
+                            ..RunFlags::default()
+                        },
+                        ..RunEnd::default()
+                    }),
+                    msg,
+                ),
             };
-            let msg = secret::Redactor::global().scrub(&msg).into_owned();
-            eprintln!("revoke: error: {msg}");
+            logging::error(&msg);
             // A setup that failed after talking to the provider (identity-store's --all listing)
             // was a run: NDJSON readers still get its summary line. A usage error sent nothing
             // and prints nothing on stdout.
-            if json && code != EXIT_USAGE {
+            if json && end != Ended::NothingSent {
                 let line = output::SummaryLine {
                     summary: record::Summary::default(),
-                    exit_code: code,
+                    exit_code: exit::code(&end),
                 };
                 println!("{}", serde_json::to_string(&line).unwrap_or_default());
             }
-            code
+            end
         }
     }
 }
 
-async fn run_inner(cli: Cli) -> Result<u8, SetupError> {
+async fn run_inner(cli: Cli) -> Result<Ended, SetupError> {
     let common = Common::resolve(&cli.global)?;
     let env = ProcessEnv;
     match cli.command {
@@ -151,12 +182,12 @@ async fn run_inner(cli: Cli) -> Result<u8, SetupError> {
             execute(setup, &common).await
         }
         // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man => Ok(0),
+        Command::Completions { .. } | Command::Man => Ok(Ended::Printed),
     }
 }
 
 /// Runs a provider's jobs through the engine and the output sink.
-pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8, SetupError> {
+pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<Ended, SetupError> {
     let (journal, done) = match &common.journal {
         Some(path) => {
             let (j, d) = Journal::open(path)?;
@@ -202,7 +233,7 @@ pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8
     )
     .await;
     let finished = sink.finish(flags).await;
-    Ok(finished.exit_code)
+    Ok(Ended::Ran(finished.end))
 }
 
 /// First SIGINT/SIGTERM: stop dispatching and let requests in flight finish. Second: quit now.
@@ -230,7 +261,7 @@ fn listen_for_signals(stop: Arc<Stop>, quiet: bool) {
                 }
                 stop.interrupt();
             } else {
-                std::process::exit(130);
+                exit::quit_now(&Ended::Interrupted);
             }
         }
     });

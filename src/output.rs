@@ -13,8 +13,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, RunFlags, Summary, exit_code};
+use crate::record::{Record, Summary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -62,12 +63,13 @@ impl SinkHandle {
 
 pub struct Sink {
     handle: SinkHandle,
-    thread: JoinHandle<(Summary, u8)>,
+    thread: JoinHandle<RunEnd>,
 }
 
 /// What the writer knows when the run is over.
 pub struct Finished {
-    pub summary: Summary,
+    pub end: RunEnd,
+    /// `exit::code` of `end`, as printed in the summary.
     pub exit_code: u8,
 }
 
@@ -104,11 +106,14 @@ impl Sink {
     pub async fn finish(self, flags: RunFlags) -> Finished {
         let _ = self.handle.tx.send(Msg::Finish(flags)).await;
         drop(self.handle);
-        let (summary, exit_code) = tokio::task::spawn_blocking(move || self.thread.join())
+        let end = tokio::task::spawn_blocking(move || self.thread.join())
             .await
             .expect("join output thread")
             .expect("output thread panicked");
-        Finished { summary, exit_code }
+        Finished {
+            end,
+            exit_code: exit::code(&Ended::Ran(end)),
+        }
     }
 }
 
@@ -116,6 +121,7 @@ struct Writer {
     cfg: SinkConfig,
     out: std::io::BufWriter<Box<dyn Write + Send>>,
     stdout_ok: bool,
+    stdout_failed: bool,
     stdout_tty: bool,
     summary: Summary,
     bar: Option<ProgressBar>,
@@ -147,6 +153,7 @@ impl Writer {
             cfg,
             out: std::io::BufWriter::with_capacity(64 * 1024, out),
             stdout_ok: true,
+            stdout_failed: false,
             stdout_tty: out_tty,
             summary: Summary::default(),
             bar,
@@ -154,7 +161,7 @@ impl Writer {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Msg>) -> (Summary, u8) {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) -> RunEnd {
         loop {
             let msg = match rx.try_recv() {
                 Ok(m) => m,
@@ -220,29 +227,45 @@ impl Writer {
             }),
             _ => self.out.write_all(bytes),
         };
-        if res.is_err() {
+        if let Err(e) = res {
             // A closed pipe (`| head`) stops the printing, not the run: the remaining targets
             // are still revoked and journaled.
-            self.stdout_ok = false;
+            self.stdout_lost(e);
         }
     }
 
     fn flush(&mut self) {
-        if self.stdout_ok && self.out.flush().is_err() {
-            self.stdout_ok = false;
+        if self.stdout_ok
+            && let Err(e) = self.out.flush()
+        {
+            self.stdout_lost(e);
         }
     }
 
-    fn finish(mut self, flags: RunFlags) -> (Summary, u8) {
+    /// Stops printing; any failure but a closed pipe also makes the exit code at least 1.
+    fn stdout_lost(&mut self, e: std::io::Error) {
+        self.stdout_ok = false;
+        self.stdout_failed |= e.kind() != std::io::ErrorKind::BrokenPipe;
+    }
+
+    fn end(&self, flags: RunFlags) -> RunEnd {
+        RunEnd {
+            summary: self.summary,
+            flags,
+            journal_failed: self.journal_failed,
+            stdout_failed: self.stdout_failed,
+        }
+    }
+
+    fn finish(mut self, flags: RunFlags) -> RunEnd {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let mut flags = flags;
-        flags.missing_ok = self.cfg.missing_ok;
-        let mut code = exit_code(&self.summary, flags);
-        if self.journal_failed && code == 0 {
-            code = 1;
-        }
+        let flags = RunFlags {
+            missing_ok: self.cfg.missing_ok,
+            ..flags
+        };
+        let code = exit::code(&Ended::Ran(self.end(flags)));
         match self.cfg.format {
             Format::Json => {
                 let line = SummaryLine {
@@ -259,7 +282,7 @@ impl Writer {
             Format::Text => {}
         }
         self.flush();
-        (self.summary, code)
+        self.end(flags)
     }
 }
 

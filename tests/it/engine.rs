@@ -24,10 +24,11 @@ use tokio::time::Instant;
 
 use revoke::engine::{self, EngineConfig, JobItem, Outcome, Provider, Stop};
 use revoke::error::{ApiError, ErrorKind};
+use revoke::exit::RunFlags;
 use revoke::http::{PreparedRequest, RawResponse, Transport};
 use revoke::journal::Done;
 use revoke::output::{Format, Sink, SinkConfig};
-use revoke::record::{Record, RunFlags, Status};
+use revoke::record::{Record, Status};
 use revoke::retry::RetryPolicy;
 
 const MS: Duration = Duration::from_millis(1);
