@@ -32,7 +32,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
 use crate::creds::ProcessEnv;
-use crate::engine::{EngineConfig, Provider, Stop};
+use crate::engine::{EngineConfig, Provider};
 use crate::exit::{Ended, RunEnd, RunFlags};
 use crate::http::Transport;
 use crate::journal::{Done, Journal};
@@ -178,7 +178,7 @@ async fn run_inner(cli: Cli) -> Result<Ended, SetupError> {
             execute(setup, &common).await
         }
         Command::IdentityStore(args) => {
-            let setup = providers::identity_store::setup(args, &common, &env).await?;
+            let setup = providers::identity_store::setup(args, &common, &env)?;
             execute(setup, &common).await
         }
         // Handled before the runtime starts.
@@ -188,6 +188,8 @@ async fn run_inner(cli: Cli) -> Result<Ended, SetupError> {
 
 /// Runs a provider's jobs through the engine and the output sink.
 pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<Ended, SetupError> {
+    // Before the first request of any kind (identity-store's listing included).
+    let stop = engine::signals::listen(common.quiet);
     let (journal, done) = match &common.journal {
         Some(path) => {
             let (j, d) = Journal::open(path)?;
@@ -212,8 +214,6 @@ pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<En
         missing_ok: setup.missing_ok,
         provider: setup.provider.name(),
     });
-    let stop = Arc::new(Stop::default());
-    listen_for_signals(stop.clone(), common.quiet);
     let cfg = EngineConfig {
         concurrency: common.concurrency,
         rate: common.rate_for(setup.default_rate),
@@ -234,35 +234,4 @@ pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<En
     .await;
     let finished = sink.finish(flags).await;
     Ok(Ended::Ran(finished.end))
-}
-
-/// First SIGINT/SIGTERM: stop dispatching and let requests in flight finish. Second: quit now.
-fn listen_for_signals(stop: Arc<Stop>, quiet: bool) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut seen = 0;
-        loop {
-            tokio::select! {
-                _ = int.recv() => {},
-                _ = term.recv() => {},
-            }
-            seen += 1;
-            if seen == 1 {
-                if !quiet {
-                    eprintln!(
-                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)"
-                    );
-                }
-                stop.interrupt();
-            } else {
-                exit::quit_now(&Ended::Interrupted);
-            }
-        }
-    });
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{Setup, check_id, nonempty};
 use crate::cli::{BiEmbedArgs, Scope};
 use crate::creds::{Env, TencentCredentials};
-use crate::engine::{JobItem, Outcome, Provider};
+use crate::engine::{JobItem, Jobs, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
 use crate::input::Targets;
@@ -143,7 +143,7 @@ pub fn setup(args: BiEmbedArgs, common: &Common, env: &dyn Env) -> Result<Setup<
         };
     Ok(Setup {
         provider,
-        jobs,
+        jobs: Jobs::Items(jobs),
         count,
         drainable,
         default_rate: Some(DOCUMENTED_RATE),

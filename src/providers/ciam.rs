@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{Setup, check_token, nonempty};
 use crate::cli::{CiamArgs, ClientAuth, TokenTypeHint};
 use crate::creds::Env;
-use crate::engine::{Outcome, Provider};
+use crate::engine::{Jobs, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::input::Targets;
@@ -170,7 +170,7 @@ pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Cia
             auth: args.client_auth,
             hint: args.token_type_hint,
         }),
-        jobs,
+        jobs: Jobs::Items(jobs),
         count,
         drainable,
         default_rate: None,

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::{Setup, check_token, nonempty};
 use crate::cli::CloudbaseArgs;
-use crate::engine::{Outcome, Provider};
+use crate::engine::{Jobs, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::input::Targets;
@@ -170,7 +170,7 @@ pub fn setup(args: CloudbaseArgs, common: &Common) -> Result<Setup<Cloudbase>, S
     let jobs = super::token_jobs(targets, from_args);
     Ok(Setup {
         provider: Arc::new(Cloudbase { url, device_id }),
-        jobs,
+        jobs: Jobs::Items(jobs),
         count,
         drainable,
         // "Rate limits: package-QPS based, numbers not documented."

@@ -13,14 +13,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::engine::{JobItem, Provider};
+use crate::engine::{JobItem, Jobs, Provider};
+use crate::http::RawResponse;
 use crate::input::Targets;
 use crate::secret::{Secret, fingerprint, long_fingerprint};
 
 /// Everything the engine needs for one run of one provider.
 pub struct Setup<P: Provider> {
     pub provider: Arc<P>,
-    pub jobs: Box<dyn Iterator<Item = JobItem<P::Job>> + Send>,
+    pub jobs: Jobs<P::Job>,
     pub count: Option<u64>,
     pub drainable: bool,
     /// The provider's documented rate limit, used unless `--rate` is given.
@@ -164,4 +165,45 @@ pub fn nonempty(flag: &str, value: &str) -> Result<String, String> {
         return Err(format!("{flag} cannot contain control characters"));
     }
     Ok(v.to_string())
+}
+
+/// A 2xx status: the answer says the request was done.
+pub fn success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// The first of the `names` headers the answer carries with a value: where providers and the
+/// gateways in front of them put a request id.
+pub fn header_request_id(resp: &RawResponse, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| resp.header(n))
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A request id from the body if there is one, else from the `names` headers.
+pub fn request_id(body: Option<String>, resp: &RawResponse, names: &[&str]) -> Option<String> {
+    body.filter(|id| !id.is_empty())
+        .or_else(|| header_request_id(resp, names))
+}
+
+/// A JSON string or number as text (error codes come as either); anything else, or an empty
+/// string, is none.
+pub fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A DNS label (RFC 1035 2.3.1, with leading digits allowed as RFC 1123 does): what a value
+/// that becomes part of a host name (a region, an environment id) must be.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }

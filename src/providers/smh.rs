@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use super::{Setup, check_id, nonempty, segment};
 use crate::cli::SmhArgs;
 use crate::creds::Env;
-use crate::engine::{JobItem, Outcome, Provider};
+use crate::engine::{JobItem, Jobs, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
 use crate::input::{RawTarget, Targets};
@@ -257,7 +257,7 @@ pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>
     let users = targets.stream(Box::new(check_user_id));
     Ok(Setup {
         provider,
-        jobs: Box::new(Batches::new(users, &client_ids, &session_ids)),
+        jobs: Jobs::items(Batches::new(users, &client_ids, &session_ids)),
         count,
         drainable,
         // The business APIs' rate limits are not documented.

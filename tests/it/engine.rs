@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use revoke::engine::{self, EngineConfig, JobItem, Outcome, Provider, Stop};
+use revoke::engine::{self, EngineConfig, JobItem, Jobs, Outcome, Provider, Stop};
 use revoke::error::{ApiError, ErrorKind};
 use revoke::exit::RunFlags;
 use revoke::http::{PreparedRequest, RawResponse, Transport};
@@ -302,7 +302,7 @@ where
     let flags = engine::run(
         fake.clone(),
         transport,
-        jobs,
+        Jobs::items(jobs),
         cfg,
         Arc::new(Done::default()),
         sink.handle(),

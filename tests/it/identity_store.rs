@@ -464,6 +464,59 @@ async fn all_stops_when_the_pages_come_round_again() {
     assert!(run.stderr().contains("next_marker"), "{}", run.stderr());
 }
 
+/// A page whose `next_marker` names the page after it: `n` tokens per page, for ever.
+fn endless_pages(per_page: usize) -> impl Fn(&Request) -> ResponseTemplate {
+    move |req: &Request| {
+        let page: usize = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "marker")
+            .map(|(_, v)| v.trim_start_matches("m-").parse().unwrap())
+            .unwrap_or(0);
+        let tokens: Vec<serde_json::Value> = (0..per_page)
+            .map(|i| json!({ "token_id": format!("tok-{page}-{i}") }))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "bearer_tokens": tokens,
+            "page_info": { "next_marker": format!("m-{}", page + 1) }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn all_is_bounded_in_pages_and_in_listed_ids() {
+    // A new marker on every page: the listing stops at 1000 pages and says so.
+    let server = MockServer::start().await;
+    list()
+        .respond_with(endless_pages(1))
+        .expect(1000)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = store(&server).args(["--all", "--rate", "0"]).run().await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("more than 1000 pages"), "{err}");
+    assert_summary_schema(&run.summary(), 1);
+
+    // 1000 ids a page: past 100000 ids, it stops too.
+    let server = MockServer::start().await;
+    list()
+        .respond_with(endless_pages(1000))
+        .expect(101)
+        .mount(&server)
+        .await;
+    let run = store(&server).args(["--all", "--rate", "0"]).run().await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("more than 100000 items listed"), "{err}");
+    assert!(run.records().is_empty());
+}
+
 #[tokio::test]
 async fn all_stops_with_exit_3_when_the_list_is_refused() {
     let server = MockServer::start().await;

@@ -161,3 +161,46 @@ async fn a_second_sigint_exits_at_once() {
         "did not wait for the request in flight (30 s, timeout 30 s)"
     );
 }
+
+/// A listing that never answers (identity-store `--all`): SIGTERM or SIGHUP ends the run at
+/// once with 130 and, with `-o json`, its summary line. The list request changes nothing, so
+/// it is not waited for; nothing else is sent.
+#[tokio::test]
+async fn a_signal_during_a_listing_that_never_answers_exits_130_with_the_summary() {
+    for signal in ["TERM", "HUP"] {
+        let server = RawServer::start(|_, _| RawReply::Hang);
+        let running = Revoke::new()
+            .env("HUAWEICLOUD_SDK_AK", "HWSIGNALAK0000000001")
+            .env(
+                "HUAWEICLOUD_SDK_SK",
+                "hwSignalSecretKey000000000000000000000001",
+            )
+            .args(["identity-store", "--endpoint", &server.uri(), "-o", "json"])
+            .args(["--identity-store-id", "d-1", "--tenant-id", "t-1", "--all"])
+            .spawn();
+        let started = Instant::now();
+        while server.bodies().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no list request"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.signal(signal);
+        let run = running.wait().await;
+        run.assert_code(130);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "SIG{signal}: the hung listing (timeout 30 s) was not waited for"
+        );
+        assert!(run.records().is_empty(), "{}", run.stdout());
+        assert_summary_schema(&run.summary(), 130);
+        assert_eq!(run.summary()["summary"]["total"], 0);
+        assert_eq!(server.bodies().len(), 1, "nothing sent after the signal");
+        assert!(
+            run.stderr().contains("revoke: interrupted"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
