@@ -1,8 +1,10 @@
 //! `revoke`: revoke access tokens at cloud identity providers.
 //!
-//! `main` parses the command line (`cli`), resolves it into settings (`settings` and each
-//! provider's `setup`), runs the shared engine (`engine`) with one provider, and maps the
-//! outcome to an exit code in one place (`exit::code`).
+//! The flow reads top to bottom: `main` parses the command line (`cli`); `settings` resolves it
+//! (with the environment, and later a config file) into a provider client and its jobs, finding
+//! every usage error before anything is sent; `engine` runs the jobs, the only place that
+//! sends; `output` prints and journals what came back; `exit` turns how the run ended into the
+//! exit code, in one function.
 
 #![forbid(unsafe_code)]
 
@@ -28,21 +30,18 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider};
-use crate::exit::{Ended, RunEnd, RunFlags};
-use crate::http::Transport;
-use crate::journal::{Done, Journal};
+use crate::exit::Ended;
 use crate::output::{Sink, SinkConfig};
-use crate::providers::{Setup, SetupError};
-use crate::settings::Common;
+use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let line = match CommandLine::parse() {
+        Ok(line) => line,
         Err(e) => {
             let _ = e.print();
             let end = if e.use_stderr() {
@@ -54,9 +53,9 @@ pub fn main() -> ExitCode {
         }
     };
     logging::install_panic_hook();
-    logging::init(cli.global.verbose, cli.global.quiet);
+    logging::init(line.cli.global.verbose, line.cli.global.quiet);
 
-    let end = match &cli.command {
+    let end = match &line.cli.command {
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "revoke", &mut script);
@@ -72,7 +71,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        _ => run_on_runtime(cli),
+        _ => run_on_runtime(line),
     };
     exit::process_code(&end)
 }
@@ -91,7 +90,7 @@ fn print(what: &str, bytes: &[u8]) -> Ended {
     }
 }
 
-fn run_on_runtime(cli: Cli) -> Ended {
+fn run_on_runtime(line: CommandLine) -> Ended {
     // One thread: the work is waiting on the network, and the rare CPU work (signing, JSON) is
     // microseconds. Measured against the 2-worker runtime on 2 cores: one-shot 4.2 -> 3.3 ms,
     // bulk with no latency at --concurrency 64 about 19k -> 29k revocations/s, bulk at 10 ms
@@ -106,132 +105,86 @@ fn run_on_runtime(cli: Cli) -> Ended {
             return Ended::NothingSent;
         }
     };
-    let end = runtime.block_on(run(cli));
+    let end = runtime.block_on(run(line));
     // Tasks still waiting on stdin or a signal must not hold the exit.
     runtime.shutdown_background();
     end
 }
 
-/// Runs one command to its end.
-pub async fn run(cli: Cli) -> Ended {
-    let json = cli.global.output == output::Format::Json;
-    match run_inner(cli).await {
-        Ok(end) => end,
-        Err(e) => {
-            let (end, msg) = match e {
-                SetupError::Usage(msg) => (Ended::NothingSent, msg),
-                SetupError::Credentials(msg) => (
-                    Ended::Ran(RunEnd {
-                        flags: RunFlags {
-                            credentials_rejected: true,
-                            ..RunFlags::default()
-                        },
-                        ..RunEnd::default()
-                    }),
-                    msg,
-                ),
-                SetupError::Failed(msg) => (
-                    Ended::Ran(RunEnd {
-                        flags: RunFlags {
-                            setup_failed: true,
-                            ..RunFlags::default()
-                        },
-                        ..RunEnd::default()
-                    }),
-                    msg,
-                ),
-            };
-            logging::error(&msg);
-            // A setup that failed after talking to the provider (identity-store's --all listing)
-            // was a run: NDJSON readers still get its summary line. A usage error sent nothing
-            // and prints nothing on stdout.
-            if json && end != Ended::NothingSent {
-                let line = output::SummaryLine {
-                    summary: record::Summary::default(),
-                    exit_code: exit::code(&end),
-                };
-                println!("{}", serde_json::to_string(&line).unwrap_or_default());
-            }
-            end
-        }
-    }
-}
-
-async fn run_inner(cli: Cli) -> Result<Ended, SetupError> {
-    let common = Common::resolve(&cli.global)?;
-    let env = ProcessEnv;
+/// Runs one command to its end: settings, then the engine.
+pub async fn run(line: CommandLine) -> Ended {
+    let CommandLine { cli, given } = line;
+    // The configuration source below flags and environment: none yet.
+    let config = settings::NoConfig;
+    let layers = Layers::new(&given, &config);
+    let global = match Global::resolve(&cli.global, &layers) {
+        Ok(global) => global,
+        Err(e) => return usage(e),
+    };
+    let cx = Context {
+        global,
+        layers: &layers,
+        env: &ProcessEnv,
+    };
     match cli.command {
-        Command::BiEmbed(args) => {
-            let setup = providers::bi_embed::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
-        Command::Smh(args) => {
-            let setup = providers::smh::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
-        Command::Cloudbase(args) => {
-            let setup = providers::cloudbase::setup(args, &common)?;
-            execute(setup, &common).await
-        }
-        Command::Ciam(args) => {
-            let setup = providers::ciam::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
+        Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,
+        Command::Smh(args) => execute(settings::smh::resolve(args, &cx), &cx).await,
+        Command::Cloudbase(args) => execute(settings::cloudbase::resolve(args, &cx), &cx).await,
+        Command::Ciam(args) => execute(settings::ciam::resolve(args, &cx), &cx).await,
         Command::IdentityStore(args) => {
-            let setup = providers::identity_store::setup(args, &common, &env)?;
-            execute(setup, &common).await
+            execute(settings::identity_store::resolve(args, &cx), &cx).await
         }
         // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man => Ok(Ended::Printed),
+        Command::Completions { .. } | Command::Man => Ended::Printed,
     }
 }
 
-/// Runs a provider's jobs through the engine and the output sink.
-pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<Ended, SetupError> {
-    // Before the first request of any kind (identity-store's listing included).
-    let stop = engine::signals::listen(common.quiet);
-    let (journal, done) = match &common.journal {
-        Some(path) => {
-            let (j, d) = Journal::open(path)?;
-            (Some(j), d)
-        }
-        None => (None, Done::default()),
+/// A usage or configuration error: one line on stderr, nothing on stdout, nothing sent.
+fn usage(e: UsageError) -> Ended {
+    logging::error(&e.to_string());
+    Ended::NothingSent
+}
+
+/// Runs a resolved plan through the engine and the output sink.
+async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_>) -> Ended {
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => return usage(e),
     };
-    if common.dry_run && !common.quiet {
-        let source = setup
-            .credentials_source
-            .as_deref()
-            .map(|s| format!("; credentials from {s}"))
-            .unwrap_or_default();
-        eprintln!("revoke: dry run: nothing will be sent{source}; secrets are shown as ***");
+    let global = &cx.global;
+    // Before the first request of any kind (identity-store's listing included).
+    let stop = engine::signals::listen(global.quiet);
+    if global.dry_run && !global.quiet {
+        eprintln!(
+            "revoke: dry run: nothing will be sent; credentials from {}; secrets are shown as ***",
+            plan.credentials_source
+        );
     }
-    let transport = Transport::new(common.timeout, common.concurrency, setup.tls)?;
     let sink = Sink::start(SinkConfig {
-        format: common.format,
-        quiet: common.quiet,
-        progress: common.progress(setup.count),
-        journal,
-        missing_ok: setup.missing_ok,
-        provider: setup.provider.name(),
+        format: global.format,
+        quiet: global.quiet,
+        progress: global.progress(plan.count),
+        journal: plan.journal,
+        missing_ok: plan.missing_ok,
+        provider: plan.provider.name(),
     });
     let cfg = EngineConfig {
-        concurrency: common.concurrency,
-        rate: common.rate_for(setup.default_rate),
-        policy: common.policy,
-        timeout: common.timeout,
-        dry_run: common.dry_run,
-        drain_on_stop: setup.drainable,
+        concurrency: global.concurrency,
+        rate: global.rate_for(plan.default_rate),
+        policy: global.policy,
+        timeout: global.timeout,
+        dry_run: global.dry_run,
+        drain_on_stop: plan.drainable,
     };
     let flags = engine::run(
-        setup.provider,
-        transport,
-        setup.jobs,
+        plan.provider,
+        plan.transport,
+        plan.jobs,
         cfg,
-        Arc::new(done),
+        Arc::new(plan.done),
         sink.handle(),
         stop,
     )
     .await;
-    let finished = sink.finish(flags).await;
-    Ok(Ended::Ran(finished.end))
+    Ended::Ran(sink.finish(flags).await.end)
 }

@@ -6,25 +6,18 @@
 //! `--all`, the engine first pages through `ListBearerTokens` (`GET .../bearer-token`, the
 //! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{
-    Setup, SetupError, check_segment, header_request_id, nonempty, segment, success, text,
-};
-use crate::cli::IdentityStoreArgs;
-use crate::creds::{Env, HuaweiCredentials};
-use crate::engine::{JobItem, Jobs, Listing, Outcome, Page, Provider};
+use super::{check_segment, header_request_id, success, text};
+use crate::creds::HuaweiCredentials;
+use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
-use crate::input::Targets;
 use crate::record::Status;
 use crate::secret::MASK;
-use crate::settings::Common;
 use crate::sign::huawei;
 
 /// The SDK sets `Content-Type: application/json` on these calls even without a body
@@ -34,27 +27,20 @@ const CONTENT_TYPE: &str = "application/json";
 const LIST_PAGE_LIMIT: &str = "100";
 
 /// `https://identitystore.{region}.myhuaweicloud.com`, the SDK's pattern for every region it
-/// lists (`identitycenterstore_region.py`).
-fn default_endpoint(region: &str) -> String {
+/// lists (`identitycenterstore_region.py`). `region` is a DNS label.
+pub fn default_endpoint(region: &str) -> String {
     format!("https://identitystore.{region}.myhuaweicloud.com")
 }
 
-/// A region becomes a DNS label of the default host: letters, digits and inner hyphens.
-fn check_region(region: &str) -> Result<&str, String> {
-    let ok = !region.is_empty()
-        && region.len() <= 63
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-');
-    if ok {
-        Ok(region)
-    } else {
-        Err(format!(
-            "invalid --region {region:?}: expected a region name such as ap-southeast-1"
-        ))
-    }
+/// What the client is built from.
+pub struct IdentityStoreConfig {
+    pub endpoint: Endpoint,
+    pub credentials: HuaweiCredentials,
+    /// Path segments: not `.` or `..`.
+    pub identity_store_id: String,
+    pub tenant_id: String,
+    /// Sent as `X-Project-Id` when given.
+    pub project_id: Option<String>,
 }
 
 pub struct IdentityStore {
@@ -63,6 +49,18 @@ pub struct IdentityStore {
     identity_store_id: String,
     tenant_id: String,
     project_id: Option<String>,
+}
+
+impl IdentityStore {
+    pub fn new(config: IdentityStoreConfig) -> IdentityStore {
+        IdentityStore {
+            endpoint: config.endpoint,
+            creds: config.credentials,
+            identity_store_id: config.identity_store_id,
+            tenant_id: config.tenant_id,
+            project_id: config.project_id,
+        }
+    }
 }
 
 /// DeleteBearerToken of one token id.
@@ -186,93 +184,6 @@ fn api_error(resp: &RawResponse) -> ApiError {
             retry_after,
         ),
     }
-}
-
-pub fn setup(
-    args: IdentityStoreArgs,
-    common: &Common,
-    env: &dyn Env,
-) -> Result<Setup<IdentityStore>, SetupError> {
-    let region = match args.region.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(check_region(r)?),
-    };
-    let endpoint = match (&common.endpoint, region) {
-        (Some(e), _) => e.clone(),
-        (None, Some(r)) => Endpoint::parse(&default_endpoint(r))?,
-        (None, None) => {
-            return Err(
-                "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL"
-                    .to_string()
-                    .into(),
-            );
-        }
-    };
-    let identity_store_id = segment("--identity-store-id", &args.identity_store_id)?;
-    let tenant_id = segment("--tenant-id", &args.tenant_id)?;
-    let project_id = match args.project_id.as_deref() {
-        Some(p) => Some(nonempty("--project-id", p)?),
-        None => None,
-    };
-    let targets = if args.all {
-        // clap refuses --all with TOKEN_ID arguments; --input is global, so it is checked here.
-        if common.input.is_some() {
-            return Err(
-                "--all lists the tokens itself: it cannot be used with --input"
-                    .to_string()
-                    .into(),
-            );
-        }
-        None
-    } else {
-        let targets = Targets::prepare(args.token_ids, common.input.as_deref(), &check_segment)?;
-        if targets.is_empty() {
-            return Err(
-                "no token id: give TOKEN_ID arguments, --input FILE (`-` for stdin), or --all"
-                    .to_string()
-                    .into(),
-            );
-        }
-        Some(targets)
-    };
-    let creds = crate::creds::huawei(env)?;
-    let source = creds.source.clone();
-    let project_id = project_id.or_else(|| creds.project_id.clone());
-    let provider = Arc::new(IdentityStore {
-        endpoint: endpoint.clone(),
-        creds,
-        identity_store_id,
-        tenant_id,
-        project_id,
-    });
-    let (jobs, count, drainable) = match targets {
-        Some(targets) => {
-            let count = targets.count;
-            let drainable = targets.drainable();
-            let jobs = super::one_per_target(
-                targets,
-                check_segment,
-                |token_id| Job { token_id },
-                |t| serde_json::json!({ "token_id": t }),
-            );
-            (Jobs::Items(jobs), count, drainable)
-        }
-        // `--all`: the engine lists the tokens first (or, in a dry run, plans the list call).
-        None => {
-            let count = common.dry_run.then_some(1);
-            (Jobs::Listed(provider.clone()), count, true)
-        }
-    };
-    Ok(Setup {
-        provider,
-        jobs,
-        count,
-        drainable,
-        default_rate: None,
-        missing_ok: args.missing_ok,
-        credentials_source: Some(source),
-        tls: !endpoint.is_plain_http(),
-    })
 }
 
 impl IdentityStore {
@@ -485,6 +396,7 @@ impl Provider for IdentityStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::answer;
     use crate::secret::Secret;
     use chrono::TimeZone;
 
@@ -502,10 +414,6 @@ mod tests {
             tenant_id: "t-0123456789abcdef".into(),
             project_id: project.map(str::to_string),
         }
-    }
-
-    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
-        RawResponse::new(status, headers, body)
     }
 
     fn header<'a>(req: &'a PreparedRequest, name: &str) -> Option<&'a Header> {
@@ -695,13 +603,5 @@ mod tests {
         }
         assert!(parse_error(b"<html></html>").is_none());
         assert!(parse_error(br#"{"bearer_tokens":[]}"#).is_none());
-    }
-
-    #[test]
-    fn region_is_a_dns_label() {
-        assert_eq!(check_region("ap-southeast-1"), Ok("ap-southeast-1"));
-        for bad in ["", "a.b", "-x", "x-", "a/b", "eu west"] {
-            assert!(check_region(bad).is_err(), "{bad:?}");
-        }
     }
 }

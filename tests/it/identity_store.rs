@@ -666,6 +666,24 @@ async fn usage_errors_exit_2_and_send_nothing() {
     run.assert_code(2);
 }
 
+/// The journal is opened with the other settings, before anything is sent: one that cannot be
+/// opened is a usage error (exit 2, nothing on stdout), and the listing is not sent either.
+#[tokio::test]
+async fn all_with_a_journal_that_cannot_be_opened_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(m::any())
+        .respond_with(list_answer("identity_store/list_bearer_tokens.json"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = store(&server)
+        .args(["--all", "--journal", "/no/such/dir/j"])
+        .run()
+        .await;
+    run.assert_usage("cannot open journal /no/such/dir/j");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn no_secret_reaches_any_output() {
     let env_secrets = [
