@@ -164,24 +164,8 @@ async fn bi_embed_defaults_to_its_documented_rate() {
         .mount(&server)
         .await;
     let started = std::time::Instant::now();
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
-        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
-        .arg_list(&[
-            "bi-embed",
-            "--endpoint",
-            &server.uri(),
-            "--concurrency",
-            "8",
-        ])
-        .arg_list(&[
-            "--project-id",
-            "1",
-            "--user-corp-id",
-            "2",
-            "--scope",
-            "page",
-        ])
+    let run = Revoke::bi_embed(&server.uri())
+        .arg_list(&["--concurrency", "8"])
         .arg_list(&["p1", "p2", "p3", "p4", "p5"])
         .run()
         .await;
@@ -193,18 +177,8 @@ async fn bi_embed_defaults_to_its_documented_rate() {
     );
     // And --rate 0 lifts it.
     let started = std::time::Instant::now();
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
-        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
-        .arg_list(&["bi-embed", "--endpoint", &server.uri(), "--rate", "0"])
-        .arg_list(&[
-            "--project-id",
-            "1",
-            "--user-corp-id",
-            "2",
-            "--scope",
-            "page",
-        ])
+    let run = Revoke::bi_embed(&server.uri())
+        .arg_list(&["--rate", "0"])
         .arg_list(&["p1", "p2", "p3", "p4", "p5"])
         .run()
         .await;

@@ -24,26 +24,9 @@ async fn sigint_lets_in_flight_finish_skips_the_rest_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.ndjson");
     let pages: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
-    let running = Revoke::new()
-        .env(
-            "TENCENTCLOUD_SECRET_ID",
-            "AKIDsignalTests0000000000000000001",
-        )
-        .env(
-            "TENCENTCLOUD_SECRET_KEY",
-            "signalTestsSecretKey000000000001",
-        )
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
+    let running = Revoke::bi_embed(&server.uri())
         .args(["--concurrency", "4", "--rate", "0", "--journal"])
         .args([&journal])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-        ])
         .args(&pages)
         .spawn();
 
@@ -125,27 +108,7 @@ async fn a_second_sigint_exits_at_once() {
         )
         .mount(&server)
         .await;
-    let running = Revoke::new()
-        .env(
-            "TENCENTCLOUD_SECRET_ID",
-            "AKIDsignalTests0000000000000000001",
-        )
-        .env(
-            "TENCENTCLOUD_SECRET_KEY",
-            "signalTestsSecretKey000000000001",
-        )
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-            "p1",
-            "p2",
-        ])
-        .spawn();
+    let running = Revoke::bi_embed(&server.uri()).args(["p1", "p2"]).spawn();
     let started = Instant::now();
     while server.received_requests().await.unwrap().is_empty() {
         assert!(started.elapsed() < Duration::from_secs(20), "no request");
