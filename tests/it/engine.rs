@@ -812,8 +812,8 @@ async fn interrupt_waits_for_a_hung_request_no_longer_than_its_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn interrupt_wakes_targets_waiting_for_a_rate_slot() {
-    // 1 request per second (slots 1.02 s apart), 4 targets holding slots ahead: at 1.5 s, job 1
-    // has gone out and jobs 2-4 are waiting for slots at 2.04, 3.06 and 4.08 s.
+    // 1 request per second (slots 1.03 s apart: `rate::SAFETY`), 4 targets holding slots ahead:
+    // at 1.5 s, job 1 has gone out and jobs 2-4 are waiting for slots at 2.06, 3.09 and 4.12 s.
     let fake = Arc::new(Fake::new(10 * MS));
     let stop = Arc::new(Stop::default());
     let s = stop.clone();
