@@ -1,5 +1,5 @@
 //! The command line, as clap types only: no logic lives here. `///` comments are the user's
-//! `--help`. Settings are resolved from these in `settings.rs` and the provider modules.
+//! `--help`. Settings are resolved from these in `settings/`, one file per command.
 //!
 //! The contract is `../shared/CLI.md`: flag names, environment variables and defaults below
 //! follow it exactly.
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
+use crate::secret::Secret;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,7 +103,7 @@ pub struct GlobalArgs {
     pub no_progress: bool,
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if !v.is_finite() || v < 0.0 {
         return Err("must be 0 (unlimited) or a positive number".into());
@@ -110,7 +111,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-fn parse_timeout(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
         return Err("must be a number of seconds above 0".into());
@@ -194,15 +195,6 @@ pub enum Scope {
     Page,
 }
 
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Panel => "panel",
-            Scope::Page => "page",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct BiEmbedArgs {
     /// BI project ID (ProjectId).
@@ -275,7 +267,7 @@ pub struct CloudbaseArgs {
 
     /// Access tokens to revoke. Prefer --input: arguments are visible to other users.
     #[arg(value_name = "TOKEN")]
-    pub tokens: Vec<String>,
+    pub tokens: Vec<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -285,15 +277,6 @@ pub enum TokenTypeHint {
     AccessToken,
     #[value(name = "refresh_token")]
     RefreshToken,
-}
-
-impl TokenTypeHint {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenTypeHint::AccessToken => "access_token",
-            TokenTypeHint::RefreshToken => "refresh_token",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -329,7 +312,7 @@ pub struct CiamArgs {
 
     /// Tokens to revoke. Prefer --input: arguments are visible to other users.
     #[arg(value_name = "TOKEN")]
-    pub tokens: Vec<String>,
+    pub tokens: Vec<Secret>,
 }
 
 #[derive(Debug, Args)]

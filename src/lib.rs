@@ -1,8 +1,10 @@
 //! `revoke`: revoke access tokens at cloud identity providers.
 //!
-//! `main` parses the command line (`cli`), resolves it into settings (`settings` and each
-//! provider's `setup`), runs the shared engine (`engine`) with one provider, and maps the
-//! outcome to an exit code in one place (`record::exit_code`).
+//! The flow reads top to bottom: `main` parses the command line (`cli`); `settings` resolves it
+//! (with the environment, and later a config file) into a provider client and its jobs, finding
+//! every usage error before anything is sent; `engine` runs the jobs, the only place that
+//! sends; `output` prints and journals what came back; `exit` turns how the run ended into the
+//! exit code, in one function.
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +14,7 @@ pub mod clock;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod http;
 pub mod input;
 pub mod journal;
@@ -25,67 +28,72 @@ pub mod secret;
 pub mod settings;
 pub mod sign;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::creds::ProcessEnv;
-use crate::engine::{EngineConfig, Provider, Stop};
-use crate::http::Transport;
-use crate::journal::{Done, Journal};
+use crate::engine::{EngineConfig, Provider};
+use crate::exit::Ended;
 use crate::output::{Sink, SinkConfig};
-use crate::providers::{Setup, SetupError};
-use crate::settings::Common;
-
-/// Exit code for usage and configuration errors: nothing was sent.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit codes for a request made during setup (before any target) that failed, or whose
-/// credentials were rejected: the same as for a target (`record::exit_code`).
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_CREDENTIALS: u8 = 3;
+use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    output::guard_standard_descriptors();
+    let line = match CommandLine::parse() {
+        Ok(line) => line,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+            let end = if e.use_stderr() {
+                Ended::NothingSent
+            } else {
+                Ended::Printed
+            };
+            return exit::process_code(&end);
         }
     };
     logging::install_panic_hook();
-    logging::init(cli.global.verbose, cli.global.quiet);
+    logging::init(line.cli.global.verbose, line.cli.global.quiet);
 
-    match &cli.command {
+    let end = match &line.cli.command {
         Command::Completions { shell } => {
-            // Into memory first: clap_complete panics on a failed write (`> /dev/full`).
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "revoke", &mut script);
-            return match write_stdout(&script) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    logging::say(&format!(
-                        "revoke: error: cannot write the completion script to stdout: {e}"
-                    ));
-                    ExitCode::FAILURE
-                }
-            };
+            print("the completion script", &script)
         }
         Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
             let mut page = Vec::new();
-            return match man.render(&mut page).and_then(|()| write_stdout(&page)) {
-                Ok(()) => ExitCode::SUCCESS,
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print("the manual page", &page),
                 Err(e) => {
-                    logging::say(&format!("revoke: error: cannot write the manual page: {e}"));
-                    ExitCode::FAILURE
+                    logging::error(&format!("cannot write the manual page: {e}"));
+                    Ended::NothingSent
                 }
-            };
+            }
         }
-        _ => {}
-    }
+        _ => run_on_runtime(line),
+    };
+    exit::process_code(&end)
+}
 
+/// Writes what `completions` or `man` made to stdout. A closed pipe (`| head`) is fine; any
+/// other failure is reported, and nothing was sent.
+fn print(what: &str, bytes: &[u8]) -> Ended {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ended::Printed,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
+        Err(e) => {
+            logging::error(&format!("cannot write {what}: {e}"));
+            Ended::NothingSent
+        }
+    }
+}
+
+fn run_on_runtime(line: CommandLine) -> Ended {
     // One thread: the work is waiting on the network, and the rare CPU work (signing, JSON) is
     // microseconds. Measured against the 2-worker runtime on 2 cores: one-shot 4.2 -> 3.3 ms,
     // bulk with no latency at --concurrency 64 about 19k -> 29k revocations/s, bulk at 10 ms
@@ -96,161 +104,90 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            logging::say(&format!("revoke: error: cannot start: {e}"));
-            return ExitCode::FAILURE;
+            logging::error(&format!("cannot start: {e}"));
+            return Ended::NothingSent;
         }
     };
-    let code = runtime.block_on(run(cli));
+    let end = runtime.block_on(run(line));
     // Tasks still waiting on stdin or a signal must not hold the exit.
     runtime.shutdown_background();
-    ExitCode::from(code)
+    end
 }
 
-/// Writes to stdout and flushes, returning the error instead of panicking like `print!`.
-fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)?;
-    out.flush()
-}
-
-/// Runs one command to its exit code.
-pub async fn run(cli: Cli) -> u8 {
-    let json = cli.global.output == output::Format::Json;
-    match run_inner(cli).await {
-        Ok(code) => code,
-        Err(e) => {
-            let (code, msg) = match e {
-                SetupError::Usage(msg) => (EXIT_USAGE, msg),
-                SetupError::Credentials(msg) => (EXIT_CREDENTIALS, msg),
-                SetupError::Failed(msg) => (EXIT_FAILED, msg),
-            };
-            logging::say(&format!("revoke: error: {msg}"));
-            // A setup that failed after talking to the provider (identity-store's --all listing)
-            // was a run: NDJSON readers still get its summary line. A usage error sent nothing
-            // and prints nothing on stdout.
-            if json && code != EXIT_USAGE {
-                let line = output::SummaryLine {
-                    summary: record::Summary::default(),
-                    exit_code: code,
-                };
-                let mut text = serde_json::to_string(&line).unwrap_or_default();
-                text.push('\n');
-                let _ = write_stdout(text.as_bytes());
-            }
-            code
-        }
-    }
-}
-
-async fn run_inner(cli: Cli) -> Result<u8, SetupError> {
-    let common = Common::resolve(&cli.global)?;
-    let env = ProcessEnv;
+/// Runs one command to its end: settings, then the engine.
+pub async fn run(line: CommandLine) -> Ended {
+    let CommandLine { cli, given } = line;
+    // The configuration source below flags and environment: none yet.
+    let config = settings::NoConfig;
+    let layers = Layers::new(&given, &config);
+    let global = match Global::resolve(&cli.global, &layers) {
+        Ok(global) => global,
+        Err(e) => return usage(e),
+    };
+    let cx = Context {
+        global,
+        layers: &layers,
+        env: &ProcessEnv,
+    };
     match cli.command {
-        Command::BiEmbed(args) => {
-            let setup = providers::bi_embed::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
-        Command::Smh(args) => {
-            let setup = providers::smh::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
-        Command::Cloudbase(args) => {
-            let setup = providers::cloudbase::setup(args, &common)?;
-            execute(setup, &common).await
-        }
-        Command::Ciam(args) => {
-            let setup = providers::ciam::setup(args, &common, &env)?;
-            execute(setup, &common).await
-        }
+        Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,
+        Command::Smh(args) => execute(settings::smh::resolve(args, &cx), &cx).await,
+        Command::Cloudbase(args) => execute(settings::cloudbase::resolve(args, &cx), &cx).await,
+        Command::Ciam(args) => execute(settings::ciam::resolve(args, &cx), &cx).await,
         Command::IdentityStore(args) => {
-            let setup = providers::identity_store::setup(args, &common, &env).await?;
-            execute(setup, &common).await
+            execute(settings::identity_store::resolve(args, &cx), &cx).await
         }
         // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man => Ok(0),
+        Command::Completions { .. } | Command::Man => Ended::Printed,
     }
 }
 
-/// Runs a provider's jobs through the engine and the output sink.
-pub async fn execute<P: Provider>(setup: Setup<P>, common: &Common) -> Result<u8, SetupError> {
-    let (journal, done) = match &common.journal {
-        Some(path) => {
-            let (j, d) = Journal::open(path)?;
-            (Some(j), d)
-        }
-        None => (None, Done::default()),
+/// A usage or configuration error: one line on stderr, nothing on stdout, nothing sent.
+fn usage(e: UsageError) -> Ended {
+    logging::error(&e.to_string());
+    Ended::NothingSent
+}
+
+/// Runs a resolved plan through the engine and the output sink.
+async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_>) -> Ended {
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => return usage(e),
     };
-    if common.dry_run && !common.quiet {
-        let source = setup
-            .credentials_source
-            .as_deref()
-            .map(|s| format!("; credentials from {s}"))
-            .unwrap_or_default();
+    let global = &cx.global;
+    // Before the first request of any kind (identity-store's listing included).
+    let stop = engine::signals::listen(global.quiet);
+    if global.dry_run && !global.quiet {
         logging::say(&format!(
-            "revoke: dry run: nothing will be sent{source}; secrets are shown as ***"
+            "revoke: dry run: nothing will be sent; credentials from {}; secrets are shown as ***",
+            plan.credentials_source
         ));
     }
-    let transport = Transport::new(common.timeout, common.concurrency, setup.tls)?;
     let sink = Sink::start(SinkConfig {
-        format: common.format,
-        quiet: common.quiet,
-        progress: common.progress(setup.count),
-        journal,
-        missing_ok: setup.missing_ok,
-        provider: setup.provider.name(),
+        format: global.format,
+        quiet: global.quiet,
+        progress: global.progress(plan.count),
+        journal: plan.journal,
+        missing_ok: plan.missing_ok,
+        provider: plan.provider.name(),
     });
-    let stop = Arc::new(Stop::default());
-    listen_for_signals(stop.clone(), common.quiet);
     let cfg = EngineConfig {
-        concurrency: common.concurrency,
-        rate: common.rate_for(setup.default_rate),
-        policy: common.policy,
-        timeout: common.timeout,
-        dry_run: common.dry_run,
-        drain_on_stop: setup.drainable,
+        concurrency: global.concurrency,
+        rate: global.rate_for(plan.default_rate),
+        policy: global.policy,
+        timeout: global.timeout,
+        dry_run: global.dry_run,
+        drain_on_stop: plan.drainable,
     };
     let flags = engine::run(
-        setup.provider,
-        transport,
-        setup.jobs,
+        plan.provider,
+        plan.transport,
+        plan.jobs,
         cfg,
-        Arc::new(done),
+        Arc::new(plan.done),
         sink.handle(),
         stop,
     )
     .await;
-    let finished = sink.finish(flags).await;
-    Ok(finished.exit_code)
-}
-
-/// First SIGINT/SIGTERM: stop dispatching and let requests in flight finish. Second: quit now.
-fn listen_for_signals(stop: Arc<Stop>, quiet: bool) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::spawn(async move {
-        let mut seen = 0;
-        loop {
-            tokio::select! {
-                _ = int.recv() => {},
-                _ = term.recv() => {},
-            }
-            seen += 1;
-            if seen == 1 {
-                if !quiet {
-                    logging::say(
-                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)",
-                    );
-                }
-                stop.interrupt();
-            } else {
-                std::process::exit(130);
-            }
-        }
-    });
+    Ended::Ran(sink.finish(flags).await.end)
 }

@@ -100,3 +100,9 @@ pub fn install_panic_hook() {
         );
     }));
 }
+
+/// An error that ends the run or that the user must see whatever the verbosity: one line on
+/// stderr, `revoke: error: ...`, with every known secret scrubbed.
+pub fn error(message: &str) {
+    say(&format!("revoke: error: {message}"));
+}

@@ -12,14 +12,16 @@
 //! server can neither drive the terminal nor forge a line.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, RunFlags, Summary, exit_code};
+use crate::record::{Record, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -74,12 +76,13 @@ impl SinkHandle {
 
 pub struct Sink {
     handle: SinkHandle,
-    thread: JoinHandle<(Summary, u8)>,
+    thread: JoinHandle<RunEnd>,
 }
 
 /// What the writer knows when the run is over.
 pub struct Finished {
-    pub summary: Summary,
+    pub end: RunEnd,
+    /// `exit::code` of `end`, as printed in the summary.
     pub exit_code: u8,
 }
 
@@ -87,7 +90,14 @@ impl Sink {
     /// Records go to stdout.
     pub fn start(cfg: SinkConfig) -> Sink {
         let tty = std::io::stdout().is_terminal();
-        Sink::spawn(cfg, Box::new(std::io::stdout()), tty)
+        // The standard library writes to a closed stdout (`>&-`) as to `/dev/null`, silently:
+        // such a run must say that its records went nowhere.
+        let out: Box<dyn Write + Send> = if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            Box::new(Closed)
+        } else {
+            Box::new(std::io::stdout())
+        };
+        Sink::spawn(cfg, out, tty)
     }
 
     /// Records go to `out` instead of stdout (tests capture them this way, in-process); it is
@@ -116,11 +126,53 @@ impl Sink {
     pub async fn finish(self, flags: RunFlags) -> Finished {
         let _ = self.handle.tx.send(Msg::Finish(flags)).await;
         drop(self.handle);
-        let (summary, exit_code) = tokio::task::spawn_blocking(move || self.thread.join())
+        let end = tokio::task::spawn_blocking(move || self.thread.join())
             .await
             .expect("join output thread")
             .expect("output thread panicked");
-        Finished { summary, exit_code }
+        Finished {
+            end,
+            exit_code: exit::code(&Ended::Ran(end)),
+        }
+    }
+}
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Run first thing in `main`: was stdout closed when the process started (`revoke >&-`)?
+/// The standard library's start-up then opens `/dev/null` (read-write) on the closed number so
+/// that no other file takes it, and every record would vanish without a word. It is recognised
+/// by that: descriptor 1 on `/dev/null` with read-write access, which a shell's `>/dev/null`
+/// (write-only) never gives. The sink then reports it, and the exit code is at least 1.
+pub fn guard_standard_descriptors() {
+    #[cfg(target_os = "linux")]
+    {
+        let null = std::fs::read_link("/proc/self/fd/1")
+            .map(|p| p == std::path::Path::new("/dev/null"))
+            .unwrap_or(false);
+        let read_write = std::fs::read_to_string("/proc/self/fdinfo/1")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("flags:"))
+                    .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+            })
+            .is_some_and(|flags| flags & 0o3 == 0o2);
+        if null && read_write {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What records are written to when stdout was closed: every write fails as the OS would.
+struct Closed;
+
+impl Write for Closed {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from_raw_os_error(9))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(9))
     }
 }
 
@@ -169,7 +221,7 @@ impl Writer {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Msg>) -> (Summary, u8) {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) -> RunEnd {
         loop {
             let msg = match rx.try_recv() {
                 Ok(m) => m,
@@ -237,16 +289,25 @@ impl Writer {
             _ => self.out.write_all(bytes),
         };
         if let Err(e) = res {
-            self.stdout_error(e);
+            self.stdout_lost(e);
         }
     }
 
+    fn flush(&mut self) {
+        if self.stdout_ok
+            && let Err(e) = self.out.flush()
+        {
+            self.stdout_lost(e);
+        }
+    }
+
+    /// Stops printing; any failure but a closed pipe also makes the exit code at least 1.
     /// A closed pipe (`| head`) stops the printing, not the run: the remaining targets are
     /// still revoked and journaled. Any other failure (a full disk, a closed descriptor) is
     /// also said once on stderr and makes the exit code at least 1.
-    fn stdout_error(&mut self, e: std::io::Error) {
+    fn stdout_lost(&mut self, e: std::io::Error) {
         self.stdout_ok = false;
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+        if e.kind() != std::io::ErrorKind::BrokenPipe && !self.stdout_failed {
             self.stdout_failed = true;
             crate::logging::say(&format!(
                 "revoke: error: cannot write the records to stdout: {e}; the run goes on{}",
@@ -259,24 +320,24 @@ impl Writer {
         }
     }
 
-    fn flush(&mut self) {
-        if self.stdout_ok
-            && let Err(e) = self.out.flush()
-        {
-            self.stdout_error(e);
+    fn end(&self, flags: RunFlags) -> RunEnd {
+        RunEnd {
+            summary: self.summary,
+            flags,
+            journal_failed: self.journal_failed,
+            stdout_failed: self.stdout_failed,
         }
     }
 
-    fn finish(mut self, flags: RunFlags) -> (Summary, u8) {
+    fn finish(mut self, flags: RunFlags) -> RunEnd {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let mut flags = flags;
-        flags.missing_ok = self.cfg.missing_ok;
-        let mut code = exit_code(&self.summary, flags);
-        if (self.journal_failed || self.stdout_failed) && code == 0 {
-            code = 1;
-        }
+        let flags = RunFlags {
+            missing_ok: self.cfg.missing_ok,
+            ..flags
+        };
+        let mut code = exit::code(&Ended::Ran(self.end(flags)));
         match self.cfg.format {
             Format::Json => {
                 let line = SummaryLine {
@@ -290,18 +351,13 @@ impl Writer {
             Format::Text if !self.cfg.quiet => {
                 // After the last record, which may still sit in the buffer.
                 self.flush();
-                if self.stdout_failed && code == 0 {
-                    code = 1;
-                }
+                code = exit::code(&Ended::Ran(self.end(flags)));
                 crate::logging::say(&summary_line(self.cfg.provider, &self.summary, code));
             }
             Format::Text => {}
         }
         self.flush();
-        if self.stdout_failed && code == 0 {
-            code = 1;
-        }
-        (self.summary, code)
+        self.end(flags)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The per-target record, the run summary, and the one mapping from outcome to exit code.
+//! The per-target record and the run summary (the exit code they make is `crate::exit`'s).
 //!
 //! Field order and names follow the contract's JSON record exactly (`../shared/CLI.md`).
 
@@ -97,30 +97,6 @@ impl Summary {
     }
 }
 
-/// How a run ended, beyond its records.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunFlags {
-    pub interrupted: bool,
-    pub credentials_rejected: bool,
-    pub missing_ok: bool,
-}
-
-/// The contract's exit codes: 130 interrupted, 3 credentials rejected, 1 any failure, else 0.
-pub fn exit_code(summary: &Summary, flags: RunFlags) -> u8 {
-    if flags.interrupted {
-        130
-    } else if flags.credentials_rejected {
-        3
-    } else if summary.failed > 0
-        || summary.skipped > 0
-        || (summary.not_found > 0 && !flags.missing_ok)
-    {
-        1
-    } else {
-        0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,36 +119,5 @@ mod tests {
             serde_json::to_string(&r).unwrap(),
             r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4}"#
         );
-    }
-
-    #[test]
-    fn exit_codes_follow_the_contract() {
-        let mut s = Summary::default();
-        s.add(Status::Revoked);
-        s.add(Status::AlreadyInvalid);
-        s.add(Status::Planned);
-        assert_eq!(exit_code(&s, RunFlags::default()), 0);
-        let mut nf = s;
-        nf.add(Status::NotFound);
-        assert_eq!(exit_code(&nf, RunFlags::default()), 1);
-        let ok = RunFlags {
-            missing_ok: true,
-            ..RunFlags::default()
-        };
-        assert_eq!(exit_code(&nf, ok), 0);
-        let mut f = s;
-        f.add(Status::Failed);
-        assert_eq!(exit_code(&f, RunFlags::default()), 1);
-        let creds = RunFlags {
-            credentials_rejected: true,
-            ..RunFlags::default()
-        };
-        assert_eq!(exit_code(&f, creds), 3);
-        let int = RunFlags {
-            interrupted: true,
-            credentials_rejected: true,
-            ..RunFlags::default()
-        };
-        assert_eq!(exit_code(&f, int), 130);
     }
 }

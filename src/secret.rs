@@ -36,6 +36,14 @@ impl Secret {
     }
 }
 
+/// Clap parses secret arguments (tokens) straight into a `Secret`: they are never a `String`
+/// in a `Debug` struct.
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret::new(value)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")

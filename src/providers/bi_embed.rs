@@ -4,21 +4,15 @@
 //! without `PageId`. Errors arrive in HTTP 200 bodies as `Response.Error.Code`; success is a
 //! `Response` without `Error`, whose `Data` the record carries.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Setup, check_id, nonempty};
-use crate::cli::{BiEmbedArgs, Scope};
-use crate::creds::{Env, TencentCredentials};
-use crate::engine::{JobItem, Outcome, Provider};
+use crate::creds::TencentCredentials;
+use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
-use crate::input::Targets;
-use crate::settings::Common;
 use crate::sign::tc3;
 
 pub const ACTION: &str = "ClearEmbedToken";
@@ -33,6 +27,33 @@ pub const DOCUMENTED_RATE: f64 = 20.0;
 /// The SDK sends `application/json` with no charset; the signed value must be the one sent.
 const CONTENT_TYPE: &str = "application/json";
 
+/// The token scope (`Scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Panel,
+    Page,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Panel => "panel",
+            Scope::Page => "page",
+        }
+    }
+}
+
+/// What the client is built from.
+pub struct BiEmbedConfig {
+    pub endpoint: Endpoint,
+    pub credentials: TencentCredentials,
+    pub project_id: String,
+    pub user_corp_id: String,
+    pub scope: Scope,
+    /// Sent as `X-TC-Region` when given.
+    pub region: Option<String>,
+}
+
 pub struct BiEmbed {
     url: Url,
     creds: TencentCredentials,
@@ -42,8 +63,22 @@ pub struct BiEmbed {
     region: Option<String>,
 }
 
+impl BiEmbed {
+    pub fn new(config: BiEmbedConfig) -> BiEmbed {
+        BiEmbed {
+            url: config.endpoint.join("/"),
+            creds: config.credentials,
+            project_id: config.project_id,
+            user_corp_id: config.user_corp_id,
+            scope: config.scope,
+            region: config.region,
+        }
+    }
+}
+
+/// One ClearEmbedToken: of one page, or (`None`) of every page of the scope.
 pub struct Job {
-    page_id: Option<String>,
+    pub page_id: Option<String>,
 }
 
 /// The request body: the API's own parameters only (common ones go in headers). Every field is
@@ -97,60 +132,6 @@ pub fn error_kind(code: &str) -> ErrorKind {
     } else {
         ErrorKind::Rejected
     }
-}
-
-pub fn setup(args: BiEmbedArgs, common: &Common, env: &dyn Env) -> Result<Setup<BiEmbed>, String> {
-    let endpoint = match &common.endpoint {
-        Some(e) => e.clone(),
-        None => Endpoint::parse(DEFAULT_ENDPOINT)?,
-    };
-    let project_id = nonempty("--project-id", &args.project_id)?;
-    let user_corp_id = nonempty("--user-corp-id", &args.user_corp_id)?;
-    let region = match args.region.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(nonempty("--region", r)?),
-    };
-    let no_targets = args.page_ids.is_empty() && common.input.is_none();
-    let targets = Targets::prepare(args.page_ids, common.input.as_deref(), &check_id)?;
-    let creds = crate::creds::tencent(args.profile.as_deref(), env)?;
-    let source = creds.source.clone();
-    let provider = Arc::new(BiEmbed {
-        url: endpoint.join("/"),
-        creds,
-        project_id,
-        user_corp_id,
-        scope: args.scope,
-        region,
-    });
-    let (jobs, count, drainable): (Box<dyn Iterator<Item = JobItem<Job>> + Send>, _, _) =
-        if no_targets {
-            // "With no page id, one request without PageId."
-            (
-                Box::new(std::iter::once(JobItem::Job(Job { page_id: None }))),
-                Some(1),
-                true,
-            )
-        } else {
-            let count = targets.count;
-            let drainable = targets.drainable();
-            let jobs = super::one_per_target(
-                targets,
-                check_id,
-                |p| Job { page_id: Some(p) },
-                |p| serde_json::json!({ "page_id": p }),
-            );
-            (jobs, count, drainable)
-        };
-    Ok(Setup {
-        provider,
-        jobs,
-        count,
-        drainable,
-        default_rate: Some(DOCUMENTED_RATE),
-        missing_ok: false,
-        credentials_source: Some(source),
-        tls: !endpoint.is_plain_http(),
-    })
 }
 
 impl BiEmbed {

@@ -7,23 +7,17 @@
 //! 2.3.1). Nothing here is CIAM-specific beyond the path: any 2xx is success whatever its body,
 //! and errors are RFC 6749 5.2 JSON objects.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Setup, check_token, nonempty};
-use crate::cli::{CiamArgs, ClientAuth, TokenTypeHint};
-use crate::creds::Env;
+use super::{header_request_id, success};
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
-use crate::input::Targets;
 use crate::secret::{MASK, Secret};
-use crate::settings::Common;
 
 /// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
 /// `revocation_endpoint`, so the path is fixed rather than discovered.
@@ -32,12 +26,59 @@ pub const PATH: &str = "/oauth2/revoke";
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const SECRET_ENV: &str = "CIAM_CLIENT_SECRET";
 
+/// How the client authenticates (RFC 6749 2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_post`: `client_id` and `client_secret` in the form body.
+    Post,
+    /// `client_secret_basic`: HTTP Basic authentication.
+    Basic,
+}
+
+/// RFC 7009 2.1 `token_type_hint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    AccessToken,
+    RefreshToken,
+}
+
+impl TokenTypeHint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenTypeHint::AccessToken => "access_token",
+            TokenTypeHint::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// What the client is built from.
+pub struct CiamConfig {
+    /// The authorization server; the revocation path is appended.
+    pub endpoint: Endpoint,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub auth: ClientAuth,
+    pub hint: Option<TokenTypeHint>,
+}
+
 pub struct Ciam {
     url: Url,
     client_id: String,
     client_secret: Secret,
     auth: ClientAuth,
     hint: Option<TokenTypeHint>,
+}
+
+impl Ciam {
+    pub fn new(config: CiamConfig) -> Ciam {
+        Ciam {
+            url: config.endpoint.join(PATH),
+            client_id: config.client_id,
+            client_secret: config.client_secret,
+            auth: config.auth,
+            hint: config.hint,
+        }
+    }
 }
 
 pub type Job = super::TokenJob;
@@ -118,68 +159,6 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     )
 }
 
-/// `--domain HOST` is `https://HOST`: a host name (and port), never a URL.
-fn domain_endpoint(domain: &str) -> Result<Endpoint, String> {
-    let d = domain.trim();
-    if d.is_empty()
-        || d.contains("://")
-        || d.contains(['/', '?', '#', '@'])
-        || d.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "--domain takes a host name such as sample.portal.tencentciam.com, not {d:?}; use --endpoint for a URL"
-        ));
-    }
-    Endpoint::parse(&format!("https://{d}"))
-}
-
-pub fn setup(args: CiamArgs, common: &Common, env: &dyn Env) -> Result<Setup<Ciam>, String> {
-    // clap refuses --domain together with --endpoint (or REVOKE_ENDPOINT).
-    let endpoint = match (&args.domain, &common.endpoint) {
-        (Some(domain), _) => domain_endpoint(domain)?,
-        (None, Some(endpoint)) => endpoint.clone(),
-        (None, None) => {
-            return Err(
-                "ciam needs --domain HOST (the user directory's domain) or --endpoint URL".into(),
-            );
-        }
-    };
-    let client_id = nonempty("--client-id", &args.client_id)?;
-    let from_args = !args.tokens.is_empty();
-    let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
-    if targets.is_empty() {
-        return Err(
-            "no token to revoke: give TOKEN arguments or --input FILE (`-` for stdin)".into(),
-        );
-    }
-    let (client_secret, source) = crate::creds::secret_from(
-        env,
-        SECRET_ENV,
-        args.client_secret_file.as_deref(),
-        "--client-secret-file",
-        common.input_is_stdin(),
-    )?;
-    let count = targets.count;
-    let drainable = targets.drainable();
-    let jobs = super::token_jobs(targets, from_args);
-    Ok(Setup {
-        provider: Arc::new(Ciam {
-            url: endpoint.join(PATH),
-            client_id,
-            client_secret,
-            auth: args.client_auth,
-            hint: args.token_type_hint,
-        }),
-        jobs,
-        count,
-        drainable,
-        default_rate: None,
-        missing_ok: false,
-        credentials_source: Some(source),
-        tls: !endpoint.is_plain_http(),
-    })
-}
-
 impl Ciam {
     /// The form body; called with the real values to send and with `***` to show.
     fn form_body(&self, client_secret: &str, token: &str) -> String {
@@ -241,8 +220,8 @@ impl Provider for Ciam {
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         // RFC 7009 has no request id; gateways in front of a server often add this one.
-        let request_id = resp.header("x-request-id").map(str::to_string);
-        if (200..300).contains(&resp.status) {
+        let request_id = header_request_id(&resp, &["x-request-id"]);
+        if success(resp.status) {
             // RFC 7009 2.2: "The authorization server responds with HTTP status code 200 if the
             // token has been revoked successfully or if the client submitted an invalid token.
             // Note: invalid tokens do not cause an error response" ... "The content of the
@@ -282,6 +261,7 @@ impl Provider for Ciam {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::answer;
     use std::time::Duration;
 
     fn ciam(auth: ClientAuth, hint: Option<TokenTypeHint>) -> Ciam {
@@ -300,10 +280,6 @@ mod tests {
         Job {
             token: Secret::new(token),
         }
-    }
-
-    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
-        RawResponse::new(status, headers, body)
     }
 
     #[test]
@@ -437,26 +413,5 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(e.retryable());
-    }
-
-    #[test]
-    fn domain_is_a_host_not_a_url() {
-        let e = domain_endpoint("sample.portal.tencentciam.com").unwrap();
-        assert_eq!(
-            e.join(PATH).as_str(),
-            "https://sample.portal.tencentciam.com/oauth2/revoke"
-        );
-        assert!(domain_endpoint("auth.example.com:8443").is_ok());
-        for bad in [
-            "",
-            "https://sample.portal.tencentciam.com",
-            "sample.portal.tencentciam.com/oauth2",
-            "a b",
-            "u@host",
-            "host?x",
-        ] {
-            let err = domain_endpoint(bad).unwrap_err();
-            assert!(err.contains("--domain"), "{bad:?}: {err}");
-        }
     }
 }

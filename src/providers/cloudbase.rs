@@ -11,22 +11,17 @@
 //! `ACCESS_TOKEN_EXPIRED`, which stop a request before it reaches the auth service). A token the
 //! gateway already calls invalid or expired is reported `already_invalid`.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Setup, check_token, nonempty};
-use crate::cli::CloudbaseArgs;
+use super::{request_id, success, text};
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
-use crate::input::Targets;
 use crate::record::Status;
 use crate::secret::MASK;
-use crate::settings::Common;
 
 /// "China regions (ap-shanghai etc.): https://{envId}.api.tcloudbasegateway.com" (HTTP API
 /// overview); the overseas gateway adds `.intl`.
@@ -35,10 +30,45 @@ pub const INTL_GATEWAY_DOMAIN: &str = "api.intl.tcloudbasegateway.com";
 pub const PATH: &str = "/auth/v1/revoke";
 const CONTENT_TYPE: &str = "application/json";
 
+/// What the client is built from.
+pub struct CloudbaseConfig {
+    /// `--endpoint`, or the gateway of the environment ([`gateway`]).
+    pub endpoint: Endpoint,
+    /// Sent as `?client_id=` when given.
+    pub client_id: Option<String>,
+    /// Sent as the `x-device-id` header when given (ASCII).
+    pub device_id: Option<String>,
+}
+
+/// The gateway of environment `env_id` (a DNS label), overseas with `intl`.
+pub fn gateway(env_id: &str, intl: bool) -> String {
+    let domain = if intl {
+        INTL_GATEWAY_DOMAIN
+    } else {
+        GATEWAY_DOMAIN
+    };
+    format!("https://{env_id}.{domain}")
+}
+
 pub struct Cloudbase {
     /// `{endpoint}/auth/v1/revoke`, with `?client_id=` when given.
     url: Url,
     device_id: Option<String>,
+}
+
+impl Cloudbase {
+    pub fn new(config: CloudbaseConfig) -> Cloudbase {
+        let mut url = config.endpoint.join(PATH);
+        if let Some(c) = &config.client_id {
+            // "client_id: Client ID corresponding to the application ... Defaults to environment
+            // ID, can be omitted": sent only when given.
+            url.query_pairs_mut().append_pair("client_id", c);
+        }
+        Cloudbase {
+            url,
+            device_id: config.device_id,
+        }
+    }
 }
 
 pub type Job = super::TokenJob;
@@ -102,106 +132,13 @@ fn kind_for_status(http_status: u16) -> ErrorKind {
     }
 }
 
-/// An environment id becomes the first label of the gateway's host name.
-pub fn check_env_id(env_id: &str) -> Result<String, String> {
-    let id = env_id.trim();
-    let label = !id.is_empty()
-        && id.len() <= 63
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !id.starts_with('-')
-        && !id.ends_with('-');
-    if !label {
-        return Err(format!(
-            "--env-id {id:?} is not a CloudBase environment id (letters, digits and '-', as in my-env-1a2b)"
-        ));
-    }
-    Ok(id.to_string())
-}
-
-/// `--endpoint` if given (it replaces both gateways), else the gateway of `--env-id`.
-fn resolve_endpoint(common: &Common, env_id: Option<&str>, intl: bool) -> Result<Endpoint, String> {
-    let env_id = env_id.map(check_env_id).transpose()?;
-    if let Some(e) = &common.endpoint {
-        return Ok(e.clone());
-    }
-    let Some(env_id) = env_id else {
-        return Err(format!(
-            "--env-id is required (it names the host https://ENV.{GATEWAY_DOMAIN}), unless --endpoint is given"
-        ));
-    };
-    let domain = if intl {
-        INTL_GATEWAY_DOMAIN
-    } else {
-        GATEWAY_DOMAIN
-    };
-    Endpoint::parse(&format!("https://{env_id}.{domain}"))
-}
-
-pub fn setup(args: CloudbaseArgs, common: &Common) -> Result<Setup<Cloudbase>, String> {
-    let endpoint = resolve_endpoint(common, args.env_id.as_deref(), args.intl)?;
-    let client_id = args
-        .client_id
-        .as_deref()
-        .map(|c| nonempty("--client-id", c))
-        .transpose()?;
-    let device_id = args
-        .device_id
-        .as_deref()
-        .map(|d| nonempty("--device-id", d))
-        .transpose()?;
-    if device_id.as_deref().is_some_and(|d| !d.is_ascii()) {
-        return Err("--device-id must be ASCII: it is sent as the x-device-id header".into());
-    }
-    if args.tokens.is_empty() && common.input.is_none() {
-        return Err(
-            "no tokens given: pass TOKEN arguments or --input FILE (--input - reads stdin)".into(),
-        );
-    }
-    let from_args = !args.tokens.is_empty();
-    let targets = Targets::prepare(args.tokens, common.input.as_deref(), &check_token)?;
-    let mut url = endpoint.join(PATH);
-    if let Some(c) = &client_id {
-        // "client_id: Client ID corresponding to the application ... Defaults to environment
-        // ID, can be omitted": sent only when given.
-        url.query_pairs_mut().append_pair("client_id", c);
-    }
-    let count = targets.count;
-    let drainable = targets.drainable();
-    let jobs = super::token_jobs(targets, from_args);
-    Ok(Setup {
-        provider: Arc::new(Cloudbase { url, device_id }),
-        jobs,
-        count,
-        drainable,
-        // "Rate limits: package-QPS based, numbers not documented."
-        default_rate: None,
-        missing_ok: false,
-        credentials_source: Some("the tokens themselves (each is its own credential)".into()),
-        tls: !endpoint.is_plain_http(),
-    })
-}
-
-fn text(v: Option<Value>) -> Option<String> {
-    match v? {
-        Value::String(s) if !s.is_empty() => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The record's request id: the body's, else the `x-request-id` header.
-fn request_id(body: Option<String>, resp: &RawResponse) -> Option<String> {
-    body.or_else(|| resp.header("x-request-id").map(str::to_string))
-        .filter(|id| !id.is_empty())
-}
-
 /// An answer we cannot read, classified by status, a 401 kept to its target (see
 /// [`error_kind`]).
 fn unreadable(resp: &RawResponse) -> ApiError {
     let mut e = ApiError::unreadable(
         resp.status,
         format!("HTTP {} without a CloudBase error body", resp.status),
-        request_id(None, resp),
+        request_id(None, resp, &["x-request-id"]),
         resp.retry_after(),
     );
     if let ApiError::Unreadable { kind, .. } = &mut e
@@ -256,18 +193,21 @@ impl Provider for Cloudbase {
     }
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        if (200..300).contains(&resp.status) {
+        if success(resp.status) {
             // "200: A successful response." Its schema is "any": nothing in it is needed.
-            return Ok(Outcome::revoked(resp.status, request_id(None, &resp), None));
+            let request_id = request_id(None, &resp, &["x-request-id"]);
+            return Ok(Outcome::revoked(resp.status, request_id, None));
         }
         let Ok(body) = serde_json::from_slice::<ErrorBody>(&resp.body) else {
             return Err(unreadable(&resp));
         };
-        let Some(code) = text(body.error).or_else(|| text(body.code)) else {
+        let code = body.error.as_ref().and_then(text);
+        let Some(code) = code.or_else(|| body.code.as_ref().and_then(text)) else {
             return Err(unreadable(&resp));
         };
         let message = body.error_description.or(body.message).unwrap_or_default();
-        let request_id = request_id(body.request_id.or(body.request_id_camel), &resp);
+        let body_id = body.request_id.or(body.request_id_camel);
+        let request_id = request_id(body_id, &resp, &["x-request-id"]);
         if already_invalid(&code) {
             return Ok(Outcome::noted(
                 Status::AlreadyInvalid,
@@ -291,29 +231,21 @@ impl Provider for Cloudbase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::answer;
     use crate::secret::{Secret, long_fingerprint};
 
     fn provider(client_id: Option<&str>, device_id: Option<&str>) -> Cloudbase {
-        let mut url = Endpoint::parse("https://env-1.api.tcloudbasegateway.com")
-            .unwrap()
-            .join(PATH);
-        if let Some(c) = client_id {
-            url.query_pairs_mut().append_pair("client_id", c);
-        }
-        Cloudbase {
-            url,
+        Cloudbase::new(CloudbaseConfig {
+            endpoint: Endpoint::parse(&gateway("env-1", false)).unwrap(),
+            client_id: client_id.map(str::to_string),
             device_id: device_id.map(str::to_string),
-        }
+        })
     }
 
     fn job(t: &str) -> Job {
         Job {
             token: Secret::new(t),
         }
-    }
-
-    fn answer(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
-        RawResponse::new(status, headers, body)
     }
 
     #[test]
@@ -345,14 +277,6 @@ mod tests {
         assert!(already_invalid("ACCESS_TOKEN_INVALID"));
         assert!(already_invalid("ACCESS_TOKEN_EXPIRED"));
         assert!(!already_invalid("INVALID_CREDENTIALS"));
-    }
-
-    #[test]
-    fn env_ids_are_dns_labels() {
-        assert_eq!(check_env_id(" my-env-1a2b ").unwrap(), "my-env-1a2b");
-        for bad in ["", "a.b", "a/b", "-a", "a-", "ä", "a b", &"a".repeat(64)] {
-            assert!(check_env_id(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
@@ -405,7 +329,7 @@ mod tests {
         let p = provider(None, None);
         let j = job("t");
         let o = p
-            .interpret(&j, answer(200, "{}", &[("x-request-id", "r-1")]))
+            .interpret(&j, answer(200, &[("x-request-id", "r-1")], "{}"))
             .unwrap();
         assert_eq!(o, Outcome::revoked(200, Some("r-1".into()), None));
 
@@ -414,8 +338,8 @@ mod tests {
                 &j,
                 answer(
                     401,
-                    r#"{"code":"ACCESS_TOKEN_EXPIRED","message":"expired","requestId":"r-2"}"#,
                     &[],
+                    r#"{"code":"ACCESS_TOKEN_EXPIRED","message":"expired","requestId":"r-2"}"#,
                 ),
             )
             .unwrap();
@@ -429,8 +353,8 @@ mod tests {
                 &j,
                 answer(
                     500,
-                    r#"{"error":"unavailable","error_code":14,"error_description":"try later","request_id":"r-3"}"#,
                     &[],
+                    r#"{"error":"unavailable","error_code":14,"error_description":"try later","request_id":"r-3"}"#,
                 ),
             )
             .unwrap_err();
@@ -444,17 +368,17 @@ mod tests {
                 &j,
                 answer(
                     401,
-                    r#"{"code":"INVALID_CREDENTIALS","message":"bad"}"#,
                     &[],
+                    r#"{"code":"INVALID_CREDENTIALS","message":"bad"}"#,
                 ),
             )
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Rejected);
 
-        let e = p.interpret(&j, answer(401, "nope", &[])).unwrap_err();
+        let e = p.interpret(&j, answer(401, &[], "nope")).unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
         assert_eq!(e.kind(), ErrorKind::Rejected, "a 401 never stops the run");
-        let e = p.interpret(&j, answer(503, "{}", &[])).unwrap_err();
+        let e = p.interpret(&j, answer(503, &[], "{}")).unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(e.retryable());
     }

@@ -3,59 +3,44 @@
 //!
 //! One SDK-HMAC-SHA256 signed `DELETE /v1/identity-stores/{identity_store_id}/tenant/
 //! {tenant_id}/bearer-token/{token_id}` per token id; 200 is success, 404 is `not_found`. With
-//! `--all`, setup first pages through `ListBearerTokens` (`GET .../bearer-token`) and the ids it
-//! returns become the targets: that one call is made here, with the run's retry policy, because
-//! the engine needs the targets before it can start. Every attempt is signed afresh.
-
-use std::collections::HashSet;
-use std::sync::Arc;
+//! `--all`, the engine first pages through `ListBearerTokens` (`GET .../bearer-token`, the
+//! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Setup, SetupError, check_segment, nonempty, segment};
-use crate::cli::IdentityStoreArgs;
-use crate::creds::{Env, HuaweiCredentials};
-use crate::engine::{JobItem, Outcome, Provider};
+use super::{check_segment, header_request_id, success, text};
+use crate::creds::HuaweiCredentials;
+use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport, host_header};
-use crate::input::Targets;
-use crate::rate::RateLimiter;
+use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
 use crate::record::Status;
 use crate::secret::MASK;
-use crate::settings::Common;
 use crate::sign::huawei;
 
 /// The SDK sets `Content-Type: application/json` on these calls even without a body
 /// (`identitycenterstore_client.py`), and signs it.
 const CONTENT_TYPE: &str = "application/json";
-/// Page size asked for when following `page_info.next_marker` (see [`IdentityStore::list_all`]).
+/// Page size asked for when following `page_info.next_marker` (see the [`Listing`] impl).
 const LIST_PAGE_LIMIT: &str = "100";
 
 /// `https://identitystore.{region}.myhuaweicloud.com`, the SDK's pattern for every region it
-/// lists (`identitycenterstore_region.py`).
-fn default_endpoint(region: &str) -> String {
+/// lists (`identitycenterstore_region.py`). `region` is a DNS label.
+pub fn default_endpoint(region: &str) -> String {
     format!("https://identitystore.{region}.myhuaweicloud.com")
 }
 
-/// A region becomes a DNS label of the default host: letters, digits and inner hyphens.
-fn check_region(region: &str) -> Result<&str, String> {
-    let ok = !region.is_empty()
-        && region.len() <= 63
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !region.starts_with('-')
-        && !region.ends_with('-');
-    if ok {
-        Ok(region)
-    } else {
-        Err(format!(
-            "invalid --region {region:?}: expected a region name such as ap-southeast-1"
-        ))
-    }
+/// What the client is built from.
+pub struct IdentityStoreConfig {
+    pub endpoint: Endpoint,
+    pub credentials: HuaweiCredentials,
+    /// Path segments: not `.` or `..`.
+    pub identity_store_id: String,
+    pub tenant_id: String,
+    /// Sent as `X-Project-Id` when given.
+    pub project_id: Option<String>,
 }
 
 pub struct IdentityStore {
@@ -66,12 +51,21 @@ pub struct IdentityStore {
     project_id: Option<String>,
 }
 
-pub enum Job {
-    /// DeleteBearerToken of one token id.
-    Delete(String),
-    /// ListBearerTokens, one page. Run by setup for `--all`; a target only in `--all --dry-run`,
-    /// which sends nothing, so it plans the list call that the deletes would depend on.
-    List { marker: Option<String> },
+impl IdentityStore {
+    pub fn new(config: IdentityStoreConfig) -> IdentityStore {
+        IdentityStore {
+            endpoint: config.endpoint,
+            creds: config.credentials,
+            identity_store_id: config.identity_store_id,
+            tenant_id: config.tenant_id,
+            project_id: config.project_id,
+        }
+    }
+}
+
+/// DeleteBearerToken of one token id.
+pub struct Job {
+    pub token_id: String,
 }
 
 /// ListBearerTokens' answer: `{"bearer_tokens":[{"creation_time","expiration_time","token_id"}]}`.
@@ -151,11 +145,7 @@ fn parse_error(body: &[u8]) -> Option<HuaweiError> {
 }
 
 fn error_fields(obj: &Map<String, Value>) -> Option<HuaweiError> {
-    let text = |k: &str| match obj.get(k)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
+    let text = |k: &str| text(obj.get(k)?);
     let (code, message) = [
         ("error_code", "error_msg"),
         ("errorCode", "errorMsg"),
@@ -173,7 +163,7 @@ fn error_fields(obj: &Map<String, Value>) -> Option<HuaweiError> {
 /// An answer that is not a success, as an error. The request id is in the `X-Request-Id`
 /// header, and in the body too.
 fn api_error(resp: &RawResponse) -> ApiError {
-    let header_id = resp.header("x-request-id").map(str::to_string);
+    let header_id = header_request_id(resp, &["x-request-id"]);
     let retry_after = resp.retry_after();
     match parse_error(&resp.body) {
         Some(e) => ApiError::Service {
@@ -196,120 +186,6 @@ fn api_error(resp: &RawResponse) -> ApiError {
     }
 }
 
-/// A failed setup request, for the one-line error message.
-fn describe(e: &ApiError) -> String {
-    let mut text = e.to_string();
-    if let Some(s) = e.http_status() {
-        text.push_str(&format!(" (HTTP {s}"));
-        if let Some(id) = e.request_id() {
-            text.push_str(&format!(", request {id}"));
-        }
-        text.push(')');
-    }
-    text
-}
-
-pub async fn setup(
-    args: IdentityStoreArgs,
-    common: &Common,
-    env: &dyn Env,
-) -> Result<Setup<IdentityStore>, SetupError> {
-    let region = match args.region.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(check_region(r)?),
-    };
-    let endpoint = match (&common.endpoint, region) {
-        (Some(e), _) => e.clone(),
-        (None, Some(r)) => Endpoint::parse(&default_endpoint(r))?,
-        (None, None) => {
-            return Err(
-                "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL"
-                    .to_string()
-                    .into(),
-            );
-        }
-    };
-    let identity_store_id = segment("--identity-store-id", &args.identity_store_id)?;
-    let tenant_id = segment("--tenant-id", &args.tenant_id)?;
-    let project_id = match args.project_id.as_deref() {
-        Some(p) => Some(nonempty("--project-id", p)?),
-        None => None,
-    };
-    let targets = if args.all {
-        // clap refuses --all with TOKEN_ID arguments; --input is global, so it is checked here.
-        if common.input.is_some() {
-            return Err(
-                "--all lists the tokens itself: it cannot be used with --input"
-                    .to_string()
-                    .into(),
-            );
-        }
-        None
-    } else {
-        let targets = Targets::prepare(args.token_ids, common.input.as_deref(), &check_segment)?;
-        if targets.is_empty() {
-            return Err(
-                "no token id: give TOKEN_ID arguments, --input FILE (`-` for stdin), or --all"
-                    .to_string()
-                    .into(),
-            );
-        }
-        Some(targets)
-    };
-    let creds = crate::creds::huawei(env)?;
-    let source = creds.source.clone();
-    let project_id = project_id.or_else(|| creds.project_id.clone());
-    let provider = Arc::new(IdentityStore {
-        endpoint: endpoint.clone(),
-        creds,
-        identity_store_id,
-        tenant_id,
-        project_id,
-    });
-    type Jobs = Box<dyn Iterator<Item = JobItem<Job>> + Send>;
-    let (jobs, count, drainable): (Jobs, _, _) = match targets {
-        Some(targets) => {
-            let count = targets.count;
-            let drainable = targets.drainable();
-            let jobs = super::one_per_target(
-                targets,
-                check_segment,
-                Job::Delete,
-                |t| serde_json::json!({ "token_id": t }),
-            );
-            (jobs, count, drainable)
-        }
-        None if common.dry_run => (
-            Box::new(std::iter::once(JobItem::Job(Job::List { marker: None }))),
-            Some(1),
-            true,
-        ),
-        None => {
-            let ids = provider.list_all(common).await?;
-            tracing::info!("ListBearerTokens: {} bearer token(s) to delete", ids.len());
-            let count = ids.len() as u64;
-            let jobs = ids.into_iter().map(|id| match check_segment(&id) {
-                Ok(()) if !id.is_empty() => JobItem::Job(Job::Delete(id)),
-                _ => JobItem::Invalid {
-                    target: serde_json::json!({ "token_id": id }),
-                    message: "ListBearerTokens returned a token_id that cannot be sent".into(),
-                },
-            });
-            (Box::new(jobs), Some(count), true)
-        }
-    };
-    Ok(Setup {
-        provider,
-        jobs,
-        count,
-        drainable,
-        default_rate: None,
-        missing_ok: args.missing_ok,
-        credentials_source: Some(source),
-        tls: !endpoint.is_plain_http(),
-    })
-}
-
 impl IdentityStore {
     /// `/v1/identity-stores/{id}/tenant/{tenant}/bearer-token[/{token_id}]`, each segment
     /// percent-encoded as the SDK does.
@@ -326,158 +202,15 @@ impl IdentityStore {
         huawei::wire_path(&segments)
     }
 
-    /// Every token id of the tenant, through every page of ListBearerTokens, for `--all`.
-    ///
-    /// The one place a provider loops and sleeps: the engine needs the targets before it can
-    /// run, so this call retries on its own, with the run's policy (`--retries`, backoff or
-    /// `Retry-After`), `--timeout` per attempt and `--rate` between requests. Credentials are
-    /// never retried (Huawei locks an access key after five signature failures in a row).
-    ///
-    /// Pagination is not documented for ListBearerTokens. If an answer carries
-    /// `page_info.next_marker`, as Huawei's paginated APIs do, the next page is asked for with
-    /// `?limit=100&marker=...`; without it, the first answer is the whole list.
-    async fn list_all(&self, common: &Common) -> Result<Vec<String>, SetupError> {
-        let transport = Transport::new(common.timeout, 1, !self.endpoint.is_plain_http())?;
-        let rate = common.rate_for(None).and_then(RateLimiter::new);
-        let mut ids = Vec::new();
-        let mut marker: Option<String> = None;
-        let mut seen = HashSet::new();
-        let mut attempt = 0;
-        loop {
-            if let Some(rate) = &rate {
-                rate.acquire().await;
-            }
-            attempt += 1;
-            let job = Job::List {
-                marker: marker.clone(),
-            };
-            let result = tokio::time::timeout(common.timeout, self.list_page(&transport, &job))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ApiError::Send {
-                        message: format!("no answer within {} s", common.timeout.as_secs_f64()),
-                        timeout: true,
-                    })
-                });
-            match result {
-                Ok(page) => {
-                    attempt = 0;
-                    ids.extend(page.bearer_tokens.into_iter().map(|t| t.token_id));
-                    let next = page.page_info.and_then(|p| p.next_marker);
-                    match next.filter(|m| !m.is_empty()) {
-                        None => break,
-                        // A marker seen before would page around in a circle for ever.
-                        Some(next) if !seen.insert(next.clone()) => {
-                            return Err(SetupError::Failed(format!(
-                                "listing bearer tokens: page_info.next_marker {next:?} came back a second time"
-                            )));
-                        }
-                        Some(next) => marker = Some(next),
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::Credentials => {
-                    return Err(SetupError::Credentials(format!(
-                        "listing bearer tokens: the provider rejected the credentials: {}",
-                        describe(&e)
-                    )));
-                }
-                Err(e) => {
-                    let delay = if e.retryable() {
-                        common
-                            .policy
-                            .delay(attempt, e.retry_after(), fastrand::f64())
-                    } else {
-                        None
-                    };
-                    let Some(delay) = delay else {
-                        return Err(SetupError::Failed(format!(
-                            "listing bearer tokens failed after {attempt} attempt(s): {}",
-                            describe(&e)
-                        )));
-                    };
-                    tracing::info!(
-                        "listing bearer tokens: attempt {attempt} failed ({e}), retrying in {} ms",
-                        delay.as_millis()
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
-        if let Some(rate) = &rate {
-            // The engine's limiter starts empty: wait out this slot so that its first delete is
-            // not closer to the last list request than the rate allows.
-            rate.acquire().await;
-        }
-        Ok(ids)
-    }
-
-    /// One attempt at one page: signed now, sent, read.
-    async fn list_page(
+    /// The signed request: SDK-HMAC-SHA256 over the method, path, query and headers at `now`.
+    fn signed(
         &self,
-        transport: &Transport,
-        job: &Job,
-    ) -> Result<ListBearerTokensResponse, ApiError> {
-        let request = self.prepare(job, Utc::now())?;
-        let scrub = request.scrubber();
-        let resp = transport.exchange(&request, &scrub).await?;
-        if !(200..300).contains(&resp.status) {
-            return Err(scrub.error(api_error(&resp)));
-        }
-        serde_json::from_slice(&resp.body).map_err(|e| {
-            ApiError::unreadable(
-                resp.status,
-                format!("not a ListBearerTokens answer: {e}"),
-                resp.header("x-request-id").map(str::to_string),
-                None,
-            )
-        })
-    }
-}
-
-impl Provider for IdentityStore {
-    type Job = Job;
-
-    fn name(&self) -> &'static str {
-        "identity-store"
-    }
-
-    fn identity(&self, job: &Job) -> Value {
-        match job {
-            Job::Delete(id) => serde_json::json!({ "token_id": id }),
-            // `*`: every token of the tenant, as listed when the run is not a dry run.
-            Job::List { .. } => serde_json::json!({ "token_id": "*" }),
-        }
-    }
-
-    fn job_key(&self, job: &Job) -> String {
-        match job {
-            Job::Delete(id) => id.clone(),
-            Job::List { .. } => "*".into(),
-        }
-    }
-
-    fn scope(&self) -> String {
-        format!(
-            "{}\n{}\n{}",
-            self.endpoint.join("/v1/identity-stores"),
-            self.identity_store_id,
-            self.tenant_id
-        )
-    }
-
-    fn prepare(&self, job: &Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
-        let (method, path, query): (Method, String, Vec<(&str, &str)>) = match job {
-            Job::Delete(id) => (Method::DELETE, self.path(Some(id)), Vec::new()),
-            Job::List { marker: None } => (Method::GET, self.path(None), Vec::new()),
-            Job::List {
-                marker: Some(marker),
-            } => (
-                Method::GET,
-                self.path(None),
-                vec![("limit", LIST_PAGE_LIMIT), ("marker", marker.as_str())],
-            ),
-        };
-        let mut url: Url = self.endpoint.join(&path);
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, ApiError> {
+        let mut url: Url = self.endpoint.join(path);
         if !query.is_empty() {
             // Encoded as the signer encodes the canonical query (`%20`, never `+`), so that what
             // the gateway decodes and re-encodes is what was signed.
@@ -507,7 +240,7 @@ impl Provider for IdentityStore {
             secret_key: self.creds.secret_key.expose(),
             method: method.as_str(),
             wire_path: url.path(),
-            query: &query,
+            query,
             headers: &signed,
             body: b"",
         })
@@ -541,17 +274,101 @@ impl Provider for IdentityStore {
         ));
         Ok(req)
     }
+}
 
-    fn interpret(&self, job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        if let Job::List { .. } = job {
-            // Setup reads list pages itself (`list_page`); the engine only ever plans them.
-            return Err(ApiError::Build {
-                message: "ListBearerTokens is run by setup, not as a target".into(),
-            });
+/// `ListBearerTokens`, for `--all`: its token ids become the run's targets.
+///
+/// Pagination is not documented for ListBearerTokens. If an answer carries
+/// `page_info.next_marker`, as Huawei's paginated APIs do, the next page is asked for with
+/// `?limit=100&marker=...`; without it, the first answer is the whole list.
+impl Listing for IdentityStore {
+    type Job = Job;
+
+    fn what(&self) -> &'static str {
+        "listing bearer tokens"
+    }
+
+    /// `*`: every token of the tenant, as listed when the run is not a dry run.
+    fn identity(&self) -> Value {
+        serde_json::json!({ "token_id": "*" })
+    }
+
+    fn page_request(
+        &self,
+        marker: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, ApiError> {
+        let query = match marker {
+            None => Vec::new(),
+            Some(marker) => vec![("limit", LIST_PAGE_LIMIT), ("marker", marker)],
+        };
+        self.signed(Method::GET, &self.path(None), &query, now)
+    }
+
+    fn read_page(&self, resp: RawResponse) -> Result<Page<Job>, ApiError> {
+        if !success(resp.status) {
+            return Err(api_error(&resp));
         }
-        if (200..300).contains(&resp.status) {
+        let page: ListBearerTokensResponse = serde_json::from_slice(&resp.body).map_err(|e| {
+            ApiError::unreadable(
+                resp.status,
+                format!("not a ListBearerTokens answer: {e}"),
+                header_request_id(&resp, &["x-request-id"]),
+                None,
+            )
+        })?;
+        let items = page
+            .bearer_tokens
+            .into_iter()
+            .map(|t| match check_segment(&t.token_id) {
+                Ok(()) if !t.token_id.is_empty() => JobItem::Job(Job {
+                    token_id: t.token_id,
+                }),
+                _ => JobItem::Invalid {
+                    target: serde_json::json!({ "token_id": t.token_id }),
+                    message: "ListBearerTokens returned a token_id that cannot be sent".into(),
+                },
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_marker: page.page_info.and_then(|p| p.next_marker),
+        })
+    }
+}
+
+impl Provider for IdentityStore {
+    type Job = Job;
+
+    fn name(&self) -> &'static str {
+        "identity-store"
+    }
+
+    fn identity(&self, job: &Job) -> Value {
+        serde_json::json!({ "token_id": job.token_id })
+    }
+
+    fn job_key(&self, job: &Job) -> String {
+        job.token_id.clone()
+    }
+
+    fn scope(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.endpoint.join("/v1/identity-stores"),
+            self.identity_store_id,
+            self.tenant_id
+        )
+    }
+
+    fn prepare(&self, job: &Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        self.signed(Method::DELETE, &self.path(Some(&job.token_id)), &[], now)
+    }
+
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        if success(resp.status) {
             // "200: Successful", with no body.
-            let request_id = resp.header("x-request-id").map(str::to_string);
+            let request_id = header_request_id(&resp, &["x-request-id"]);
             return Ok(Outcome::revoked(resp.status, request_id, None));
         }
         match api_error(&resp) {
@@ -579,6 +396,7 @@ impl Provider for IdentityStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::answer;
     use crate::secret::Secret;
     use chrono::TimeZone;
 
@@ -596,10 +414,6 @@ mod tests {
             tenant_id: "t-0123456789abcdef".into(),
             project_id: project.map(str::to_string),
         }
-    }
-
-    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
-        RawResponse::new(status, headers, body)
     }
 
     fn header<'a>(req: &'a PreparedRequest, name: &str) -> Option<&'a Header> {
@@ -640,7 +454,12 @@ mod tests {
         let s = store(None, None);
         let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
         let req = s
-            .prepare(&Job::Delete("tok-0123456789abcdef".into()), now)
+            .prepare(
+                &Job {
+                    token_id: "tok-0123456789abcdef".into(),
+                },
+                now,
+            )
             .unwrap();
         assert_eq!(req.method, Method::DELETE);
         assert_eq!(
@@ -672,7 +491,14 @@ mod tests {
     fn temporary_credentials_and_project_are_sent_signed_and_masked() {
         let s = store(Some("ExampleSessionToken=="), Some("0123456789abcdef"));
         let now = Utc.with_ymd_and_hms(2025, 12, 31, 23, 59, 59).unwrap();
-        let req = s.prepare(&Job::Delete("t 1".into()), now).unwrap();
+        let req = s
+            .prepare(
+                &Job {
+                    token_id: "t 1".into(),
+                },
+                now,
+            )
+            .unwrap();
         assert!(
             req.url.path().ends_with("/bearer-token/t%201"),
             "{}",
@@ -701,14 +527,11 @@ mod tests {
     fn list_pages_carry_the_marker_signed() {
         let s = store(None, None);
         let now = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap();
-        let first = s.prepare(&Job::List { marker: None }, now).unwrap();
+        let first = s.page_request(None, now).unwrap();
         assert_eq!(first.method, Method::GET);
         assert!(first.url.path().ends_with("/bearer-token"));
         assert_eq!(first.url.query(), None);
-        let next = Job::List {
-            marker: Some("m 1/+".into()),
-        };
-        let req = s.prepare(&next, now).unwrap();
+        let req = s.page_request(Some("m 1/+"), now).unwrap();
         assert_eq!(req.url.query(), Some("limit=100&marker=m%201%2F%2B"));
         let want = huawei::sign(&huawei::SigningParams {
             access_key: "EXAMPLEAK1234567890AB",
@@ -733,7 +556,9 @@ mod tests {
     #[test]
     fn answers_are_read() {
         let s = store(None, None);
-        let job = Job::Delete("tok-1".into());
+        let job = Job {
+            token_id: "tok-1".into(),
+        };
         let o = s
             .interpret(&job, answer(200, &[("x-request-id", "r-0")], ""))
             .unwrap();
@@ -778,13 +603,5 @@ mod tests {
         }
         assert!(parse_error(b"<html></html>").is_none());
         assert!(parse_error(br#"{"bearer_tokens":[]}"#).is_none());
-    }
-
-    #[test]
-    fn region_is_a_dns_label() {
-        assert_eq!(check_region("ap-southeast-1"), Ok("ap-southeast-1"));
-        for bad in ["", "a.b", "-x", "x-", "a/b", "eu west"] {
-            assert!(check_region(bad).is_err(), "{bad:?}");
-        }
     }
 }

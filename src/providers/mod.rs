@@ -1,7 +1,11 @@
-//! One file per vendor API. Each holds a client struct implementing [`Provider`], the
-//! request/response shapes in the API's own vocabulary, and the vendor's error-code table
-//! mapped to the shared [`crate::error::ErrorKind`]. What they share lives here: how a run is
-//! set up for the engine, and the target checks.
+//! One file per vendor API, each a pure API client: built from plain settings (its `*Config`,
+//! resolved by `crate::settings`), it turns a job into a signed request at a given `now`
+//! (`prepare`) and reads the answer (`interpret`), with the vendor's error-code table mapped to
+//! the shared [`crate::error::ErrorKind`]. No client loops, sleeps, spawns or sends: the engine
+//! does that for all of them.
+//!
+//! What they share lives here: the job of the token-revoking APIs, what the APIs accept as a
+//! target (the checks settings run before anything is sent), and the small readers of answers.
 
 pub mod bi_embed;
 pub mod ciam;
@@ -9,68 +13,10 @@ pub mod cloudbase;
 pub mod identity_store;
 pub mod smh;
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
-use crate::engine::{JobItem, Provider};
-use crate::input::Targets;
+use crate::http::RawResponse;
 use crate::secret::{Secret, fingerprint, long_fingerprint};
-
-/// Everything the engine needs for one run of one provider.
-pub struct Setup<P: Provider> {
-    pub provider: Arc<P>,
-    pub jobs: Box<dyn Iterator<Item = JobItem<P::Job>> + Send>,
-    pub count: Option<u64>,
-    pub drainable: bool,
-    /// The provider's documented rate limit, used unless `--rate` is given.
-    pub default_rate: Option<f64>,
-    pub missing_ok: bool,
-    /// Which credential source was used (its name, never its value), for `--dry-run`.
-    pub credentials_source: Option<String>,
-    /// Whether the run talks https (TLS roots are loaded only then).
-    pub tls: bool,
-}
-
-/// Why a run could not start. Almost always a usage or configuration error, found before
-/// anything is sent; a provider whose setup must ask the API first (identity-store's `--all`
-/// lists the tokens it then deletes) can also fail there, and that is no usage error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetupError {
-    /// Bad flag, missing credential, bad endpoint: exit 2, nothing was sent.
-    Usage(String),
-    /// The provider rejected the credentials on a setup request: exit 3, as for a target.
-    Credentials(String),
-    /// A setup request failed after its retries: exit 1, as for a target.
-    Failed(String),
-}
-
-impl From<String> for SetupError {
-    fn from(message: String) -> Self {
-        SetupError::Usage(message)
-    }
-}
-
-/// Jobs for providers with one request per target line: `job` makes the job, `identity`
-/// names a line that could not become one.
-pub fn one_per_target<J: Send + 'static>(
-    targets: Targets,
-    check: fn(&str) -> Result<(), String>,
-    job: impl Fn(String) -> J + Send + 'static,
-    identity: impl Fn(&str) -> Value + Send + 'static,
-) -> Box<dyn Iterator<Item = JobItem<J>> + Send> {
-    Box::new(
-        targets
-            .stream(Box::new(check))
-            .map(move |raw| match raw.problem {
-                None => JobItem::Job(job(raw.text)),
-                Some(message) => JobItem::Invalid {
-                    target: identity(&raw.text),
-                    message,
-                },
-            }),
-    )
-}
 
 /// The job of the token-revoking providers (`ciam`, `cloudbase`): one token.
 pub struct TokenJob {
@@ -97,27 +43,6 @@ pub fn token_identity(token: &str) -> Value {
     serde_json::json!({ "token": fingerprint(token) })
 }
 
-/// Jobs for the token providers. Tokens given as arguments work, but draw one warning: other
-/// users can read them in the process list.
-pub fn token_jobs(
-    targets: Targets,
-    from_args: bool,
-) -> Box<dyn Iterator<Item = JobItem<TokenJob>> + Send> {
-    if from_args {
-        tracing::warn!(
-            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
-        );
-    }
-    one_per_target(
-        targets,
-        check_token,
-        |t| TokenJob {
-            token: Secret::new(t),
-        },
-        token_identity,
-    )
-}
-
 /// A token must fit in a header and a form without change: no whitespace, no control
 /// characters. The token itself is never part of the message.
 pub fn check_token(s: &str) -> Result<(), String> {
@@ -135,12 +60,17 @@ pub fn check_id(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An id that becomes a URL path segment. `.` and `..` are refused: URL normalisation reads them
-/// as "this" and "parent" and would send the request to another resource (a DELETE of the
-/// tenant instead of one of its tokens).
+/// Whether an id that becomes a URL path segment would address another resource: URL
+/// normalisation reads `.` and `..` as "this" and "parent", and would send the request
+/// elsewhere (a DELETE of the tenant instead of one of its tokens).
+pub fn is_dot_segment(s: &str) -> bool {
+    s == "." || s == ".."
+}
+
+/// An id that becomes a URL path segment: no control character, and not `.` or `..`.
 pub fn check_segment(s: &str) -> Result<(), String> {
     check_id(s)?;
-    if s == "." || s == ".." {
+    if is_dot_segment(s) {
         return Err(format!(
             "{s:?} cannot be an id: as a URL path segment it would address another resource"
         ));
@@ -148,20 +78,104 @@ pub fn check_segment(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A flag value that becomes a URL path segment (see [`check_segment`]).
-pub fn segment(flag: &str, value: &str) -> Result<String, String> {
-    let v = nonempty(flag, value)?;
-    check_segment(&v).map_err(|e| format!("{flag}: {e}"))?;
-    Ok(v)
+/// A DNS label (RFC 1035 2.3.1, with leading digits allowed as RFC 1123 does): what a value
+/// that becomes part of a host name (a region, an environment id) must be.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
-pub fn nonempty(flag: &str, value: &str) -> Result<String, String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(format!("{flag} cannot be empty"));
+/// A 2xx status: the answer says the request was done.
+pub fn success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// The first of the `names` headers the answer carries with a value: where providers and the
+/// gateways in front of them put a request id.
+pub fn header_request_id(resp: &RawResponse, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .filter_map(|n| resp.header(n))
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// A request id from the body if there is one, else from the `names` headers.
+pub fn request_id(body: Option<String>, resp: &RawResponse, names: &[&str]) -> Option<String> {
+    body.filter(|id| !id.is_empty())
+        .or_else(|| header_request_id(resp, names))
+}
+
+/// A JSON string or number as text (error codes come as either); anything else, or an empty
+/// string, is none.
+pub fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
-    if v.chars().any(|c| c.is_control()) {
-        return Err(format!("{flag} cannot contain control characters"));
+}
+
+/// A `RawResponse` for the providers' unit tests: status, headers, body.
+#[cfg(test)]
+pub(crate) fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> RawResponse {
+    RawResponse::new(status, headers, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        for ok in ["ap-southeast-1", "my-env-1a2b", "a", "1x", &"a".repeat(63)] {
+            assert!(is_dns_label(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "a.b",
+            "-x",
+            "x-",
+            "a/b",
+            "eu west",
+            "ä",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_dns_label(bad), "{bad:?}");
+        }
     }
-    Ok(v.to_string())
+
+    #[test]
+    fn request_ids_from_body_then_headers() {
+        let a = answer(
+            200,
+            &[("x-request-id", ""), ("x-smh-request-id", "s-1")],
+            "",
+        );
+        assert_eq!(
+            header_request_id(&a, &["x-request-id", "x-smh-request-id"]),
+            Some("s-1".into())
+        );
+        assert_eq!(
+            request_id(Some("b-1".into()), &a, &["x-smh-request-id"]).as_deref(),
+            Some("b-1")
+        );
+        assert_eq!(
+            request_id(Some(String::new()), &a, &["x-smh-request-id"]).as_deref(),
+            Some("s-1")
+        );
+        assert_eq!(request_id(None, &a, &["x-request-id"]), None);
+    }
+
+    #[test]
+    fn text_is_a_string_or_a_number() {
+        assert_eq!(text(&serde_json::json!("X.1")).as_deref(), Some("X.1"));
+        assert_eq!(text(&serde_json::json!(14)).as_deref(), Some("14"));
+        assert_eq!(text(&serde_json::json!("")), None);
+        assert_eq!(text(&serde_json::json!(null)), None);
+        assert_eq!(text(&serde_json::json!({"a": 1})), None);
+    }
 }

@@ -23,15 +23,12 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Setup, check_id, nonempty, segment};
-use crate::cli::SmhArgs;
-use crate::creds::Env;
+use super::{request_id, success};
 use crate::engine::{JobItem, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
-use crate::input::{RawTarget, Targets};
+use crate::input::RawTarget;
 use crate::secret::Secret;
-use crate::settings::Common;
 
 /// The generic business-API host (the official Flutter SDK: tokens are "used to access the
 /// interfaces under https://api.tencentsmh.cn/api/v1"). Per-library hosts go in `--endpoint`.
@@ -55,11 +52,33 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// What the client is built from.
+pub struct SmhConfig {
+    pub endpoint: Endpoint,
+    /// A path segment: not `.` or `..`.
+    pub library_id: String,
+    pub library_secret: Secret,
+}
+
 pub struct Smh {
     /// `{endpoint}/api/v1/token/{LibraryId}`, without a query.
     url: Url,
     library_id: String,
     secret: Secret,
+}
+
+impl Smh {
+    pub fn new(config: SmhConfig) -> Smh {
+        let path = format!(
+            "/api/v1/token/{}",
+            utf8_percent_encode(&config.library_id, COMPONENT)
+        );
+        Smh {
+            url: config.endpoint.join(&path),
+            library_id: config.library_id,
+            secret: config.library_secret,
+        }
+    }
 }
 
 /// One request: a batch of user ids, and the client and session ids it is narrowed to (none
@@ -105,35 +124,11 @@ pub fn error_kind(code: &str, http_status: u16) -> ErrorKind {
 
 /// A user id goes into a comma-separated list, so it cannot hold a comma itself.
 pub fn check_user_id(s: &str) -> Result<(), String> {
-    check_id(s)?;
+    super::check_id(s)?;
     if s.contains(',') {
         return Err("an id cannot contain a comma (the API separates ids with commas)".into());
     }
     Ok(())
-}
-
-/// A `--client-id` / `--session-id` value: trimmed, not empty, no control character, no comma.
-fn flag_id(flag: &str, value: &str) -> Result<String, String> {
-    let v = nonempty(flag, value)?;
-    if v.contains(',') {
-        return Err(format!(
-            "{flag} {v:?}: an id cannot contain a comma (the API separates ids with commas); repeat {flag} instead"
-        ));
-    }
-    Ok(v)
-}
-
-/// The flag's values checked, in order, each once (a repeated id would only make more
-/// requests).
-fn flag_ids(flag: &str, values: &[String]) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::with_capacity(values.len());
-    for v in values {
-        let v = flag_id(flag, v)?;
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    Ok(out)
 }
 
 /// `ids` in chunks of at most `size`; no id at all is the single chunk `None` (the parameter is
@@ -222,52 +217,6 @@ impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
     }
 }
 
-pub fn setup(args: SmhArgs, common: &Common, env: &dyn Env) -> Result<Setup<Smh>, String> {
-    let endpoint = match &common.endpoint {
-        Some(e) => e.clone(),
-        None => Endpoint::parse(DEFAULT_ENDPOINT)?,
-    };
-    let library_id = segment("--library-id", &args.library_id)?;
-    let client_ids = flag_ids("--client-id", &args.client_ids)?;
-    let session_ids = flag_ids("--session-id", &args.session_ids)?;
-    if args.user_ids.is_empty() && common.input.is_none() {
-        return Err("no user ids given: pass USER_ID arguments or --input FILE".into());
-    }
-    let targets = Targets::prepare(args.user_ids, common.input.as_deref(), &check_user_id)?;
-    let (secret, source) = crate::creds::secret_from(
-        env,
-        "SMH_LIBRARY_SECRET",
-        args.library_secret_file.as_deref(),
-        "--library-secret-file",
-        common.input_is_stdin(),
-    )?;
-    let path = format!(
-        "/api/v1/token/{}",
-        utf8_percent_encode(&library_id, COMPONENT)
-    );
-    let provider = Arc::new(Smh {
-        url: endpoint.join(&path),
-        library_id,
-        secret,
-    });
-    let clients = chunks(&client_ids, MAX_CLIENT_IDS).len();
-    let sessions = chunks(&session_ids, MAX_SESSION_IDS).len();
-    let count = targets.count.map(|n| job_count(n, clients, sessions));
-    let drainable = targets.drainable();
-    let users = targets.stream(Box::new(check_user_id));
-    Ok(Setup {
-        provider,
-        jobs: Box::new(Batches::new(users, &client_ids, &session_ids)),
-        count,
-        drainable,
-        // The business APIs' rate limits are not documented.
-        default_rate: None,
-        missing_ok: false,
-        credentials_source: Some(source),
-        tls: !endpoint.is_plain_http(),
-    })
-}
-
 /// `a,b,c` with each id percent-encoded and the joining commas literal.
 fn id_list(ids: &[String]) -> String {
     ids.iter()
@@ -301,11 +250,8 @@ impl Smh {
     }
 }
 
-fn request_id(body: Option<String>, resp: &RawResponse) -> Option<String> {
-    body.or_else(|| resp.header("x-request-id").map(str::to_string))
-        .or_else(|| resp.header("x-smh-request-id").map(str::to_string))
-        .filter(|id| !id.is_empty())
-}
+/// Where SMH and its gateway put a request id, when the body has none.
+const REQUEST_ID_HEADERS: [&str; 2] = ["x-request-id", "x-smh-request-id"];
 
 impl Provider for Smh {
     type Job = Job;
@@ -351,10 +297,14 @@ impl Provider for Smh {
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         let retry_after = resp.retry_after();
-        if (200..300).contains(&resp.status) {
+        if success(resp.status) {
             // "Deleted successfully, returns HTTP 204 No Content." Any other 2xx is read the
             // same way: the body is "Null. No response body."
-            return Ok(Outcome::revoked(resp.status, request_id(None, &resp), None));
+            return Ok(Outcome::revoked(
+                resp.status,
+                request_id(None, &resp, &REQUEST_ID_HEADERS),
+                None,
+            ));
         }
         match serde_json::from_slice::<SmhError>(&resp.body) {
             Ok(SmhError {
@@ -364,7 +314,7 @@ impl Provider for Smh {
             }) if !code.is_empty() => Err(ApiError::Service {
                 http_status: resp.status,
                 kind: error_kind(&code, resp.status),
-                request_id: request_id(body_id, &resp),
+                request_id: request_id(body_id, &resp, &REQUEST_ID_HEADERS),
                 code,
                 message,
                 retry_after,
@@ -372,7 +322,7 @@ impl Provider for Smh {
             _ => Err(ApiError::unreadable(
                 resp.status,
                 format!("HTTP {} without an SMH error body", resp.status),
-                request_id(None, &resp),
+                request_id(None, &resp, &REQUEST_ID_HEADERS),
                 retry_after,
             )),
         }
@@ -384,6 +334,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::providers::answer;
 
     fn ids(prefix: &str, n: usize) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
@@ -410,12 +361,11 @@ mod tests {
     }
 
     fn provider() -> Smh {
-        let endpoint = Endpoint::parse("https://api.tencentsmh.cn/").unwrap();
-        Smh {
-            url: endpoint.join("/api/v1/token/smh%20lib"),
+        Smh::new(SmhConfig {
+            endpoint: Endpoint::parse("https://api.tencentsmh.cn/").unwrap(),
             library_id: "smh lib".into(),
-            secret: Secret::new("s3cret/+&=,-~"),
-        }
+            library_secret: Secret::new("s3cret/+&=,-~"),
+        })
     }
 
     fn job(users: &[&str], clients: Option<&[&str]>, sessions: Option<&[&str]>) -> Job {
@@ -425,10 +375,6 @@ mod tests {
             client_ids: clients.map(arc),
             session_ids: sessions.map(arc),
         }
-    }
-
-    fn answer(status: u16, body: &str, headers: &[(&'static str, &str)]) -> RawResponse {
-        RawResponse::new(status, headers, body)
     }
 
     #[test]
@@ -467,11 +413,6 @@ mod tests {
         assert!(check_user_id("名字 with space").is_ok());
         assert!(check_user_id("a,b").unwrap_err().contains("comma"));
         assert!(check_user_id("a\tb").is_err());
-        assert!(flag_id("--client-id", "  ").unwrap_err().contains("empty"));
-        assert!(flag_id("--client-id", "w,x").unwrap_err().contains("comma"));
-        assert_eq!(flag_id("--client-id", " web ").unwrap(), "web");
-        let v = flag_ids("--session-id", &["a".into(), "b".into(), "a".into()]).unwrap();
-        assert_eq!(v, ["a", "b"], "repeats are dropped, order kept");
     }
 
     #[test]
@@ -597,7 +538,7 @@ mod tests {
     fn answers_are_read() {
         let p = provider();
         let j = job(&["a"], None, None);
-        let o = p.interpret(&j, answer(204, "", &[])).unwrap();
+        let o = p.interpret(&j, answer(204, &[], "")).unwrap();
         assert_eq!(o, Outcome::revoked(204, None, None));
 
         let e = p
@@ -605,8 +546,8 @@ mod tests {
                 &j,
                 answer(
                     404,
-                    r#"{"code":"WrongLibraryIdOrSecret","message":"wrong","requestId":"r-body"}"#,
                     &[("x-request-id", "r-header")],
+                    r#"{"code":"WrongLibraryIdOrSecret","message":"wrong","requestId":"r-body"}"#,
                 ),
             )
             .unwrap_err();
@@ -619,8 +560,8 @@ mod tests {
                 &j,
                 answer(
                     429,
-                    r#"{"code":"RateLimitExceeded","message":"slow down"}"#,
                     &[("x-smh-request-id", "r-smh"), ("retry-after", "2")],
+                    r#"{"code":"RateLimitExceeded","message":"slow down"}"#,
                 ),
             )
             .unwrap_err();
@@ -629,11 +570,11 @@ mod tests {
         assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
 
         let e = p
-            .interpret(&j, answer(502, "<html>bad gateway</html>", &[]))
+            .interpret(&j, answer(502, &[], "<html>bad gateway</html>"))
             .unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(e.retryable());
-        let e = p.interpret(&j, answer(400, "{}", &[])).unwrap_err();
+        let e = p.interpret(&j, answer(400, &[], "{}")).unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(!e.retryable());
     }

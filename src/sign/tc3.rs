@@ -187,7 +187,9 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &StringToSign) -> Strin
 /// The whole thing. `timestamp` is passed in (never read inside).
 ///
 /// `headers` are the headers to sign, with the values exactly as they will be sent; they must
-/// include at least `content-type` and `host`. The request is `POST /` with no query string.
+/// include at least `content-type` and `host`. The request is `method` to `uri` with no query
+/// string (API 3.0 calls are `POST` with a JSON body; the signature covers whatever method is
+/// given).
 pub struct SigningParams<'a> {
     pub secret_id: &'a str,
     pub secret_key: &'a str,

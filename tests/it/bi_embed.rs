@@ -8,23 +8,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::support::*;
 use revoke::sign::tc3;
 
-const ID: &str = "AKIDbiTestVector00000000000000000001";
-const KEY: &str = "biTestSecretKey00000000000000001";
-
-fn bi(server: &MockServer) -> Revoke {
-    Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", ID)
-        .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "700000777778",
-            "--scope",
-            "page",
-        ])
-}
+const ID: &str = TC_ID;
+const KEY: &str = TC_KEY;
 
 fn ok(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
@@ -68,7 +53,7 @@ async fn documented_example_is_sent_exactly_and_its_answer_read() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = bi(&server).arg_page("8991").run().await;
+    let run = Revoke::bi_embed(&server.uri()).arg_page("8991").run().await;
     run.assert_code(0);
     let reqs = server.received_requests().await.unwrap();
     let req = &reqs[0];
@@ -118,7 +103,7 @@ async fn temporary_key_region_no_page_id_and_non_ascii() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = bi(&server)
+    let run = Revoke::bi_embed(&server.uri())
         .env("TENCENTCLOUD_TOKEN", "biTestSessionToken-0002")
         .args(["--region", "ap-singapore"])
         .run()
@@ -147,7 +132,10 @@ async fn temporary_key_region_no_page_id_and_non_ascii() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = bi(&server).arg_page("页面-1 ü").run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .arg_page("页面-1 ü")
+        .run()
+        .await;
     run.assert_code(0);
     let reqs = server.received_requests().await.unwrap();
     assert!(String::from_utf8_lossy(&reqs[0].body).contains("\"PageId\":\"页面-1 ü\""));
@@ -163,23 +151,8 @@ async fn a_path_prefix_is_kept_and_signed_as_sent() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", ID)
-        .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args([
-            "bi-embed",
-            "--endpoint",
-            &format!("{}/gateway/bi", server.uri()),
-        ])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-            "1",
-        ])
+    let run = Revoke::bi_embed(&format!("{}/gateway/bi", server.uri()))
+        .args(["1"])
         .run()
         .await;
     run.assert_code(0);
@@ -195,7 +168,11 @@ async fn signature_failure_stops_the_run_with_exit_3() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = bi(&server).args(["1", "2", "3"]).arg_page("4").run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["1", "2", "3"])
+        .arg_page("4")
+        .run()
+        .await;
     run.assert_code(3);
     let records = run.records();
     assert_eq!(records.len(), 4, "every target has a record");
@@ -230,7 +207,10 @@ async fn invalid_parameter_fails_one_target_and_the_run_goes_on() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = bi(&server).args(["ok1", "bad", "ok2"]).run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["ok1", "bad", "ok2"])
+        .run()
+        .await;
     run.assert_code(1);
     let records = run.records();
     let statuses: Vec<&str> = records
@@ -260,7 +240,7 @@ async fn request_limit_exceeded_is_retried_with_a_fresh_signature() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = bi(&server).arg_page("8991").run().await;
+    let run = Revoke::bi_embed(&server.uri()).arg_page("8991").run().await;
     run.assert_code(0);
     let r = &run.records()[0];
     assert_eq!(r["status"], "revoked");
@@ -278,7 +258,7 @@ async fn unreadable_answers_are_retried_then_fail() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = bi(&server)
+    let run = Revoke::bi_embed(&server.uri())
         .args(["--retries", "1"])
         .arg_page("8991")
         .run()
@@ -374,29 +354,24 @@ async fn usage_errors_exit_2_and_send_nothing() {
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     // Plain http to a host that is not loopback.
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", ID)
-        .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args(["bi-embed", "--endpoint", "http://192.0.2.1:80"])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-            "1",
-        ])
+    let run = Revoke::bi_embed("http://192.0.2.1:80")
+        .args(["1"])
         .run()
         .await;
     run.assert_usage("refusing plain http");
     // A bad flag value.
-    let run = bi(&server).args(["--scope", "everything", "1"]).run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["--scope", "everything", "1"])
+        .run()
+        .await;
     run.assert_code(2);
-    let run = bi(&server).args(["--concurrency", "0", "1"]).run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["--concurrency", "0", "1"])
+        .run()
+        .await;
     run.assert_code(2);
     // A missing input file.
-    let run = bi(&server)
+    let run = Revoke::bi_embed(&server.uri())
         .args(["--input", "/nonexistent/pages.txt"])
         .run()
         .await;
@@ -414,7 +389,7 @@ async fn targets_from_args_then_input_keep_their_order() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pages.txt");
     std::fs::write(&file, "# pages\n p3 \n\np4\n").unwrap();
-    let run = bi(&server)
+    let run = Revoke::bi_embed(&server.uri())
         .args(["p1", "p2", "--input"])
         .arg_path(&file)
         .args(["--input-dummy-guard"])
@@ -422,7 +397,7 @@ async fn targets_from_args_then_input_keep_their_order() {
         .await;
     // `--input-dummy-guard` is not a flag: a usage error proves unknown flags are caught.
     run.assert_code(2);
-    let run = bi(&server)
+    let run = Revoke::bi_embed(&server.uri())
         .args(["p1", "p2", "--input"])
         .arg_path(&file)
         .stdin("")
@@ -435,7 +410,11 @@ async fn targets_from_args_then_input_keep_their_order() {
         .map(|r| r["target"]["page_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["p1", "p2", "p3", "p4"]);
-    let run = bi(&server).args(["--input", "-"]).stdin("s1\n").run().await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["--input", "-"])
+        .stdin("s1\n")
+        .run()
+        .await;
     run.assert_code(0);
     assert_eq!(run.records()[0]["target"]["page_id"], "s1");
 }

@@ -10,17 +10,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::*;
 use revoke::secret::fingerprint;
 
-const CLIENT_ID: &str = "TENANT_CLIENT_ID";
-const SECRET: &str = "TENANT_CLIENT_SECRET";
+const CLIENT_ID: &str = CIAM_CLIENT_ID;
+const SECRET: &str = CIAM_SECRET;
 const FORM: &str = "application/x-www-form-urlencoded";
 const WARNING: &str = "visible to other users in the process list";
-
-fn ciam(server: &MockServer) -> Revoke {
-    Revoke::new()
-        .env("CIAM_CLIENT_SECRET", SECRET)
-        .args(["ciam", "--endpoint", &server.uri(), "-o", "json"])
-        .args(["--client-id", CLIENT_ID])
-}
 
 fn revoke_post() -> wiremock::MockBuilder {
     Mock::given(m::method("POST")).and(m::path("/oauth2/revoke"))
@@ -46,7 +39,7 @@ async fn seed_sample_request_is_sent_byte_for_byte() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("MOCK_ACCESS_TOKEN\n")
         .run()
@@ -88,7 +81,7 @@ async fn token_type_hint_is_appended_to_the_form() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--token-type-hint", "refresh_token", "--input", "-"])
         .stdin("rt-1\n")
         .run()
@@ -176,7 +169,7 @@ async fn domain_means_https_host_and_is_validated() {
             .await;
         run.assert_usage("--domain");
     }
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--domain", "sample.portal.tencentciam.com", "t1"])
         .run()
         .await;
@@ -217,7 +210,7 @@ async fn success_with_an_empty_or_json_body_is_revoked() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("empty-body\njson-body\n")
         .run()
@@ -238,7 +231,7 @@ async fn invalid_client_stops_the_run_with_exit_3() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("t1\nt2\nt3\n")
         .run()
@@ -273,7 +266,7 @@ async fn unsupported_token_type_fails_one_token_and_the_run_goes_on() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("ok1\nbad\nok2\n")
         .run()
@@ -304,7 +297,7 @@ async fn unavailable_503_is_retried_honouring_retry_after() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("t1\n")
         .run()
@@ -337,7 +330,7 @@ async fn unavailable_503_is_retried_honouring_retry_after() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--input", "-"])
         .stdin("t1\n")
         .run()
@@ -373,7 +366,10 @@ async fn positional_tokens_draw_exactly_one_warning() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = ciam(&server).args(["tok-a", "tok-b"]).run().await;
+    let run = Revoke::ciam(&server.uri())
+        .args(["tok-a", "tok-b"])
+        .run()
+        .await;
     run.assert_code(0);
     let warnings = run.stderr().lines().filter(|l| l.contains(WARNING)).count();
     assert_eq!(warnings, 1, "{}", run.stderr());
@@ -390,7 +386,7 @@ async fn secret_sources_and_usage_errors() {
         .expect(1)
         .mount(&server)
         .await;
-    let cmd = ciam(&server);
+    let cmd = Revoke::ciam(&server.uri());
     let file = private_file(cmd.home(), "secret", "from-file-secret\n");
     let run = cmd
         .args(["--client-secret-file"])
@@ -426,14 +422,14 @@ async fn secret_sources_and_usage_errors() {
         "{err}"
     );
     // Both from stdin.
-    let run = ciam(&server)
+    let run = Revoke::ciam(&server.uri())
         .args(["--client-secret-file", "-", "--input", "-"])
         .stdin("s\nt1\n")
         .run()
         .await;
     run.assert_usage("stdin");
     // No token.
-    let run = ciam(&server).run().await;
+    let run = Revoke::ciam(&server.uri()).run().await;
     run.assert_usage("no token");
     // An empty client id.
     let run = Revoke::new()
@@ -450,7 +446,7 @@ async fn secret_sources_and_usage_errors() {
         .await;
     run.assert_code(2);
     // A token with whitespace inside cannot be sent as one.
-    let run = ciam(&server).args(["two words"]).run().await;
+    let run = Revoke::ciam(&server.uri()).args(["two words"]).run().await;
     run.assert_code(2);
     run.assert_no_secret(&["two words"]);
 }

@@ -164,24 +164,8 @@ async fn bi_embed_defaults_to_its_documented_rate() {
         .mount(&server)
         .await;
     let started = std::time::Instant::now();
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
-        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
-        .arg_list(&[
-            "bi-embed",
-            "--endpoint",
-            &server.uri(),
-            "--concurrency",
-            "8",
-        ])
-        .arg_list(&[
-            "--project-id",
-            "1",
-            "--user-corp-id",
-            "2",
-            "--scope",
-            "page",
-        ])
+    let run = Revoke::bi_embed(&server.uri())
+        .arg_list(&["--concurrency", "8"])
         .arg_list(&["p1", "p2", "p3", "p4", "p5"])
         .run()
         .await;
@@ -193,21 +177,51 @@ async fn bi_embed_defaults_to_its_documented_rate() {
     );
     // And --rate 0 lifts it.
     let started = std::time::Instant::now();
-    let run = Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", "AKIDrate")
-        .env("TENCENTCLOUD_SECRET_KEY", "ratekey")
-        .arg_list(&["bi-embed", "--endpoint", &server.uri(), "--rate", "0"])
-        .arg_list(&[
-            "--project-id",
-            "1",
-            "--user-corp-id",
-            "2",
-            "--scope",
-            "page",
-        ])
+    let run = Revoke::bi_embed(&server.uri())
+        .arg_list(&["--rate", "0"])
         .arg_list(&["p1", "p2", "p3", "p4", "p5"])
         .run()
         .await;
     run.assert_code(0);
     assert!(started.elapsed() < took, "--rate 0 is unlimited");
+}
+
+/// CI systems set the variables they leave unset to the empty string: an empty variable counts
+/// as unset, for every global option (`REVOKE_ENDPOINT=` does not clash with `ciam --domain`).
+#[tokio::test]
+async fn empty_environment_variables_count_as_unset() {
+    let mut cmd = Revoke::new().env("CIAM_CLIENT_SECRET", "empty-env-secret");
+    for var in [
+        "REVOKE_OUTPUT",
+        "REVOKE_DRY_RUN",
+        "REVOKE_ENDPOINT",
+        "REVOKE_CONCURRENCY",
+        "REVOKE_RATE",
+        "REVOKE_RETRIES",
+        "REVOKE_TIMEOUT",
+        "REVOKE_JOURNAL",
+    ] {
+        cmd = cmd.env(var, "");
+    }
+    let run = cmd
+        .arg_list(&["ciam", "--domain", "sample.portal.tencentciam.com"])
+        .arg_list(&[
+            "--client-id",
+            "app",
+            "--dry-run",
+            "-o",
+            "json",
+            "--input",
+            "-",
+        ])
+        .stdin("empty-env-token\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    let r = &run.records()[0];
+    assert_eq!(r["status"], "planned");
+    assert_eq!(
+        r["data"]["url"],
+        "https://sample.portal.tencentciam.com/oauth2/revoke"
+    );
 }

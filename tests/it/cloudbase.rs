@@ -9,10 +9,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::*;
 use revoke::secret::fingerprint;
 
-fn cloudbase(server: &MockServer) -> Revoke {
-    Revoke::new().args(["cloudbase", "--endpoint", &server.uri(), "-o", "json"])
-}
-
 fn ok() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw("{}", "application/json")
 }
@@ -58,7 +54,7 @@ async fn documented_request_is_sent_exactly() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let file = token_file(&dir, &[&token]);
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args([
             "--client-id",
             "app-1",
@@ -108,7 +104,7 @@ async fn client_id_and_device_id_are_sent_only_when_given() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["--input", "-"])
         .stdin("cbPlainToken-0001\n")
         .run()
@@ -140,7 +136,7 @@ async fn access_token_invalid_and_expired_are_already_invalid() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let file = token_file(&dir, &["cbInvalidToken-0001", "cbExpiredToken-0001"]);
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["--input"])
         .args([&file])
         .run()
@@ -179,7 +175,7 @@ async fn server_error_with_the_documented_schema_is_retried_then_fails() {
         .expect(3)
         .mount(&server)
         .await;
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["--retries", "2", "--input", "-"])
         .stdin("cbServerErrorToken-0001\n")
         .run()
@@ -213,7 +209,7 @@ async fn exceed_ratelimit_is_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["--input", "-"])
         .stdin("cbThrottledToken-0001\n")
         .run()
@@ -240,7 +236,7 @@ async fn another_401_fails_that_token_only_and_the_run_goes_on() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["--input", "-"])
         .stdin("cbRefusedToken-0001\ncbGoodToken-0001\ncbGoodToken-0002\n")
         .run()
@@ -352,23 +348,23 @@ async fn usage_errors_exit_2_and_send_nothing() {
         .await)
         .assert_usage("is not a CloudBase environment id");
     // No token.
-    (cloudbase(&server).run().await).assert_usage("no tokens given");
+    (Revoke::cloudbase(&server.uri()).run().await).assert_usage("no tokens given");
     // A token with whitespace in a file: refused before anything is sent.
     let dir = tempfile::tempdir().unwrap();
     let file = token_file(&dir, &["cbToken-0001", "cb bad token"]);
-    (cloudbase(&server)
+    (Revoke::cloudbase(&server.uri())
         .args(["--input"])
         .args([&file])
         .run()
         .await)
         .assert_usage("tokens.txt:2: a token cannot contain whitespace");
     // Empty flag values.
-    (cloudbase(&server)
+    (Revoke::cloudbase(&server.uri())
         .args(["--client-id", " ", "cbToken-0001"])
         .run()
         .await)
         .assert_usage("--client-id cannot be empty");
-    (cloudbase(&server)
+    (Revoke::cloudbase(&server.uri())
         .args(["--device-id", "gerät", "cbToken-0001"])
         .run()
         .await)
@@ -394,7 +390,7 @@ async fn tokens_as_arguments_draw_one_warning() {
         .expect(3)
         .mount(&server)
         .await;
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["cbArgToken-0001", "cbArgToken-0002"])
         .run()
         .await;
@@ -405,7 +401,7 @@ async fn tokens_as_arguments_draw_one_warning() {
     assert!(warnings[0].contains("process list"), "{err}");
     run.assert_no_secret(&["cbArgToken-0001", "cbArgToken-0002"]);
 
-    let run = cloudbase(&server)
+    let run = Revoke::cloudbase(&server.uri())
         .args(["-q", "cbArgToken-0003"])
         .run()
         .await;
@@ -463,7 +459,7 @@ async fn tokens_are_never_printed() {
         .expect(2)
         .mount(&failing)
         .await;
-    let run = cloudbase(&failing)
+    let run = Revoke::cloudbase(&failing.uri())
         .args(["-vvv", "--retries", "1", "--input", "-"])
         .stdin(tokens[0])
         .run()
@@ -486,7 +482,7 @@ async fn tokens_are_never_printed() {
         .expect(2)
         .mount(&failing)
         .await;
-    let run = cloudbase(&failing)
+    let run = Revoke::cloudbase(&failing.uri())
         .args(["-vvv", "--retries", "1", "--input", "-"])
         .stdin(tokens[1])
         .run()

@@ -22,12 +22,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use revoke::engine::{self, EngineConfig, JobItem, Outcome, Provider, Stop};
+use revoke::engine::{self, EngineConfig, JobItem, Jobs, Outcome, Provider, Stop};
 use revoke::error::{ApiError, ErrorKind};
+use revoke::exit::RunFlags;
 use revoke::http::{PreparedRequest, RawResponse, Transport};
 use revoke::journal::Done;
 use revoke::output::{Format, Sink, SinkConfig};
-use revoke::record::{Record, RunFlags, Status};
+use revoke::record::{Record, Status};
 use revoke::retry::RetryPolicy;
 
 const MS: Duration = Duration::from_millis(1);
@@ -301,7 +302,7 @@ where
     let flags = engine::run(
         fake.clone(),
         transport,
-        jobs,
+        Jobs::items(jobs),
         cfg,
         Arc::new(Done::default()),
         sink.handle(),
@@ -811,8 +812,8 @@ async fn interrupt_waits_for_a_hung_request_no_longer_than_its_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn interrupt_wakes_targets_waiting_for_a_rate_slot() {
-    // 1 request per second (slots 1.02 s apart), 4 targets holding slots ahead: at 1.5 s, job 1
-    // has gone out and jobs 2-4 are waiting for slots at 2.04, 3.06 and 4.08 s.
+    // 1 request per second (slots 1.03 s apart: `rate::SAFETY`), 4 targets holding slots ahead:
+    // at 1.5 s, job 1 has gone out and jobs 2-4 are waiting for slots at 2.06, 3.09 and 4.12 s.
     let fake = Arc::new(Fake::new(10 * MS));
     let stop = Arc::new(Stop::default());
     let s = stop.clone();

@@ -17,25 +17,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
-const ID: &str = "AKIDfailureClasses000000000000000001";
-const KEY: &str = "failureClassesSecretKey000000001";
+const KEY: &str = TC_KEY;
 const TARGETS: [&str; 3] = ["first", "always", "once"];
 const SUCCESS: &str = include_str!("../fixtures/bi_embed/success_tccli.json");
 
 fn bi(endpoint: &str, retries: u32) -> Revoke {
-    Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", ID)
-        .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args(["bi-embed", "--endpoint", endpoint, "-o", "json"])
+    Revoke::bi_embed(endpoint)
         .args(["--retries", &retries.to_string()])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "700000777778",
-            "--scope",
-            "page",
-        ])
         .args(TARGETS)
 }
 

@@ -609,7 +609,7 @@ async fn a_full_stderr_never_aborts_the_run() {
     }
 }
 
-/// `revoke completions bash > /dev/full` says so and exits 1; it used to panic.
+/// `revoke completions bash > /dev/full` says so and exits 2 (nothing was sent); it used to panic.
 #[tokio::test]
 async fn completions_to_a_full_disk_is_an_error_not_a_panic() {
     let cmd = Revoke::new().args(["completions", "bash"]);
@@ -617,7 +617,7 @@ async fn completions_to_a_full_disk_is_an_error_not_a_panic() {
         tokio::task::spawn_blocking(move || run_wired(cmd, full(), Stdio::piped(), b""))
             .await
             .unwrap();
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(err.starts_with("revoke: error: cannot write"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }

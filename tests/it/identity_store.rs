@@ -13,18 +13,10 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::support::*;
 use revoke::sign::huawei;
 
-const AK: &str = "HWTESTAK000000000001";
-const SK: &str = "hwTestSecretKey0000000000000000000000001";
+const AK: &str = HW_AK;
+const SK: &str = HW_SK;
 /// `--identity-store-id d-1 --tenant-id "t 1"`: the tenant's space must be sent as `%20`.
 const BASE: &str = "/v1/identity-stores/d-1/tenant/t%201/bearer-token";
-
-fn store(server: &MockServer) -> Revoke {
-    Revoke::new()
-        .env("HUAWEICLOUD_SDK_AK", AK)
-        .env("HUAWEICLOUD_SDK_SK", SK)
-        .args(["identity-store", "--endpoint", &server.uri(), "-o", "json"])
-        .args(["--identity-store-id", "d-1", "--tenant-id", "t 1"])
-}
 
 fn huawei_error(status: u16, fixture_path: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
@@ -98,7 +90,10 @@ async fn delete_is_sent_exactly_and_signed() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = store(&server).args(["tok:1"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["tok:1"])
+        .run()
+        .await;
     run.assert_code(0);
     let reqs = server.received_requests().await.unwrap();
     let req = &reqs[0];
@@ -134,7 +129,7 @@ async fn temporary_credentials_and_project_id_are_sent_and_signed() {
         .mount(&server)
         .await;
     let with_env = || {
-        store(&server)
+        Revoke::identity_store(&server.uri())
             .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "hwTestSessionToken==0001")
             .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project-0001")
     };
@@ -219,7 +214,10 @@ async fn not_found_fails_unless_missing_ok() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = store(&server).args(["tok-gone"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["tok-gone"])
+        .run()
+        .await;
     run.assert_code(1);
     let r = &run.records()[0];
     assert_record_schema(r);
@@ -230,7 +228,7 @@ async fn not_found_fails_unless_missing_ok() {
     assert_eq!(r["error"]["code"], "IIC.404");
     assert_summary_schema(&run.summary(), 1);
 
-    let run = store(&server)
+    let run = Revoke::identity_store(&server.uri())
         .args(["--missing-ok", "tok-gone"])
         .run()
         .await;
@@ -247,7 +245,10 @@ async fn signature_failure_stops_after_one_request() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = store(&server).args(["tok-1", "tok-2", "tok-3"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["tok-1", "tok-2", "tok-3"])
+        .run()
+        .await;
     run.assert_code(3);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
     let records = run.records();
@@ -281,7 +282,10 @@ async fn throttling_is_retried_with_a_fresh_signature() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = store(&server).args(["tok-1"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["tok-1"])
+        .run()
+        .await;
     run.assert_code(0);
     let r = &run.records()[0];
     assert_eq!(r["status"], "revoked");
@@ -307,7 +311,10 @@ async fn all_lists_then_deletes_each_listed_token() {
             .mount(&server)
             .await;
     }
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(0);
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs[0].method.as_str(), "GET", "the list comes first");
@@ -367,7 +374,10 @@ async fn dot_ids_are_refused_and_never_reach_another_path() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(1);
     let records = run.records();
     let statuses: Vec<&str> = records
@@ -396,7 +406,10 @@ async fn all_with_an_empty_list_deletes_nothing() {
         .expect(0)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(0);
     assert!(run.records().is_empty());
     let summary = run.summary();
@@ -432,7 +445,10 @@ async fn all_follows_next_marker_and_retries_a_throttled_page() {
         .expect(3)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(0);
     for req in server.received_requests().await.unwrap() {
         assert_signed(&req, AK, SK);
@@ -459,9 +475,71 @@ async fn all_stops_when_the_pages_come_round_again() {
         .expect(0)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(1);
     assert!(run.stderr().contains("next_marker"), "{}", run.stderr());
+}
+
+/// A page whose `next_marker` names the page after it: `n` tokens per page, for ever.
+fn endless_pages(per_page: usize) -> impl Fn(&Request) -> ResponseTemplate {
+    move |req: &Request| {
+        let page: usize = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "marker")
+            .map(|(_, v)| v.trim_start_matches("m-").parse().unwrap())
+            .unwrap_or(0);
+        let tokens: Vec<serde_json::Value> = (0..per_page)
+            .map(|i| json!({ "token_id": format!("tok-{page}-{i}") }))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "bearer_tokens": tokens,
+            "page_info": { "next_marker": format!("m-{}", page + 1) }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn all_is_bounded_in_pages_and_in_listed_ids() {
+    // A new marker on every page: the listing stops at 1000 pages and says so.
+    let server = MockServer::start().await;
+    list()
+        .respond_with(endless_pages(1))
+        .expect(1000)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--rate", "0"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("more than 1000 pages"), "{err}");
+    assert_summary_schema(&run.summary(), 1);
+
+    // 1000 ids a page: past 100000 ids, it stops too.
+    let server = MockServer::start().await;
+    list()
+        .respond_with(endless_pages(1000))
+        .expect(101)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--rate", "0"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("more than 100000 items listed"), "{err}");
+    assert!(run.records().is_empty());
 }
 
 #[tokio::test]
@@ -477,7 +555,10 @@ async fn all_stops_with_exit_3_when_the_list_is_refused() {
         .expect(0)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all"])
+        .run()
+        .await;
     run.assert_code(3);
     let err = run.stderr();
     assert!(
@@ -494,7 +575,10 @@ async fn all_stops_with_exit_3_when_the_list_is_refused() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all", "--retries", "1"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--retries", "1"])
+        .run()
+        .await;
     run.assert_code(1);
     assert!(run.stderr().contains("APIGW.0601"), "{}", run.stderr());
     // Requests were sent: NDJSON readers still get a summary line with the exit code.
@@ -509,7 +593,10 @@ async fn all_dry_run_plans_the_list_call_and_sends_nothing() {
         .expect(0)
         .mount(&server)
         .await;
-    let run = store(&server).args(["--all", "--dry-run"]).run().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--dry-run"])
+        .run()
+        .await;
     run.assert_code(0);
     let records = run.records();
     assert_eq!(records.len(), 1);
@@ -611,6 +698,24 @@ async fn usage_errors_exit_2_and_send_nothing() {
         .run()
         .await;
     run.assert_code(2);
+}
+
+/// The journal is opened with the other settings, before anything is sent: one that cannot be
+/// opened is a usage error (exit 2, nothing on stdout), and the listing is not sent either.
+#[tokio::test]
+async fn all_with_a_journal_that_cannot_be_opened_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(m::any())
+        .respond_with(list_answer("identity_store/list_bearer_tokens.json"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--journal", "/no/such/dir/j"])
+        .run()
+        .await;
+    run.assert_usage("cannot open journal /no/such/dir/j");
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]

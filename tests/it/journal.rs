@@ -12,24 +12,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
-const ID: &str = "AKIDjournalTests00000000000000000001";
-const KEY: &str = "journalTestsSecretKey00000000001";
-
 fn bi(server: &MockServer, journal: &Path) -> Revoke {
-    Revoke::new()
-        .env("TENCENTCLOUD_SECRET_ID", ID)
-        .env("TENCENTCLOUD_SECRET_KEY", KEY)
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
+    Revoke::bi_embed(&server.uri())
         .args(["--rate", "0", "--journal"])
         .args([journal])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "700000777778",
-            "--scope",
-            "page",
-        ])
 }
 
 async fn answering(delay: Duration) -> MockServer {

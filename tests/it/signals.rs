@@ -24,26 +24,9 @@ async fn sigint_lets_in_flight_finish_skips_the_rest_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.ndjson");
     let pages: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
-    let running = Revoke::new()
-        .env(
-            "TENCENTCLOUD_SECRET_ID",
-            "AKIDsignalTests0000000000000000001",
-        )
-        .env(
-            "TENCENTCLOUD_SECRET_KEY",
-            "signalTestsSecretKey000000000001",
-        )
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
+    let running = Revoke::bi_embed(&server.uri())
         .args(["--concurrency", "4", "--rate", "0", "--journal"])
         .args([&journal])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-        ])
         .args(&pages)
         .spawn();
 
@@ -125,27 +108,7 @@ async fn a_second_sigint_exits_at_once() {
         )
         .mount(&server)
         .await;
-    let running = Revoke::new()
-        .env(
-            "TENCENTCLOUD_SECRET_ID",
-            "AKIDsignalTests0000000000000000001",
-        )
-        .env(
-            "TENCENTCLOUD_SECRET_KEY",
-            "signalTestsSecretKey000000000001",
-        )
-        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
-        .args([
-            "--project-id",
-            "889",
-            "--user-corp-id",
-            "7",
-            "--scope",
-            "page",
-            "p1",
-            "p2",
-        ])
-        .spawn();
+    let running = Revoke::bi_embed(&server.uri()).args(["p1", "p2"]).spawn();
     let started = Instant::now();
     while server.received_requests().await.unwrap().is_empty() {
         assert!(started.elapsed() < Duration::from_secs(20), "no request");
@@ -160,4 +123,47 @@ async fn a_second_sigint_exits_at_once() {
         started.elapsed() < Duration::from_secs(10),
         "did not wait for the request in flight (30 s, timeout 30 s)"
     );
+}
+
+/// A listing that never answers (identity-store `--all`): SIGTERM or SIGHUP ends the run at
+/// once with 130 and, with `-o json`, its summary line. The list request changes nothing, so
+/// it is not waited for; nothing else is sent.
+#[tokio::test]
+async fn a_signal_during_a_listing_that_never_answers_exits_130_with_the_summary() {
+    for signal in ["TERM", "HUP"] {
+        let server = RawServer::start(|_, _| RawReply::Hang);
+        let running = Revoke::new()
+            .env("HUAWEICLOUD_SDK_AK", "HWSIGNALAK0000000001")
+            .env(
+                "HUAWEICLOUD_SDK_SK",
+                "hwSignalSecretKey000000000000000000000001",
+            )
+            .args(["identity-store", "--endpoint", &server.uri(), "-o", "json"])
+            .args(["--identity-store-id", "d-1", "--tenant-id", "t-1", "--all"])
+            .spawn();
+        let started = Instant::now();
+        while server.bodies().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no list request"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.signal(signal);
+        let run = running.wait().await;
+        run.assert_code(130);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "SIG{signal}: the hung listing (timeout 30 s) was not waited for"
+        );
+        assert!(run.records().is_empty(), "{}", run.stdout());
+        assert_summary_schema(&run.summary(), 130);
+        assert_eq!(run.summary()["summary"]["total"], 0);
+        assert_eq!(server.bodies().len(), 1, "nothing sent after the signal");
+        assert!(
+            run.stderr().contains("revoke: interrupted"),
+            "{}",
+            run.stderr()
+        );
+    }
 }

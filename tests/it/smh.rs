@@ -10,15 +10,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::*;
 
-const LIB: &str = "smh-lib-1";
-const SECRET: &str = "smhTestLibrarySecret0001";
-
-fn smh(server: &MockServer) -> Revoke {
-    Revoke::new()
-        .env("SMH_LIBRARY_SECRET", SECRET)
-        .args(["smh", "--endpoint", &server.uri(), "-o", "json"])
-        .args(["--library-id", LIB])
-}
+const LIB: &str = SMH_LIBRARY;
+const SECRET: &str = SMH_SECRET;
 
 fn no_content() -> ResponseTemplate {
     ResponseTemplate::new(204)
@@ -74,7 +67,7 @@ async fn documented_request_is_sent_exactly() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["--client-id", "web", "--client-id", "ios"])
         .args(["--session-id", "s1", "u1", "u2"])
         .run()
@@ -155,7 +148,7 @@ async fn wrong_library_secret_stops_the_run_with_exit_3() {
         .mount(&server)
         .await;
     // 25 users: three requests planned, only the first is sent.
-    let run = smh(&server).args(ids("u", 25)).run().await;
+    let run = Revoke::smh(&server.uri()).args(ids("u", 25)).run().await;
     run.assert_code(3);
     let records = run.records();
     assert_eq!(records.len(), 3, "every batch has a record");
@@ -191,7 +184,7 @@ async fn rate_limit_exceeded_is_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let run = smh(&server).args(["u1"]).run().await;
+    let run = Revoke::smh(&server.uri()).args(["u1"]).run().await;
     run.assert_code(0);
     let r = &run.records()[0];
     assert_eq!(r["status"], "revoked");
@@ -215,7 +208,7 @@ async fn param_invalid_fails_one_batch_and_the_others_are_still_sent() {
         .expect(2)
         .mount(&server)
         .await;
-    let run = smh(&server).args(&users).run().await;
+    let run = Revoke::smh(&server.uri()).args(&users).run().await;
     run.assert_code(1);
     let records = run.records();
     let statuses: Vec<&str> = records
@@ -245,7 +238,7 @@ async fn batched(
         .expect(expected)
         .mount(&server)
         .await;
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(repeated("--client-id", clients))
         .args(repeated("--session-id", sessions))
         .args(users)
@@ -346,7 +339,7 @@ async fn user_ids_from_args_then_input_file_then_stdin() {
     let file = dir.path().join("users.txt");
     let lines: Vec<String> = ids("f", 10);
     std::fs::write(&file, format!("# users\n\n{}\n", lines.join("\n  "))).unwrap();
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["a1", "a2", "--input"])
         .args([&file])
         .run()
@@ -360,7 +353,7 @@ async fn user_ids_from_args_then_input_file_then_stdin() {
     assert_eq!(records[1]["target"]["user_ids"], json!(lines[8..]));
 
     // A bad stdin line cannot stop a run that has started: it is a failed record of its own.
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["--input", "-"])
         .stdin("s1\nbad,line\ns2\n")
         .run()
@@ -385,21 +378,39 @@ async fn usage_errors_exit_2_and_send_nothing() {
         .mount(&server)
         .await;
     // A comma in a user id, in a file line, or in a flag value.
-    (smh(&server).args(["u1", "a,b"]).run().await).assert_usage("comma");
+    (Revoke::smh(&server.uri()).args(["u1", "a,b"]).run().await).assert_usage("comma");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("users.txt");
     std::fs::write(&file, "u1\nx,y\n").unwrap();
-    (smh(&server).args(["--input"]).args([&file]).run().await)
+    (Revoke::smh(&server.uri())
+        .args(["--input"])
+        .args([&file])
+        .run()
+        .await)
         .assert_usage("users.txt:2: an id cannot contain a comma");
-    (smh(&server).args(["--client-id", "w,x", "u1"]).run().await).assert_usage("comma");
-    (smh(&server).args(["--session-id", "a,b", "u1"]).run().await).assert_usage("comma");
+    (Revoke::smh(&server.uri())
+        .args(["--client-id", "w,x", "u1"])
+        .run()
+        .await)
+        .assert_usage("comma");
+    (Revoke::smh(&server.uri())
+        .args(["--session-id", "a,b", "u1"])
+        .run()
+        .await)
+        .assert_usage("comma");
     // Empty flag values.
-    (smh(&server).args(["--client-id", "", "u1"]).run().await)
+    (Revoke::smh(&server.uri())
+        .args(["--client-id", "", "u1"])
+        .run()
+        .await)
         .assert_usage("--client-id cannot be empty");
-    (smh(&server).args(["--session-id", " ", "u1"]).run().await)
+    (Revoke::smh(&server.uri())
+        .args(["--session-id", " ", "u1"])
+        .run()
+        .await)
         .assert_usage("--session-id cannot be empty");
     // No user id at all.
-    (smh(&server).run().await)
+    (Revoke::smh(&server.uri()).run().await)
         .assert_usage("no user ids given: pass USER_ID arguments or --input FILE");
     // No secret.
     (Revoke::new()
@@ -415,7 +426,7 @@ async fn usage_errors_exit_2_and_send_nothing() {
         .await)
         .assert_usage("SMH_LIBRARY_SECRET");
     // The secret and the user ids cannot both come from stdin.
-    (smh(&server)
+    (Revoke::smh(&server.uri())
         .args(["--library-secret-file", "-", "--input", "-"])
         .stdin("x\n")
         .run()
@@ -449,7 +460,7 @@ async fn library_secret_file_is_read_and_an_open_one_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = private_file(dir.path(), "secret", "  fromTheSecretFile0001\n");
     // The file wins over the environment.
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["--library-secret-file"])
         .args([&file])
         .args(["u1"])
@@ -457,7 +468,7 @@ async fn library_secret_file_is_read_and_an_open_one_refused() {
         .await;
     run.assert_code(0);
     // `-` reads it from stdin.
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["--library-secret-file", "-", "u1"])
         .stdin("fromTheSecretFile0001\n")
         .run()
@@ -466,7 +477,7 @@ async fn library_secret_file_is_read_and_an_open_one_refused() {
 
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let run = smh(&server)
+    let run = Revoke::smh(&server.uri())
         .args(["--library-secret-file"])
         .args([&file])
         .args(["u1"])

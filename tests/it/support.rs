@@ -91,6 +91,62 @@ impl Revoke {
     }
 }
 
+/// The credentials and required values the per-provider builders below use, for the tests
+/// that check a signature or a request against them.
+pub const TC_ID: &str = "AKIDbiTestVector00000000000000000001";
+pub const TC_KEY: &str = "biTestSecretKey00000000000000001";
+pub const HW_AK: &str = "HWTESTAK000000000001";
+pub const HW_SK: &str = "hwTestSecretKey0000000000000000000000001";
+pub const SMH_LIBRARY: &str = "smh-lib-1";
+pub const SMH_SECRET: &str = "smhTestLibrarySecret0001";
+pub const CIAM_CLIENT_ID: &str = "TENANT_CLIENT_ID";
+pub const CIAM_SECRET: &str = "TENANT_CLIENT_SECRET";
+
+/// One builder per provider: a run against `endpoint` with its credentials (from the
+/// environment) and its required flags, NDJSON on stdout. Tests add targets and the options
+/// they are about.
+impl Revoke {
+    /// `bi-embed --project-id 889 --user-corp-id 700000777778 --scope page`.
+    pub fn bi_embed(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("TENCENTCLOUD_SECRET_ID", TC_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", TC_KEY)
+            .args(["bi-embed", "--endpoint", endpoint, "-o", "json"])
+            .args(["--project-id", "889", "--user-corp-id", "700000777778"])
+            .args(["--scope", "page"])
+    }
+
+    /// `smh --library-id smh-lib-1`, the secret from `SMH_LIBRARY_SECRET`.
+    pub fn smh(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("SMH_LIBRARY_SECRET", SMH_SECRET)
+            .args(["smh", "--endpoint", endpoint, "-o", "json"])
+            .args(["--library-id", SMH_LIBRARY])
+    }
+
+    /// `cloudbase`: the tokens are the credentials.
+    pub fn cloudbase(endpoint: &str) -> Revoke {
+        Revoke::new().args(["cloudbase", "--endpoint", endpoint, "-o", "json"])
+    }
+
+    /// `ciam --client-id TENANT_CLIENT_ID`, the secret from `CIAM_CLIENT_SECRET`.
+    pub fn ciam(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+            .args(["ciam", "--endpoint", endpoint, "-o", "json"])
+            .args(["--client-id", CIAM_CLIENT_ID])
+    }
+
+    /// `identity-store --identity-store-id d-1 --tenant-id "t 1"` (a space, sent as `%20`).
+    pub fn identity_store(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("HUAWEICLOUD_SDK_AK", HW_AK)
+            .env("HUAWEICLOUD_SDK_SK", HW_SK)
+            .args(["identity-store", "--endpoint", endpoint, "-o", "json"])
+            .args(["--identity-store-id", "d-1", "--tenant-id", "t 1"])
+    }
+}
+
 /// A `revoke` process still running.
 pub struct Running {
     pub child: std::process::Child,

@@ -1,16 +1,18 @@
 //! The global options resolved into plain settings: the endpoint checked, numbers turned into
-//! durations, the progress bar decided. Provider modules resolve their own options on top.
+//! durations, the progress bar decided.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::GlobalArgs;
+use super::UsageError;
+use super::layers::{Layers, parse};
+use crate::cli::{GlobalArgs, parse_rate, parse_timeout};
 use crate::http::Endpoint;
 use crate::output::Format;
 use crate::retry::RetryPolicy;
 
-pub struct Common {
+pub struct Global {
     pub format: Format,
     pub dry_run: bool,
     pub endpoint: Option<Endpoint>,
@@ -25,32 +27,35 @@ pub struct Common {
     pub no_progress: bool,
 }
 
-impl Common {
-    pub fn resolve(g: &GlobalArgs) -> Result<Common, String> {
-        let endpoint = match g.endpoint.as_deref().map(str::trim) {
+impl Global {
+    pub fn resolve(g: &GlobalArgs, layers: &Layers) -> Result<Global, UsageError> {
+        let endpoint = layers.get_opt("endpoint", g.endpoint.clone(), &parse::text)?;
+        let endpoint = match endpoint.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(e) => Some(Endpoint::parse(e)?),
+            Some(e) => Some(Endpoint::parse(e).map_err(UsageError::Endpoint)?),
         };
-        if let Some(j) = &g.journal
-            && j.as_os_str() == "-"
-        {
-            return Err("--journal must name a file".into());
+        let journal = layers.get_opt("journal", g.journal.clone(), &parse::path)?;
+        if journal.as_ref().is_some_and(|j| j.as_os_str() == "-") {
+            return Err(UsageError::JournalNotAFile);
         }
-        Ok(Common {
-            format: g.output,
-            dry_run: g.dry_run,
+        let concurrency = layers.get("concurrency", g.concurrency, &parse::number_in(1, 4096))?;
+        let retries = layers.get("retries", g.retries, &parse::number_in(0, 100))?;
+        let timeout = layers.get("timeout", g.timeout, &parse_timeout)?;
+        Ok(Global {
+            format: layers.get("output", g.output, &parse::choice)?,
+            dry_run: layers.get("dry_run", g.dry_run, &parse::boolean)?,
             endpoint,
-            input: g.input.clone(),
-            concurrency: g.concurrency as usize,
-            rate: g.rate,
+            input: layers.get_opt("input", g.input.clone(), &parse::path)?,
+            concurrency: concurrency as usize,
+            rate: layers.get_opt("rate", g.rate, &parse_rate)?,
             policy: RetryPolicy {
-                retries: g.retries,
+                retries,
                 ..RetryPolicy::default()
             },
-            timeout: Duration::from_secs_f64(g.timeout),
-            journal: g.journal.clone(),
+            timeout: Duration::from_secs_f64(timeout),
+            journal,
             quiet: g.quiet,
-            no_progress: g.no_progress,
+            no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
         })
     }
 

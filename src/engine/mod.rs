@@ -1,13 +1,19 @@
-//! The one engine every subcommand runs through: targets in, one record per target out.
+//! The one place that sends: targets in, one record per target out.
 //!
 //! It owns concurrency (a semaphore of `--concurrency` permits over one pooled client), the
-//! run-wide rate limit, retries (classification from [`ApiError::kind`], timing from
-//! [`RetryPolicy`]), "credentials first" (the first request goes alone), the journal skip, and
-//! stopping (credentials rejected, or SIGINT/SIGTERM): nothing new is dispatched, requests in
-//! flight finish, and every remaining target is recorded as `skipped`.
+//! journal skip, "credentials first" (the first request goes alone) and the dispatch of jobs,
+//! and, in its submodules, what every request shares: the attempt loop (`attempt`: rate limit,
+//! timeout, retries, the credentials rule), setup requests that list the targets first
+//! (`listing`, through that same loop), and stopping (`signals`: SIGINT, SIGTERM, SIGHUP, or
+//! credentials rejected), after which nothing new is dispatched, requests in flight finish,
+//! and every remaining target is recorded as `skipped`.
 //!
 //! Providers never loop, sleep or spawn: the engine calls [`Provider::execute`] once per
 //! attempt with a fresh `now`, so every attempt is signed afresh.
+
+mod attempt;
+mod listing;
+pub mod signals;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,16 +21,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use self::attempt::exchange;
+use self::attempt::{Attempts, Label, OnStop, Tried};
+use self::listing::Listed;
+pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
+pub use self::signals::{Stop, StopReason};
 use crate::error::ApiError;
+use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::journal::Done;
 use crate::output::{Entry, SinkHandle};
 use crate::rate::RateLimiter;
-use crate::record::{Record, RecordError, RunFlags, Status};
+use crate::record::{Record, RecordError, Status};
 use crate::retry::RetryPolicy;
 use crate::secret::{Redactor, long_fingerprint};
 
@@ -138,13 +150,13 @@ pub trait Provider: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Outcome, ApiError>> + Send {
         async move {
             let request = self.prepare(job, now)?;
-            let scrub = request.scrubber();
-            let response = transport.exchange(&request, &scrub).await?;
             // This attempt's own secrets (a signature, a Basic credential) are known here
             // only; the sink scrubs the credentials and the target's secrets once more.
-            self.interpret(job, response)
-                .map(|o| o.scrubbed(&scrub))
-                .map_err(|e| scrub.error(e))
+            let scrub = request.scrubber();
+            exchange(transport, &request, |answer| {
+                self.interpret(job, answer).map(|o| o.scrubbed(&scrub))
+            })
+            .await
         }
     }
 }
@@ -155,45 +167,17 @@ pub enum JobItem<J> {
     Invalid { target: Value, message: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    Credentials,
-    Interrupted,
+/// The jobs of a run: known up front, or listed from the provider first.
+pub enum Jobs<J: Send + Sync + 'static> {
+    /// From arguments, an input file or stdin, read lazily.
+    Items(Box<dyn Iterator<Item = JobItem<J>> + Send>),
+    /// Listed by a setup request (identity-store `--all`) through the attempt loop.
+    Listed(Arc<dyn Listing<Job = J>>),
 }
 
-/// The run-wide stop signal.
-pub struct Stop {
-    tx: watch::Sender<Option<StopReason>>,
-}
-
-impl Default for Stop {
-    fn default() -> Self {
-        Stop {
-            tx: watch::channel(None).0,
-        }
-    }
-}
-
-impl Stop {
-    pub fn interrupt(&self) {
-        self.tx.send_modify(|r| *r = Some(StopReason::Interrupted));
-    }
-
-    pub fn credentials(&self) {
-        self.tx.send_modify(|r| {
-            if r.is_none() {
-                *r = Some(StopReason::Credentials)
-            }
-        });
-    }
-
-    pub fn reason(&self) -> Option<StopReason> {
-        *self.tx.borrow()
-    }
-
-    pub async fn wait(&self) {
-        let mut rx = self.tx.subscribe();
-        let _ = rx.wait_for(|r| r.is_some()).await;
+impl<J: Send + Sync + 'static> Jobs<J> {
+    pub fn items(items: impl Iterator<Item = JobItem<J>> + Send + 'static) -> Jobs<J> {
+        Jobs::Items(Box::new(items))
     }
 }
 
@@ -211,28 +195,58 @@ pub struct EngineConfig {
 
 struct Ctx<P: Provider> {
     provider: Arc<P>,
-    transport: Transport,
-    rate: Option<RateLimiter>,
-    policy: RetryPolicy,
-    timeout: Duration,
-    stop: Arc<Stop>,
+    attempts: Attempts,
     sink: SinkHandle,
 }
 
 /// Runs every job to exactly one record, in the sink. Returns how the run ended.
-pub async fn run<P, I>(
+///
+/// Jobs listed by a setup request are listed first, through the same attempt loop; a listing
+/// that fails or is stopped ends the run with no record (its error is on stderr). `stop` comes
+/// from [`signals::listen`], installed before this is called.
+pub async fn run<P: Provider>(
     provider: Arc<P>,
     transport: Transport,
-    jobs: I,
+    jobs: Jobs<P::Job>,
     cfg: EngineConfig,
     done: Arc<Done>,
     sink: SinkHandle,
     stop: Arc<Stop>,
-) -> RunFlags
-where
-    P: Provider,
-    I: Iterator<Item = JobItem<P::Job>> + Send + 'static,
-{
+) -> RunFlags {
+    let ctx = Arc::new(Ctx {
+        provider: provider.clone(),
+        attempts: Attempts {
+            transport,
+            rate: cfg.rate.and_then(RateLimiter::new),
+            policy: cfg.policy,
+            timeout: cfg.timeout,
+            stop: stop.clone(),
+        },
+        sink: sink.clone(),
+    });
+    // Until an answer shows the credentials are accepted, requests go one at a time.
+    let mut confirmed = false;
+    let jobs = match jobs {
+        Jobs::Items(items) => items,
+        Jobs::Listed(listing) if cfg.dry_run => {
+            // Nothing is sent, not even the list call: it is shown as the plan.
+            let request = listing.page_request(None, Utc::now());
+            sink.emit(planned(provider.name(), 0, listing.identity(), request))
+                .await;
+            return flags(&stop, false);
+        }
+        Jobs::Listed(listing) => match listing::list(&*listing, &ctx.attempts).await {
+            Listed::All(items) => {
+                tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
+                // The listing was answered: the credentials work.
+                confirmed = true;
+                Box::new(items.into_iter())
+            }
+            Listed::Stopped => return flags(&stop, false),
+            Listed::Failed => return flags(&stop, true),
+        },
+    };
+
     // Targets are read on a blocking thread and handed over through a small channel, so a
     // million-line input is never held in memory at once.
     let (tx, mut rx) = mpsc::channel::<JobItem<P::Job>>(256);
@@ -244,19 +258,8 @@ where
         }
     });
 
-    let ctx = Arc::new(Ctx {
-        provider: provider.clone(),
-        transport,
-        rate: cfg.rate.and_then(RateLimiter::new),
-        policy: cfg.policy,
-        timeout: cfg.timeout,
-        stop: stop.clone(),
-        sink: sink.clone(),
-    });
     let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    // Until an answer shows the credentials are accepted, requests go one at a time.
-    let mut confirmed = false;
     let mut index: u64 = 0;
     let name = provider.name();
     let scope = provider.scope();
@@ -308,7 +311,8 @@ where
             continue;
         }
         if cfg.dry_run {
-            sink.emit(plan(&*provider, name, i, &job, target)).await;
+            let request = provider.prepare(&job, Utc::now());
+            sink.emit(planned(name, i, target, request)).await;
             continue;
         }
         let permit = tokio::select! {
@@ -341,11 +345,15 @@ where
     // terminal until the user types another line. Otherwise it has already finished: the
     // channel only closes once it drops its sender.
     drop(producer);
+    flags(&stop, false)
+}
 
+fn flags(stop: &Stop, setup_failed: bool) -> RunFlags {
     RunFlags {
         interrupted: stop.reason() == Some(StopReason::Interrupted),
         credentials_rejected: stop.reason() == Some(StopReason::Credentials),
-        missing_ok: false,
+        setup_failed,
+        ..RunFlags::default()
     }
 }
 
@@ -399,8 +407,14 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
     )
 }
 
-fn plan<P: Provider>(provider: &P, name: &str, index: u64, job: &P::Job, target: Value) -> Entry {
-    match provider.prepare(job, Utc::now()) {
+/// The `planned` record of a dry run: the request as it would be sent, secrets masked.
+fn planned(
+    name: &str,
+    index: u64,
+    target: Value,
+    request: Result<PreparedRequest, ApiError>,
+) -> Entry {
+    match request {
         Ok(request) => {
             let mut record = bare_record(name, index, target, Status::Planned, None);
             record.data = Some(request.to_json());
@@ -434,67 +448,22 @@ async fn process<P: Provider>(
     let redactor = Redactor::global();
     redactor.enter(index, &secrets);
     let started = Instant::now();
-    let mut attempts: u32 = 0;
-    let mut last: Option<ApiError> = None;
-
-    let result: Result<Outcome, ApiError> = loop {
-        if let Some(rate) = &ctx.rate {
-            let stopped = tokio::select! {
-                biased;
-                _ = ctx.stop.wait() => true,
-                _ = rate.acquire() => false,
-            };
-            if stopped {
-                match last.take() {
-                    Some(e) => break Err(e),
-                    None => {
-                        redactor.leave(index);
-                        let reason = ctx.stop.reason().unwrap_or(StopReason::Interrupted);
-                        ctx.sink
-                            .emit(entry(skipped(name, index, target, reason), None))
-                            .await;
-                        return false;
-                    }
-                }
-            }
+    let transport = &ctx.attempts.transport;
+    let tried = ctx
+        .attempts
+        .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
+            provider.execute(transport, &job, now)
+        })
+        .await;
+    let (result, attempts) = match tried {
+        Tried::Done { result, attempts } => (result, attempts),
+        Tried::Stopped(reason) => {
+            redactor.leave(index);
+            ctx.sink
+                .emit(entry(skipped(name, index, target, reason), None))
+                .await;
+            return false;
         }
-        attempts += 1;
-        let attempt = provider.execute(&ctx.transport, &job, Utc::now());
-        let result = match tokio::time::timeout(ctx.timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(ApiError::Send {
-                message: format!("no answer within {} s", ctx.timeout.as_secs_f64()),
-                timeout: true,
-            }),
-        };
-        let err = match result {
-            Ok(outcome) => break Ok(outcome),
-            Err(e) => e,
-        };
-        if !err.retryable() {
-            break Err(err);
-        }
-        let Some(delay) = ctx
-            .policy
-            .delay(attempts, err.retry_after(), fastrand::f64())
-        else {
-            break Err(err);
-        };
-        tracing::info!(
-            "target {index}: attempt {attempts} failed ({}), retrying in {} ms",
-            redactor.scrub_with(&err.to_string(), &secrets),
-            delay.as_millis()
-        );
-        let stopped = tokio::select! {
-            biased;
-            _ = ctx.stop.wait() => true,
-            _ = tokio::time::sleep(delay) => false,
-        };
-        if stopped {
-            // A stop ends retrying: the target keeps the answer it had.
-            break Err(err);
-        }
-        last = Some(err);
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     // The provider answered, and not about the credentials: they were accepted.
@@ -522,23 +491,18 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
         },
-        Err(e) => {
-            if e.kind() == crate::error::ErrorKind::Credentials {
-                ctx.stop.credentials();
-            }
-            Record {
-                provider: name.to_string(),
-                index,
-                target,
-                status: Status::Failed,
-                http_status: e.http_status(),
-                attempts,
-                request_id: e.request_id().map(str::to_string),
-                data: None,
-                error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
-                elapsed_ms,
-            }
-        }
+        Err(e) => Record {
+            provider: name.to_string(),
+            index,
+            target,
+            status: Status::Failed,
+            http_status: e.http_status(),
+            attempts,
+            request_id: e.request_id().map(str::to_string),
+            data: None,
+            error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
+            elapsed_ms,
+        },
     };
     // The sink scrubs the record with this target's secrets, then forgets them.
     ctx.sink.emit(entry(record, Some(key))).await;

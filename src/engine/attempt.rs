@@ -1,0 +1,166 @@
+//! The one attempt loop. Every request of a run goes through [`Attempts::run`], a target's and
+//! a setup request's (identity-store's `--all` listing) alike: the run-wide rate limit, the
+//! per-attempt timeout, retries (whether: [`ApiError::retryable`]; when: [`RetryPolicy`], or
+//! the server's `Retry-After`), the credentials rule (a rejection stops the run) and the stop
+//! signal. Each attempt is built afresh at its own `now`, so every retry carries a fresh
+//! signature.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::signals::{Stop, StopReason};
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{PreparedRequest, RawResponse, Transport};
+use crate::rate::RateLimiter;
+use crate::retry::RetryPolicy;
+use crate::secret::Redactor;
+
+/// What every request of a run shares.
+pub(crate) struct Attempts {
+    pub transport: Transport,
+    pub rate: Option<RateLimiter>,
+    pub policy: RetryPolicy,
+    pub timeout: Duration,
+    pub stop: Arc<Stop>,
+}
+
+/// Names a request in log lines.
+#[derive(Clone, Copy)]
+pub(crate) enum Label {
+    Target(u64),
+    /// A setup request, by what it does: `listing bearer tokens`.
+    Setup(&'static str),
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Label::Target(i) => write!(f, "target {i}"),
+            Label::Setup(what) => f.write_str(what),
+        }
+    }
+}
+
+/// What a stop does to a request waiting for its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnStop {
+    /// Wait for it (up to its timeout): a revocation may have happened, and its record says so.
+    Finish,
+    /// Drop it: a request that changes nothing (a listing) has nothing worth waiting for.
+    Abandon,
+}
+
+/// How the attempts at one request ended.
+pub(crate) enum Tried<T> {
+    /// Its answer, or the last error, after this many attempts.
+    Done {
+        result: Result<T, ApiError>,
+        attempts: u32,
+    },
+    /// Stopped before it was sent (or, with [`OnStop::Abandon`], before its answer came).
+    Stopped(StopReason),
+}
+
+impl Attempts {
+    fn reason(&self) -> StopReason {
+        self.stop.reason().unwrap_or(StopReason::Interrupted)
+    }
+
+    /// Runs `attempt` until it answers, fails for good, runs out of retries or is stopped.
+    /// `secrets` are scrubbed from the retry log lines.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        label: Label,
+        secrets: &[&str],
+        on_stop: OnStop,
+        mut attempt: F,
+    ) -> Tried<T>
+    where
+        F: FnMut(DateTime<Utc>) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut attempts: u32 = 0;
+        let mut last: Option<ApiError> = None;
+        let result = loop {
+            if let Some(rate) = &self.rate {
+                let stopped = tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => true,
+                    _ = rate.acquire() => false,
+                };
+                if stopped {
+                    match last.take() {
+                        // A stop ends retrying: the request keeps the answer it had.
+                        Some(e) => break Err(e),
+                        None => return Tried::Stopped(self.reason()),
+                    }
+                }
+            }
+            attempts += 1;
+            let answer = tokio::time::timeout(self.timeout, attempt(Utc::now()));
+            let answer = match on_stop {
+                OnStop::Finish => answer.await,
+                OnStop::Abandon => tokio::select! {
+                    biased;
+                    _ = self.stop.wait() => return Tried::Stopped(self.reason()),
+                    a = answer => a,
+                },
+            };
+            let err = match answer {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err(e)) => e,
+                Err(_) => ApiError::Send {
+                    message: format!("no answer within {} s", self.timeout.as_secs_f64()),
+                    timeout: true,
+                },
+            };
+            if !err.retryable() {
+                break Err(err);
+            }
+            let Some(delay) = self
+                .policy
+                .delay(attempts, err.retry_after(), fastrand::f64())
+            else {
+                break Err(err);
+            };
+            tracing::info!(
+                "{label}: attempt {attempts} failed ({}), retrying in {} ms",
+                Redactor::global().scrub_with(&err.to_string(), secrets),
+                delay.as_millis()
+            );
+            let stopped = tokio::select! {
+                biased;
+                _ = self.stop.wait() => true,
+                _ = tokio::time::sleep(delay) => false,
+            };
+            if stopped {
+                break Err(err);
+            }
+            last = Some(err);
+        };
+        if let Err(e) = &result
+            && e.kind() == ErrorKind::Credentials
+        {
+            // Never retried, and the next request would fail the same way (Huawei locks an
+            // access key after five signature failures in a row): the run stops.
+            self.stop.credentials();
+        }
+        Tried::Done { result, attempts }
+    }
+}
+
+/// One attempt's exchange: send `request`, read the answer with `read`. Everything that comes
+/// back, answer or error, is scrubbed of the request's own secrets.
+pub async fn exchange<T>(
+    transport: &Transport,
+    request: &PreparedRequest,
+    read: impl FnOnce(RawResponse) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let scrub = request.scrubber();
+    let response = transport.exchange(request, &scrub).await?;
+    read(response).map_err(|e| scrub.error(e))
+}

@@ -1,0 +1,142 @@
+//! Setup requests that list the targets before they are revoked (identity-store's `--all`).
+//!
+//! The pages are asked for one after the other through the same attempt loop as the targets
+//! ([`Attempts::run`]): the same rate limit, timeout, retries, credentials rule and signals. A
+//! page waiting for its answer is dropped on a stop: a listing changes nothing. The listing is
+//! bounded, whatever the server answers: at most [`MAX_PAGES`] pages and [`MAX_LISTED`] items,
+//! and a next-page marker seen before ends it (the pages would go round for ever). A bound
+//! reached is an error naming the bound, and nothing is revoked.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::JobItem;
+use super::attempt::{Attempts, Label, OnStop, Tried, exchange};
+use super::signals::StopReason;
+use crate::error::{ApiError, ErrorKind};
+use crate::http::{PreparedRequest, RawResponse};
+
+/// The most pages one listing may have.
+pub const MAX_PAGES: usize = 1_000;
+/// The most items one listing may return (a hundred pages of the largest page size).
+pub const MAX_LISTED: usize = 100_000;
+
+/// A provider's list call, whose answers become the run's jobs.
+pub trait Listing: Send + Sync + 'static {
+    type Job: Send + Sync + 'static;
+
+    /// What the call does, for messages: `listing bearer tokens`.
+    fn what(&self) -> &'static str;
+
+    /// The record's `target` when the listing is only planned (`--dry-run`).
+    fn identity(&self) -> Value;
+
+    /// The request for the first page (`marker` is `None`) or for the page after `marker`,
+    /// signed at `now`.
+    fn page_request(
+        &self,
+        marker: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, ApiError>;
+
+    /// Reads one page's answer.
+    fn read_page(&self, answer: RawResponse) -> Result<Page<Self::Job>, ApiError>;
+}
+
+/// One page of a listing: its items as jobs, and the marker of the next page, if any.
+pub struct Page<J> {
+    pub items: Vec<JobItem<J>>,
+    pub next_marker: Option<String>,
+}
+
+/// How a listing ended.
+pub(crate) enum Listed<J> {
+    All(Vec<JobItem<J>>),
+    /// Interrupted: nothing more is sent.
+    Stopped,
+    /// Failed (reported on stderr); with credentials rejected, the stop says so.
+    Failed,
+}
+
+/// Every page of `listing`, through the attempt loop.
+pub(crate) async fn list<J: Send + Sync + 'static>(
+    listing: &dyn Listing<Job = J>,
+    attempts: &Attempts,
+) -> Listed<J> {
+    let what = listing.what();
+    let mut items = Vec::new();
+    let mut seen = HashSet::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let m = marker.as_deref();
+        let tried = attempts
+            .run(Label::Setup(what), &[], OnStop::Abandon, |now| async move {
+                let request = listing.page_request(m, now)?;
+                exchange(&attempts.transport, &request, |a| listing.read_page(a)).await
+            })
+            .await;
+        let (result, tries) = match tried {
+            Tried::Stopped(_) => return Listed::Stopped,
+            Tried::Done { result, attempts } => (result, attempts),
+        };
+        let next = match result {
+            Ok(p) => {
+                items.extend(p.items);
+                if items.len() > MAX_LISTED {
+                    return failed(format!(
+                        "{what}: more than {MAX_LISTED} items listed, the most one run takes (MAX_LISTED); nothing was revoked"
+                    ));
+                }
+                p.next_marker.filter(|m| !m.is_empty())
+            }
+            Err(_) if attempts.stop.reason() == Some(StopReason::Interrupted) => {
+                return Listed::Stopped;
+            }
+            Err(e) if e.kind() == ErrorKind::Credentials => {
+                return failed(format!(
+                    "{what}: the provider rejected the credentials: {}",
+                    describe(&e)
+                ));
+            }
+            Err(e) => {
+                return failed(format!(
+                    "{what} failed after {tries} attempt(s): {}",
+                    describe(&e)
+                ));
+            }
+        };
+        match next {
+            None => return Listed::All(items),
+            Some(next) if !seen.insert(next.clone()) => {
+                return failed(format!(
+                    "{what}: next_marker {next:?} came back a second time (the pages would go round for ever)"
+                ));
+            }
+            Some(next) => marker = Some(next),
+        }
+    }
+    // The last page allowed named a next one.
+    failed(format!(
+        "{what}: more than {MAX_PAGES} pages, the most one listing may have (MAX_PAGES); nothing was revoked"
+    ))
+}
+
+fn failed<J>(message: String) -> Listed<J> {
+    crate::logging::error(&message);
+    Listed::Failed
+}
+
+/// A failed setup request, for the one-line error message.
+fn describe(e: &ApiError) -> String {
+    let mut text = e.to_string();
+    if let Some(s) = e.http_status() {
+        text.push_str(&format!(" (HTTP {s}"));
+        if let Some(id) = e.request_id() {
+            text.push_str(&format!(", request {id}"));
+        }
+        text.push(')');
+    }
+    text
+}

@@ -1,0 +1,92 @@
+//! Stopping a run: the run-wide stop signal, and the handlers of SIGINT, SIGTERM and SIGHUP
+//! that raise it.
+//!
+//! A stop (a signal, or credentials rejected) means: nothing new is sent, requests in flight
+//! that may change something finish, and every target not yet sent is recorded as `skipped`.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::exit::{self, Ended};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    Credentials,
+    Interrupted,
+}
+
+/// The run-wide stop signal.
+pub struct Stop {
+    tx: watch::Sender<Option<StopReason>>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop {
+            tx: watch::channel(None).0,
+        }
+    }
+}
+
+impl Stop {
+    pub fn interrupt(&self) {
+        self.tx.send_modify(|r| *r = Some(StopReason::Interrupted));
+    }
+
+    pub fn credentials(&self) {
+        self.tx.send_modify(|r| {
+            if r.is_none() {
+                *r = Some(StopReason::Credentials)
+            }
+        });
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        *self.tx.borrow()
+    }
+
+    pub async fn wait(&self) {
+        let mut rx = self.tx.subscribe();
+        let _ = rx.wait_for(|r| r.is_some()).await;
+    }
+}
+
+/// Installs the signal handlers and returns the stop they raise. The first SIGINT, SIGTERM or
+/// SIGHUP stops the run; a second one leaves at once. Called before the first request of any
+/// kind, setup requests included; the handlers are in place when this returns.
+pub fn listen(quiet: bool) -> Arc<Stop> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = Arc::new(Stop::default());
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot install the signal handlers: a signal ends the run at once");
+        return stop;
+    };
+    let raised = stop.clone();
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+                _ = hup.recv() => {},
+            }
+            seen += 1;
+            if seen == 1 {
+                if !quiet {
+                    crate::logging::say(
+                        "revoke: interrupted: finishing the requests in flight, skipping the rest (again to quit at once)",
+                    );
+                }
+                raised.interrupt();
+            } else {
+                exit::quit_now(&Ended::Interrupted);
+            }
+        }
+    });
+    stop
+}

@@ -1,0 +1,105 @@
+//! `revoke ciam`: flags and the client secret into a [`Ciam`] client and one job per token.
+
+use std::sync::Arc;
+
+use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse};
+use crate::cli::{self, CiamArgs};
+use crate::http::Endpoint;
+use crate::providers::check_token;
+use crate::providers::ciam::{Ciam, CiamConfig, ClientAuth, SECRET_ENV, TokenTypeHint};
+
+pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
+    let layers = cx.layers;
+    // clap refuses --domain together with --endpoint (or a non-empty REVOKE_ENDPOINT).
+    let domain = layers.get_opt("domain", args.domain, &parse::text)?;
+    let endpoint = match (domain, &cx.global.endpoint) {
+        (Some(domain), _) => domain_endpoint(&domain)?,
+        (None, Some(endpoint)) => endpoint.clone(),
+        (None, None) => {
+            return Err(UsageError::NoEndpoint(
+                "ciam needs --domain HOST (the user directory's domain) or --endpoint URL".into(),
+            ));
+        }
+    };
+    let client_id = nonempty("--client-id", &args.client_id)?;
+    let hint = layers
+        .get_opt("token_type_hint", args.token_type_hint, &parse::choice)?
+        .map(|h| match h {
+            cli::TokenTypeHint::AccessToken => TokenTypeHint::AccessToken,
+            cli::TokenTypeHint::RefreshToken => TokenTypeHint::RefreshToken,
+        });
+    let auth = match layers.get("client_auth", args.client_auth, &parse::choice)? {
+        cli::ClientAuth::Post => ClientAuth::Post,
+        cli::ClientAuth::Basic => ClientAuth::Basic,
+    };
+    let secret_file =
+        layers.get_opt("client_secret_file", args.client_secret_file, &parse::path)?;
+    let from_args = !args.tokens.is_empty();
+    let none = UsageError::NoTargets {
+        what: "tokens",
+        arg: "TOKEN",
+        or: "",
+    };
+    let targets = cx.targets(exposed(&args.tokens), &check_token, none)?;
+    let (client_secret, source) = crate::creds::secret_from(
+        cx.env,
+        SECRET_ENV,
+        secret_file.as_deref(),
+        "--client-secret-file",
+        cx.global.input_is_stdin(),
+    )
+    .map_err(UsageError::Credentials)?;
+    let client = Ciam::new(CiamConfig {
+        endpoint: endpoint.clone(),
+        client_id,
+        client_secret,
+        auth,
+        hint,
+    });
+    cx.plan(
+        Arc::new(client),
+        &endpoint,
+        Input::tokens(targets, from_args),
+        source,
+    )
+}
+
+/// `--domain HOST` is `https://HOST`: a host name (and port), never a URL.
+fn domain_endpoint(domain: &str) -> Result<Endpoint, UsageError> {
+    let d = domain.trim();
+    if d.is_empty()
+        || d.contains("://")
+        || d.contains(['/', '?', '#', '@'])
+        || d.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(UsageError::NotAHost(d.to_string()));
+    }
+    Endpoint::parse(&format!("https://{d}")).map_err(UsageError::Endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ciam::PATH;
+
+    #[test]
+    fn domain_is_a_host_not_a_url() {
+        let e = domain_endpoint("sample.portal.tencentciam.com").unwrap();
+        assert_eq!(
+            e.join(PATH).as_str(),
+            "https://sample.portal.tencentciam.com/oauth2/revoke"
+        );
+        assert!(domain_endpoint("auth.example.com:8443").is_ok());
+        for bad in [
+            "",
+            "https://sample.portal.tencentciam.com",
+            "sample.portal.tencentciam.com/oauth2",
+            "a b",
+            "u@host",
+            "host?x",
+        ] {
+            let err = domain_endpoint(bad).unwrap_err().to_string();
+            assert!(err.contains("--domain"), "{bad:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `revoke cloudbase`: flags into a [`Cloudbase`] client and one job per token. The tokens are
+//! their own credentials: nothing else is read.
+
+use std::sync::Arc;
+
+use super::{Context, Input, Plan, UsageError, dns_label, exposed, nonempty, parse};
+use crate::cli::CloudbaseArgs;
+use crate::http::Endpoint;
+use crate::providers::check_token;
+use crate::providers::cloudbase::{Cloudbase, CloudbaseConfig, GATEWAY_DOMAIN, gateway};
+
+pub fn resolve(args: CloudbaseArgs, cx: &Context) -> Result<Plan<Cloudbase>, UsageError> {
+    let layers = cx.layers;
+    let env_id = layers.get_opt("env_id", args.env_id, &parse::text)?;
+    let intl = layers.get("intl", args.intl, &parse::boolean)?;
+    let endpoint = endpoint(cx, env_id.as_deref(), intl)?;
+    let client_id = layers
+        .get_opt("client_id", args.client_id, &parse::text)?
+        .map(|c| nonempty("--client-id", &c))
+        .transpose()?;
+    let device_id = layers
+        .get_opt("device_id", args.device_id, &parse::text)?
+        .map(|d| nonempty("--device-id", &d))
+        .transpose()?;
+    if device_id.as_deref().is_some_and(|d| !d.is_ascii()) {
+        return Err(UsageError::NotAscii {
+            flag: "--device-id",
+            header: "x-device-id",
+        });
+    }
+    let from_args = !args.tokens.is_empty();
+    let none = UsageError::NoTargets {
+        what: "tokens",
+        arg: "TOKEN",
+        or: "",
+    };
+    let targets = cx.targets(exposed(&args.tokens), &check_token, none)?;
+    let client = Cloudbase::new(CloudbaseConfig {
+        endpoint: endpoint.clone(),
+        client_id,
+        device_id,
+    });
+    // "Rate limits: package-QPS based, numbers not documented": no default rate.
+    cx.plan(
+        Arc::new(client),
+        &endpoint,
+        Input::tokens(targets, from_args),
+        "the tokens themselves (each is its own credential)",
+    )
+}
+
+/// `--endpoint` if given (it replaces both gateways), else the gateway of `--env-id`.
+fn endpoint(cx: &Context, env_id: Option<&str>, intl: bool) -> Result<Endpoint, UsageError> {
+    let env_id = env_id
+        .map(|id| dns_label("--env-id", id, "a CloudBase environment id", "my-env-1a2b"))
+        .transpose()?;
+    if let Some(e) = &cx.global.endpoint {
+        return Ok(e.clone());
+    }
+    let Some(env_id) = env_id else {
+        return Err(UsageError::NoEndpoint(format!(
+            "--env-id is required (it names the host https://ENV.{GATEWAY_DOMAIN}), unless --endpoint is given"
+        )));
+    };
+    Endpoint::parse(&gateway(&env_id, intl)).map_err(UsageError::Endpoint)
+}

@@ -1,0 +1,73 @@
+//! `revoke identity-store`: flags and Huawei credentials into an [`IdentityStore`] client, and
+//! one job per token id, or (`--all`) the tenant's tokens as the engine lists them.
+
+use std::sync::Arc;
+
+use super::{Context, Input, Plan, UsageError, dns_label, nonempty, parse, segment};
+use crate::cli::IdentityStoreArgs;
+use crate::http::Endpoint;
+use crate::providers::check_segment;
+use crate::providers::identity_store::{IdentityStore, IdentityStoreConfig, Job, default_endpoint};
+
+pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentityStore>, UsageError> {
+    let layers = cx.layers;
+    let region = layers.get_opt("region", args.region, &parse::text)?;
+    let region = match region.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(dns_label("--region", r, "a region name", "ap-southeast-1")?),
+    };
+    let endpoint = match (&cx.global.endpoint, region) {
+        (Some(e), _) => e.clone(),
+        (None, Some(r)) => Endpoint::parse(&default_endpoint(&r)).map_err(UsageError::Endpoint)?,
+        (None, None) => {
+            return Err(UsageError::NoEndpoint(
+                "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL".into(),
+            ));
+        }
+    };
+    let identity_store_id = segment("--identity-store-id", &args.identity_store_id)?;
+    let tenant_id = segment("--tenant-id", &args.tenant_id)?;
+    let project_id = layers.get_opt("project_id", args.project_id, &parse::text)?;
+    let project_id = project_id
+        .map(|p| nonempty("--project-id", &p))
+        .transpose()?;
+    let all = layers.get("all", args.all, &parse::boolean)?;
+    let missing_ok = layers.get("missing_ok", args.missing_ok, &parse::boolean)?;
+    let targets = if all {
+        // clap refuses --all with TOKEN_ID arguments; --input is global, so it is checked here.
+        if cx.global.input.is_some() {
+            return Err(UsageError::AllWithInput);
+        }
+        None
+    } else {
+        let none = UsageError::NoTargets {
+            what: "token ids",
+            arg: "TOKEN_ID",
+            or: ", or --all",
+        };
+        Some(cx.targets(args.token_ids, &check_segment, none)?)
+    };
+    let credentials = crate::creds::huawei(cx.env).map_err(UsageError::Credentials)?;
+    let source = credentials.source.clone();
+    let project_id = project_id.or_else(|| credentials.project_id.clone());
+    let client = Arc::new(IdentityStore::new(IdentityStoreConfig {
+        endpoint: endpoint.clone(),
+        credentials,
+        identity_store_id,
+        tenant_id,
+        project_id,
+    }));
+    let input = match targets {
+        Some(targets) => Input::per_target(
+            targets,
+            check_segment,
+            |token_id| Job { token_id },
+            |t| serde_json::json!({ "token_id": t }),
+        ),
+        // The engine lists the tokens first (in a dry run, it plans the list call).
+        None => Input::listed(client.clone(), cx.global.dry_run),
+    };
+    Ok(cx
+        .plan(client, &endpoint, input, source)?
+        .missing_ok(missing_ok))
+}

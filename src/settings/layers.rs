@@ -1,0 +1,431 @@
+//! Where each setting comes from. A value is looked for, highest first, on the command line, in
+//! the environment, in a configuration source (the config file and its contexts, plugged in as
+//! a [`Lookup`]; [`NoConfig`] until there is one) and in the built-in default, and it keeps the
+//! [`Origin`] it was found in, for `revoke config` to show.
+//!
+//! Clap reads the first two and holds the defaults; [`Layers`] asks it which of them a value
+//! came from and fills the gap between the environment and the default from the [`Lookup`]. An
+//! environment variable set to the empty string counts as unset: CI systems set the variables
+//! they mean to leave unset that way (`REVOKE_ENDPOINT=` is no endpoint).
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+
+use super::UsageError;
+use crate::cli::Cli;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The command line.
+    Flag,
+    /// An environment variable, by name.
+    Env(String),
+    /// A configuration file, where the value is written.
+    Config { file: PathBuf, line: usize },
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("flag"),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Config { file, line } => write!(f, "{}:{line}", file.display()),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// A value written in a configuration source, still as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub text: String,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// A source of settings below the command line and the environment: the config file.
+pub trait Lookup {
+    /// The value of the option `long` (its long name, `library-id`) for a run of `command`
+    /// (`smh`): from the command's context, else from the global defaults.
+    fn lookup(&self, command: &str, long: &str) -> Option<Found>;
+}
+
+/// No configuration source: flags, environment and defaults only.
+pub struct NoConfig;
+
+impl Lookup for NoConfig {
+    fn lookup(&self, _command: &str, _long: &str) -> Option<Found> {
+        None
+    }
+}
+
+/// The command line as parsed: the clap types, and what clap knows about where each value came
+/// from.
+pub struct CommandLine {
+    pub cli: Cli,
+    pub given: Given,
+}
+
+/// Where clap found each value (flag, environment, default): what [`Layers`] reads.
+pub struct Given {
+    matches: ArgMatches,
+    command: clap::Command,
+}
+
+impl CommandLine {
+    /// Parses the process's arguments and environment.
+    pub fn parse() -> Result<CommandLine, clap::Error> {
+        CommandLine::parse_from(std::env::args_os())
+    }
+
+    pub fn parse_from<I, T>(args: I) -> Result<CommandLine, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = without_empty_env(Cli::command());
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        Ok(CommandLine {
+            cli,
+            given: Given { matches, command },
+        })
+    }
+}
+
+/// `command` with every argument whose environment variable is set but empty no longer reading
+/// it, as if it were unset.
+fn without_empty_env(command: clap::Command) -> clap::Command {
+    let empty: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|a| {
+            a.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|v| v.is_empty())
+        })
+        .map(|a| a.get_id().clone())
+        .collect();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let command = empty
+        .into_iter()
+        .fold(command, |c, id| c.mut_arg(id, |a| a.env(None)));
+    names
+        .iter()
+        .fold(command, |c, name| c.mut_subcommand(name, without_empty_env))
+}
+
+/// A parser of a value written in a configuration source (the same rules as the flag's).
+pub type Parse<'p, T> = &'p dyn Fn(&str) -> Result<T, String>;
+
+/// The layers one run's settings are read from.
+pub struct Layers<'a> {
+    line: &'a Given,
+    config: &'a dyn Lookup,
+    /// Every option resolved so far, by long name, with its origin.
+    origins: RefCell<Vec<(String, Origin)>>,
+}
+
+impl<'a> Layers<'a> {
+    pub fn new(line: &'a Given, config: &'a dyn Lookup) -> Layers<'a> {
+        Layers {
+            line,
+            config,
+            origins: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The subcommand being run (`smh`).
+    pub fn command(&self) -> &str {
+        self.line
+            .matches
+            .subcommand_name()
+            .unwrap_or(self.line.command.get_name())
+    }
+
+    fn arg(&self, id: &str) -> Option<&clap::Arg> {
+        let sub = self.line.command.find_subcommand(self.command());
+        self.line
+            .command
+            .get_arguments()
+            .chain(sub.into_iter().flat_map(|c| c.get_arguments()))
+            .find(|a| a.get_id() == id)
+    }
+
+    /// The option's long name, as a config file spells it.
+    fn long(&self, id: &str) -> String {
+        self.arg(id)
+            .and_then(|a| a.get_long())
+            .map(str::to_string)
+            .unwrap_or_else(|| id.replace('_', "-"))
+    }
+
+    /// Where clap took option `id` from, when that is the command line or the environment.
+    fn clap_origin(&self, id: &str) -> Option<Origin> {
+        let sub = self.line.matches.subcommand().map(|(_, m)| m);
+        for m in sub.into_iter().chain([&self.line.matches]) {
+            if m.try_contains_id(id).is_err() {
+                continue;
+            }
+            match m.value_source(id) {
+                Some(ValueSource::CommandLine) => return Some(Origin::Flag),
+                Some(ValueSource::EnvVariable) => {
+                    let name = self
+                        .arg(id)
+                        .and_then(|a| a.get_env())
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    return Some(Origin::Env(name));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Option `id` (clap's id: the field name) that has a default: `parsed` is what clap made
+    /// of the flag, the environment or the default; `parse` reads a configuration source's
+    /// text.
+    pub fn value<T>(&self, id: &str, parsed: T, parse: Parse<T>) -> Result<Sourced<T>, UsageError> {
+        Ok(self
+            .optional(id, Some(parsed), parse)?
+            .expect("a value with a default"))
+    }
+
+    /// Option `id` that may be unset.
+    pub fn optional<T>(
+        &self,
+        id: &str,
+        parsed: Option<T>,
+        parse: Parse<T>,
+    ) -> Result<Option<Sourced<T>>, UsageError> {
+        let long = self.long(id);
+        let sourced = match (self.clap_origin(id), parsed) {
+            (Some(origin), Some(value)) => Some(Sourced { value, origin }),
+            (_, parsed) => match self.config.lookup(self.command(), &long) {
+                Some(found) => {
+                    let value = parse(&found.text).map_err(|why| UsageError::Config {
+                        file: found.file.clone(),
+                        line: found.line,
+                        key: long.clone(),
+                        why,
+                    })?;
+                    Some(Sourced {
+                        value,
+                        origin: Origin::Config {
+                            file: found.file,
+                            line: found.line,
+                        },
+                    })
+                }
+                None => parsed.map(|value| Sourced {
+                    value,
+                    origin: Origin::Default,
+                }),
+            },
+        };
+        if let Some(s) = &sourced {
+            self.origins.borrow_mut().push((long, s.origin.clone()));
+        }
+        Ok(sourced)
+    }
+
+    /// [`Layers::value`] without its origin (which is kept for [`Layers::origins`]).
+    pub fn get<T>(&self, id: &str, parsed: T, parse: Parse<T>) -> Result<T, UsageError> {
+        Ok(self.value(id, parsed, parse)?.value)
+    }
+
+    /// [`Layers::optional`] without its origin (which is kept for [`Layers::origins`]).
+    pub fn get_opt<T>(
+        &self,
+        id: &str,
+        parsed: Option<T>,
+        parse: Parse<T>,
+    ) -> Result<Option<T>, UsageError> {
+        Ok(self.optional(id, parsed, parse)?.map(|s| s.value))
+    }
+
+    /// Every option resolved so far, by long name, with where its value came from.
+    pub fn origins(&self) -> Vec<(String, Origin)> {
+        self.origins.borrow().clone()
+    }
+}
+
+/// Readers of a configuration source's text, by the same rules as the flags.
+pub mod parse {
+    use std::path::PathBuf;
+
+    pub fn text(s: &str) -> Result<String, String> {
+        Ok(s.to_string())
+    }
+
+    pub fn path(s: &str) -> Result<PathBuf, String> {
+        Ok(PathBuf::from(s))
+    }
+
+    pub fn boolean(s: &str) -> Result<bool, String> {
+        match s {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("{s:?} is not true or false")),
+        }
+    }
+
+    /// One of a clap enum's values, spelt as on the command line.
+    pub fn choice<E: clap::ValueEnum>(s: &str) -> Result<E, String> {
+        E::from_str(s, false).map_err(|_| {
+            let names: Vec<String> = E::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value())
+                .map(|p| p.get_name().to_string())
+                .collect();
+            format!("{s:?} is not one of {}", names.join(", "))
+        })
+    }
+
+    /// A whole number in `lo..=hi`.
+    pub fn number_in(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> {
+        move |s| match s.parse::<u32>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            _ => Err(format!("{s:?} is not a whole number in {lo}..={hi}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration source from a list of `(command, long name, text)`, every value on
+    /// line 1 of `test.toml`.
+    struct Table(Vec<(&'static str, &'static str, &'static str)>);
+
+    impl Lookup for Table {
+        fn lookup(&self, command: &str, long: &str) -> Option<Found> {
+            self.0
+                .iter()
+                .find(|(c, l, _)| *c == command && *l == long)
+                .map(|(_, _, t)| Found {
+                    text: t.to_string(),
+                    file: "test.toml".into(),
+                    line: 1,
+                })
+        }
+    }
+
+    fn line(args: &[&str]) -> CommandLine {
+        CommandLine::parse_from(["revoke"].iter().chain(args)).unwrap()
+    }
+
+    #[test]
+    fn flag_then_config_then_default() {
+        let line = line(&["smh", "--library-id", "L", "--concurrency", "3", "u1"]);
+        let config = Table(vec![
+            ("smh", "concurrency", "9"),
+            ("smh", "retries", "7"),
+            ("ciam", "timeout", "5"),
+            ("smh", "endpoint", "https://smh.example"),
+        ]);
+        let layers = Layers::new(&line.given, &config);
+        let g = &line.cli.global;
+        let n = parse::number_in(1, 4096);
+        let c = layers.value("concurrency", g.concurrency, &n).unwrap();
+        assert_eq!((c.value, c.origin), (3, Origin::Flag), "the flag wins");
+        let r = layers.value("retries", g.retries, &n).unwrap();
+        let at = Origin::Config {
+            file: "test.toml".into(),
+            line: 1,
+        };
+        assert_eq!((r.value, &r.origin), (7, &at), "then the config");
+        assert_eq!(at.to_string(), "test.toml:1");
+        let t = layers
+            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .unwrap();
+        assert_eq!(
+            (t.value, t.origin),
+            (30.0, Origin::Default),
+            "another command's"
+        );
+        let e = layers
+            .optional("endpoint", g.endpoint.clone(), &parse::text)
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.value, "https://smh.example");
+        assert!(
+            layers
+                .optional("journal", g.journal.clone(), &parse::path)
+                .unwrap()
+                .is_none()
+        );
+        let origins: Vec<String> = layers.origins().iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(origins, ["concurrency", "retries", "timeout", "endpoint"]);
+    }
+
+    #[test]
+    fn a_bad_config_value_names_the_file_line_and_key() {
+        let line = line(&["smh", "--library-id", "L", "u1"]);
+        let config = Table(vec![("smh", "concurrency", "0")]);
+        let layers = Layers::new(&line.given, &config);
+        let n = parse::number_in(1, 4096);
+        let e = layers
+            .value("concurrency", line.cli.global.concurrency, &n)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test.toml:1: concurrency: \"0\" is not a whole number in 1..=4096"
+        );
+    }
+
+    #[test]
+    fn no_config_leaves_flags_and_defaults() {
+        let line = line(&[
+            "ciam",
+            "--endpoint",
+            "https://a.example",
+            "--client-id",
+            "c",
+        ]);
+        let layers = Layers::new(&line.given, &NoConfig);
+        assert_eq!(layers.command(), "ciam");
+        let e = layers
+            .optional("endpoint", line.cli.global.endpoint.clone(), &parse::text)
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.origin, Origin::Flag);
+        let out = layers
+            .value("output", line.cli.global.output, &parse::choice)
+            .unwrap();
+        assert_eq!(out.origin, Origin::Default);
+        assert_eq!(
+            parse::choice::<crate::output::Format>("yaml").unwrap_err(),
+            "\"yaml\" is not one of text, json"
+        );
+    }
+
+    #[test]
+    fn tokens_are_parsed_into_secrets() {
+        for command in ["ciam", "cloudbase"] {
+            let line = line(&[command, "--client-id", "c", "tok-sentinel-0001"]);
+            let shown = format!("{:?}", line.cli);
+            assert!(!shown.contains("tok-sentinel"), "{shown}");
+            assert!(shown.contains("Secret(***)"), "{shown}");
+        }
+    }
+}
