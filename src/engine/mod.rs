@@ -12,6 +12,7 @@
 //! attempt with a fresh `now`, so every attempt is signed afresh.
 
 mod attempt;
+pub mod dedup;
 mod listing;
 pub mod signals;
 
@@ -27,6 +28,8 @@ use tokio::time::Instant;
 
 pub use self::attempt::exchange;
 use self::attempt::{Attempts, Label, OnStop, Tried};
+pub use self::dedup::Seen;
+use self::dedup::{Check, Dedup, Repeat};
 use self::listing::Listed;
 pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
 pub use self::signals::{Stop, StopReason};
@@ -197,6 +200,7 @@ struct Ctx<P: Provider> {
     provider: Arc<P>,
     attempts: Attempts,
     sink: SinkHandle,
+    dedup: Dedup,
 }
 
 /// Runs every job to exactly one record, in the sink. Returns how the run ended.
@@ -223,6 +227,7 @@ pub async fn run<P: Provider>(
             stop: stop.clone(),
         },
         sink: sink.clone(),
+        dedup: Dedup::default(),
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
     let mut confirmed = false;
@@ -310,9 +315,21 @@ pub async fn run<P: Provider>(
                 .await;
             continue;
         }
+        // The same target twice is sent once; the repeat gets the first one's status.
+        let target = match ctx.dedup.check(&key, i, target) {
+            (Check::First, Some(target)) => target,
+            (Check::Repeat(r), _) => {
+                sink.emit(entry(repeat_record(name, r), None)).await;
+                continue;
+            }
+            _ => continue,
+        };
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
-            sink.emit(planned(name, i, target, request)).await;
+            let planned = planned(name, i, target, request);
+            let status = planned.record.status;
+            sink.emit(planned).await;
+            emit_repeats(&ctx, &key, status).await;
             continue;
         }
         let permit = tokio::select! {
@@ -324,6 +341,7 @@ pub async fn run<P: Provider>(
             let reason = stop.reason().unwrap_or(StopReason::Interrupted);
             sink.emit(entry(skipped(name, i, target, reason), None))
                 .await;
+            emit_repeats(&ctx, &key, Status::Skipped).await;
             continue;
         };
         let work = process(ctx.clone(), i, job, key, target, permit);
@@ -341,6 +359,12 @@ pub async fn run<P: Provider>(
     }
     drop(rx);
     while tasks.join_next().await.is_some() {}
+    // Repeats whose first occurrence never ended (none are expected): skipped with it.
+    for (i, target) in ctx.dedup.leftovers() {
+        let reason = stop.reason().unwrap_or(StopReason::Interrupted);
+        sink.emit(entry(skipped(name, i, target, reason), None))
+            .await;
+    }
     // Not awaited: after a stop without draining, the producer may be blocked reading a
     // terminal until the user types another line. Otherwise it has already finished: the
     // channel only closes once it drops its sender.
@@ -462,6 +486,7 @@ async fn process<P: Provider>(
             ctx.sink
                 .emit(entry(skipped(name, index, target, reason), None))
                 .await;
+            emit_repeats(&ctx, &key, Status::Skipped).await;
             return false;
         }
     };
@@ -505,8 +530,34 @@ async fn process<P: Provider>(
         },
     };
     // The sink scrubs the record with this target's secrets, then forgets them.
-    ctx.sink.emit(entry(record, Some(key))).await;
+    let status = record.status;
+    ctx.sink.emit(entry(record, Some(key.clone()))).await;
+    emit_repeats(&ctx, &key, status).await;
     confirmed
+}
+
+/// The records of the repeats that waited for the first occurrence of `key`, now `status`.
+async fn emit_repeats<P: Provider>(ctx: &Ctx<P>, key: &str, status: Status) {
+    for r in ctx.dedup.finish(key, status) {
+        ctx.sink
+            .emit(entry(repeat_record(ctx.provider.name(), r), None))
+            .await;
+    }
+}
+
+/// A repeat's record: the first occurrence's status, `attempts: 0`, nothing sent. A failed or
+/// skipped one says which target it repeats.
+fn repeat_record(provider: &str, r: Repeat) -> Record {
+    let error = matches!(r.status, Status::Failed | Status::Skipped).then(|| RecordError {
+        code: "Duplicate".into(),
+        message: format!(
+            "same target as target {}, which ended {}: not sent again",
+            r.first,
+            r.status.as_str()
+        ),
+        retryable: false,
+    });
+    bare_record(provider, r.index, r.target, r.status, error)
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {

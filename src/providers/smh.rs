@@ -169,6 +169,8 @@ pub fn job_count(users: u64, client_chunks: usize, session_chunks: usize) -> u64
 /// get here unchecked) becomes an `Invalid` item on its own; the batch goes on without it.
 pub struct Batches<I> {
     users: std::iter::Fuse<I>,
+    /// User ids already put in a batch: a repeated id is sent once (see [`crate::engine::Seen`]).
+    seen: crate::engine::Seen,
     clients: Vec<Option<Arc<[String]>>>,
     sessions: Vec<Option<Arc<[String]>>>,
     ready: VecDeque<JobItem<Job>>,
@@ -178,6 +180,7 @@ impl<I: Iterator<Item = RawTarget>> Batches<I> {
     pub fn new(users: I, client_ids: &[String], session_ids: &[String]) -> Self {
         Batches {
             users: users.fuse(),
+            seen: crate::engine::Seen::default(),
             clients: chunks(client_ids, MAX_CLIENT_IDS),
             sessions: chunks(session_ids, MAX_SESSION_IDS),
             ready: VecDeque::new(),
@@ -189,31 +192,43 @@ impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
     type Item = JobItem<Job>;
 
     fn next(&mut self) -> Option<JobItem<Job>> {
-        if let Some(item) = self.ready.pop_front() {
-            return Some(item);
-        }
-        let mut batch = Vec::with_capacity(MAX_USER_IDS);
-        while batch.len() < MAX_USER_IDS {
-            match self.users.next() {
-                None => break,
-                Some(RawTarget {
-                    text,
-                    problem: None,
-                }) => batch.push(text),
-                Some(RawTarget {
-                    text,
-                    problem: Some(message),
-                }) => self.ready.push_back(JobItem::Invalid {
-                    target: serde_json::json!({ "user_ids": [text] }),
-                    message,
-                }),
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(item);
+            }
+            let mut batch = Vec::with_capacity(MAX_USER_IDS);
+            let mut ended = false;
+            while batch.len() < MAX_USER_IDS {
+                match self.users.next() {
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                    Some(RawTarget {
+                        text,
+                        problem: None,
+                    }) => {
+                        if self.seen.first(text.as_bytes()) {
+                            batch.push(text);
+                        }
+                    }
+                    Some(RawTarget {
+                        text,
+                        problem: Some(message),
+                    }) => self.ready.push_back(JobItem::Invalid {
+                        target: serde_json::json!({ "user_ids": [text] }),
+                        message,
+                    }),
+                }
+            }
+            if !batch.is_empty() {
+                let jobs = combinations(Arc::from(batch), &self.clients, &self.sessions);
+                self.ready.extend(jobs.into_iter().map(JobItem::Job));
+            }
+            if self.ready.is_empty() && ended {
+                return None;
             }
         }
-        if !batch.is_empty() {
-            let jobs = combinations(Arc::from(batch), &self.clients, &self.sessions);
-            self.ready.extend(jobs.into_iter().map(JobItem::Job));
-        }
-        self.ready.pop_front()
     }
 }
 

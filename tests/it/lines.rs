@@ -169,3 +169,74 @@ async fn a_bom_in_a_secret_file_is_removed() {
         .await;
     run.assert_code(0);
 }
+
+#[tokio::test]
+async fn the_same_target_twice_is_sent_once_and_each_gets_a_record() {
+    let server = MockServer::start().await;
+    // Slow enough that the repeats are read while the first is still in flight.
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(204).set_delay(std::time::Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    let run = store(&server)
+        .args(["--input", "-", "--concurrency", "4"])
+        .stdin("u5\nu6\nu5\n u5 \nu6\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    let mut sent = deleted(&server).await;
+    sent.sort();
+    assert_eq!(sent, ["u5", "u6"], "each target sent once");
+    let mut records = run.records();
+    records.sort_by_key(|r| r["index"].as_u64());
+    assert_eq!(records.len(), 5, "every occurrence has its record");
+    let attempts: Vec<u64> = records
+        .iter()
+        .map(|r| r["attempts"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 1, 0, 0, 0]);
+    assert!(records.iter().all(|r| r["status"] == "revoked"));
+    assert_eq!(run.summary()["summary"]["revoked"], 5);
+}
+
+#[tokio::test]
+async fn a_repeat_of_a_failed_target_fails_without_being_sent() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string(
+                r#"{"error_code":"IdentityCenter.1000","error_msg":"bad request"}"#,
+            ),
+        )
+        .mount(&server)
+        .await;
+    let run = store(&server).args(["u7", "u7"]).run().await;
+    run.assert_code(1);
+    assert_eq!(deleted(&server).await, ["u7"]);
+    let records = run.records();
+    let repeat = records.iter().find(|r| r["index"] == 1).unwrap();
+    assert_eq!(repeat["status"], "failed");
+    assert_eq!(repeat["attempts"], 0);
+    assert_eq!(repeat["error"]["code"], "Duplicate");
+}
+
+#[tokio::test]
+async fn smh_sends_a_repeated_user_id_once() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let run = Revoke::smh(&server.uri())
+        .args(["u5", "u5", "u6", "u5"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    let query = reqs[0].url.query().unwrap_or_default().to_string();
+    assert!(
+        query.contains("user_id=u5,u6&") || query.ends_with("user_id=u5,u6"),
+        "{query}"
+    );
+}

@@ -1,0 +1,194 @@
+//! The same target twice in one run is sent once (the contract's "How target lines are read").
+//!
+//! Every occurrence keeps its own record: a repeat gets the first occurrence's status with
+//! `attempts: 0`, once the first one has ended (a repeat read while the first is in flight
+//! waits for it). Targets are told apart by their journal key, a 128-bit fingerprint of the
+//! provider, the options that give the target its meaning and the target itself.
+//!
+//! Memory is bounded: the first [`CAPACITY`] distinct targets of a run are remembered (about
+//! 4 MiB). A repeat of a target beyond that is sent again, which is harmless (revocation is
+//! idempotent) and only shows in its record (identity-store answers `not_found` to the second
+//! delete).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::record::Status;
+
+/// How many distinct targets a run remembers.
+pub const CAPACITY: usize = 100_000;
+
+/// A set of byte strings seen so far, bounded like [`Dedup`] (smh's user ids).
+#[derive(Default)]
+pub struct Seen {
+    keys: std::collections::HashSet<[u8; 16]>,
+}
+
+impl Seen {
+    /// Whether `value` is new (and is now remembered, within [`CAPACITY`]).
+    pub fn first(&mut self, value: &[u8]) -> bool {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value);
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        if self.keys.contains(&key) {
+            return false;
+        }
+        if self.keys.len() < CAPACITY {
+            self.keys.insert(key);
+        }
+        true
+    }
+}
+
+/// A repeat, once its first occurrence has ended.
+pub struct Repeat {
+    pub index: u64,
+    pub target: Value,
+    pub first: u64,
+    pub status: Status,
+}
+
+/// What the run loop does with a target.
+pub enum Check {
+    /// The first occurrence: send it, and call [`Dedup::finish`] when it has ended.
+    First,
+    /// A repeat whose first occurrence has ended: record it now.
+    Repeat(Repeat),
+    /// A repeat whose first occurrence is still in flight: its record is written by
+    /// [`Dedup::finish`].
+    Waiting,
+}
+
+struct First {
+    index: u64,
+    status: Option<Status>,
+}
+
+#[derive(Default)]
+pub struct Dedup {
+    firsts: Mutex<HashMap<u128, First>>,
+    waiting: Mutex<HashMap<u128, Vec<(u64, Value)>>>,
+}
+
+fn bits(key: &str) -> Option<u128> {
+    u128::from_str_radix(key.strip_prefix("sha256:")?, 16).ok()
+}
+
+impl Dedup {
+    pub fn check(&self, key: &str, index: u64, target: Value) -> (Check, Option<Value>) {
+        let Some(k) = bits(key) else {
+            return (Check::First, Some(target));
+        };
+        let mut firsts = self.firsts.lock().unwrap_or_else(|e| e.into_inner());
+        match firsts.get(&k) {
+            Some(First {
+                index: first,
+                status: Some(status),
+            }) => (
+                Check::Repeat(Repeat {
+                    index,
+                    target,
+                    first: *first,
+                    status: *status,
+                }),
+                None,
+            ),
+            Some(First { status: None, .. }) => {
+                self.waiting
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(k)
+                    .or_default()
+                    .push((index, target));
+                (Check::Waiting, None)
+            }
+            None => {
+                if firsts.len() < CAPACITY {
+                    firsts.insert(
+                        k,
+                        First {
+                            index,
+                            status: None,
+                        },
+                    );
+                }
+                (Check::First, Some(target))
+            }
+        }
+    }
+
+    /// The first occurrence of `key` ended with `status`: the repeats that waited for it.
+    pub fn finish(&self, key: &str, status: Status) -> Vec<Repeat> {
+        let Some(k) = bits(key) else {
+            return Vec::new();
+        };
+        let first = {
+            let mut firsts = self.firsts.lock().unwrap_or_else(|e| e.into_inner());
+            match firsts.get_mut(&k) {
+                Some(f) => {
+                    f.status = Some(status);
+                    f.index
+                }
+                None => return Vec::new(),
+            }
+        };
+        let waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&k)
+            .unwrap_or_default();
+        waiting
+            .into_iter()
+            .map(|(index, target)| Repeat {
+                index,
+                target,
+                first,
+                status,
+            })
+            .collect()
+    }
+
+    /// Repeats still waiting when the run ends (their first occurrence never ended: it was
+    /// stopped): they end as it did, `skipped`.
+    pub fn leftovers(&self) -> Vec<(u64, Value)> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        waiting.drain().flat_map(|(_, v)| v).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K: &str = "sha256:0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_repeat_waits_for_its_first_then_gets_its_status() {
+        let d = Dedup::default();
+        assert!(matches!(d.check(K, 0, Value::Null).0, Check::First));
+        assert!(matches!(d.check(K, 1, Value::Null).0, Check::Waiting));
+        let r = d.finish(K, Status::Revoked);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].index, r[0].first, r[0].status),
+            (1, 0, Status::Revoked)
+        );
+        match d.check(K, 2, Value::Null).0 {
+            Check::Repeat(r) => assert_eq!((r.index, r.first, r.status), (2, 0, Status::Revoked)),
+            _ => panic!("not a repeat"),
+        }
+        assert!(d.leftovers().is_empty());
+    }
+
+    #[test]
+    fn seen_is_exact_within_its_bound() {
+        let mut s = Seen::default();
+        assert!(s.first(b"u5"));
+        assert!(!s.first(b"u5"));
+        assert!(s.first(b"u6"));
+    }
+}
