@@ -23,9 +23,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The cap when the run starts.
-pub const START: f64 = 10.0;
+pub const START: f64 = 100.0;
 /// How often slow start doubles the cap.
-pub const SLOW_STEP: Duration = Duration::from_millis(250);
+pub const SLOW_STEP: Duration = Duration::from_millis(100);
 /// The cap after a throttle, as a share of the accepted rate.
 pub const BACKOFF: f64 = 0.97;
 /// The cut when nothing was accepted for a whole second.
@@ -269,11 +269,11 @@ mod tests {
         for i in 0..100 {
             c.on_answer(false, t0 + Duration::from_millis(i * 10));
         }
-        // Slow start: 10 -> 20 -> 40 -> 80, each step taken because the cap was in use.
-        assert_eq!(c.rate(), 80.0);
-        // The first throttle: 97% of the accepted rate, at most of the cap.
+        // Slow start: 100 -> 200, and no further: 100/s do not use a cap of 200.
+        assert_eq!(c.rate(), 200.0);
+        // The first throttle: 97% of the accepted rate (100/s over the last second).
         let t1 = t0 + Duration::from_millis(995);
-        assert_eq!(c.on_answer(true, t1), Change::Rate(0.97 * 80.0));
+        assert_eq!(c.on_answer(true, t1), Change::Rate(97.0));
         // The throttles of requests already in flight change nothing.
         for i in 1..20 {
             assert_eq!(

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::Format;
+use crate::rate::Rate;
 use crate::secret::Secret;
 
 #[derive(Debug, Parser)]
@@ -69,10 +70,11 @@ pub struct GlobalArgs {
           value_parser = clap::value_parser!(u32).range(1..=4096), global = true)]
     pub concurrency: u32,
 
-    /// At most N requests per second across the run, retries included; 0 = unlimited.
-    /// Default: the provider's documented limit (bi-embed: 20), otherwise unlimited.
-    #[arg(long, env = "REVOKE_RATE", value_name = "N", value_parser = parse_rate, global = true)]
-    pub rate: Option<f64>,
+    /// At most N requests per second across the run, retries included; 0 = unlimited; `auto`
+    /// finds the server's limit from its throttling answers. Default: the provider's documented
+    /// limit (bi-embed: 20), otherwise auto.
+    #[arg(long, env = "REVOKE_RATE", value_name = "N|auto", value_parser = parse_rate, global = true)]
+    pub rate: Option<Rate>,
 
     /// Retries per target after the first attempt, for retryable failures only.
     #[arg(long, env = "REVOKE_RETRIES", default_value_t = 3, value_name = "N",
@@ -103,12 +105,22 @@ pub struct GlobalArgs {
     pub no_progress: bool,
 }
 
-pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err("must be 0 (unlimited) or a positive number".into());
+pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(Rate::Auto);
     }
-    Ok(v)
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number or `auto`"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err("must be `auto`, 0 (unlimited) or a positive number".into());
+    }
+    Ok(if v == 0.0 {
+        Rate::Unlimited
+    } else {
+        Rate::Fixed(v)
+    })
 }
 
 pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -17,6 +17,27 @@ use tokio::time::Instant;
 /// run beside other load. 3% still keeps about 97% of the allowed rate in use.
 pub const SAFETY: f64 = 1.03;
 
+/// `--rate`: a fixed cap, none, or found by the run itself ([`crate::adaptive`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// At most N requests per second.
+    Fixed(f64),
+    /// `--rate 0`.
+    Unlimited,
+    /// `--rate auto`: start low, learn the server's limit from its throttling answers.
+    Auto,
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rate::Fixed(n) => write!(f, "{n}/s"),
+            Rate::Unlimited => f.write_str("unlimited"),
+            Rate::Auto => f.write_str("auto"),
+        }
+    }
+}
+
 pub struct RateLimiter {
     /// Nanoseconds between slots; changed by `--rate auto` as it learns.
     interval: AtomicU64,

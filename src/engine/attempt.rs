@@ -7,12 +7,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::signals::{Stop, StopReason};
+use crate::adaptive::{Change, Controller};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::rate::RateLimiter;
@@ -23,6 +24,8 @@ use crate::secret::Redactor;
 pub(crate) struct Attempts {
     pub transport: Transport,
     pub rate: Option<RateLimiter>,
+    /// `--rate auto`: learns the server's limit from its answers and retunes `rate`.
+    pub adaptive: Option<Mutex<Controller>>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub stop: Arc<Stop>,
@@ -66,6 +69,21 @@ pub(crate) enum Tried<T> {
 }
 
 impl Attempts {
+    /// Tells `--rate auto` of an answer (throttled or not) and applies what it decides.
+    fn learn(&self, throttled: bool) {
+        let (Some(adaptive), Some(rate)) = (&self.adaptive, &self.rate) else {
+            return;
+        };
+        let change = adaptive
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .on_answer(throttled, tokio::time::Instant::now());
+        if let Change::Rate(r) = change {
+            rate.set_rate(r);
+            tracing::info!("--rate auto: now {r:.1} requests/s");
+        }
+    }
+
     fn reason(&self) -> StopReason {
         self.stop.reason().unwrap_or(StopReason::Interrupted)
     }
@@ -111,13 +129,19 @@ impl Attempts {
                 },
             };
             let err = match answer {
-                Ok(Ok(value)) => break Ok(value),
+                Ok(Ok(value)) => {
+                    self.learn(false);
+                    break Ok(value);
+                }
                 Ok(Err(e)) => e,
                 Err(_) => ApiError::Send {
                     message: format!("no answer within {} s", self.timeout.as_secs_f64()),
                     timeout: true,
                 },
             };
+            if err.http_status().is_some() {
+                self.learn(err.kind() == ErrorKind::Throttled);
+            }
             if !err.retryable() {
                 break Err(err);
             }

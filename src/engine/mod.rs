@@ -33,12 +33,13 @@ use self::dedup::{Check, Dedup, Repeat};
 use self::listing::Listed;
 pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
 pub use self::signals::{Stop, StopReason};
+use crate::adaptive::Controller;
 use crate::error::ApiError;
 use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::journal::Done;
 use crate::output::{Entry, SinkHandle};
-use crate::rate::RateLimiter;
+use crate::rate::{Rate, RateLimiter};
 use crate::record::{Record, RecordError, Status};
 use crate::retry::RetryPolicy;
 use crate::secret::{Redactor, long_fingerprint};
@@ -186,8 +187,8 @@ impl<J: Send + Sync + 'static> Jobs<J> {
 
 pub struct EngineConfig {
     pub concurrency: usize,
-    /// Requests per second across the run; `None` = unlimited.
-    pub rate: Option<f64>,
+    /// Requests per second across the run.
+    pub rate: Rate,
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub dry_run: bool,
@@ -221,7 +222,13 @@ pub async fn run<P: Provider>(
         provider: provider.clone(),
         attempts: Attempts {
             transport,
-            rate: cfg.rate.and_then(RateLimiter::new),
+            rate: match cfg.rate {
+                Rate::Fixed(n) => RateLimiter::new(n),
+                Rate::Unlimited => None,
+                Rate::Auto => RateLimiter::new(crate::adaptive::START),
+            },
+            adaptive: (cfg.rate == Rate::Auto)
+                .then(|| std::sync::Mutex::new(Controller::new(tokio::time::Instant::now()))),
             policy: cfg.policy,
             timeout: cfg.timeout,
             stop: stop.clone(),

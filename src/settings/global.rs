@@ -10,6 +10,7 @@ use super::layers::{Layers, parse};
 use crate::cli::{GlobalArgs, parse_rate, parse_timeout};
 use crate::http::Endpoint;
 use crate::output::Format;
+use crate::rate::Rate;
 use crate::retry::RetryPolicy;
 
 pub struct Global {
@@ -18,8 +19,8 @@ pub struct Global {
     pub endpoint: Option<Endpoint>,
     pub input: Option<PathBuf>,
     pub concurrency: usize,
-    /// `--rate` as given: `None` = the provider's default, `Some(0.0)` = unlimited.
-    pub rate: Option<f64>,
+    /// `--rate` as given: `None` = the provider's default.
+    pub rate: Option<Rate>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub journal: Option<PathBuf>,
@@ -59,12 +60,13 @@ impl Global {
         })
     }
 
-    /// The rate for this run: `--rate` if given (0 = unlimited), else the provider's default.
-    pub fn rate_for(&self, default: Option<f64>) -> Option<f64> {
-        match self.rate {
-            Some(r) if r > 0.0 => Some(r),
-            Some(_) => None,
-            None => default,
+    /// The rate for this run: `--rate` if given, else the provider's documented limit, else
+    /// `auto` (four of the five APIs publish none).
+    pub fn rate_for(&self, default: Option<f64>) -> Rate {
+        match (self.rate, default) {
+            (Some(r), _) => r,
+            (None, Some(n)) => Rate::Fixed(n),
+            (None, None) => Rate::Auto,
         }
     }
 

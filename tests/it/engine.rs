@@ -28,6 +28,7 @@ use revoke::exit::RunFlags;
 use revoke::http::{PreparedRequest, RawResponse, Transport};
 use revoke::journal::Done;
 use revoke::output::{Format, Sink, SinkConfig};
+use revoke::rate::Rate;
 use revoke::record::{Record, Status};
 use revoke::retry::RetryPolicy;
 
@@ -252,7 +253,7 @@ impl Write for SharedBuf {
 fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
     EngineConfig {
         concurrency,
-        rate,
+        rate: rate.map_or(Rate::Unlimited, Rate::Fixed),
         policy: RetryPolicy {
             retries,
             ..RetryPolicy::default()
