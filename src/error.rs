@@ -21,6 +21,9 @@ pub enum ErrorKind {
     Rejected,
     /// The target does not exist.
     NotFound,
+    /// The server's TLS certificate was refused: no request to it can succeed; stop the run
+    /// (exit 1), never retry.
+    Certificate,
 }
 
 impl ErrorKind {
@@ -48,7 +51,18 @@ pub enum ApiError {
 
     /// Sent, and no answer came: connection refused or reset, TLS or DNS failure, timeout.
     #[error("{message}")]
-    Send { message: String, timeout: bool },
+    Send {
+        message: String,
+        timeout: bool,
+        /// No answer at all: the connection failed, was reset before a byte came back, or
+        /// timed out (what the circuit breaker counts). False for an answer cut short or one
+        /// that could not be parsed.
+        silent: bool,
+    },
+
+    /// The TLS handshake refused the server's certificate. Nothing was sent.
+    #[error("{host}: the server's TLS certificate was refused ({message})")]
+    Certificate { host: String, message: String },
 
     /// The provider answered with an error.
     #[error("{code}: {message}")]
@@ -77,6 +91,7 @@ impl ApiError {
         match self {
             ApiError::Build { .. } => ErrorKind::Rejected,
             ApiError::Send { .. } => ErrorKind::Transient,
+            ApiError::Certificate { .. } => ErrorKind::Certificate,
             ApiError::Service { kind, .. } | ApiError::Unreadable { kind, .. } => *kind,
         }
     }
@@ -91,6 +106,7 @@ impl ApiError {
             ApiError::Build { .. } => "RequestNotBuilt".into(),
             ApiError::Send { timeout: true, .. } => "Timeout".into(),
             ApiError::Send { .. } => "ConnectionError".into(),
+            ApiError::Certificate { .. } => "CertificateError".into(),
             ApiError::Service { code, .. } => code.clone(),
             ApiError::Unreadable { .. } => "UnreadableResponse".into(),
         }
@@ -137,9 +153,18 @@ impl ApiError {
             ApiError::Build { message } => ApiError::Build {
                 message: clean(&message),
             },
-            ApiError::Send { message, timeout } => ApiError::Send {
+            ApiError::Send {
+                message,
+                timeout,
+                silent,
+            } => ApiError::Send {
                 message: clean(&message),
                 timeout,
+                silent,
+            },
+            ApiError::Certificate { host, message } => ApiError::Certificate {
+                host,
+                message: clean(&message),
             },
             ApiError::Service {
                 http_status,

@@ -321,6 +321,8 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    /// The time to sign with, corrected by the servers' `Date` when they say it is off.
+    clock: std::sync::Arc<crate::clock::Clock>,
 }
 
 impl Transport {
@@ -341,7 +343,10 @@ impl Transport {
         let client = builder
             .build()
             .map_err(|e| format!("cannot set up HTTP: {}", error_chain(&e.without_url())))?;
-        Ok(Transport { client })
+        Ok(Transport {
+            client,
+            clock: Default::default(),
+        })
     }
 
     /// Sends `req`, logging it masked (`-vv`) and its answer scrubbed (`-vvv`); errors come back
@@ -422,9 +427,15 @@ impl Transport {
                             error_chain(&e.without_url())
                         ),
                         timeout,
+                        silent: false,
                     });
                 }
             }
+        }
+        if let Some(date) = headers.get(reqwest::header::DATE)
+            && let Ok(date) = date.to_str()
+        {
+            self.clock.observe(date, chrono::Utc::now());
         }
         Ok(RawResponse {
             status,
@@ -432,15 +443,45 @@ impl Transport {
             body,
         })
     }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
 }
 
 fn send_error(host: &str, e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
     let e = e.without_url();
-    ApiError::Send {
-        message: format!("{host}: {}", error_chain(&e)),
-        timeout,
+    let chain = error_chain(&e);
+    if is_certificate_error(&chain) {
+        return ApiError::Certificate {
+            host: host.to_string(),
+            message: chain,
+        };
     }
+    // Refused, reset or closed before any answer, or timed out: no answer at all. A server
+    // that answered something unreadable (a head too large, not HTTP) did answer.
+    let silent = timeout
+        || e.is_connect()
+        || [
+            "connection reset",
+            "connection closed before message completed",
+            "broken pipe",
+        ]
+        .iter()
+        .any(|p| chain.to_ascii_lowercase().contains(p));
+    ApiError::Send {
+        message: format!("{host}: {chain}"),
+        timeout,
+        silent,
+    }
+}
+
+/// Whether a connection failed because the server's certificate was refused (rustls:
+/// `invalid peer certificate: UnknownIssuer`, `Expired`, `NotValidForName`...): the same
+/// handshake would fail the same way, so it is never retried.
+pub fn is_certificate_error(chain: &str) -> bool {
+    chain.contains("invalid peer certificate")
 }
 
 /// "outer: inner: innermost", skipping repeats, as hyper and rustls nest their errors.

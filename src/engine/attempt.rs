@@ -119,7 +119,9 @@ impl Attempts {
                 }
             }
             attempts += 1;
-            let answer = tokio::time::timeout(self.timeout, attempt(Utc::now()));
+            // Signed at the corrected time once a server has said our clock is off.
+            let now = self.transport.clock().now();
+            let answer = tokio::time::timeout(self.timeout, attempt(now));
             let answer = match on_stop {
                 OnStop::Finish => answer.await,
                 OnStop::Abandon => tokio::select! {
@@ -137,10 +139,18 @@ impl Attempts {
                 Err(_) => ApiError::Send {
                     message: format!("no answer within {} s", self.timeout.as_secs_f64()),
                     timeout: true,
+                    silent: true,
                 },
             };
             if err.http_status().is_some() {
                 self.learn(err.kind() == ErrorKind::Throttled);
+            }
+            if is_clock_skew(&err, self.transport.clock())
+                && let Some(said) = self.transport.clock().correct()
+            {
+                // Re-signed at once with the server's time, which every later request keeps.
+                crate::logging::say(&format!("revoke: warning: {said}"));
+                continue;
             }
             if !err.retryable() {
                 break Err(err);
@@ -166,14 +176,46 @@ impl Attempts {
             }
             last = Some(err);
         };
-        if let Err(e) = &result
-            && e.kind() == ErrorKind::Credentials
-        {
-            // Never retried, and the next request would fail the same way (Huawei locks an
-            // access key after five signature failures in a row): the run stops.
-            self.stop.credentials();
+        if let Err(e) = &result {
+            match e.kind() {
+                // Never retried, and the next request would fail the same way (Huawei locks
+                // an access key after five signature failures in a row): the run stops.
+                ErrorKind::Credentials => self.stop.credentials(),
+                // The same handshake fails the same way for every target.
+                ErrorKind::Certificate => {
+                    if self.stop.first(StopReason::Certificate)
+                        && let ApiError::Certificate { host, message } = e
+                    {
+                        crate::logging::say(&format!(
+                            "revoke: error: {host}: the server's TLS certificate was refused ({message}); the remaining targets are skipped. If a proxy or a private CA signs it, point SSL_CERT_FILE (a PEM bundle) or SSL_CERT_DIR at its CA certificate"
+                        ));
+                    }
+                }
+                _ => {}
+            }
         }
         Tried::Done { result, attempts }
+    }
+}
+
+/// Whether an answer says the signature's time is off. Tencent says so plainly
+/// (`AuthFailure.SignatureExpire`: more than 5 minutes from its clock). Huawei's API gateway
+/// answers `APIGW.0303` when `X-Sdk-Date` is more than 15 minutes off (API Gateway FAQ,
+/// "APIGW.0303 ... 客户端签名时间戳x-sdk-date与APIGW服务器时间相差超过15min", support.huaweicloud.com
+/// apig FAQ; ../shared/reference/providers.md), and IAM-signed APIs may say `APIGW.0301`,
+/// which also means a wrong key: those count as skew only when the server's `Date` shows our
+/// clock off by more than a minute, so a wrong key is never retried (Huawei locks a key after
+/// five failures).
+fn is_clock_skew(err: &ApiError, clock: &crate::clock::Clock) -> bool {
+    let ApiError::Service { code, .. } = err else {
+        return false;
+    };
+    match code.as_str() {
+        "AuthFailure.SignatureExpire" => true,
+        "APIGW.0303" | "APIGW.0301" => clock
+            .observed()
+            .is_some_and(|o| o.abs() > crate::clock::HUAWEI_SKEW_MS),
+        _ => false,
     }
 }
 

@@ -202,6 +202,37 @@ struct Ctx<P: Provider> {
     attempts: Attempts,
     sink: SinkHandle,
     dedup: Dedup,
+    breaker: Breaker,
+}
+
+/// After this many targets in a row ended with no answer at all (after their retries), the
+/// endpoint is taken as down, once it has answered before.
+pub const BREAKER_AFTER_ANSWERS: u32 = 5;
+
+/// The circuit breaker: when the endpoint gives no answer at all (connection refused or reset,
+/// timeouts) to target after target, the rest are `skipped` with code `Unreachable` instead of
+/// each spending `(retries+1) x timeout`. The rule: a target that ended with no answer before
+/// the endpoint ever answered trips it (nothing suggests the next would fare better: a wrong
+/// host, a firewall that drops); after an answer, [`BREAKER_AFTER_ANSWERS`] in a row do.
+#[derive(Default)]
+pub struct Breaker {
+    answered: std::sync::atomic::AtomicBool,
+    silent_in_a_row: std::sync::atomic::AtomicU32,
+}
+
+impl Breaker {
+    pub fn answer(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.answered.store(true, Relaxed);
+        self.silent_in_a_row.store(0, Relaxed);
+    }
+
+    /// A target ended with no answer: whether the breaker trips (and how many in a row).
+    pub fn silence(&self) -> Option<u32> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.silent_in_a_row.fetch_add(1, Relaxed) + 1;
+        (!self.answered.load(Relaxed) || n >= BREAKER_AFTER_ANSWERS).then_some(n)
+    }
 }
 
 /// Runs every job to exactly one record, in the sink. Returns how the run ended.
@@ -235,6 +266,7 @@ pub async fn run<P: Provider>(
         },
         sink: sink.clone(),
         dedup: Dedup::default(),
+        breaker: Breaker::default(),
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
     let mut confirmed = false;
@@ -424,6 +456,14 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             "not sent: the provider rejected the credentials",
         ),
         StopReason::Interrupted => ("Interrupted", "not sent: the run was interrupted"),
+        StopReason::Certificate => (
+            "CertificateError",
+            "not sent: the server's TLS certificate was refused",
+        ),
+        StopReason::Unreachable => (
+            "Unreachable",
+            "not sent: the endpoint gave no answer to the targets before it",
+        ),
     };
     bare_record(
         provider,
@@ -498,6 +538,22 @@ async fn process<P: Provider>(
         }
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(_) => ctx.breaker.answer(),
+        Err(e) if e.http_status().is_some() => ctx.breaker.answer(),
+        Err(e @ ApiError::Send { silent: true, .. }) => {
+            if let Some(n) = ctx.breaker.silence()
+                && ctx.attempts.stop.first(StopReason::Unreachable)
+            {
+                crate::logging::say(&format!(
+                    "revoke: error: no answer to {n} target{} in a row ({}); the endpoint is taken as down: the remaining targets are skipped (code Unreachable)",
+                    if n == 1 { "" } else { "s" },
+                    redactor.scrub_with(&e.to_string(), &secrets)
+                ));
+            }
+        }
+        Err(_) => {}
+    }
     // The provider answered, and not about the credentials: they were accepted.
     let confirmed = match &result {
         Ok(_) => true,

@@ -14,6 +14,10 @@ use crate::exit::{self, Ended};
 pub enum StopReason {
     Credentials,
     Interrupted,
+    /// The server's TLS certificate was refused: no request can succeed.
+    Certificate,
+    /// The endpoint gave no answer to several targets in a row (the circuit breaker).
+    Unreachable,
 }
 
 /// The run-wide stop signal.
@@ -35,11 +39,21 @@ impl Stop {
     }
 
     pub fn credentials(&self) {
-        self.tx.send_modify(|r| {
+        self.first(StopReason::Credentials);
+    }
+
+    /// Stops the run for `reason` unless it is already stopped; true when this call stopped it
+    /// (so that the reason is said once).
+    pub fn first(&self, reason: StopReason) -> bool {
+        let mut stopped = false;
+        self.tx.send_if_modified(|r| {
             if r.is_none() {
-                *r = Some(StopReason::Credentials)
+                *r = Some(reason);
+                stopped = true;
             }
+            stopped
         });
+        stopped
     }
 
     pub fn reason(&self) -> Option<StopReason> {

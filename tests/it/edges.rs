@@ -1,0 +1,337 @@
+//! The engine under real networks, through the built binary: a dead endpoint (the circuit
+//! breaker), a certificate that is not trusted (never retried, the run stops), and a clock that
+//! is off (corrected from the server's `Date`).
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::*;
+
+fn tokens(n: usize) -> String {
+    (0..n).map(|i| format!("edge-token-{i:04}\n")).collect()
+}
+
+/// A port on 127.0.0.1 where nothing listens: every connection is refused.
+fn refused() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_trips_the_breaker_after_one_target() {
+    let run = Revoke::ciam(&refused())
+        .args(["--input", "-", "--retries", "1"])
+        .stdin(tokens(50))
+        .run()
+        .await;
+    run.assert_code(1);
+    let records = run.records();
+    assert_eq!(records.len(), 50, "every target recorded");
+    let failed: Vec<_> = records.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"]["code"], "ConnectionError");
+    assert_eq!(failed[0]["attempts"], 2);
+    let skipped = records
+        .iter()
+        .filter(|r| r["status"] == "skipped" && r["error"]["code"] == "Unreachable")
+        .count();
+    assert_eq!(skipped, 49);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("the endpoint is taken as down").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("no answer to 1 target in a row"), "{err}");
+}
+
+/// An endpoint that answered and then went silent: five targets in a row with no answer.
+#[tokio::test]
+async fn an_endpoint_that_goes_silent_trips_after_five() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            if n < 3 {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+            // Later: closed without a byte of answer.
+        }
+    });
+    let run = Revoke::ciam(&format!("http://{addr}"))
+        .args(["--input", "-", "--retries", "0", "--concurrency", "1"])
+        .stdin(tokens(20))
+        .run()
+        .await;
+    run.assert_code(1);
+    let mut records = run.records();
+    records.sort_by_key(|r| r["index"].as_u64());
+    let statuses: Vec<&str> = records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(&statuses[..3], ["revoked"; 3]);
+    assert_eq!(&statuses[3..8], ["failed"; 5]);
+    assert!(
+        statuses[8..].iter().all(|s| *s == "skipped"),
+        "{statuses:?}"
+    );
+    assert!(
+        run.stderr().contains("no answer to 5 targets in a row"),
+        "{}",
+        run.stderr()
+    );
+}
+
+fn fixture_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// A TLS server presenting `localhost.pem` (signed by the test CA); counts handshakes started
+/// and answers 200 to every request.
+fn tls_server() -> (u16, Arc<AtomicUsize>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(fixture_path("localhost.pem"))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(fixture_path("localhost.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let count = handshakes.clone();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                let mut buf = [0u8; 8192];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, handshakes)
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_tried_once_and_stops_the_run() {
+    let (port, handshakes) = tls_server();
+    let started = std::time::Instant::now();
+    let run = Revoke::ciam(&format!("https://localhost:{port}"))
+        .args(["--input", "-"])
+        .stdin(tokens(50))
+        .run()
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    run.assert_code(1);
+    assert_eq!(handshakes.load(Ordering::SeqCst), 1, "one handshake in all");
+    assert!(secs < 2.0, "{secs:.2} s");
+    let records = run.records();
+    assert_eq!(records.len(), 50);
+    let failed: Vec<_> = records.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"]["code"], "CertificateError");
+    assert_eq!(failed[0]["attempts"], 1);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["status"] == "skipped" && r["error"]["code"] == "CertificateError")
+            .count(),
+        49
+    );
+    let err = run.stderr();
+    assert_eq!(err.matches("certificate was refused").count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("localhost:{port}")) && err.contains("SSL_CERT_FILE"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_certificate_is_accepted_with_its_ca_in_ssl_cert_file() {
+    let (port, _) = tls_server();
+    let run = Revoke::ciam(&format!("https://localhost:{port}"))
+        .env("SSL_CERT_FILE", fixture_path("ca.pem"))
+        .args(["--input", "-"])
+        .stdin(tokens(3))
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(run.summary()["summary"]["revoked"], 3);
+}
+
+/// A server whose clock is `skew` seconds ahead of ours: it dates its answers by its clock and
+/// refuses a request signed more than `window` seconds away from it, as Tencent (5 minutes,
+/// `AuthFailure.SignatureExpire`) and Huawei's gateway (15 minutes, `APIGW.0303`) do.
+struct SkewedServer {
+    skew: i64,
+    window: i64,
+    huawei: bool,
+    refused: Arc<AtomicUsize>,
+}
+
+impl Respond for SkewedServer {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let server_now = chrono::Utc::now() + chrono::Duration::seconds(self.skew);
+        let date = server_now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let signed = if self.huawei {
+            req.headers
+                .get("x-sdk-date")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%SZ").ok())
+                .map(|t| t.and_utc().timestamp())
+        } else {
+            req.headers
+                .get("x-tc-timestamp")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        }
+        .unwrap_or(0);
+        if (server_now.timestamp() - signed).abs() > self.window {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return if self.huawei {
+                ResponseTemplate::new(401)
+                    .insert_header("date", date.as_str())
+                    .set_body_string(
+                        r#"{"error_msg":"Incorrect app authentication information: current ts:2026","error_code":"APIGW.0303","request_id":"r"}"#,
+                    )
+            } else {
+                ResponseTemplate::new(200)
+                    .insert_header("date", date.as_str())
+                    .set_body_string(
+                        r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"Signature expired. Timestamp and server time cannot differ by more than five minutes."},"RequestId":"r"}}"#,
+                    )
+            };
+        }
+        let ok = if self.huawei {
+            ResponseTemplate::new(200)
+        } else {
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"Response":{"Data":"ok","RequestId":"r"}}"#)
+        };
+        ok.insert_header("date", date.as_str())
+    }
+}
+
+#[tokio::test]
+async fn a_clock_ten_minutes_behind_is_corrected_for_tencent() {
+    let server = MockServer::start().await;
+    let refused = Arc::new(AtomicUsize::new(0));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(SkewedServer {
+            skew: 600,
+            window: 300,
+            huawei: false,
+            refused: refused.clone(),
+        })
+        .mount(&server)
+        .await;
+    let run = Revoke::bi_embed(&server.uri())
+        .args(["p1", "p2", "p3", "p4"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(run.summary()["summary"]["revoked"], 4);
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        1,
+        "one rejection, then corrected"
+    );
+    let err = run.stderr();
+    assert!(
+        err.contains("revoke: warning: local clock is 10m00s behind the server's; corrected")
+            || err.contains("revoke: warning: local clock is 9m59s behind the server's; corrected"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_clock_twenty_minutes_ahead_is_corrected_for_huawei() {
+    let server = MockServer::start().await;
+    let refused = Arc::new(AtomicUsize::new(0));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(SkewedServer {
+            skew: -1200,
+            window: 900,
+            huawei: true,
+            refused: refused.clone(),
+        })
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["id1", "id2", "id3"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(run.summary()["summary"]["revoked"], 3);
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert!(
+        run.stderr().contains("ahead of the server's; corrected"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// A Huawei authentication error with a correct clock is the key's fault: never retried (five
+/// signature failures lock the key).
+#[tokio::test]
+async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
+    let server = MockServer::start().await;
+    let refused = Arc::new(AtomicUsize::new(0));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(SkewedServer {
+            skew: 0,
+            window: -1,
+            huawei: true,
+            refused: refused.clone(),
+        })
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["id1", "id2"])
+        .run()
+        .await;
+    run.assert_code(3);
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert!(!run.stderr().contains("corrected"), "{}", run.stderr());
+}
