@@ -299,4 +299,50 @@ mod tests {
             ErrorKind::Rejected
         );
     }
+
+    fn provider() -> BiEmbed {
+        BiEmbed::new(BiEmbedConfig {
+            endpoint: crate::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com").unwrap(),
+            credentials: crate::creds::TencentCredentials {
+                secret_id: crate::secret::Secret::new("AKIDpropSecretId00001"),
+                secret_key: crate::secret::Secret::new("propSecretKey0000001"),
+                token: Some(crate::secret::Secret::new("propSessionToken0001")),
+                source: "test".into(),
+            },
+            project_id: "889".into(),
+            user_corp_id: "7".into(),
+            scope: Scope::Page,
+            region: None,
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec![
+                "AKIDpropSecretId00001".into(),
+                "propSecretKey0000001".into(),
+                "propSessionToken0001".into(),
+            ]),
+        ) {
+            crate::providers::answers::check(
+                &provider(),
+                &Job { page_id: Some("p1".into()) },
+                &["propSecretKey0000001", "propSessionToken0001"],
+                sample,
+            )?;
+        }
+
+        /// The page id sent is the one given, byte for byte.
+        #[test]
+        fn the_exact_page_id_is_sent(id in "[!-~]{1,40}") {
+            let req = provider()
+                .prepare(&Job { page_id: Some(id.clone()) }, chrono::Utc::now())
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            proptest::prop_assert_eq!(body["PageId"].as_str(), Some(id.as_str()));
+        }
+    }
 }

@@ -414,4 +414,40 @@ mod tests {
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(e.retryable());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec![
+                "TENANT_CLIENT_SECRET".into(),
+                "prop-ciam-token-0001".into(),
+                "TENANT_CLIENT_ID:TENANT_CLIENT_SECRET".into(),
+            ]),
+            basic in proptest::bool::ANY,
+        ) {
+            let auth = if basic { ClientAuth::Basic } else { ClientAuth::Post };
+            crate::providers::answers::check(
+                &ciam(auth, None),
+                &job("prop-ciam-token-0001"),
+                &["TENANT_CLIENT_SECRET"],
+                sample,
+            )?;
+        }
+
+        /// The token sent is the token given, byte for byte (form-encoded).
+        #[test]
+        fn the_exact_token_is_sent(token in "[!-~]{1,80}") {
+            let req = ciam(ClientAuth::Post, None).prepare(&job(&token), chrono::Utc::now()).unwrap();
+            let body = String::from_utf8(req.body.clone()).unwrap();
+            let sent = body
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("token="))
+                .unwrap();
+            let plus = sent.replace('+', " ");
+            let decoded = percent_encoding::percent_decode_str(&plus).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(decoded.as_ref(), token.as_str());
+        }
+    }
 }

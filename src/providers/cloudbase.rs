@@ -382,4 +382,29 @@ mod tests {
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(e.retryable());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec!["prop-cb-token-00001".into()]),
+        ) {
+            crate::providers::answers::check(
+                &provider(Some("client-1"), None),
+                &job("prop-cb-token-00001"),
+                &[],
+                sample,
+            )?;
+        }
+
+        /// The token sent is the token given, byte for byte.
+        #[test]
+        fn the_exact_token_is_sent(token in "[!-~]{1,80}") {
+            let req = provider(None, None).prepare(&job(&token), chrono::Utc::now()).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            let sent = body.as_object().unwrap().values().find_map(|v| v.as_str()).unwrap();
+            proptest::prop_assert_eq!(sent, token.as_str());
+        }
+    }
 }

@@ -604,4 +604,35 @@ mod tests {
         assert!(parse_error(b"<html></html>").is_none());
         assert!(parse_error(br#"{"bearer_tokens":[]}"#).is_none());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec![
+                "ExampleSecretKey0123456789abcdefghijklmn".into(),
+                "prop-security-token-0001".into(),
+            ]),
+        ) {
+            crate::providers::answers::check(
+                &store(Some("prop-security-token-0001"), None),
+                &Job { token_id: "tok-1".into() },
+                &["ExampleSecretKey0123456789abcdefghijklmn", "prop-security-token-0001"],
+                sample,
+            )?;
+        }
+
+        /// The token id deleted is the one given, byte for byte (one percent-encoded segment).
+        #[test]
+        fn the_exact_token_id_is_sent(id in "[!-~]{1,60}") {
+            proptest::prop_assume!(id != "." && id != "..");
+            let req = store(None, None)
+                .prepare(&Job { token_id: id.clone() }, chrono::Utc::now())
+                .unwrap();
+            let last = req.url.path().rsplit('/').next().unwrap().to_string();
+            let decoded = percent_encoding::percent_decode_str(&last).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(decoded, id.as_str());
+        }
+    }
 }

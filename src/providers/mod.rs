@@ -7,6 +7,8 @@
 //! What they share lives here: the job of the token-revoking APIs, what the APIs accept as a
 //! target (the checks settings run before anything is sent), and the small readers of answers.
 
+#[cfg(test)]
+pub(crate) mod answers;
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;

@@ -593,4 +593,37 @@ mod tests {
         assert_eq!(e.code(), "UnreadableResponse");
         assert!(!e.retryable());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec!["s3cret/+&=,-~".into()]),
+        ) {
+            crate::providers::answers::check(
+                &provider(),
+                &job(&["u1", "u2"], None, None),
+                &["s3cret/+&=,-~"],
+                sample,
+            )?;
+        }
+
+        /// The user ids sent are the ones given, byte for byte.
+        #[test]
+        fn the_exact_user_ids_are_sent(ids in proptest::collection::vec("[!-+\\--~]{1,20}", 1..5)) {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let req = provider().prepare(&job(&refs, None, None), chrono::Utc::now()).unwrap();
+            let query = req.url.query().unwrap().to_string();
+            let list = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("user_id="))
+                .unwrap();
+            let sent: Vec<String> = list
+                .split(',')
+                .map(|p| percent_encoding::percent_decode_str(p).decode_utf8().unwrap().into_owned())
+                .collect();
+            proptest::prop_assert_eq!(sent, ids);
+        }
+    }
 }
