@@ -634,3 +634,44 @@ async fn a_journal_that_is_not_a_regular_file_is_refused() {
     run.assert_usage("not a regular file");
     assert!(server.requests().is_empty());
 }
+
+/// In text mode the summary (stderr) comes after the last record (stdout), even when both go
+/// to one file: the records were still in the output buffer when the summary was written.
+#[tokio::test]
+async fn the_text_summary_is_written_after_the_last_record() {
+    let server = Hostile::start(|_| Act::Raw(answer(200, "", b"")));
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both");
+    let file = std::fs::File::create(&both).unwrap();
+    let (mut cmd, _home) = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["--input", "-", "--no-progress"])
+        .into_parts();
+    let input: String = (0..50).map(|i| format!("tok-{i:03}\n")).collect();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&both).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 51, "{text}");
+    assert!(
+        lines[50].starts_with("ciam: 50 targets: 50 revoked; exit 0"),
+        "the summary is not last:\n{text}"
+    );
+}
