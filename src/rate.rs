@@ -42,6 +42,8 @@ pub struct RateLimiter {
     /// Nanoseconds between slots; changed by `--rate auto` as it learns.
     interval: AtomicU64,
     next: Mutex<Option<Instant>>,
+    /// Bumped when the rate is cut: slots reserved at the old spacing are taken again.
+    cuts: tokio::sync::watch::Sender<u64>,
 }
 
 fn nanos(per_second: f64) -> u64 {
@@ -57,6 +59,7 @@ impl RateLimiter {
         Some(RateLimiter {
             interval: AtomicU64::new(nanos(per_second)),
             next: Mutex::new(None),
+            cuts: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -64,26 +67,44 @@ impl RateLimiter {
         Duration::from_nanos(self.interval.load(Ordering::Relaxed))
     }
 
-    /// A new rate for the slots not yet taken (`--rate auto`).
+    /// A new rate (`--rate auto`). A higher one applies to the slots not yet taken. A lower
+    /// one also re-spaces the slots already reserved: every request waiting for one takes a
+    /// new slot at the new spacing, else the dozens reserved at the old rate (one per request
+    /// in flight) would all be sent above the limit that was just found.
     pub fn set_rate(&self, per_second: f64) {
-        if per_second > 0.0 && per_second.is_finite() {
-            self.interval.store(nanos(per_second), Ordering::Relaxed);
+        if !(per_second > 0.0 && per_second.is_finite()) {
+            return;
+        }
+        let new = nanos(per_second);
+        let old = self.interval.swap(new, Ordering::Relaxed);
+        if new > old {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            *next = Some(Instant::now() + Duration::from_nanos(new));
+            self.cuts.send_modify(|n| *n += 1);
         }
     }
 
-    /// Reserves the next slot and waits for it.
+    /// Reserves the next slot and waits for it (again, if the rate is cut meanwhile).
     pub async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let slot = match *next {
-                Some(n) if n > now => n,
-                _ => now,
+        let mut cuts = self.cuts.subscribe();
+        loop {
+            let slot = {
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let slot = match *next {
+                    Some(n) if n > now => n,
+                    _ => now,
+                };
+                *next = Some(slot + self.interval());
+                slot
             };
-            *next = Some(slot + self.interval());
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+            cuts.mark_unchanged();
+            tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(slot) => return,
+                _ = cuts.changed() => continue,
+            }
+        }
     }
 }
 
@@ -91,6 +112,38 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// 40 requests waiting at 100/s, then the rate is cut to 10/s: the waiting ones are
+    /// re-spaced at 10/s, not sent at the old spacing.
+    #[tokio::test(start_paused = true)]
+    async fn a_cut_respaces_the_slots_already_reserved() {
+        let limiter = Arc::new(RateLimiter::new(100.0).unwrap());
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for _ in 0..40 {
+            let l = limiter.clone();
+            handles.push(tokio::spawn(async move {
+                l.acquire().await;
+                Instant::now() - start
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        limiter.set_rate(10.0);
+        let mut times = Vec::new();
+        for h in handles {
+            times.push(h.await.unwrap());
+        }
+        times.sort();
+        // About 5 went out in the first 50 ms; in the next second, at most 10 (+1 edge).
+        let next_second = times
+            .iter()
+            .filter(|t| **t > Duration::from_millis(50) && **t <= Duration::from_millis(1050))
+            .count();
+        assert!(
+            next_second <= 11,
+            "{next_second} in the second after the cut: {times:?}"
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn no_window_of_one_second_holds_more_than_the_rate() {
