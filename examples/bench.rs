@@ -633,7 +633,7 @@ fn main() {
                 let mut c = revoke_ciam(&bin, port);
                 c.args(["--rate", &rate, "--concurrency", "64", "--input"])
                     .arg(&toks);
-                let (secs, code, _) = run_any(c);
+                let (secs, code, out) = run_any(c);
                 let requests = server.requests.load(Ordering::SeqCst);
                 let throttled = server.throttled.load(Ordering::SeqCst);
                 // Every target accepted once: n accepted over the run, against q per second.
@@ -646,17 +646,25 @@ fn main() {
                     if code == 0 {
                         String::new()
                     } else {
-                        format!("  (exit {code})")
+                        let failed = out
+                            .lines()
+                            .find_map(|l| {
+                                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                                v["summary"]["failed"].as_u64()
+                            })
+                            .unwrap_or(0);
+                        format!("  (exit {code}: {failed} failed)")
                     }
                 );
                 shares.push((share, th));
+                all_ok &= code == 0;
             }
             let (auto, fixed) = (shares[0], shares[1]);
             let ok = auto.0 >= 0.9 && auto.1 <= 0.03 && auto.0 >= fixed.0 * 0.9;
             all_ok &= ok;
         }
         println!(
-            "auto: >= 90% of Q, <= 3% throttled, within 10% of the fixed --rate Q, for each Q: {}",
+            "auto: >= 90% of Q, <= 3% throttled, within 10% of the fixed --rate Q, every target revoked, for each Q: {}",
             verdict(all_ok)
         );
     }

@@ -20,6 +20,10 @@ use crate::rate::RateLimiter;
 use crate::retry::RetryPolicy;
 use crate::secret::Redactor;
 
+/// Under `--rate auto`, how many throttled answers per request are retried without counting
+/// against `--retries`.
+pub const FREE_THROTTLED_RETRIES: u32 = 8;
+
 /// What every request of a run shares.
 pub(crate) struct Attempts {
     pub transport: Transport,
@@ -102,6 +106,7 @@ impl Attempts {
         Fut: Future<Output = Result<T, ApiError>>,
     {
         let mut attempts: u32 = 0;
+        let mut free: u32 = 0;
         let mut last: Option<ApiError> = None;
         let result = loop {
             if let Some(rate) = &self.rate {
@@ -155,9 +160,18 @@ impl Attempts {
             if !err.retryable() {
                 break Err(err);
             }
-            let Some(delay) = self
-                .policy
-                .delay(attempts, err.retry_after(), fastrand::f64())
+            // Under --rate auto, a throttled answer means the run was too fast, not that the
+            // target is in trouble: the run slows down, and the retry is not counted against
+            // --retries (at most FREE_THROTTLED_RETRIES times per request).
+            if self.adaptive.is_some()
+                && err.kind() == ErrorKind::Throttled
+                && free < FREE_THROTTLED_RETRIES
+            {
+                free += 1;
+            }
+            let Some(delay) =
+                self.policy
+                    .delay(attempts - free, err.retry_after(), fastrand::f64())
             else {
                 break Err(err);
             };
