@@ -15,17 +15,16 @@ use crate::secret::Secret;
 #[derive(Debug, Parser)]
 #[command(
     name = "revoke",
-    version,
+    version = crate::version::VERSION,
     about = "Revoke access tokens at cloud identity providers, safely and in bulk",
     long_about = "Revoke access tokens at cloud identity providers, safely and in bulk.\n\n\
         Every target gets exactly one outcome (revoked, already_invalid, not_found, failed, \
         skipped or planned), secrets are never printed, and the exit code says how the run \
         went: 0 all done, 1 some target failed, 2 usage or configuration error (nothing sent), \
-        3 credentials rejected, 130 interrupted.",
-    after_long_help = "Examples:\n  \
-        revoke bi-embed --project-id 889 --user-corp-id 700000777778 --scope page 8991\n  \
-        revoke ciam --domain sample.portal.tencentciam.com --client-id app --input tokens.txt -o json\n  \
-        revoke identity-store --region ap-southeast-1 --identity-store-id d-1 --tenant-id t-1 --all --dry-run"
+        3 credentials rejected, 130 interrupted. Options that name no command (the run and \
+        output options) go before or after the command.",
+    override_usage = "revoke [OPTIONS] <COMMAND> [COMMAND OPTIONS] [TARGET]...",
+    after_help = REVOKE_EXAMPLES
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -41,6 +40,7 @@ pub struct GlobalArgs {
     /// Output format: `text` prints one line per target on stdout and a summary on stderr;
     /// `json` prints one JSON record per target and a summary object on stdout (NDJSON).
     #[arg(
+        help_heading = "Output options",
         short = 'o',
         long,
         value_enum,
@@ -51,57 +51,76 @@ pub struct GlobalArgs {
     pub output: Format,
 
     /// Build and sign every request and print it with secrets masked; send nothing.
-    #[arg(long, env = "REVOKE_DRY_RUN", global = true,
+    #[arg(help_heading = "Run options", long, env = "REVOKE_DRY_RUN", global = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
     /// Base URL replacing the provider's default host; the API's documented path is appended
     /// (a path prefix is kept). Plain http is accepted only for loopback hosts.
-    #[arg(long, env = "REVOKE_ENDPOINT", value_name = "URL", global = true)]
+    #[arg(
+        help_heading = "Run options",
+        long,
+        env = "REVOKE_ENDPOINT",
+        value_name = "URL",
+        global = true
+    )]
     pub endpoint: Option<String>,
 
     /// Read targets from FILE, one per line (`-` reads stdin); blank lines and lines starting
     /// with `#` are skipped. Positional targets come first.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(help_heading = "Run options", long, value_name = "FILE", global = true)]
     pub input: Option<PathBuf>,
 
-    /// Requests in flight at once.
-    #[arg(long, env = "REVOKE_CONCURRENCY", default_value_t = 8, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=4096), global = true)]
+    /// Requests in flight at once, 1 to 4096.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_CONCURRENCY", default_value_t = 8, value_name = "N",
+          value_parser = whole_number(1, 4096), allow_negative_numbers = true, global = true)]
     pub concurrency: u32,
 
     /// At most N requests per second across the run, retries included; 0 = unlimited; `auto`
     /// finds the server's limit from its throttling answers. Default: the provider's documented
     /// limit (bi-embed: 20), otherwise auto.
-    #[arg(long, env = "REVOKE_RATE", value_name = "N|auto", value_parser = parse_rate, global = true)]
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RATE", value_name = "N|auto", value_parser = parse_rate,
+          allow_negative_numbers = true, global = true)]
     pub rate: Option<Rate>,
 
-    /// Retries per target after the first attempt, for retryable failures only.
-    #[arg(long, env = "REVOKE_RETRIES", default_value_t = 3, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(0..=100), global = true)]
+    /// Retries per target after the first attempt, for retryable failures only; 0 to 100.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RETRIES", default_value_t = 3, value_name = "N",
+          value_parser = whole_number(0, 100), allow_negative_numbers = true, global = true)]
     pub retries: u32,
 
-    /// Per-attempt timeout in seconds.
-    #[arg(long, env = "REVOKE_TIMEOUT", default_value = "30", value_name = "SECS",
-          value_parser = parse_timeout, global = true)]
+    /// Per-attempt timeout in seconds, above 0 and at most 86400 (one day).
+    #[arg(help_heading = "Run options", long, env = "REVOKE_TIMEOUT", default_value = "30", value_name = "SECS",
+          value_parser = parse_timeout, allow_negative_numbers = true, global = true)]
     pub timeout: f64,
 
     /// Append one line per finished target to FILE; a rerun with the same journal skips the
     /// targets already finished successfully.
-    #[arg(long, env = "REVOKE_JOURNAL", value_name = "FILE", global = true)]
+    #[arg(
+        help_heading = "Run options",
+        long,
+        env = "REVOKE_JOURNAL",
+        value_name = "FILE",
+        global = true
+    )]
     pub journal: Option<PathBuf>,
 
     /// More logging on stderr (-v info, -vv requests, -vvv answers); RUST_LOG is also honoured.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(help_heading = "Output options", short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
     /// Only errors on stderr: no warnings, progress bar or summary line.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        help_heading = "Output options",
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// Do not draw a progress bar (one is drawn on stderr only when it is a terminal and the
     /// run has more than one target).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Output options", long, global = true)]
     pub no_progress: bool,
 }
 
@@ -123,83 +142,220 @@ pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
     })
 }
 
+/// The longest `--timeout`: one day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
-        return Err("must be a number of seconds above 0".into());
+    if !v.is_finite() || v <= 0.0 || v > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS} (one day)"
+        ));
     }
     Ok(v)
+}
+
+/// A whole number from `lo` to `hi`: clap says `invalid value '-1' for '--retries <N>': must
+/// be between 0 and 100`.
+fn whole_number(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    move |s| {
+        let s = s.trim();
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        match s.parse::<u32>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            // Negative, or too large even for the type: out of range all the same.
+            _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(format!("must be between {lo} and {hi}"))
+            }
+            _ => Err(format!("must be a whole number between {lo} and {hi}")),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Clear Tencent Cloud BI embed tokens (ClearEmbedToken)
-    #[command(after_long_help = BI_EMBED_EXAMPLES)]
+    ///
+    /// One signed ClearEmbedToken request (API 3.0, TC3-HMAC-SHA256) per page id; with no page
+    /// id and no --input, one request without PageId. Credentials: TENCENTCLOUD_SECRET_ID and
+    /// TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN with temporary keys), else tccli's
+    /// profile file ~/.tccli/NAME.credential. The default endpoint is the international
+    /// https://bi.intl.tencentcloudapi.com; mainland accounts pass --endpoint
+    /// https://bi.tencentcloudapi.com. The default rate is the documented 20 requests/s.
+    #[command(
+        override_usage = "revoke bi-embed [OPTIONS] --project-id <ID> --user-corp-id <ID> --scope <SCOPE> [PAGE_ID]...",
+        after_help = BI_EMBED_EXAMPLES
+    )]
     BiEmbed(BiEmbedArgs),
 
     /// Delete all access tokens of users in a Smart Media Hosting library
-    #[command(after_long_help = SMH_EXAMPLES)]
+    ///
+    /// DELETE /api/v1/token/{LibraryId} with the user ids (and client and session ids) in the
+    /// query; 204 means the tokens are gone. At most 10 user ids, 100 client ids and 100
+    /// session ids go in one request: longer lists are split and every combination of the
+    /// chunks is sent. The library secret comes from SMH_LIBRARY_SECRET or
+    /// --library-secret-file. The default endpoint is https://api.tencentsmh.cn.
+    #[command(
+        override_usage = "revoke smh [OPTIONS] --library-id <ID> (<USER_ID>... | --input <FILE>)",
+        after_help = SMH_EXAMPLES
+    )]
     Smh(SmhArgs),
 
     /// Revoke Tencent CloudBase access tokens
-    #[command(after_long_help = CLOUDBASE_EXAMPLES)]
+    ///
+    /// POST /auth/v1/revoke with the token as Authorization: Bearer and in the JSON body; each
+    /// token is its own credential. A 401 ACCESS_TOKEN_INVALID or ACCESS_TOKEN_EXPIRED means
+    /// the token is already unusable: status already_invalid, a success. The host is
+    /// https://ENV.api.tcloudbasegateway.com (with --intl
+    /// https://ENV.api.intl.tcloudbasegateway.com), or --endpoint.
+    #[command(
+        override_usage = "revoke cloudbase [OPTIONS] (--env-id <ENV> | --endpoint <URL>) (<TOKEN>... | --input <FILE>)",
+        after_help = CLOUDBASE_EXAMPLES
+    )]
     Cloudbase(CloudbaseArgs),
 
     /// Revoke Tencent Cloud CIAM OAuth 2.0 tokens (RFC 7009)
-    #[command(after_long_help = CIAM_EXAMPLES)]
+    ///
+    /// POST /oauth2/revoke, form-encoded, with the client credentials in the body (or as HTTP
+    /// Basic with --client-auth basic). Works with any RFC 7009 server. As the RFC says, 200
+    /// means revoked or unknown, so both are revoked; 401 invalid_client stops the run (exit
+    /// 3); 503 is retried, honouring Retry-After. The client secret comes from
+    /// CIAM_CLIENT_SECRET or --client-secret-file.
+    #[command(
+        override_usage = "revoke ciam [OPTIONS] (--domain <HOST> | --endpoint <URL>) --client-id <ID> (<TOKEN>... | --input <FILE>)",
+        after_help = CIAM_EXAMPLES
+    )]
     Ciam(CiamArgs),
 
     /// Delete Huawei Cloud Identity Center bearer tokens
-    #[command(after_long_help = IDENTITY_STORE_EXAMPLES)]
+    ///
+    /// DELETE .../bearer-token/{token_id} signed with SDK-HMAC-SHA256; 404 is not_found, a
+    /// failure unless --missing-ok. --all lists the tenant's bearer tokens first and deletes
+    /// each one. Credentials: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and
+    /// HUAWEICLOUD_SDK_SECURITY_TOKEN with temporary keys), else the Huawei SDK credentials
+    /// file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else ~/.huaweicloud/credentials).
+    #[command(
+        override_usage = "revoke identity-store [OPTIONS] (--region <R> | --endpoint <URL>) --identity-store-id <ID> --tenant-id <ID> (<TOKEN_ID>... | --input <FILE> | --all)",
+        after_help = IDENTITY_STORE_EXAMPLES
+    )]
     IdentityStore(IdentityStoreArgs),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    #[command(
-        after_long_help = "Examples:\n  revoke completions bash > /etc/bash_completion.d/revoke\n  \
-        revoke completions zsh > \"${fpath[1]}/_revoke\"\n  revoke completions fish > ~/.config/fish/completions/revoke.fish"
-    )]
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
 
-    /// Print the manual page (roff) built from this command line
-    #[command(after_long_help = "Examples:\n  revoke man > revoke.1 && man ./revoke.1")]
-    Man,
+    /// Print a manual page (roff), or write them all into a directory
+    ///
+    /// Prints the page of revoke, or of one COMMAND (revoke-COMMAND(1)). With --dir, writes
+    /// revoke.1 and revoke-COMMAND.1 for every command into DIR, for packagers.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+
+    /// Print the version and the build details (commit, date, target, compiler)
+    #[command(after_help = VERSION_EXAMPLES)]
+    Version {
+        /// One JSON object: version, commit, commit_date, target, profile, rustc.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-const BI_EMBED_EXAMPLES: &str = "Examples:\n  \
-    # Clear the embed tokens of two pages (credentials from TENCENTCLOUD_* or tccli's profile)\n  \
-    revoke bi-embed --project-id 889 --user-corp-id 700000777778 --scope page 8991 8992\n  \
-    # All panel tokens of a project on the mainland site, as NDJSON\n  \
-    revoke bi-embed --project-id 889 --user-corp-id 700000777778 --scope panel \\\n    \
-    --endpoint https://bi.tencentcloudapi.com -o json\n  \
-    # See the exact signed request, secrets masked, without sending it\n  \
-    revoke bi-embed --project-id 889 --user-corp-id 700000777778 --scope page 8991 --dry-run";
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (smh prints revoke-smh(1)); none prints revoke(1).
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
 
-const SMH_EXAMPLES: &str = "Examples:\n  \
-    # Delete every token of two users (secret from SMH_LIBRARY_SECRET)\n  \
-    revoke smh --library-id smhxxxx alice bob\n  \
-    # Only the tokens of one client, secret from a file, users from a file\n  \
-    revoke smh --library-id smhxxxx --library-secret-file ~/.smh-secret --client-id web --input users.txt";
+    /// Write revoke.1 and revoke-COMMAND.1 for every command into DIR (created if need be).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
 
-const CLOUDBASE_EXAMPLES: &str = "Examples:\n  \
-    # Revoke access tokens read from a file (safer than arguments)\n  \
-    revoke cloudbase --env-id my-env-1a2b --input tokens.txt\n  \
-    # An environment in an overseas region, one token from stdin\n  \
-    printf '%s\\n' \"$TOKEN\" | revoke cloudbase --env-id my-env-1a2b --intl --input -";
+// The examples are printed exactly as written here (clap does not re-wrap them: see
+// `help::verbatim`), so every line fits 80 columns and a command that goes on ends in ` \`.
 
-const CIAM_EXAMPLES: &str = "Examples:\n  \
-    # Revoke refresh tokens (and their access tokens); secret from CIAM_CLIENT_SECRET\n  \
-    revoke ciam --domain sample.portal.tencentciam.com --client-id app --token-type-hint refresh_token --input tokens.txt\n  \
-    # Any RFC 7009 server, client credentials as HTTP Basic\n  \
-    revoke ciam --endpoint https://auth.example.com --client-id app --client-auth basic --client-secret-file secret.txt --input -";
+const REVOKE_EXAMPLES: &str = "\
+Examples:
+  # Plan a BI embed-token clear: build and sign the request, send nothing
+  revoke bi-embed --project-id 889 --user-corp-id 700000777778 \\
+    --scope page 8991 --dry-run
+  # Revoke the refresh tokens listed in a file, one NDJSON record each
+  revoke ciam --domain sample.portal.tencentciam.com --client-id app \\
+    --token-type-hint refresh_token --input tokens.txt -o json
+  # Delete every bearer token of a Huawei Identity Center tenant
+  revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
+    --tenant-id t-1 --all --missing-ok
+  # Every option of a command, and its examples
+  revoke ciam --help";
 
-const IDENTITY_STORE_EXAMPLES: &str = "Examples:\n  \
-    # Delete two bearer tokens (credentials from HUAWEICLOUD_SDK_AK/SK or ~/.huaweicloud/credentials)\n  \
-    revoke identity-store --region ap-southeast-1 --identity-store-id d-1 --tenant-id t-1 tok-1 tok-2\n  \
-    # Delete every bearer token of the tenant; tokens already gone are fine\n  \
-    revoke identity-store --region ap-southeast-1 --identity-store-id d-1 --tenant-id t-1 --all --missing-ok";
+const BI_EMBED_EXAMPLES: &str = "\
+Examples:
+  # Clear the embed tokens of two pages (keys from TENCENTCLOUD_* or tccli)
+  revoke bi-embed --project-id 889 --user-corp-id 700000777778 \\
+    --scope page 8991 8992
+  # All panel tokens of a project on the mainland site, as NDJSON
+  revoke bi-embed --project-id 889 --user-corp-id 700000777778 \\
+    --scope panel --endpoint https://bi.tencentcloudapi.com -o json
+  # The exact signed request, secrets masked, without sending it
+  revoke bi-embed --project-id 889 --user-corp-id 700000777778 \\
+    --scope page 8991 --dry-run";
+
+const SMH_EXAMPLES: &str = "\
+Examples:
+  # Delete every token of two users (secret from SMH_LIBRARY_SECRET)
+  revoke smh --library-id smh0a1b2c3d alice bob
+  # Only the tokens of one client; secret and users from files
+  revoke smh --library-id smh0a1b2c3d --library-secret-file ~/.smh-secret \\
+    --client-id web --input users.txt";
+
+const CLOUDBASE_EXAMPLES: &str = "\
+Examples:
+  # Revoke access tokens read from a file (safer than arguments)
+  revoke cloudbase --env-id my-env-1a2b --input tokens.txt
+  # An environment in an overseas region, one token from stdin
+  printf '%s\\n' \"$TOKEN\" | \\
+    revoke cloudbase --env-id my-env-1a2b --intl --input -";
+
+const CIAM_EXAMPLES: &str = "\
+Examples:
+  # Revoke refresh tokens (and their access tokens) listed in a file;
+  # the client secret comes from CIAM_CLIENT_SECRET
+  revoke ciam --domain sample.portal.tencentciam.com --client-id app \\
+    --token-type-hint refresh_token --input tokens.txt
+  # Any RFC 7009 server, client credentials as HTTP Basic, tokens on stdin
+  revoke ciam --endpoint https://auth.example.com --client-id app \\
+    --client-auth basic --client-secret-file secret.txt --input -";
+
+const IDENTITY_STORE_EXAMPLES: &str = "\
+Examples:
+  # Delete two bearer tokens (keys from HUAWEICLOUD_SDK_AK/SK or
+  # ~/.huaweicloud/credentials)
+  revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
+    --tenant-id t-1 tok-1 tok-2
+  # Delete every bearer token of the tenant; tokens already gone are fine
+  revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
+    --tenant-id t-1 --all --missing-ok";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  revoke completions bash > ~/.local/share/bash-completion/completions/revoke
+  revoke completions zsh > \"${fpath[1]}/_revoke\"
+  revoke completions fish > ~/.config/fish/completions/revoke.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  # Read the manual of one command
+  revoke man smh > revoke-smh.1 && man -l revoke-smh.1
+  # Install every page (packagers)
+  revoke man --dir /usr/local/share/man/man1";
+
+const VERSION_EXAMPLES: &str = "\
+Examples:
+  revoke version
+  revoke version --json";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scope {
@@ -227,7 +383,7 @@ pub struct BiEmbedArgs {
 
     /// tccli profile to read credentials from (~/.tccli/NAME.credential) [env: TCCLI_PROFILE]
     /// [default: default]. An explicit --profile is used even when TENCENTCLOUD_* is set.
-    #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "Credentials", long, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// Page IDs (PageId), one request each; none sends one request without PageId.
@@ -251,7 +407,7 @@ pub struct SmhArgs {
 
     /// Read the library secret from FILE (`-` = stdin) instead of SMH_LIBRARY_SECRET.
     /// The file must not be readable by other users.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Credentials", long, value_name = "FILE")]
     pub library_secret_file: Option<PathBuf>,
 
     /// User IDs whose tokens are deleted (at most 10 per request, more are batched).
@@ -319,7 +475,7 @@ pub struct CiamArgs {
 
     /// Read the client secret from FILE (`-` = stdin) instead of CIAM_CLIENT_SECRET.
     /// The file must not be readable by other users.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Credentials", long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
 
     /// Tokens to revoke. Prefer --input: arguments are visible to other users.

@@ -15,10 +15,12 @@ pub mod creds;
 pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod help;
 pub mod http;
 pub mod input;
 pub mod journal;
 pub mod logging;
+pub mod manual;
 pub mod output;
 pub mod providers;
 pub mod rate;
@@ -27,14 +29,12 @@ pub mod retry;
 pub mod secret;
 pub mod settings;
 pub mod sign;
+pub mod version;
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider};
 use crate::exit::Ended;
@@ -45,52 +45,18 @@ pub fn main() -> ExitCode {
     output::guard_standard_descriptors();
     let line = match CommandLine::parse() {
         Ok(line) => line,
-        Err(e) => {
-            let _ = e.print();
-            let end = if e.use_stderr() {
-                Ended::NothingSent
-            } else {
-                Ended::Printed
-            };
-            return exit::process_code(&end);
-        }
+        Err(e) => return exit::process_code(&help::parse_failed(e)),
     };
     logging::install_panic_hook();
     logging::init(line.cli.global.verbose, line.cli.global.quiet);
 
     let end = match &line.cli.command {
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "revoke", &mut script);
-            print("the completion script", &script)
-        }
-        Command::Man => {
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
-                Ok(()) => print("the manual page", &page),
-                Err(e) => {
-                    logging::error(&format!("cannot write the manual page: {e}"));
-                    Ended::NothingSent
-                }
-            }
-        }
+        Command::Completions { shell } => help::completions(*shell),
+        Command::Man(args) => manual::run(args),
+        Command::Version { json } => help::version(*json),
         _ => run_on_runtime(line),
     };
     exit::process_code(&end)
-}
-
-/// Writes what `completions` or `man` made to stdout. A closed pipe (`| head`) is fine; any
-/// other failure is reported, and nothing was sent.
-fn print(what: &str, bytes: &[u8]) -> Ended {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ended::Printed,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
-        Err(e) => {
-            logging::error(&format!("cannot write {what}: {e}"));
-            Ended::NothingSent
-        }
-    }
 }
 
 fn run_on_runtime(line: CommandLine) -> Ended {
@@ -138,7 +104,7 @@ pub async fn run(line: CommandLine) -> Ended {
             execute(settings::identity_store::resolve(args, &cx), &cx).await
         }
         // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man => Ended::Printed,
+        Command::Completions { .. } | Command::Man(_) | Command::Version { .. } => Ended::Printed,
     }
 }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use clap::{ArgMatches, FromArgMatches};
 
 use super::UsageError;
 use crate::cli::Cli;
@@ -98,7 +98,7 @@ impl CommandLine {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut command = without_empty_env(Cli::command());
+        let mut command = without_empty_env(crate::help::command());
         let matches = command.try_get_matches_from_mut(args)?;
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
         Ok(CommandLine {

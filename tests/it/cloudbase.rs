@@ -73,7 +73,7 @@ async fn documented_request_is_sent_exactly() {
         format!("{{\"token\":\"{token}\"}}")
     );
     assert!(
-        !run.stderr().contains("WARN"),
+        !run.stderr().contains("revoke: warning:"),
         "no warning for tokens from a file: {}",
         run.stderr()
     );
@@ -396,7 +396,10 @@ async fn tokens_as_arguments_draw_one_warning() {
         .await;
     run.assert_code(0);
     let err = run.stderr();
-    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("WARN")).collect();
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("revoke: warning:"))
+        .collect();
     assert_eq!(warnings.len(), 1, "one warning: {err}");
     assert!(warnings[0].contains("process list"), "{err}");
     run.assert_no_secret(&["cbArgToken-0001", "cbArgToken-0002"]);

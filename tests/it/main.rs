@@ -19,6 +19,7 @@ mod hostile;
 mod identity_store;
 mod journal;
 mod lines;
+mod manual;
 mod network;
 mod secrets;
 mod signals;

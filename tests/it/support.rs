@@ -241,8 +241,8 @@ impl Run {
     }
 
     /// A usage or configuration error: exit 2, nothing on stdout, and an error that names
-    /// `needle`. Our own errors are one line (`revoke: error: ...`); clap's parse errors keep
-    /// clap's format (the error line, then a usage hint).
+    /// `needle`, starting `revoke: error: `. Our own errors are one line; clap's parse errors
+    /// go on with clap's usage hint (`For more information, try '--help'.`).
     #[track_caller]
     pub fn assert_usage(&self, needle: &str) {
         self.assert_code(2);
@@ -253,7 +253,12 @@ impl Run {
             "nothing on stdout: {}",
             self.stdout()
         );
-        if err.starts_with("revoke: error:") {
+        assert!(
+            err.lines().any(|l| l.starts_with("revoke: error: "))
+                && !err.lines().any(|l| l.starts_with("error")),
+            "the house style, `revoke: error: ...`: {err}"
+        );
+        if !err.contains("For more information, try '--help'.") {
             assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
         }
     }
