@@ -44,10 +44,12 @@ t "smh --library-id=.."    env SMH_LIBRARY_SECRET=s "$R" smh --endpoint "$E" --l
 t "smh --library-id=."     env SMH_LIBRARY_SECRET=s "$R" smh --endpoint "$E" --library-id=. -o json u1
 
 # must exit 1 with the given (status, token_id, error code) records
+# (in input order: records are written in completion order, and `index` puts them back)
 records() { grep -v '"summary"' "$W/out" | "$PY" -c '
 import sys, json
-for l in sys.stdin:
-    r = json.loads(l); print(r["status"], r["target"]["token_id"], (r.get("error") or {}).get("code"))'; }
+rs = sorted((json.loads(l) for l in sys.stdin), key=lambda r: r["index"])
+for r in rs:
+    print(r["status"], r["target"]["token_id"], (r.get("error") or {}).get("code"))'; }
 printf 'tok-1\n.\ntok-2\n' | "$R" identity-store --endpoint "$E" --identity-store-id d-1 --tenant-id t-1 -o json --input - > "$W/out" 2>/dev/null
 rc=$?; got=$(records); echo "is --input - (tok-1 . tok-2): exit=$rc"; echo "$got" | sed 's/^/    /'
 [ "$rc" = 1 ] && [ "$got" = "$(printf 'revoked tok-1 None\nfailed . InvalidTarget\nrevoked tok-2 None')" ] \
