@@ -219,11 +219,17 @@ impl Targets {
                     },
                 })))
             }
-            Some(InputSpec::Stream(path)) => Box::new(args.chain(once(LineReader::open(&path)))),
-            Some(InputSpec::Stdin) => Box::new(args.chain(once(LineReader::new(
-                Box::new(BufReader::new(std::io::stdin())),
-                Source::Stdin,
-            )))),
+            Some(InputSpec::Stream(path)) => {
+                let mut lines = LineReader::open(&path);
+                lines.warn_if_empty = true;
+                Box::new(args.chain(once(lines)))
+            }
+            Some(InputSpec::Stdin) => {
+                let mut lines =
+                    LineReader::new(Box::new(BufReader::new(std::io::stdin())), Source::Stdin);
+                lines.warn_if_empty = true;
+                Box::new(args.chain(once(lines)))
+            }
         }
     }
 }
@@ -241,7 +247,17 @@ fn scan(path: &Path, check: Check) -> Result<u64, String> {
         check(&text).map_err(|e| format!("{at}: {e}"))?;
         n += 1;
     }
+    if n == 0 {
+        warn_empty(&path.display().to_string());
+    }
     Ok(n)
+}
+
+/// The contract: an `--input` with no target is a run of zero targets, with a warning.
+fn warn_empty(name: &str) {
+    crate::logging::say(&format!(
+        "revoke: warning: --input {name} holds no target (only blank or # lines): nothing to do"
+    ));
 }
 
 /// Where a line came from, for messages.
@@ -297,6 +313,11 @@ pub struct LineReader {
     source: Source,
     lineno: u64,
     buf: Vec<u8>,
+    /// Whether anything (a target or a bad line) came out yet.
+    yielded: bool,
+    /// Say so on stderr when the source ends without a target (once-only sources: a file is
+    /// checked up front instead).
+    warn_if_empty: bool,
 }
 
 impl LineReader {
@@ -306,6 +327,8 @@ impl LineReader {
             source,
             lineno: 0,
             buf: Vec::new(),
+            yielded: false,
+            warn_if_empty: false,
         }
     }
 
@@ -385,6 +408,24 @@ impl Iterator for LineReader {
     type Item = Result<(At, String), LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let item = self.next_item();
+        match &item {
+            Some(_) => self.yielded = true,
+            None if self.warn_if_empty && !self.yielded => {
+                self.warn_if_empty = false;
+                warn_empty(&match &self.source {
+                    Source::Stdin => "-".to_string(),
+                    Source::File(name) => name.clone(),
+                });
+            }
+            None => {}
+        }
+        item
+    }
+}
+
+impl LineReader {
+    fn next_item(&mut self) -> Option<Result<(At, String), LineError>> {
         loop {
             self.reader.as_ref()?;
             let fill = self.fill();

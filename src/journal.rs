@@ -167,6 +167,7 @@ mod tests {
             data: None,
             error: None,
             elapsed_ms: 1,
+            verified: None,
         }
     }
 

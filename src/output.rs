@@ -552,6 +552,7 @@ mod tests {
                 retryable: false,
             }),
             elapsed_ms: 9,
+            verified: None,
         };
         assert_eq!(
             text_line(&r),

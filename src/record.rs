@@ -70,6 +70,10 @@ pub struct Record {
     pub data: Option<Value>,
     pub error: Option<RecordError>,
     pub elapsed_ms: u64,
+    /// `--verify`: the provider said the token is dead (`true`), still alive (`false`), or it
+    /// was not asked or could not say (`null`).
+    #[serde(default)]
+    pub verified: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,10 +118,11 @@ mod tests {
             data: None,
             error: None,
             elapsed_ms: 4,
+            verified: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null}"#
         );
     }
 }

@@ -446,6 +446,7 @@ fn bare_record(
         data: None,
         error,
         elapsed_ms: 0,
+        verified: None,
     }
 }
 
@@ -578,6 +579,7 @@ async fn process<P: Provider>(
             data: o.data,
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
+            verified: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -590,6 +592,7 @@ async fn process<P: Provider>(
             data: None,
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
+            verified: None,
         },
     };
     // The sink scrubs the record with this target's secrets, then forgets them.

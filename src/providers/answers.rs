@@ -169,6 +169,7 @@ pub fn check<P: Provider>(
         data: None,
         error: None,
         elapsed_ms: 0,
+        verified: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

@@ -240,3 +240,32 @@ async fn smh_sends_a_repeated_user_id_once() {
         "{query}"
     );
 }
+
+#[tokio::test]
+async fn an_input_with_no_target_is_a_run_of_zero_with_a_warning() {
+    let server = accepting().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("empty.txt");
+    std::fs::write(&file, "\u{feff}# nobody left\n\n").unwrap();
+    let run = store(&server).args(["--input"]).args([&file]).run().await;
+    run.assert_code(0);
+    assert_eq!(run.summary()["summary"]["total"], 0);
+    assert!(
+        run.stderr().contains("revoke: warning: --input ")
+            && run.stderr().contains("empty.txt holds no target"),
+        "{}",
+        run.stderr()
+    );
+    let run = store(&server)
+        .args(["--input", "-"])
+        .stdin("\n# none\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    assert!(
+        run.stderr().contains("--input - holds no target"),
+        "{}",
+        run.stderr()
+    );
+    assert!(deleted(&server).await.is_empty());
+}

@@ -291,7 +291,8 @@ pub fn assert_record_schema(r: &Value) {
             "request_id",
             "data",
             "error",
-            "elapsed_ms"
+            "elapsed_ms",
+            "verified"
         ],
         "record fields and order: {r}"
     );
@@ -322,6 +323,7 @@ pub fn assert_record_schema(r: &Value) {
         );
     }
     assert!(r["elapsed_ms"].is_u64());
+    assert!(r["verified"].is_null() || r["verified"].is_boolean());
 }
 
 #[track_caller]
