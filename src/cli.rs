@@ -44,6 +44,7 @@ pub struct GlobalArgs {
         short = 'o',
         long,
         value_enum,
+        value_name = "FORMAT",
         env = "REVOKE_OUTPUT",
         default_value = "text",
         global = true
@@ -466,11 +467,11 @@ pub struct CiamArgs {
     pub client_id: String,
 
     /// Sent as token_type_hint (RFC 7009 2.1).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, value_name = "HINT")]
     pub token_type_hint: Option<TokenTypeHint>,
 
     /// How the client authenticates.
-    #[arg(long, value_enum, default_value = "post")]
+    #[arg(long, value_enum, default_value = "post", value_name = "METHOD")]
     pub client_auth: ClientAuth,
 
     /// Read the client secret from FILE (`-` = stdin) instead of CIAM_CLIENT_SECRET.

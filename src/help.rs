@@ -149,6 +149,7 @@ pub fn command() -> Command {
     let block = environment_block(&environment(&cmd, None));
     with_long_after_help(cmd, &block)
 }
+
 /// `cmd` with its examples followed, in `--help`, by `block`.
 fn with_long_after_help(cmd: Command, block: &str) -> Command {
     let examples = cmd

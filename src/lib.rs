@@ -52,7 +52,7 @@ pub fn main() -> ExitCode {
 
     let end = match &line.cli.command {
         Command::Completions { shell } => help::completions(*shell),
-        Command::Man(args) => manual::run(args),
+        Command::Man(args) => manual::run(args, line.cli.global.quiet),
         Command::Version { json } => help::version(*json),
         _ => run_on_runtime(line),
     };

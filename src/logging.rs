@@ -131,7 +131,7 @@ pub fn install_panic_hook() {
         let clean = Redactor::global().scrub(&msg);
         let _ = writeln!(
             std::io::stderr(),
-            "revoke: internal error: {clean}\nThis is a bug; please report it."
+            "revoke: error: internal error: {clean}\nThis is a bug; please report it, with the output of `revoke version --json`."
         );
     }));
 }

@@ -66,16 +66,18 @@ pub const FILES: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// `revoke man [COMMAND] [--dir DIR]`.
-pub fn run(args: &ManArgs) -> Ended {
+/// `revoke man [COMMAND] [--dir DIR]`; `quiet`: no note of what was written.
+pub fn run(args: &ManArgs, quiet: bool) -> Ended {
     let cmd = help::command();
     if let Some(dir) = &args.dir {
         return match write_all(&cmd, dir) {
             Ok(n) => {
-                crate::logging::say(&format!(
-                    "revoke: wrote {n} manual pages to {}",
-                    dir.display()
-                ));
+                if !quiet {
+                    crate::logging::say(&format!(
+                        "revoke: wrote {n} manual pages to {}",
+                        dir.display()
+                    ));
+                }
                 Ended::Printed
             }
             Err(e) => {
@@ -368,12 +370,14 @@ fn options(r: &mut Roff, root: &Command, sub: Option<&Command>) {
                 .iter()
                 .filter(|v| !v.is_hide_set())
                 .map(|v| match v.get_help() {
-                    Some(h) => format!("{} ({h})", v.get_name()),
+                    Some(h) => format!("{}: {h}", v.get_name()),
                     None => v.get_name().to_string(),
                 })
                 .collect();
             if !values.is_empty() && takes_value(a) {
-                text.push_str(&format!(" Values: {}.", values.join(", ")));
+                let described = values.iter().any(|v| v.contains(':'));
+                let sep = if described { "; " } else { ", " };
+                text.push_str(&format!(" Values: {}.", values.join(sep)));
             }
             let defaults: Vec<String> = a
                 .get_default_values()
