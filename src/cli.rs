@@ -56,6 +56,12 @@ pub struct GlobalArgs {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
+    /// After each revocation, ask the provider whether the token is really dead (ciam,
+    /// cloudbase, identity-store); records gain "verified".
+    #[arg(help_heading = "Run options", long, env = "REVOKE_VERIFY", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub verify: bool,
+
     /// Base URL replacing the provider's default host; the API's documented path is appended
     /// (a path prefix is kept). Plain http is accepted only for loopback hosts.
     #[arg(
@@ -473,6 +479,11 @@ pub struct CiamArgs {
     /// How the client authenticates.
     #[arg(long, value_enum, default_value = "post", value_name = "METHOD")]
     pub client_auth: ClientAuth,
+
+    /// --verify: the RFC 7662 introspection endpoint; default: the one named by
+    /// {endpoint}/.well-known/openid-configuration.
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
 
     /// Read the client secret from FILE (`-` = stdin) instead of CIAM_CLIENT_SECRET.
     /// The file must not be readable by other users.

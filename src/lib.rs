@@ -144,6 +144,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         timeout: global.timeout,
         dry_run: global.dry_run,
         drain_on_stop: plan.drainable,
+        verify: global.verify,
     };
     let flags = engine::run(
         plan.provider,

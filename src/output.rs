@@ -183,6 +183,8 @@ struct Writer {
     /// stdout failed with something other than a closed pipe: reported, and the exit code is 1.
     stdout_failed: bool,
     stdout_tty: bool,
+    /// `--verify`: records verified, still active, unverifiable (for the text summary).
+    verify_counts: (u64, u64, u64),
     summary: Summary,
     bar: Option<ProgressBar>,
     journal_failed: bool,
@@ -215,6 +217,7 @@ impl Writer {
             stdout_ok: true,
             stdout_failed: false,
             stdout_tty: out_tty,
+            verify_counts: (0, 0, 0),
             summary: Summary::default(),
             bar,
             journal_failed: false,
@@ -244,6 +247,15 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record);
+        match (
+            e.record.verified,
+            e.record.error.as_ref().map(|x| x.code.as_str()),
+        ) {
+            (Some(true), _) => self.verify_counts.0 += 1,
+            (Some(false), _) => self.verify_counts.1 += 1,
+            (None, Some("Unverified")) => self.verify_counts.2 += 1,
+            _ => {}
+        }
         self.summary.add(e.record.status);
         let mut text = match self.cfg.format {
             Format::Json => serde_json::to_string(&e.record).unwrap_or_default(),
@@ -352,7 +364,14 @@ impl Writer {
                 // After the last record, which may still sit in the buffer.
                 self.flush();
                 code = exit::code(&Ended::Ran(self.end(flags)));
-                crate::logging::say(&summary_line(self.cfg.provider, &self.summary, code));
+                let mut line = summary_line(self.cfg.provider, &self.summary, code);
+                let (v, a, u) = self.verify_counts;
+                if v + a + u > 0 {
+                    line.push_str(&format!(
+                        " (--verify: {v} verified, {a} still active, {u} unverifiable)"
+                    ));
+                }
+                crate::logging::say(&line);
             }
             Format::Text => {}
         }
@@ -370,9 +389,15 @@ pub struct SummaryLine {
 
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
+    // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
+    let status = match (r.verified, r.error.as_ref().map(|e| e.code.as_str())) {
+        (Some(true), _) => format!("{}, verified", r.status.as_str()),
+        (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
+        _ => r.status.as_str().to_string(),
+    };
     let mut line = format!(
         "{:<15} {} {}",
-        r.status.as_str(),
+        status,
         escape(&r.provider),
         escape(&target_text(&r.target))
     );
@@ -557,6 +582,46 @@ mod tests {
         assert_eq!(
             text_line(&r),
             "failed          smh user_ids=u11,u12  WrongLibraryIdOrSecret: wrong  (HTTP 404, 1 attempt, 9 ms, request r-1)"
+        );
+    }
+
+    #[test]
+    fn verification_shows_at_a_glance() {
+        let mut r = Record {
+            provider: "ciam".into(),
+            index: 0,
+            target: serde_json::json!({"token": "sha256:1f2e3d4c5b6a"}),
+            status: Status::Revoked,
+            http_status: Some(200),
+            attempts: 2,
+            request_id: None,
+            data: None,
+            error: None,
+            elapsed_ms: 4,
+            verified: Some(true),
+        };
+        assert!(
+            text_line(&r).starts_with("revoked, verified ciam token="),
+            "{}",
+            text_line(&r)
+        );
+        r.verified = None;
+        r.error = Some(RecordError {
+            code: "Unverified".into(),
+            message: "not verified: x".into(),
+            retryable: false,
+        });
+        assert!(
+            text_line(&r).starts_with("revoked, unverified ciam"),
+            "{}",
+            text_line(&r)
+        );
+        r.verified = None;
+        r.error = None;
+        assert!(
+            text_line(&r).starts_with("revoked         ciam"),
+            "{}",
+            text_line(&r)
         );
     }
 

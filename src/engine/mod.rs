@@ -15,6 +15,7 @@ mod attempt;
 pub mod dedup;
 mod listing;
 pub mod signals;
+pub mod verify;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use self::dedup::{Check, Dedup, Repeat};
 use self::listing::Listed;
 pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
 pub use self::signals::{Stop, StopReason};
+pub use self::verify::{Verdict, Verification};
 use crate::adaptive::Controller;
 use crate::error::ApiError;
 use crate::exit::RunFlags;
@@ -145,6 +147,47 @@ pub trait Provider: Send + Sync + 'static {
     /// Reads the answer.
     fn interpret(&self, job: &Self::Job, response: RawResponse) -> Result<Outcome, ApiError>;
 
+    /// `--verify`: how this provider can prove a revocation (see [`verify`]).
+    fn verification(&self) -> Verification {
+        Verification::Unavailable("the API has no read-only way to check a token")
+    }
+
+    /// `--verify`, [`Verification::Discover`]: the request that finds where to verify.
+    fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        Err(ApiError::Build {
+            message: "no discovery".into(),
+        })
+    }
+
+    /// Reads the discovery answer and keeps what it found; `Err` ends verification for the
+    /// run (every record `verified: null`, with the reason).
+    fn read_discovery(&self, _answer: RawResponse) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// `--verify`, per target: the read-only request asking whether the job's token is dead.
+    fn verify_request(
+        &self,
+        _job: &Self::Job,
+        _now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, ApiError> {
+        Err(ApiError::Build {
+            message: "no verification request".into(),
+        })
+    }
+
+    /// Reads a verification answer.
+    fn read_verdict(&self, _job: &Self::Job, _answer: RawResponse) -> Result<Verdict, ApiError> {
+        Err(ApiError::Build {
+            message: "no verification".into(),
+        })
+    }
+
+    /// `--verify`, [`Verification::ListAfter`]: the listing of what is still alive.
+    fn verify_listing(&self) -> Option<&dyn Listing<Job = Self::Job>> {
+        None
+    }
+
     /// One attempt: prepare, send, interpret.
     fn execute(
         &self,
@@ -195,6 +238,18 @@ pub struct EngineConfig {
     /// On a stop, read the rest of the input to record it as `skipped`. Off when targets come
     /// from an interactive terminal, where there is no "rest" to wait for.
     pub drain_on_stop: bool,
+    /// `--verify`: ask the provider whether each revoked token is really dead.
+    pub verify: bool,
+}
+
+/// What `--verify` does in this run.
+enum Verifying {
+    Off,
+    PerTarget,
+    /// Verification was asked for but cannot happen: every revoked record says why.
+    Unable(String),
+    /// identity-store: records are held until one listing after the run.
+    ListAfter(std::sync::Mutex<Vec<(Record, String)>>),
 }
 
 struct Ctx<P: Provider> {
@@ -203,6 +258,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
+    verifying: Verifying,
 }
 
 /// After this many targets in a row ended with no answer at all (after their retries), the
@@ -249,24 +305,31 @@ pub async fn run<P: Provider>(
     sink: SinkHandle,
     stop: Arc<Stop>,
 ) -> RunFlags {
+    let attempts = Attempts {
+        transport,
+        rate: match cfg.rate {
+            Rate::Fixed(n) => RateLimiter::new(n),
+            Rate::Unlimited => None,
+            Rate::Auto => RateLimiter::new(crate::adaptive::START),
+        },
+        adaptive: (cfg.rate == Rate::Auto)
+            .then(|| std::sync::Mutex::new(Controller::new(tokio::time::Instant::now()))),
+        policy: cfg.policy,
+        timeout: cfg.timeout,
+        stop: stop.clone(),
+    };
+    let verifying = if cfg.verify && !cfg.dry_run {
+        verifying(&*provider, &attempts).await
+    } else {
+        Verifying::Off
+    };
     let ctx = Arc::new(Ctx {
         provider: provider.clone(),
-        attempts: Attempts {
-            transport,
-            rate: match cfg.rate {
-                Rate::Fixed(n) => RateLimiter::new(n),
-                Rate::Unlimited => None,
-                Rate::Auto => RateLimiter::new(crate::adaptive::START),
-            },
-            adaptive: (cfg.rate == Rate::Auto)
-                .then(|| std::sync::Mutex::new(Controller::new(tokio::time::Instant::now()))),
-            policy: cfg.policy,
-            timeout: cfg.timeout,
-            stop: stop.clone(),
-        },
+        attempts,
         sink: sink.clone(),
         dedup: Dedup::default(),
         breaker: Breaker::default(),
+        verifying,
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
     let mut confirmed = false;
@@ -398,6 +461,10 @@ pub async fn run<P: Provider>(
     }
     drop(rx);
     while tasks.join_next().await.is_some() {}
+    if let Verifying::ListAfter(held) = &ctx.verifying {
+        let held = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
+        verify_by_listing(&ctx, held).await;
+    }
     // Repeats whose first occurrence never ended (none are expected): skipped with it.
     for (i, target) in ctx.dedup.leftovers() {
         let reason = stop.reason().unwrap_or(StopReason::Interrupted);
@@ -409,6 +476,47 @@ pub async fn run<P: Provider>(
     // channel only closes once it drops its sender.
     drop(producer);
     flags(&stop, false)
+}
+
+/// What `--verify` will do in this run; a discovery request, if the provider needs one, is sent
+/// here, through the attempt loop.
+async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying {
+    match provider.verification() {
+        Verification::PerTarget => Verifying::PerTarget,
+        Verification::ListAfter => Verifying::ListAfter(Default::default()),
+        Verification::Unavailable(why) => {
+            crate::logging::say(&format!(
+                "revoke: warning: --verify: {} cannot be verified ({why}); nothing extra is sent and records say \"verified\": null",
+                provider.name()
+            ));
+            Verifying::Off
+        }
+        Verification::Discover => {
+            let tried = attempts
+                .run(
+                    Label::Setup("discovering the verification endpoint"),
+                    &[],
+                    OnStop::Abandon,
+                    |now| async move {
+                        let request = provider.discovery_request(now)?;
+                        exchange(&attempts.transport, &request, |a| {
+                            provider.read_discovery(a)
+                        })
+                        .await
+                    },
+                )
+                .await;
+            match tried {
+                Tried::Done { result: Ok(()), .. } => Verifying::PerTarget,
+                Tried::Done { result: Err(e), .. } => {
+                    let why = format!("not verified: {e}");
+                    crate::logging::say(&format!("revoke: warning: --verify: {why}"));
+                    Verifying::Unable(why)
+                }
+                Tried::Stopped(_) => Verifying::Unable("not verified: the run was stopped".into()),
+            }
+        }
+    }
 }
 
 fn flags(stop: &Stop, setup_failed: bool) -> RunFlags {
@@ -595,11 +703,75 @@ async fn process<P: Provider>(
             verified: None,
         },
     };
+    let mut record = record;
+    match &ctx.verifying {
+        Verifying::PerTarget if verify::wanted(&record) => {
+            verify::one(provider, &ctx.attempts, index, &job, &secrets, &mut record).await;
+        }
+        Verifying::Unable(why) if verify::wanted(&record) => {
+            verify::unverified(&mut record, why.clone());
+        }
+        Verifying::ListAfter(held) => {
+            // Written after the listing that verifies them (the end of `run`).
+            let status = record.status;
+            held.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((record, key.clone()));
+            emit_repeats(&ctx, &key, status).await;
+            return confirmed;
+        }
+        _ => {}
+    }
     // The sink scrubs the record with this target's secrets, then forgets them.
     let status = record.status;
     ctx.sink.emit(entry(record, Some(key.clone()))).await;
     emit_repeats(&ctx, &key, status).await;
     confirmed
+}
+
+/// identity-store's `--verify`: one listing after the deletes; a deleted id still listed is
+/// alive. Then the held records are written.
+async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String)>) {
+    let provider = &*ctx.provider;
+    let wanted = held.iter().any(|(r, _)| verify::wanted(r));
+    let verdict: Result<std::collections::HashSet<String>, String> = match provider.verify_listing()
+    {
+        _ if !wanted => Ok(Default::default()),
+        _ if ctx.attempts.stop.reason().is_some() => {
+            Err("not verified: the run was stopped".into())
+        }
+        None => Err("not verified: no listing".into()),
+        Some(listing) => match listing::list(listing, &ctx.attempts).await {
+            Listed::All(items) => Ok(items
+                .iter()
+                .filter_map(|i| match i {
+                    JobItem::Job(job) => Some(long_fingerprint(&format!(
+                        "{}\n{}\n{}",
+                        provider.name(),
+                        provider.scope(),
+                        provider.job_key(job)
+                    ))),
+                    JobItem::Invalid { .. } => None,
+                })
+                .collect()),
+            Listed::Stopped => Err("not verified: the run was stopped during the listing".into()),
+            Listed::Failed => {
+                Err("not verified: the listing that verifies the deletes failed".into())
+            }
+        },
+    };
+    for (mut record, key) in held {
+        if verify::wanted(&record) {
+            match &verdict {
+                Ok(alive) if alive.contains(&key) => {
+                    verify::still_active(&mut record, "the token list")
+                }
+                Ok(_) => record.verified = Some(true),
+                Err(why) => verify::unverified(&mut record, why.clone()),
+            }
+        }
+        ctx.sink.emit(entry(record, Some(key))).await;
+    }
 }
 
 /// The records of the repeats that waited for the first occurrence of `key`, now `status`.

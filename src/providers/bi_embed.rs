@@ -149,6 +149,13 @@ impl BiEmbed {
 impl Provider for BiEmbed {
     type Job = Job;
 
+    /// `--verify`: no read-only check exists; its only probe, ApplyEmbedInterval, would extend a live token's life, so nothing is sent.
+    fn verification(&self) -> crate::engine::Verification {
+        crate::engine::Verification::Unavailable(
+            "its only probe, ApplyEmbedInterval, would extend a live token's life",
+        )
+    }
+
     fn name(&self) -> &'static str {
         "bi-embed"
     }

@@ -59,27 +59,49 @@ pub struct CiamConfig {
     pub client_secret: Secret,
     pub auth: ClientAuth,
     pub hint: Option<TokenTypeHint>,
+    /// `--introspection-endpoint`: where `--verify` asks (else discovered).
+    pub introspection: Option<Endpoint>,
+}
+
+/// Where `--verify` asks about a token.
+#[derive(Debug, Clone)]
+pub enum VerifyAt {
+    /// RFC 7662 introspection, with the client's own credentials.
+    Introspect(Url),
+    /// OpenID Connect userinfo, with the access token as Bearer (401 = dead).
+    UserInfo(Url),
 }
 
 pub struct Ciam {
     url: Url,
+    /// `{endpoint}/.well-known/openid-configuration`.
+    discovery: Url,
     client_id: String,
     client_secret: Secret,
     auth: ClientAuth,
     hint: Option<TokenTypeHint>,
+    verify_at: std::sync::OnceLock<VerifyAt>,
 }
 
 impl Ciam {
     pub fn new(config: CiamConfig) -> Ciam {
+        let verify_at = std::sync::OnceLock::new();
+        if let Some(e) = &config.introspection {
+            let _ = verify_at.set(VerifyAt::Introspect(e.join("")));
+        }
         Ciam {
             url: config.endpoint.join(PATH),
+            discovery: config.endpoint.join(DISCOVERY_PATH),
             client_id: config.client_id,
             client_secret: config.client_secret,
             auth: config.auth,
             hint: config.hint,
+            verify_at,
         }
     }
 }
+
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 pub type Job = super::TokenJob;
 
@@ -218,6 +240,144 @@ impl Provider for Ciam {
         Ok(req)
     }
 
+    fn verification(&self) -> crate::engine::Verification {
+        match self.verify_at.get() {
+            Some(_) => crate::engine::Verification::PerTarget,
+            None => crate::engine::Verification::Discover,
+        }
+    }
+
+    fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        Ok(PreparedRequest::new(Method::GET, self.discovery.clone()))
+    }
+
+    /// The discovery document's `introspection_endpoint`, else its `userinfo_endpoint`. Either
+    /// must be on the endpoint's own origin: a discovery answer must not send the client's
+    /// credentials or the tokens elsewhere (`--introspection-endpoint` names another place).
+    fn read_discovery(&self, resp: RawResponse) -> Result<(), ApiError> {
+        let fail = |message: String| ApiError::Service {
+            http_status: resp.status,
+            code: "DiscoveryFailed".into(),
+            message,
+            request_id: None,
+            kind: ErrorKind::Rejected,
+            retry_after: None,
+        };
+        if !success(resp.status) {
+            let kind = ErrorKind::from_status(resp.status);
+            if kind.retryable() {
+                return Err(ApiError::unreadable(
+                    resp.status,
+                    format!("{} answered HTTP {}", DISCOVERY_PATH, resp.status),
+                    None,
+                    resp.retry_after(),
+                ));
+            }
+            return Err(fail(format!(
+                "{} answered HTTP {}: pass --introspection-endpoint URL",
+                DISCOVERY_PATH, resp.status
+            )));
+        }
+        let doc: Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| fail(format!("the discovery document is not JSON: {e}")))?;
+        let pick = |key: &str| -> Option<Result<Url, ApiError>> {
+            let text = doc.get(key)?.as_str()?;
+            Some(match Url::parse(text) {
+                Ok(u) if u.origin() == self.url.origin() => Ok(u),
+                Ok(u) => Err(fail(format!(
+                    "the discovery document's {key} is on another origin ({}): pass --introspection-endpoint to trust it",
+                    u.origin().ascii_serialization()
+                ))),
+                Err(e) => Err(fail(format!(
+                    "the discovery document's {key} is not a URL: {e}"
+                ))),
+            })
+        };
+        let at = match (pick("introspection_endpoint"), pick("userinfo_endpoint")) {
+            (Some(Ok(u)), _) => VerifyAt::Introspect(u),
+            (Some(Err(e)), _) => return Err(e),
+            (None, Some(Ok(u))) => VerifyAt::UserInfo(u),
+            (None, Some(Err(e))) => return Err(e),
+            (None, None) => {
+                return Err(fail(
+                    "the discovery document names neither introspection_endpoint nor userinfo_endpoint: pass --introspection-endpoint URL".into(),
+                ));
+            }
+        };
+        let _ = self.verify_at.set(at);
+        Ok(())
+    }
+
+    fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        match self.verify_at.get() {
+            Some(VerifyAt::Introspect(url)) => {
+                // RFC 7662 2.1: the same client authentication as for the revocation.
+                let mut req = self.prepare(job, _now)?;
+                req.url = url.clone();
+                req.shown_url = url.to_string();
+                Ok(req)
+            }
+            Some(VerifyAt::UserInfo(_)) if self.hint == Some(TokenTypeHint::RefreshToken) => {
+                Err(ApiError::Build {
+                    message: "a refresh token cannot be checked at userinfo, and the server names no introspection endpoint".into(),
+                })
+            }
+            Some(VerifyAt::UserInfo(url)) => {
+                let mut req = PreparedRequest::new(Method::GET, url.clone());
+                req.headers.push(Header::secret(
+                    "authorization",
+                    format!("Bearer {}", job.token.expose()),
+                    format!("Bearer {MASK}"),
+                ));
+                Ok(req)
+            }
+            None => Err(ApiError::Build {
+                message: "no verification endpoint".into(),
+            }),
+        }
+    }
+
+    fn read_verdict(
+        &self,
+        job: &Job,
+        resp: RawResponse,
+    ) -> Result<crate::engine::Verdict, ApiError> {
+        use crate::engine::Verdict;
+        match self.verify_at.get() {
+            Some(VerifyAt::Introspect(_)) => {
+                if !success(resp.status) {
+                    return self
+                        .interpret(job, resp)
+                        .map(|_| Verdict::Unknown("an unexpected introspection answer".into()));
+                }
+                // RFC 7662 2.2: "active" is REQUIRED; false for a revoked or unknown token.
+                match serde_json::from_slice::<Value>(&resp.body)
+                    .ok()
+                    .and_then(|v| v.get("active").and_then(Value::as_bool))
+                {
+                    Some(false) => Ok(Verdict::Dead),
+                    Some(true) => Ok(Verdict::Alive),
+                    None => Ok(Verdict::Unknown(
+                        "the introspection answer has no boolean \"active\" (RFC 7662 2.2)".into(),
+                    )),
+                }
+            }
+            Some(VerifyAt::UserInfo(_)) => match resp.status {
+                s if success(s) => Ok(Verdict::Alive),
+                // OpenID Connect Core 5.3.3 / RFC 6750 3.1: invalid_token for a revoked token.
+                401 => Ok(Verdict::Dead),
+                403 => Ok(Verdict::Unknown(
+                    "userinfo answered 403 (insufficient_scope): the token cannot be checked there"
+                        .into(),
+                )),
+                _ => self
+                    .interpret(job, resp)
+                    .map(|_| Verdict::Unknown("an unexpected userinfo answer".into())),
+            },
+            None => Ok(Verdict::Unknown("no verification endpoint".into())),
+        }
+    }
+
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         // RFC 7009 has no request id; gateways in front of a server often add this one.
         let request_id = header_request_id(&resp, &["x-request-id"]);
@@ -265,15 +425,14 @@ mod tests {
     use std::time::Duration;
 
     fn ciam(auth: ClientAuth, hint: Option<TokenTypeHint>) -> Ciam {
-        Ciam {
-            url: Endpoint::parse("https://sample.portal.tencentciam.com")
-                .unwrap()
-                .join(PATH),
+        Ciam::new(CiamConfig {
+            endpoint: Endpoint::parse("https://sample.portal.tencentciam.com").unwrap(),
             client_id: "TENANT_CLIENT_ID".into(),
             client_secret: Secret::new("TENANT_CLIENT_SECRET"),
             auth,
             hint,
-        }
+            introspection: None,
+        })
     }
 
     fn job(token: &str) -> Job {

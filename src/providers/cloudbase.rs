@@ -28,6 +28,10 @@ use crate::secret::MASK;
 pub const GATEWAY_DOMAIN: &str = "api.tcloudbasegateway.com";
 pub const INTL_GATEWAY_DOMAIN: &str = "api.intl.tcloudbasegateway.com";
 pub const PATH: &str = "/auth/v1/revoke";
+/// `--verify`: "token introspect" (docs.cloudbase.net http-api auth, auth-token-introspect):
+/// `GET` with the token as `Authorization: Bearer`; an invalid, expired or revoked token is
+/// answered `{}` (HTTP 200).
+pub const INTROSPECT_PATH: &str = "/auth/v1/token/introspect";
 const CONTENT_TYPE: &str = "application/json";
 
 /// What the client is built from.
@@ -53,19 +57,24 @@ pub fn gateway(env_id: &str, intl: bool) -> String {
 pub struct Cloudbase {
     /// `{endpoint}/auth/v1/revoke`, with `?client_id=` when given.
     url: Url,
+    /// `{endpoint}/auth/v1/token/introspect`, with the same query (`--verify`).
+    introspect: Url,
     device_id: Option<String>,
 }
 
 impl Cloudbase {
     pub fn new(config: CloudbaseConfig) -> Cloudbase {
         let mut url = config.endpoint.join(PATH);
+        let mut introspect = config.endpoint.join(INTROSPECT_PATH);
         if let Some(c) = &config.client_id {
             // "client_id: Client ID corresponding to the application ... Defaults to environment
             // ID, can be omitted": sent only when given.
             url.query_pairs_mut().append_pair("client_id", c);
+            introspect.query_pairs_mut().append_pair("client_id", c);
         }
         Cloudbase {
             url,
+            introspect,
             device_id: config.device_id,
         }
     }
@@ -190,6 +199,61 @@ impl Provider for Cloudbase {
             serde_json::to_string(&RevokeRequest { token: MASK }).expect("a string serializes"),
         );
         Ok(req)
+    }
+
+    fn verification(&self) -> crate::engine::Verification {
+        crate::engine::Verification::PerTarget
+    }
+
+    fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let mut req = PreparedRequest::new(Method::GET, self.introspect.clone());
+        req.headers.push(Header::secret(
+            "authorization",
+            format!("Bearer {}", job.token.expose()),
+            format!("Bearer {MASK}"),
+        ));
+        if let Some(d) = &self.device_id {
+            req.headers.push(Header::plain("x-device-id", d.clone()));
+        }
+        Ok(req)
+    }
+
+    /// `{}` (or a 401 `ACCESS_TOKEN_INVALID` / `ACCESS_TOKEN_EXPIRED`): dead. An object naming
+    /// the token's subject or client: alive. Anything else does not say.
+    fn read_verdict(
+        &self,
+        job: &Job,
+        resp: RawResponse,
+    ) -> Result<crate::engine::Verdict, ApiError> {
+        use crate::engine::Verdict;
+        if success(resp.status) {
+            let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&resp.body) else {
+                return Ok(Verdict::Unknown(format!(
+                    "the introspection answer (HTTP {}) is not a JSON object",
+                    resp.status
+                )));
+            };
+            if map.is_empty() || map.get("active") == Some(&Value::Bool(false)) {
+                return Ok(Verdict::Dead);
+            }
+            if ["sub", "client_id", "user_id", "scope", "exp"]
+                .iter()
+                .any(|k| map.contains_key(*k))
+                || map.get("active") == Some(&Value::Bool(true))
+            {
+                return Ok(Verdict::Alive);
+            }
+            return Ok(Verdict::Unknown(
+                "the introspection answer names neither a subject nor a client".into(),
+            ));
+        }
+        match self.interpret(job, resp) {
+            Ok(o) if o.status == Status::AlreadyInvalid => Ok(Verdict::Dead),
+            Ok(_) => Ok(Verdict::Unknown(
+                "an unexpected introspection answer".into(),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {

@@ -340,6 +340,16 @@ impl Listing for IdentityStore {
 impl Provider for IdentityStore {
     type Job = Job;
 
+    /// `--verify`: one `ListBearerTokens` after the deletes; a deleted id still listed is alive
+    /// (the API has no per-token read).
+    fn verification(&self) -> crate::engine::Verification {
+        crate::engine::Verification::ListAfter
+    }
+
+    fn verify_listing(&self) -> Option<&dyn Listing<Job = Job>> {
+        Some(self)
+    }
+
     fn name(&self) -> &'static str {
         "identity-store"
     }

@@ -271,6 +271,13 @@ const REQUEST_ID_HEADERS: [&str; 2] = ["x-request-id", "x-smh-request-id"];
 impl Provider for Smh {
     type Job = Job;
 
+    /// `--verify`: no read-only check exists; its only probe, token renew, would extend a live token's life, so nothing is sent.
+    fn verification(&self) -> crate::engine::Verification {
+        crate::engine::Verification::Unavailable(
+            "its only probe, token renew, would extend a live token's life",
+        )
+    }
+
     fn name(&self) -> &'static str {
         "smh"
     }

@@ -34,6 +34,14 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
     };
     let secret_file =
         layers.get_opt("client_secret_file", args.client_secret_file, &parse::path)?;
+    let introspection = layers
+        .get_opt(
+            "introspection_endpoint",
+            args.introspection_endpoint,
+            &parse::text,
+        )?
+        .map(|u| Endpoint::parse(&u).map_err(UsageError::Endpoint))
+        .transpose()?;
     let from_args = !args.tokens.is_empty();
     let none = UsageError::NoTargets {
         what: "tokens",
@@ -55,6 +63,7 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
         client_secret,
         auth,
         hint,
+        introspection,
     });
     cx.plan(
         Arc::new(client),

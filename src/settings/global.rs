@@ -16,6 +16,8 @@ use crate::retry::RetryPolicy;
 pub struct Global {
     pub format: Format,
     pub dry_run: bool,
+    /// `--verify`.
+    pub verify: bool,
     pub endpoint: Option<Endpoint>,
     pub input: Option<PathBuf>,
     pub concurrency: usize,
@@ -45,6 +47,7 @@ impl Global {
         Ok(Global {
             format: layers.get("output", g.output, &parse::choice)?,
             dry_run: layers.get("dry_run", g.dry_run, &parse::boolean)?,
+            verify: layers.get("verify", g.verify, &parse::boolean)?,
             endpoint,
             input: layers.get_opt("input", g.input.clone(), &parse::path)?,
             concurrency: concurrency as usize,

@@ -261,6 +261,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         timeout: Duration::from_secs(30),
         dry_run: false,
         drain_on_stop: true,
+        verify: false,
     }
 }
 

@@ -24,3 +24,4 @@ mod network;
 mod secrets;
 mod signals;
 mod smh;
+mod verify;
