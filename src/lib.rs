@@ -11,6 +11,7 @@
 pub mod adaptive;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod input;
 pub mod journal;
 pub mod logging;
 pub mod output;
+pub mod plan;
 pub mod providers;
 pub mod rate;
 pub mod record;
@@ -39,6 +41,7 @@ use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider};
 use crate::exit::Ended;
 use crate::output::{Sink, SinkConfig};
+use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
@@ -117,8 +120,26 @@ fn run_on_runtime(line: CommandLine) -> Ended {
 /// Runs one command to its end: settings, then the engine.
 pub async fn run(line: CommandLine) -> Ended {
     let CommandLine { cli, given } = line;
-    // The configuration source below flags and environment: none yet.
-    let config = settings::NoConfig;
+    // The configuration source below flags and environment: the config file's context for
+    // this command, then its [defaults].
+    let file = match ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv) {
+        Ok(file) => file,
+        Err(e) => return usage(e),
+    };
+    match &cli.command {
+        Command::Config(args) => return config::show(args, &cli.global, &given, file.as_ref()),
+        Command::Apply(args) => {
+            return plan::apply(args, &cli.global, &given, file.as_ref()).await;
+        }
+        _ => {}
+    }
+    let command = given.command_name();
+    let context =
+        match config_file::context_for(file.as_ref(), command, cli.global.context.as_deref()) {
+            Ok(context) => context,
+            Err(e) => return usage(e),
+        };
+    let config = Scoped::new([context, file.as_ref().map(|f| &f.defaults)]);
     let layers = Layers::new(&given, &config);
     let global = match Global::resolve(&cli.global, &layers) {
         Ok(global) => global,
@@ -137,8 +158,10 @@ pub async fn run(line: CommandLine) -> Ended {
         Command::IdentityStore(args) => {
             execute(settings::identity_store::resolve(args, &cx), &cx).await
         }
-        // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man => Ended::Printed,
+        // Handled above, or before the runtime starts.
+        Command::Config(_) | Command::Apply(_) | Command::Completions { .. } | Command::Man => {
+            Ended::Printed
+        }
     }
 }
 
@@ -170,6 +193,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         journal: plan.journal,
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
+        step: None,
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,
@@ -178,6 +202,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         timeout: global.timeout,
         dry_run: global.dry_run,
         drain_on_stop: plan.drainable,
+        permits: None,
     };
     let flags = engine::run(
         plan.provider,

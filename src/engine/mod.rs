@@ -191,6 +191,9 @@ pub struct EngineConfig {
     /// On a stop, read the rest of the input to record it as `skipped`. Off when targets come
     /// from an interactive terminal, where there is no "rest" to wait for.
     pub drain_on_stop: bool,
+    /// The requests in flight, when they are shared with other runs (a plan's steps share the
+    /// run's `--concurrency`); `None`: `concurrency` of this run's own.
+    pub permits: Option<Arc<Semaphore>>,
 }
 
 struct Ctx<P: Provider> {
@@ -258,7 +261,10 @@ pub async fn run<P: Provider>(
         }
     });
 
-    let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let permits = cfg
+        .permits
+        .clone()
+        .unwrap_or_else(|| Arc::new(Semaphore::new(cfg.concurrency.max(1))));
     let mut tasks = JoinSet::new();
     let mut index: u64 = 0;
     let name = provider.name();
@@ -360,6 +366,7 @@ fn flags(stop: &Stop, setup_failed: bool) -> RunFlags {
 fn entry(record: Record, journal_key: Option<String>) -> Entry {
     Entry {
         record,
+        scrub_id: None,
         journal_key,
         rendered: None,
     }
@@ -420,6 +427,7 @@ fn planned(
             record.data = Some(request.to_json());
             Entry {
                 record,
+                scrub_id: None,
                 journal_key: None,
                 rendered: Some(request.render()),
             }
@@ -446,7 +454,8 @@ async fn process<P: Provider>(
     let name = provider.name();
     let secrets = provider.job_secrets(&job);
     let redactor = Redactor::global();
-    redactor.enter(index, &secrets);
+    let scrub_id = Redactor::fresh_id();
+    redactor.enter(scrub_id, &secrets);
     let started = Instant::now();
     let transport = &ctx.attempts.transport;
     let tried = ctx
@@ -458,7 +467,7 @@ async fn process<P: Provider>(
     let (result, attempts) = match tried {
         Tried::Done { result, attempts } => (result, attempts),
         Tried::Stopped(reason) => {
-            redactor.leave(index);
+            redactor.leave(scrub_id);
             ctx.sink
                 .emit(entry(skipped(name, index, target, reason), None))
                 .await;
@@ -505,7 +514,9 @@ async fn process<P: Provider>(
         },
     };
     // The sink scrubs the record with this target's secrets, then forgets them.
-    ctx.sink.emit(entry(record, Some(key))).await;
+    let mut done = entry(record, Some(key));
+    done.scrub_id = Some(scrub_id);
+    ctx.sink.emit(done).await;
     confirmed
 }
 

@@ -260,6 +260,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         timeout: Duration::from_secs(30),
         dry_run: false,
         drain_on_stop: true,
+        permits: None,
     }
 }
 
@@ -295,6 +296,7 @@ where
             journal: None,
             missing_ok: false,
             provider: "fake",
+            step: None,
         },
         Box::new(buf.clone()),
     );
