@@ -295,7 +295,7 @@ fn allow_open(env: &dyn Env) -> bool {
 }
 
 /// The TOML value of `key` as the text a flag would have.
-fn convert(
+pub fn convert(
     file: &TomlFile,
     name: &str,
     key: &Key,
