@@ -12,6 +12,7 @@ mod bi_embed;
 mod ciam;
 mod cli;
 mod cloudbase;
+mod config;
 mod engine;
 mod failures;
 mod hostile;
