@@ -149,6 +149,7 @@ pub async fn run(line: CommandLine) -> Ended {
         global,
         layers: &layers,
         env: &ProcessEnv,
+        args_visible: true,
     };
     match cli.command {
         Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,

@@ -619,6 +619,7 @@ fn resolve(
         global,
         layers: &layers,
         env,
+        args_visible: false,
     };
     let mut argv = vec!["revoke".to_string(), spec.command.clone(), "--".to_string()];
     argv.extend(spec.targets.iter().cloned());

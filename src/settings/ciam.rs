@@ -36,7 +36,7 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
         cli::ClientAuth::Post => ClientAuth::Post,
         cli::ClientAuth::Basic => ClientAuth::Basic,
     };
-    let from_args = !args.tokens.is_empty();
+    let from_args = cx.args_visible && !args.tokens.is_empty();
     let none = UsageError::NoTargets {
         what: "tokens",
         arg: "TOKEN",

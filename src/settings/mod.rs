@@ -146,6 +146,9 @@ pub struct Context<'a> {
     pub global: Global,
     pub layers: &'a Layers<'a>,
     pub env: &'a dyn Env,
+    /// The targets given as arguments are on the command line, where other users can read
+    /// them (not in a plan's `targets`).
+    pub args_visible: bool,
 }
 
 /// A run, resolved: the provider client and its jobs, with everything the engine and the sink
