@@ -228,25 +228,37 @@ fn json_text(head: &Head, rows: &[Row]) -> String {
 ///   library-id      smh0a1b2c3d  /home/u/.config/revoke/config.toml:7
 /// ```
 fn table_text(head: &Head, rows: &[Row]) -> String {
+    // Paths under the home directory read shorter as `~/...`.
+    let home = ProcessEnv
+        .var("HOME")
+        .filter(|h| h.len() > 1)
+        .map(|h| format!("{}/", h.trim_end_matches('/')));
+    let short = |s: &str| -> String {
+        let s = escape(s).into_owned();
+        match &home {
+            Some(h) => s.replace(h.as_str(), "~/"),
+            None => s,
+        }
+    };
     let mut out = String::new();
     let none = "(none)".to_string();
     out.push_str(&format!(
         "config file  {}\n",
-        escape(head.file.as_ref().unwrap_or(&none))
+        short(head.file.as_ref().unwrap_or(&none))
     ));
     if let Some(c) = &head.command {
         let ctx = match &head.context {
             Some(name) => format!("{name} ([{c}.{name}])"),
             None => format!("none (no [{c}.{DEFAULT_CONTEXT}] and no --context)"),
         };
-        out.push_str(&format!("context      {}\n", escape(&ctx)));
+        out.push_str(&format!("context      {}\n", short(&ctx)));
     } else if let Some(ctx) = &head.context {
-        out.push_str(&format!("context      {}\n", escape(ctx)));
+        out.push_str(&format!("context      {}\n", short(ctx)));
     }
     if !head.contexts.is_empty() {
         out.push_str(&format!(
             "contexts     {}\n",
-            escape(&head.contexts.join(", "))
+            short(&head.contexts.join(", "))
         ));
     }
     out.push('\n');
@@ -259,11 +271,7 @@ fn table_text(head: &Head, rows: &[Row]) -> String {
             } else {
                 r.from.clone()
             };
-            [
-                escape(&r.option).into_owned(),
-                escape(&value).into_owned(),
-                escape(&from).into_owned(),
-            ]
+            [short(&r.option), short(&value), short(&from)]
         })
         .collect();
     let header = ["OPTION".to_string(), "VALUE".into(), "FROM".into()];
