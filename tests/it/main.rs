@@ -21,6 +21,7 @@ mod journal;
 mod lines;
 mod network;
 mod plan;
+mod readme;
 mod secrets;
 mod signals;
 mod smh;
