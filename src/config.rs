@@ -121,14 +121,13 @@ fn row(layers: &Layers, key: &Key) -> Option<Row> {
     });
     Some(Row {
         option: key.long.clone(),
-        from: shown.as_ref().map(|(_, o)| origin(o)).unwrap_or_default(),
+        from: shown
+            .as_ref()
+            .map(|(_, o)| o.to_string())
+            .unwrap_or_default(),
         value: shown.map(|(v, _)| v),
         secret: false,
     })
-}
-
-fn origin(o: &Origin) -> String {
-    o.to_string()
 }
 
 /// The command's credentials, by source (never by value). A `*-command` is not run.

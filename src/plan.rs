@@ -464,7 +464,15 @@ pub async fn apply(
     let mut stdin_step: Option<usize> = None;
     for (index, spec) in plan.steps.iter().enumerate() {
         let label = spec.label(index);
-        match resolve(index, spec, g, given, file, &plan, &global, &env) {
+        let sources = Sources {
+            g,
+            given,
+            file,
+            plan: &plan,
+            plan_global: &global,
+            env: &env,
+        };
+        match sources.resolve(index, spec) {
             Ok((step, reads_stdin)) => {
                 if reads_stdin {
                     if let Some(first) = stdin_step {
@@ -588,56 +596,71 @@ fn add(total: &mut Summary, s: &Summary) {
     total.planned += s.planned;
 }
 
-/// Resolves one step into its command's settings, as a command line would be; also says
-/// whether it reads its targets from stdin.
-#[allow(clippy::too_many_arguments)]
-fn resolve(
-    index: usize,
-    spec: &StepSpec,
-    g: &GlobalArgs,
-    given: &Given,
-    file: Option<&ConfigFile>,
-    plan: &PlanFile,
-    plan_global: &Global,
-    env: &dyn Env,
-) -> Result<(Box<dyn Ready>, bool), UsageError> {
-    let context_name = spec.context.as_deref().or(g.context.as_deref());
-    let context = config_file::context_for(file, &spec.command, context_name)?;
-    let config = Scoped::new([Some(&plan.defaults), context, file.map(|f| &f.defaults)]);
-    let own = Scoped::new([Some(&spec.table)]);
-    let layers = Layers::for_step(given, &spec.command, &own, &config);
-    let mut global = Global::resolve(g, &layers)?;
-    // What holds for the whole plan is the plan's; the journal is opened once, for all steps.
-    global.format = plan_global.format;
-    global.dry_run = plan_global.dry_run;
-    global.concurrency = plan_global.concurrency;
-    global.quiet = plan_global.quiet;
-    global.no_progress = true;
-    global.journal = None;
-    let reads_stdin = global.input_is_stdin();
-    let cx = Context {
-        global,
-        layers: &layers,
-        env,
-        args_visible: false,
-    };
-    let mut argv = vec!["revoke".to_string(), spec.command.clone(), "--".to_string()];
-    argv.extend(spec.targets.iter().cloned());
-    let line = CommandLine::parse_from(argv)
-        .map_err(|e| UsageError::ConfigFile(format!("its targets cannot be used: {}", e.kind())))?;
-    let tag = StepTag {
-        step: index,
-        name: spec.name.clone(),
-    };
-    let resolved: Box<dyn Ready> = match line.cli.command {
-        Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
-        Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
-        Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
-        Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
-        Command::IdentityStore(a) => ready(settings::identity_store::resolve(a, &cx)?, &cx, tag),
-        _ => unreachable!("a plan's steps are checked to be run commands"),
-    };
-    Ok((resolved, reads_stdin))
+/// What a step's settings are read from, besides its own keys.
+struct Sources<'a> {
+    /// The command line of `revoke apply` (its global flags), and where clap found each value.
+    g: &'a GlobalArgs,
+    given: &'a Given,
+    file: Option<&'a ConfigFile>,
+    plan: &'a PlanFile,
+    /// The settings that hold for the whole plan.
+    plan_global: &'a Global,
+    env: &'a dyn Env,
+}
+
+impl Sources<'_> {
+    /// Resolves one step into its command's settings, as a command line would be; also says
+    /// whether it reads its targets from stdin.
+    fn resolve(&self, index: usize, spec: &StepSpec) -> Result<(Box<dyn Ready>, bool), UsageError> {
+        let Sources {
+            g,
+            given,
+            file,
+            plan,
+            plan_global,
+            env,
+        } = *self;
+        let context_name = spec.context.as_deref().or(g.context.as_deref());
+        let context = config_file::context_for(file, &spec.command, context_name)?;
+        let config = Scoped::new([Some(&plan.defaults), context, file.map(|f| &f.defaults)]);
+        let own = Scoped::new([Some(&spec.table)]);
+        let layers = Layers::for_step(given, &spec.command, &own, &config);
+        let mut global = Global::resolve(g, &layers)?;
+        // What holds for the whole plan is the plan's; the journal is opened once, for all steps.
+        global.format = plan_global.format;
+        global.dry_run = plan_global.dry_run;
+        global.concurrency = plan_global.concurrency;
+        global.quiet = plan_global.quiet;
+        global.no_progress = true;
+        global.journal = None;
+        let reads_stdin = global.input_is_stdin();
+        let cx = Context {
+            global,
+            layers: &layers,
+            env,
+            args_visible: false,
+        };
+        let mut argv = vec!["revoke".to_string(), spec.command.clone(), "--".to_string()];
+        argv.extend(spec.targets.iter().cloned());
+        let line = CommandLine::parse_from(argv).map_err(|e| {
+            UsageError::ConfigFile(format!("its targets cannot be used: {}", e.kind()))
+        })?;
+        let tag = StepTag {
+            step: index,
+            name: spec.name.clone(),
+        };
+        let resolved: Box<dyn Ready> = match line.cli.command {
+            Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
+            Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
+            Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
+            Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
+            Command::IdentityStore(a) => {
+                ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
+            }
+            _ => unreachable!("a plan's steps are checked to be run commands"),
+        };
+        Ok((resolved, reads_stdin))
+    }
 }
 
 fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Ready> {
