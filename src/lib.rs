@@ -1,10 +1,11 @@
 //! `revoke`: revoke access tokens at cloud identity providers.
 //!
 //! The flow reads top to bottom: `main` parses the command line (`cli`); `settings` resolves it
-//! (with the environment, and later a config file) into a provider client and its jobs, finding
+//! (with the environment and the config file) into a provider client and its jobs, finding
 //! every usage error before anything is sent; `engine` runs the jobs, the only place that
 //! sends; `output` prints and journals what came back; `exit` turns how the run ended into the
-//! exit code, in one function.
+//! exit code, in one function. `plan` does the same for each step of a plan, all steps
+//! resolved before any is run; `config` shows what the settings layers hold.
 
 #![forbid(unsafe_code)]
 

@@ -1,7 +1,8 @@
 //! Where each setting comes from. A value is looked for, highest first, on the command line, in
-//! the environment, in a configuration source (the config file and its contexts, plugged in as
-//! a [`Lookup`]; [`NoConfig`] until there is one) and in the built-in default, and it keeps the
-//! [`Origin`] it was found in, for `revoke config` to show.
+//! the environment, in a configuration source (the config file's context and `[defaults]`,
+//! plugged in as a [`Lookup`]: `config_file::Scoped`) and in the built-in default, and it keeps
+//! the [`Origin`] it was found in, for `revoke config` to show. A plan's step adds its own keys
+//! as a second [`Lookup`] between the command line and the environment ([`Layers::for_step`]).
 //!
 //! Clap reads the first two and holds the defaults; [`Layers`] asks it which of them a value
 //! came from and fills the gap between the environment and the default from the [`Lookup`]. An

@@ -1,4 +1,4 @@
-//! The command line (and the environment, and later a config file) resolved into plain
+//! The command line (and the environment, the config file and a plan's step) resolved into plain
 //! settings, before anything is sent.
 //!
 //! One file per command turns its clap `*Args` into the provider's plain `*Config`, builds the
