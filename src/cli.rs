@@ -129,6 +129,16 @@ pub struct GlobalArgs {
     /// run has more than one target).
     #[arg(help_heading = "Output options", long, global = true)]
     pub no_progress: bool,
+
+    /// Read settings from this TOML file instead of $XDG_CONFIG_HOME/revoke/config.toml
+    /// (~/.config/revoke/config.toml); flags and environment variables still win.
+    #[arg(long, env = "REVOKE_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Use the settings of [COMMAND.NAME] in the config file (else [COMMAND.default], when
+    /// the file has it).
+    #[arg(long, env = "REVOKE_CONTEXT", value_name = "NAME", global = true)]
+    pub context: Option<String>,
 }
 
 pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
@@ -247,6 +257,14 @@ pub enum Command {
     )]
     IdentityStore(IdentityStoreArgs),
 
+    /// Show the settings a run would use, each with where it comes from
+    #[command(after_help = CONFIG_EXAMPLES)]
+    Config(ConfigArgs),
+
+    /// Run a plan: the steps of a TOML file, several commands at once, in one run
+    #[command(after_help = APPLY_EXAMPLES)]
+    Apply(ApplyArgs),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
@@ -346,6 +364,23 @@ Examples:
   revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
     --tenant-id t-1 --all --missing-ok";
 
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  # The global options: from flags, environment, [defaults] or built-in
+  revoke config
+  # What `revoke smh --context prod` would use (secrets as ***)
+  revoke config --context prod smh
+  # The same as JSON
+  revoke config --context prod smh -o json";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  # Check every step and show every request, secrets masked; send nothing
+  USER_ID=alice revoke apply offboard.toml --dry-run
+  # Run it; a rerun with the same journal sends nothing already done
+  USER_ID=alice revoke apply offboard.toml --journal offboard-alice.ndjson \\
+    -o json";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   revoke completions bash > ~/.local/share/bash-completion/completions/revoke
@@ -364,6 +399,21 @@ Examples:
   revoke version
   revoke version --json";
 
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The command whose settings are shown, with its context; none shows the global options.
+    #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(
+        ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"]))]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan: a TOML file of [[step]] tables (see the README's "Plans").
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scope {
     Panel,
@@ -372,17 +422,17 @@ pub enum Scope {
 
 #[derive(Debug, Args)]
 pub struct BiEmbedArgs {
-    /// BI project ID (ProjectId).
+    /// BI project ID (ProjectId). Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub project_id: String,
+    pub project_id: Option<String>,
 
-    /// Host account ID (UserCorpId).
+    /// Host account ID (UserCorpId). Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub user_corp_id: String,
+    pub user_corp_id: Option<String>,
 
-    /// Token scope (Scope).
+    /// Token scope (Scope). Required, here or in the config file.
     #[arg(long, value_enum)]
-    pub scope: Scope,
+    pub scope: Option<Scope>,
 
     /// Sent as X-TC-Region when given (ClearEmbedToken does not need a region).
     #[arg(long, value_name = "R")]
@@ -400,9 +450,9 @@ pub struct BiEmbedArgs {
 
 #[derive(Debug, Args)]
 pub struct SmhArgs {
-    /// Media library ID (LibraryId).
+    /// Media library ID (LibraryId). Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub library_id: String,
+    pub library_id: Option<String>,
 
     /// Only tokens of this client (repeatable; at most 100 per request, more are batched).
     #[arg(long = "client-id", value_name = "ID")]
@@ -468,9 +518,9 @@ pub struct CiamArgs {
     #[arg(long, value_name = "HOST", conflicts_with = "endpoint")]
     pub domain: Option<String>,
 
-    /// The application's client_id.
+    /// The application's client_id. Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub client_id: String,
+    pub client_id: Option<String>,
 
     /// Sent as token_type_hint (RFC 7009 2.1).
     #[arg(long, value_enum, value_name = "HINT")]
@@ -501,13 +551,13 @@ pub struct IdentityStoreArgs {
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
 
-    /// Identity source ID.
+    /// Identity source ID. Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub identity_store_id: String,
+    pub identity_store_id: Option<String>,
 
-    /// Automatic-provisioning tenant ID.
+    /// Automatic-provisioning tenant ID. Required, here or in the config file.
     #[arg(long, value_name = "ID")]
-    pub tenant_id: String,
+    pub tenant_id: Option<String>,
 
     /// Sent as X-Project-Id (else HUAWEICLOUD_SDK_PROJECT_ID or the credentials file's).
     #[arg(long, value_name = "ID")]

@@ -81,6 +81,28 @@ pub enum Ended {
     Ran(RunEnd),
     /// A second signal: the process leaves at once.
     Interrupted,
+    /// A run of several parts (a plan's steps), each of which ended so; the process's status
+    /// is the most serious of theirs.
+    Plan(Exit),
+}
+
+impl Ended {
+    /// How a plan ended: its steps ended so, and `output_failed` says whether writing the
+    /// plan's own summary failed.
+    pub fn plan(steps: &[Ended], output_failed: bool) -> Ended {
+        let own = if output_failed {
+            Exit::Failed
+        } else {
+            Exit::Success
+        };
+        Ended::Plan(most_serious(steps.iter().map(status).chain([own])))
+    }
+}
+
+/// Where a run has several parts (the steps of a plan), its status is the most serious of
+/// theirs: 130, then 3, then 2, then 1, then 0.
+pub fn most_serious(parts: impl IntoIterator<Item = Exit>) -> Exit {
+    parts.into_iter().max().unwrap_or(Exit::Success)
 }
 
 /// The status of a process that ended so.
@@ -89,6 +111,7 @@ pub fn status(end: &Ended) -> Exit {
         Ended::Printed => Exit::Success,
         Ended::NothingSent => Exit::Usage,
         Ended::Interrupted => Exit::Interrupted,
+        Ended::Plan(most_serious) => *most_serious,
         Ended::Ran(run) => {
             let (s, f) = (&run.summary, &run.flags);
             if f.interrupted {
@@ -199,6 +222,34 @@ mod tests {
         assert_eq!(code(&Ended::Printed), 0);
         assert_eq!(code(&Ended::NothingSent), 2);
         assert_eq!(code(&Ended::Interrupted), 130);
+    }
+
+    #[test]
+    fn a_plan_ends_with_its_most_serious_step() {
+        let mut ok = Summary::default();
+        ok.add(Status::Revoked);
+        let mut failed = ok;
+        failed.add(Status::Failed);
+        let creds = RunFlags {
+            credentials_rejected: true,
+            ..RunFlags::default()
+        };
+        let steps = [
+            ran(ok, RunFlags::default()),
+            ran(failed, creds),
+            ran(failed, RunFlags::default()),
+        ];
+        assert_eq!(code(&Ended::plan(&steps, false)), 3);
+        assert_eq!(code(&Ended::plan(&steps[..1], false)), 0);
+        assert_eq!(code(&Ended::plan(&steps[..1], true)), 1);
+        assert_eq!(code(&Ended::plan(&[], false)), 0);
+        let int = RunFlags {
+            interrupted: true,
+            ..RunFlags::default()
+        };
+        let steps = [ran(ok, int), Ended::NothingSent, ran(failed, creds)];
+        assert_eq!(code(&Ended::plan(&steps, false)), 130);
+        assert_eq!(most_serious([Exit::Failed, Exit::Usage]), Exit::Usage);
     }
 
     #[test]

@@ -132,6 +132,19 @@ impl Journal {
         ))
     }
 
+    /// Another handle on the same journal, for a plan's steps: the same open file, appended
+    /// to with one write per line, so that the lines of steps running at once never mix.
+    pub fn share(&self) -> Result<Journal, String> {
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| format!("cannot share journal {}: {e}", self.path.display()))?;
+        Ok(Journal {
+            path: self.path.clone(),
+            file,
+        })
+    }
+
     /// Appends the line for a finished record, in one write.
     pub fn append(&mut self, key: &str, record: &Record, missing_ok: bool) -> Result<(), String> {
         let line = Line {

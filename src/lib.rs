@@ -1,16 +1,18 @@
 //! `revoke`: revoke access tokens at cloud identity providers.
 //!
 //! The flow reads top to bottom: `main` parses the command line (`cli`); `settings` resolves it
-//! (with the environment, and later a config file) into a provider client and its jobs, finding
+//! (with the environment and the config file) into a provider client and its jobs, finding
 //! every usage error before anything is sent; `engine` runs the jobs, the only place that
 //! sends; `output` prints and journals what came back; `exit` turns how the run ended into the
-//! exit code, in one function.
+//! exit code, in one function. `plan` does the same for each step of a plan, all steps
+//! resolved before any is run; `config` shows what the settings layers hold.
 
 #![forbid(unsafe_code)]
 
 pub mod adaptive;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod journal;
 pub mod logging;
 pub mod manual;
 pub mod output;
+pub mod plan;
 pub mod providers;
 pub mod rate;
 pub mod record;
@@ -39,6 +42,7 @@ use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider};
 use crate::exit::Ended;
 use crate::output::{Sink, SinkConfig};
+use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
@@ -83,8 +87,26 @@ fn run_on_runtime(line: CommandLine) -> Ended {
 /// Runs one command to its end: settings, then the engine.
 pub async fn run(line: CommandLine) -> Ended {
     let CommandLine { cli, given } = line;
-    // The configuration source below flags and environment: none yet.
-    let config = settings::NoConfig;
+    // The configuration source below flags and environment: the config file's context for
+    // this command, then its [defaults].
+    let file = match ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv) {
+        Ok(file) => file,
+        Err(e) => return usage(e),
+    };
+    match &cli.command {
+        Command::Config(args) => return config::show(args, &cli.global, &given, file.as_ref()),
+        Command::Apply(args) => {
+            return plan::apply(args, &cli.global, &given, file.as_ref()).await;
+        }
+        _ => {}
+    }
+    let command = given.command_name();
+    let context =
+        match config_file::context_for(file.as_ref(), command, cli.global.context.as_deref()) {
+            Ok(context) => context,
+            Err(e) => return usage(e),
+        };
+    let config = Scoped::new([context, file.as_ref().map(|f| &f.defaults)]);
     let layers = Layers::new(&given, &config);
     let global = match Global::resolve(&cli.global, &layers) {
         Ok(global) => global,
@@ -94,6 +116,7 @@ pub async fn run(line: CommandLine) -> Ended {
         global,
         layers: &layers,
         env: &ProcessEnv,
+        args_visible: true,
     };
     match cli.command {
         Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,
@@ -103,8 +126,12 @@ pub async fn run(line: CommandLine) -> Ended {
         Command::IdentityStore(args) => {
             execute(settings::identity_store::resolve(args, &cx), &cx).await
         }
-        // Handled before the runtime starts.
-        Command::Completions { .. } | Command::Man(_) | Command::Version { .. } => Ended::Printed,
+        // Handled above, or before the runtime starts.
+        Command::Config(_)
+        | Command::Apply(_)
+        | Command::Completions { .. }
+        | Command::Man(_)
+        | Command::Version { .. } => Ended::Printed,
     }
 }
 
@@ -136,6 +163,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         journal: plan.journal,
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
+        step: None,
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,
@@ -145,6 +173,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         dry_run: global.dry_run,
         drain_on_stop: plan.drainable,
         verify: global.verify,
+        permits: None,
     };
     let flags = engine::run(
         plan.provider,

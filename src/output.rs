@@ -45,10 +45,56 @@ pub struct SinkConfig {
     pub journal: Option<Journal>,
     pub missing_ok: bool,
     pub provider: &'static str,
+    /// The step of a plan these records belong to; `None` for a single command's run, whose
+    /// records are exactly the contract's record.
+    pub step: Option<StepTag>,
+}
+
+/// Which step of a plan a record belongs to: each record and the step's summary carry it.
+#[derive(Debug, Clone)]
+pub struct StepTag {
+    /// The step's 0-based position in the plan.
+    pub step: usize,
+    /// The step's `name`, when the plan gives one.
+    pub name: Option<String>,
+}
+
+impl StepTag {
+    /// How text output names the step: `[0]`, `[2 CI bearer tokens]`.
+    fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("[{} {}]", self.step, escape(n)),
+            None => format!("[{}]", self.step),
+        }
+    }
+}
+
+/// A record of a plan's step, as printed: `step` (and `name`) first, then the record.
+#[derive(serde::Serialize)]
+struct Tagged<'a> {
+    step: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(flatten)]
+    record: &'a Record,
+}
+
+/// A step's summary object: `{"step":N,"summary":{..},"exit_code":..}`.
+#[derive(serde::Serialize)]
+struct StepSummaryLine<'a> {
+    step: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    summary: Summary,
+    exit_code: u8,
 }
 
 pub struct Entry {
     pub record: Record,
+    /// The id the record's own request secrets are known by to the [`Redactor`] while it is in
+    /// flight (unique in the process, across a plan's steps); `None` for a record that never
+    /// had a request.
+    pub scrub_id: Option<u64>,
     /// Where the record goes in the journal; `None` when it must not be journaled (journal
     /// hits from an earlier run, planned requests).
     pub journal_key: Option<String>,
@@ -90,14 +136,7 @@ impl Sink {
     /// Records go to stdout.
     pub fn start(cfg: SinkConfig) -> Sink {
         let tty = std::io::stdout().is_terminal();
-        // The standard library writes to a closed stdout (`>&-`) as to `/dev/null`, silently:
-        // such a run must say that its records went nowhere.
-        let out: Box<dyn Write + Send> = if STDOUT_CLOSED.load(Ordering::Relaxed) {
-            Box::new(Closed)
-        } else {
-            Box::new(std::io::stdout())
-        };
-        Sink::spawn(cfg, out, tty)
+        Sink::spawn(cfg, stdout(), tty)
     }
 
     /// Records go to `out` instead of stdout (tests capture them this way, in-process); it is
@@ -138,6 +177,16 @@ impl Sink {
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output as the sink writes to it. The standard library writes to a closed stdout
+/// (`>&-`) as to `/dev/null`, silently: such a run must say that its records went nowhere.
+pub fn stdout() -> Box<dyn Write + Send> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        Box::new(Closed)
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
 
 /// Run first thing in `main`: was stdout closed when the process started (`revoke >&-`)?
 /// The standard library's start-up then opens `/dev/null` (read-write) on the closed number so
@@ -246,7 +295,7 @@ impl Writer {
     }
 
     fn entry(&mut self, mut e: Entry) {
-        clean(&mut e.record);
+        clean(&mut e.record, e.scrub_id);
         match (
             e.record.verified,
             e.record.error.as_ref().map(|x| x.code.as_str()),
@@ -257,9 +306,16 @@ impl Writer {
             _ => {}
         }
         self.summary.add(e.record.status);
-        let mut text = match self.cfg.format {
-            Format::Json => serde_json::to_string(&e.record).unwrap_or_default(),
-            Format::Text => text_line(&e.record),
+        let mut text = match (self.cfg.format, &self.cfg.step) {
+            (Format::Json, None) => serde_json::to_string(&e.record).unwrap_or_default(),
+            (Format::Json, Some(tag)) => serde_json::to_string(&Tagged {
+                step: tag.step,
+                name: tag.name.as_deref(),
+                record: &e.record,
+            })
+            .unwrap_or_default(),
+            (Format::Text, None) => text_line(&e.record),
+            (Format::Text, Some(tag)) => format!("{} {}", tag.label(), text_line(&e.record)),
         };
         text.push('\n');
         if self.cfg.format == Format::Text
@@ -352,11 +408,19 @@ impl Writer {
         let mut code = exit::code(&Ended::Ran(self.end(flags)));
         match self.cfg.format {
             Format::Json => {
-                let line = SummaryLine {
-                    summary: self.summary,
-                    exit_code: code,
+                let line = match &self.cfg.step {
+                    None => serde_json::to_string(&SummaryLine {
+                        summary: self.summary,
+                        exit_code: code,
+                    }),
+                    Some(tag) => serde_json::to_string(&StepSummaryLine {
+                        step: tag.step,
+                        name: tag.name.as_deref(),
+                        summary: self.summary,
+                        exit_code: code,
+                    }),
                 };
-                let mut text = serde_json::to_string(&line).unwrap_or_default();
+                let mut text = line.unwrap_or_default();
                 text.push('\n');
                 self.write(text.as_bytes());
             }
@@ -371,7 +435,10 @@ impl Writer {
                         " (--verify: {v} verified, {a} still active, {u} unverifiable)"
                     ));
                 }
-                crate::logging::say(&line);
+                match &self.cfg.step {
+                    None => crate::logging::say(&line),
+                    Some(tag) => crate::logging::say(&format!("{} {line}", tag.label())),
+                }
             }
             Format::Text => {}
         }
@@ -481,11 +548,13 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
 /// The sink's scrubber: every credential and the record's own request secrets masked in every
 /// text a provider or an input put in the record, whatever its status; the provider's message
 /// cut to [`MAX_MESSAGE`] (after scrubbing, so no secret is cut into an unrecognised prefix).
-/// The request's secrets are forgotten afterwards.
-pub fn clean(r: &mut Record) {
+/// The request's secrets (known by `scrub_id`) are forgotten afterwards.
+pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     let redactor = Redactor::global();
-    let id = r.index;
-    let scrub = |t: &str| redactor.scrub_for(id, t);
+    let scrub = |t: &str| match scrub_id {
+        Some(id) => redactor.scrub_for(id, t),
+        None => redactor.scrub(t).into_owned(),
+    };
     if let Some(rid) = r.request_id.take() {
         r.request_id = Some(cut(scrub(&rid), MAX_REQUEST_ID));
     }
@@ -497,7 +566,9 @@ pub fn clean(r: &mut Record) {
         e.code = cut(scrub(&e.code), MAX_REQUEST_ID);
         e.message = cut(scrub(&e.message), MAX_MESSAGE);
     }
-    redactor.leave(id);
+    if let Some(id) = scrub_id {
+        redactor.leave(id);
+    }
 }
 
 fn clean_value(v: &mut Value, scrub: &dyn Fn(&str) -> String) {

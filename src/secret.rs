@@ -166,6 +166,13 @@ impl Redactor {
         fixed.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
+    /// A fresh id for [`Redactor::enter`]: unique in the process, so that the requests of a
+    /// plan's steps, which run at the same time with indexes of their own, never share one.
+    pub fn fresh_id() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Remember the secrets of one request while it is in flight.
     pub fn enter(&self, id: u64, secrets: &[&str]) {
         let mut vs: Vec<String> = secrets

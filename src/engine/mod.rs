@@ -238,6 +238,9 @@ pub struct EngineConfig {
     /// On a stop, read the rest of the input to record it as `skipped`. Off when targets come
     /// from an interactive terminal, where there is no "rest" to wait for.
     pub drain_on_stop: bool,
+    /// The requests in flight, when they are shared with other runs (a plan's steps share the
+    /// run's `--concurrency`); `None`: `concurrency` of this run's own.
+    pub permits: Option<Arc<Semaphore>>,
     /// `--verify`: ask the provider whether each revoked token is really dead.
     pub verify: bool,
 }
@@ -249,7 +252,7 @@ enum Verifying {
     /// Verification was asked for but cannot happen: every revoked record says why.
     Unable(String),
     /// identity-store: records are held until one listing after the run.
-    ListAfter(std::sync::Mutex<Vec<(Record, String)>>),
+    ListAfter(std::sync::Mutex<Vec<(Record, String, u64)>>),
 }
 
 struct Ctx<P: Provider> {
@@ -365,7 +368,10 @@ pub async fn run<P: Provider>(
         }
     });
 
-    let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let permits = cfg
+        .permits
+        .clone()
+        .unwrap_or_else(|| Arc::new(Semaphore::new(cfg.concurrency.max(1))));
     let mut tasks = JoinSet::new();
     let mut index: u64 = 0;
     let name = provider.name();
@@ -531,6 +537,7 @@ fn flags(stop: &Stop, setup_failed: bool) -> RunFlags {
 fn entry(record: Record, journal_key: Option<String>) -> Entry {
     Entry {
         record,
+        scrub_id: None,
         journal_key,
         rendered: None,
     }
@@ -600,6 +607,7 @@ fn planned(
             record.data = Some(request.to_json());
             Entry {
                 record,
+                scrub_id: None,
                 journal_key: None,
                 rendered: Some(request.render()),
             }
@@ -626,7 +634,8 @@ async fn process<P: Provider>(
     let name = provider.name();
     let secrets = provider.job_secrets(&job);
     let redactor = Redactor::global();
-    redactor.enter(index, &secrets);
+    let scrub_id = Redactor::fresh_id();
+    redactor.enter(scrub_id, &secrets);
     let started = Instant::now();
     let transport = &ctx.attempts.transport;
     let tried = ctx
@@ -638,7 +647,7 @@ async fn process<P: Provider>(
     let (result, attempts) = match tried {
         Tried::Done { result, attempts } => (result, attempts),
         Tried::Stopped(reason) => {
-            redactor.leave(index);
+            redactor.leave(scrub_id);
             ctx.sink
                 .emit(entry(skipped(name, index, target, reason), None))
                 .await;
@@ -716,7 +725,7 @@ async fn process<P: Provider>(
             let status = record.status;
             held.lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((record, key.clone()));
+                .push((record, key.clone(), scrub_id));
             emit_repeats(&ctx, &key, status).await;
             return confirmed;
         }
@@ -724,16 +733,18 @@ async fn process<P: Provider>(
     }
     // The sink scrubs the record with this target's secrets, then forgets them.
     let status = record.status;
-    ctx.sink.emit(entry(record, Some(key.clone()))).await;
+    let mut done = entry(record, Some(key.clone()));
+    done.scrub_id = Some(scrub_id);
+    ctx.sink.emit(done).await;
     emit_repeats(&ctx, &key, status).await;
     confirmed
 }
 
 /// identity-store's `--verify`: one listing after the deletes; a deleted id still listed is
 /// alive. Then the held records are written.
-async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String)>) {
+async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String, u64)>) {
     let provider = &*ctx.provider;
-    let wanted = held.iter().any(|(r, _)| verify::wanted(r));
+    let wanted = held.iter().any(|(r, _, _)| verify::wanted(r));
     let verdict: Result<std::collections::HashSet<String>, String> = match provider.verify_listing()
     {
         _ if !wanted => Ok(Default::default()),
@@ -760,7 +771,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String)
             }
         },
     };
-    for (mut record, key) in held {
+    for (mut record, key, scrub_id) in held {
         if verify::wanted(&record) {
             match &verdict {
                 Ok(alive) if alive.contains(&key) => {
@@ -770,7 +781,9 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String)
                 Err(why) => verify::unverified(&mut record, why.clone()),
             }
         }
-        ctx.sink.emit(entry(record, Some(key))).await;
+        let mut done = entry(record, Some(key));
+        done.scrub_id = Some(scrub_id);
+        ctx.sink.emit(done).await;
     }
 }
 

@@ -186,7 +186,7 @@ pub fn check<P: Provider>(
         }
         Err(e) => record.error = Some(RecordError::from_api(&e)),
     }
-    clean(&mut record);
+    clean(&mut record, Some(id));
     let json = serde_json::to_string(&record).unwrap();
     let text = text_line(&record);
     prop_assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");

@@ -13,11 +13,21 @@ use crate::providers::check_id;
 pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan<BiEmbed>, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let project_id = nonempty("--project-id", &args.project_id)?;
-    let user_corp_id = nonempty("--user-corp-id", &args.user_corp_id)?;
-    let scope = match args.scope {
-        cli::Scope::Panel => Scope::Panel,
-        cli::Scope::Page => Scope::Page,
+    let project_id = cx.required("project_id", args.project_id, "--project-id", "ID")?;
+    let project_id = nonempty("--project-id", &project_id)?;
+    let user_corp_id = cx.required("user_corp_id", args.user_corp_id, "--user-corp-id", "ID")?;
+    let user_corp_id = nonempty("--user-corp-id", &user_corp_id)?;
+    let scope = match layers.get_opt("scope", args.scope, &parse::choice)? {
+        Some(cli::Scope::Panel) => Scope::Panel,
+        Some(cli::Scope::Page) => Scope::Page,
+        None => {
+            return Err(UsageError::Missing {
+                flag: "--scope",
+                value: "panel|page",
+                key: "scope",
+                command: "bi-embed".into(),
+            });
+        }
     };
     let region = optional(
         "--region",

@@ -2,16 +2,19 @@
 
 use std::sync::Arc;
 
-use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse};
+use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use crate::cli::{self, CiamArgs};
 use crate::http::Endpoint;
 use crate::providers::check_token;
-use crate::providers::ciam::{Ciam, CiamConfig, ClientAuth, SECRET_ENV, TokenTypeHint};
+use crate::providers::ciam::{Ciam, CiamConfig, ClientAuth, TokenTypeHint};
 
 pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
     let layers = cx.layers;
-    // clap refuses --domain together with --endpoint (or a non-empty REVOKE_ENDPOINT).
-    let domain = layers.get_opt("domain", args.domain, &parse::text)?;
+    // clap refuses --domain together with --endpoint (or a non-empty REVOKE_ENDPOINT); from
+    // different layers (a context's domain, REVOKE_ENDPOINT), the higher one wins.
+    let domain = layers
+        .get_opt("domain", args.domain, &parse::text)?
+        .filter(|_| layers.layer("domain") >= layers.layer("endpoint"));
     let endpoint = match (domain, &cx.global.endpoint) {
         (Some(domain), _) => domain_endpoint(&domain)?,
         (None, Some(endpoint)) => endpoint.clone(),
@@ -21,7 +24,8 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
             ));
         }
     };
-    let client_id = nonempty("--client-id", &args.client_id)?;
+    let client_id = cx.required("client_id", args.client_id, "--client-id", "ID")?;
+    let client_id = nonempty("--client-id", &client_id)?;
     let hint = layers
         .get_opt("token_type_hint", args.token_type_hint, &parse::choice)?
         .map(|h| match h {
@@ -32,8 +36,6 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
         cli::ClientAuth::Post => ClientAuth::Post,
         cli::ClientAuth::Basic => ClientAuth::Basic,
     };
-    let secret_file =
-        layers.get_opt("client_secret_file", args.client_secret_file, &parse::path)?;
     let introspection = layers
         .get_opt(
             "introspection_endpoint",
@@ -42,21 +44,15 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan<Ciam>, UsageError> {
         )?
         .map(|u| Endpoint::parse(&u).map_err(UsageError::Endpoint))
         .transpose()?;
-    let from_args = !args.tokens.is_empty();
+    let from_args = cx.args_visible && !args.tokens.is_empty();
     let none = UsageError::NoTargets {
         what: "tokens",
         arg: "TOKEN",
         or: "",
     };
     let targets = cx.targets(exposed(&args.tokens), &check_token, none)?;
-    let (client_secret, source) = crate::creds::secret_from(
-        cx.env,
-        SECRET_ENV,
-        secret_file.as_deref(),
-        "--client-secret-file",
-        cx.global.input_is_stdin(),
-    )
-    .map_err(UsageError::Credentials)?;
+    let (client_secret, source) =
+        secrets::resolve(cx, &schema::CIAM_SECRET, args.client_secret_file)?;
     let client = Ciam::new(CiamConfig {
         endpoint: endpoint.clone(),
         client_id,

@@ -28,7 +28,7 @@ pub fn resolve(args: CloudbaseArgs, cx: &Context) -> Result<Plan<Cloudbase>, Usa
             header: "x-device-id",
         });
     }
-    let from_args = !args.tokens.is_empty();
+    let from_args = cx.args_visible && !args.tokens.is_empty();
     let none = UsageError::NoTargets {
         what: "tokens",
         arg: "TOKEN",

@@ -25,8 +25,15 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
             ));
         }
     };
-    let identity_store_id = segment("--identity-store-id", &args.identity_store_id)?;
-    let tenant_id = segment("--tenant-id", &args.tenant_id)?;
+    let identity_store_id = cx.required(
+        "identity_store_id",
+        args.identity_store_id,
+        "--identity-store-id",
+        "ID",
+    )?;
+    let identity_store_id = segment("--identity-store-id", &identity_store_id)?;
+    let tenant_id = cx.required("tenant_id", args.tenant_id, "--tenant-id", "ID")?;
+    let tenant_id = segment("--tenant-id", &tenant_id)?;
     let project_id = layers.get_opt("project_id", args.project_id, &parse::text)?;
     let project_id = project_id
         .map(|p| nonempty("--project-id", &p))
@@ -34,8 +41,9 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
     let all = layers.get("all", args.all, &parse::boolean)?;
     let missing_ok = layers.get("missing_ok", args.missing_ok, &parse::boolean)?;
     let targets = if all {
-        // clap refuses --all with TOKEN_ID arguments; --input is global, so it is checked here.
-        if cx.global.input.is_some() {
+        // clap refuses --all with TOKEN_ID arguments, but `all` may come from a settings
+        // file; --input is global, so it is checked here.
+        if cx.global.input.is_some() || !args.token_ids.is_empty() {
             return Err(UsageError::AllWithInput);
         }
         None

@@ -1,7 +1,8 @@
 //! Where each setting comes from. A value is looked for, highest first, on the command line, in
-//! the environment, in a configuration source (the config file and its contexts, plugged in as
-//! a [`Lookup`]; [`NoConfig`] until there is one) and in the built-in default, and it keeps the
-//! [`Origin`] it was found in, for `revoke config` to show.
+//! the environment, in a configuration source (the config file's context and `[defaults]`,
+//! plugged in as a [`Lookup`]: `config_file::Scoped`) and in the built-in default, and it keeps
+//! the [`Origin`] it was found in, for `revoke config` to show. A plan's step adds its own keys
+//! as a second [`Lookup`] between the command line and the environment ([`Layers::for_step`]).
 //!
 //! Clap reads the first two and holds the defaults; [`Layers`] asks it which of them a value
 //! came from and fills the gap between the environment and the default from the [`Lookup`]. An
@@ -58,11 +59,24 @@ pub struct Found {
     pub line: usize,
 }
 
+/// A list of values written in a configuration source (a repeatable option, `client-id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundList {
+    pub items: Vec<String>,
+    pub file: PathBuf,
+    pub line: usize,
+}
+
 /// A source of settings below the command line and the environment: the config file.
 pub trait Lookup {
     /// The value of the option `long` (its long name, `library-id`) for a run of `command`
     /// (`smh`): from the command's context, else from the global defaults.
     fn lookup(&self, command: &str, long: &str) -> Option<Found>;
+
+    /// The values of a repeatable option, written as a string or an array of strings.
+    fn lookup_list(&self, _command: &str, _long: &str) -> Option<FoundList> {
+        None
+    }
 }
 
 /// No configuration source: flags, environment and defaults only.
@@ -108,6 +122,15 @@ impl CommandLine {
     }
 }
 
+impl Given {
+    /// The subcommand on the command line (`smh`), or the program's name without one.
+    pub fn command_name(&self) -> &str {
+        self.matches
+            .subcommand_name()
+            .unwrap_or(self.command.get_name())
+    }
+}
+
 /// `command` with every argument whose environment variable is set but empty no longer reading
 /// it, as if it were unset.
 fn without_empty_env(command: clap::Command) -> clap::Command {
@@ -138,6 +161,12 @@ pub type Parse<'p, T> = &'p dyn Fn(&str) -> Result<T, String>;
 /// The layers one run's settings are read from.
 pub struct Layers<'a> {
     line: &'a Given,
+    /// The command whose options are read, when it is not the one on the command line (a
+    /// plan's step).
+    command: Option<&'a str>,
+    /// A source above the environment: a plan step's own keys, which are what its command
+    /// line would have been.
+    over_env: Option<&'a dyn Lookup>,
     config: &'a dyn Lookup,
     /// Every option resolved so far, by long name, with its origin.
     origins: RefCell<Vec<(String, Origin)>>,
@@ -147,6 +176,26 @@ impl<'a> Layers<'a> {
     pub fn new(line: &'a Given, config: &'a dyn Lookup) -> Layers<'a> {
         Layers {
             line,
+            command: None,
+            over_env: None,
+            config,
+            origins: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The layers of a plan's step: `command`'s options from the command line of
+    /// `revoke apply` (its global flags), then the step's own keys (`step`), then the
+    /// environment, then `config`.
+    pub fn for_step(
+        line: &'a Given,
+        command: &'a str,
+        step: &'a dyn Lookup,
+        config: &'a dyn Lookup,
+    ) -> Layers<'a> {
+        Layers {
+            line,
+            command: Some(command),
+            over_env: Some(step),
             config,
             origins: RefCell::new(Vec::new()),
         }
@@ -154,10 +203,12 @@ impl<'a> Layers<'a> {
 
     /// The subcommand being run (`smh`).
     pub fn command(&self) -> &str {
-        self.line
-            .matches
-            .subcommand_name()
-            .unwrap_or(self.line.command.get_name())
+        self.command.unwrap_or_else(|| {
+            self.line
+                .matches
+                .subcommand_name()
+                .unwrap_or(self.line.command.get_name())
+        })
     }
 
     fn arg(&self, id: &str) -> Option<&clap::Arg> {
@@ -200,6 +251,72 @@ impl<'a> Layers<'a> {
         None
     }
 
+    /// Which layer option `id` is set in: 4 the command line, 3 a plan step's keys, 2 the
+    /// environment, 1 a settings file, 0 none (its default). Of two options that say the same
+    /// thing (ciam's `--domain` and `--endpoint`), the one in the higher layer wins.
+    pub fn layer(&self, id: &str) -> u8 {
+        let long = self.long(id);
+        match self.clap_origin(id) {
+            Some(Origin::Flag) => 4,
+            _ if self
+                .over_env
+                .is_some_and(|l| l.lookup(self.command(), &long).is_some()) =>
+            {
+                3
+            }
+            Some(Origin::Env(_)) => 2,
+            _ if self.config.lookup(self.command(), &long).is_some() => 1,
+            _ => 0,
+        }
+    }
+
+    /// Option `id`'s value as text, and where it comes from, without checking it: what
+    /// `revoke config` shows. `None` when it is set nowhere and has no default.
+    pub fn show(&self, id: &str) -> Option<(String, Origin)> {
+        let long = self.long(id);
+        let command = self.command();
+        let raw = || {
+            let sub = self.line.matches.subcommand().map(|(_, m)| m);
+            sub.into_iter()
+                .chain([&self.line.matches])
+                .find_map(|m| m.try_get_raw(id).ok().flatten())
+                .map(|values| {
+                    values
+                        .map(|v| v.to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+        };
+        let listed = |l: &dyn Lookup| {
+            l.lookup_list(command, &long)
+                .map(|f| (f.items.join(","), f.file, f.line))
+                .or_else(|| l.lookup(command, &long).map(|f| (f.text, f.file, f.line)))
+                .map(|(text, file, line)| (text, Origin::Config { file, line }))
+        };
+        match self.clap_origin(id) {
+            Some(Origin::Flag) => return raw().map(|v| (v, Origin::Flag)),
+            clap => {
+                if let Some(found) = self.over_env.and_then(listed) {
+                    return Some(found);
+                }
+                if let Some(origin @ Origin::Env(_)) = clap {
+                    return raw().map(|v| (v, origin));
+                }
+            }
+        }
+        if let Some(found) = listed(self.config) {
+            return Some(found);
+        }
+        let arg = self.arg(id)?;
+        let default = arg.get_default_values().first()?;
+        Some((default.to_string_lossy().into_owned(), Origin::Default))
+    }
+
+    /// Whether option `id` was given on the command line.
+    pub fn given_as_flag(&self, id: &str) -> bool {
+        self.clap_origin(id) == Some(Origin::Flag)
+    }
+
     /// Option `id` (clap's id: the field name) that has a default: `parsed` is what clap made
     /// of the flag, the environment or the default; `parse` reads a configuration source's
     /// text.
@@ -217,34 +334,93 @@ impl<'a> Layers<'a> {
         parse: Parse<T>,
     ) -> Result<Option<Sourced<T>>, UsageError> {
         let long = self.long(id);
-        let sourced = match (self.clap_origin(id), parsed) {
-            (Some(origin), Some(value)) => Some(Sourced { value, origin }),
-            (_, parsed) => match self.config.lookup(self.command(), &long) {
-                Some(found) => {
-                    let value = parse(&found.text).map_err(|why| UsageError::Config {
-                        file: found.file.clone(),
-                        line: found.line,
-                        key: long.clone(),
-                        why,
-                    })?;
-                    Some(Sourced {
+        let command = self.command();
+        let from = |found: Found| -> Result<Sourced<T>, UsageError> {
+            let value = parse(&found.text).map_err(|why| UsageError::Config {
+                file: found.file.clone(),
+                line: found.line,
+                key: long.clone(),
+                why,
+            })?;
+            Ok(Sourced {
+                value,
+                origin: Origin::Config {
+                    file: found.file,
+                    line: found.line,
+                },
+            })
+        };
+        let clap = self.clap_origin(id);
+        let over_env = || self.over_env.and_then(|l| l.lookup(command, &long));
+        let sourced = match (clap, parsed) {
+            (Some(Origin::Flag), Some(value)) => Some(Sourced {
+                value,
+                origin: Origin::Flag,
+            }),
+            (clap, parsed) => match (over_env(), clap, parsed) {
+                (Some(found), _, _) => Some(from(found)?),
+                (None, Some(origin), Some(value)) => Some(Sourced { value, origin }),
+                (None, _, parsed) => match self.config.lookup(command, &long) {
+                    Some(found) => Some(from(found)?),
+                    None => parsed.map(|value| Sourced {
                         value,
-                        origin: Origin::Config {
-                            file: found.file,
-                            line: found.line,
-                        },
-                    })
-                }
-                None => parsed.map(|value| Sourced {
-                    value,
-                    origin: Origin::Default,
-                }),
+                        origin: Origin::Default,
+                    }),
+                },
             },
         };
         if let Some(s) = &sourced {
             self.origins.borrow_mut().push((long, s.origin.clone()));
         }
         Ok(sourced)
+    }
+
+    /// A repeatable option (no environment variable): the flags if any were given, else the
+    /// list written in a settings source, else none.
+    pub fn list(&self, id: &str, parsed: Vec<String>) -> Vec<String> {
+        let long = self.long(id);
+        let command = self.command();
+        let (items, origin) = if self.clap_origin(id) == Some(Origin::Flag) {
+            (parsed, Origin::Flag)
+        } else {
+            match self
+                .over_env
+                .and_then(|l| l.lookup_list(command, &long))
+                .or_else(|| self.config.lookup_list(command, &long))
+            {
+                Some(f) => (
+                    f.items,
+                    Origin::Config {
+                        file: f.file,
+                        line: f.line,
+                    },
+                ),
+                None => (parsed, Origin::Default),
+            }
+        };
+        if !items.is_empty() {
+            self.origins.borrow_mut().push((long, origin));
+        }
+        items
+    }
+
+    /// A key that exists only in settings files (`client-secret-command`), from the sources
+    /// above the environment (a plan step's keys) when `above_env`, else from those below it.
+    pub fn file_only(&self, long: &str, above_env: bool) -> Option<Found> {
+        let source = if above_env {
+            self.over_env?
+        } else {
+            self.config
+        };
+        let found = source.lookup(self.command(), long)?;
+        self.origins.borrow_mut().push((
+            long.to_string(),
+            Origin::Config {
+                file: found.file.clone(),
+                line: found.line,
+            },
+        ));
+        Some(found)
     }
 
     /// [`Layers::value`] without its origin (which is kept for [`Layers::origins`]).
@@ -417,6 +593,40 @@ mod tests {
             parse::choice::<crate::output::Format>("yaml").unwrap_err(),
             "\"yaml\" is not one of text, json"
         );
+    }
+
+    #[test]
+    fn a_step_sits_between_the_flags_and_the_environment() {
+        let line = CommandLine::parse_from(["revoke", "--rate", "5", "apply", "p.toml"]).unwrap();
+        let step = Table(vec![
+            ("smh", "rate", "9"),
+            ("smh", "retries", "1"),
+            ("smh", "library-id", "from-step"),
+        ]);
+        let config = Table(vec![("smh", "retries", "7"), ("smh", "timeout", "4")]);
+        let layers = Layers::for_step(&line.given, "smh", &step, &config);
+        assert_eq!(layers.command(), "smh");
+        let g = &line.cli.global;
+        let rate = layers
+            .optional("rate", g.rate, &crate::cli::parse_rate)
+            .unwrap();
+        assert_eq!(rate.unwrap().origin, Origin::Flag, "apply's flag wins");
+        let n = parse::number_in(0, 100);
+        let r = layers.value("retries", g.retries, &n).unwrap();
+        assert_eq!(r.value, 1, "the step's key beats the config");
+        let t = layers
+            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .unwrap();
+        assert_eq!(t.value, 4.0);
+        let id = layers
+            .get_opt("library_id", None, &parse::text)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, "from-step");
+        assert_eq!(layers.layer("rate"), 4);
+        assert_eq!(layers.layer("retries"), 3);
+        assert_eq!(layers.layer("timeout"), 1);
+        assert_eq!(layers.layer("concurrency"), 0);
     }
 
     #[test]

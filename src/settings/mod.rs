@@ -1,4 +1,4 @@
-//! The command line (and the environment, and later a config file) resolved into plain
+//! The command line (and the environment, the config file and a plan's step) resolved into plain
 //! settings, before anything is sent.
 //!
 //! One file per command turns its clap `*Args` into the provider's plain `*Config`, builds the
@@ -11,10 +11,14 @@
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
+pub mod config_file;
 mod global;
 pub mod identity_store;
 mod layers;
+pub mod schema;
+pub mod secrets;
 pub mod smh;
+pub mod toml_file;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +27,7 @@ use serde_json::Value;
 
 pub use self::global::Global;
 pub use self::layers::{
-    CommandLine, Found, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse,
+    CommandLine, Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse,
 };
 use crate::creds::Env;
 use crate::engine::{JobItem, Jobs, Listing, Provider};
@@ -93,7 +97,7 @@ pub enum UsageError {
         or: &'static str,
     },
 
-    #[error("--all lists the tokens itself: it cannot be used with --input")]
+    #[error("--all lists the tokens itself: it cannot be used with --input or TOKEN_ID arguments")]
     AllWithInput,
 
     /// No credentials, or credentials that cannot be read (the message names where it looked).
@@ -111,6 +115,21 @@ pub enum UsageError {
     #[error("{0}")]
     Http(String),
 
+    /// A configuration file (or plan) that cannot be read or used, as `FILE:LINE: why`.
+    #[error("{0}")]
+    ConfigFile(String),
+
+    /// A required option that neither the command line nor the config file gives.
+    #[error(
+        "{flag} is required: pass {flag} {value}, or set {key} in a [{command}.CONTEXT] table of the config file"
+    )]
+    Missing {
+        flag: &'static str,
+        value: &'static str,
+        key: &'static str,
+        command: String,
+    },
+
     /// A value in a configuration source that cannot be used.
     #[error("{}:{line}: {key}: {why}", file.display())]
     Config {
@@ -127,6 +146,9 @@ pub struct Context<'a> {
     pub global: Global,
     pub layers: &'a Layers<'a>,
     pub env: &'a dyn Env,
+    /// The targets given as arguments are on the command line, where other users can read
+    /// them (not in a plan's `targets`).
+    pub args_visible: bool,
 }
 
 /// A run, resolved: the provider client and its jobs, with everything the engine and the sink
@@ -258,6 +280,25 @@ impl Context<'_> {
             Some(e) => Ok(e.clone()),
             None => Endpoint::parse(default).map_err(UsageError::Endpoint),
         }
+    }
+
+    /// A required option (`--library-id`): from the command line, else from the config file;
+    /// neither is a usage error that says both ways.
+    pub fn required(
+        &self,
+        id: &str,
+        parsed: Option<String>,
+        flag: &'static str,
+        value: &'static str,
+    ) -> Result<String, UsageError> {
+        self.layers
+            .get_opt(id, parsed, &parse::text)?
+            .ok_or_else(|| UsageError::Missing {
+                flag,
+                value,
+                key: flag.trim_start_matches('-'),
+                command: self.layers.command().to_string(),
+            })
     }
 
     /// The targets from arguments and `--input`, each checked with `check`; none at all is

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Context, Input, Plan, UsageError, nonempty, parse, segment};
+use super::{Context, Input, Plan, UsageError, nonempty, schema, secrets, segment};
 use crate::cli::SmhArgs;
 use crate::providers::smh::{
     Batches, DEFAULT_ENDPOINT, MAX_CLIENT_IDS, MAX_SESSION_IDS, Smh, SmhConfig, check_user_id,
@@ -13,28 +13,21 @@ use crate::providers::smh::{
 pub fn resolve(args: SmhArgs, cx: &Context) -> Result<Plan<Smh>, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let library_id = segment("--library-id", &args.library_id)?;
-    let client_ids = flag_ids("--client-id", &args.client_ids)?;
-    let session_ids = flag_ids("--session-id", &args.session_ids)?;
+    let library_id = cx.required("library_id", args.library_id, "--library-id", "ID")?;
+    let library_id = segment("--library-id", &library_id)?;
+    let client_ids = flag_ids("--client-id", &layers.list("client_ids", args.client_ids))?;
+    let session_ids = flag_ids(
+        "--session-id",
+        &layers.list("session_ids", args.session_ids),
+    )?;
     let none = UsageError::NoTargets {
         what: "user ids",
         arg: "USER_ID",
         or: "",
     };
     let targets = cx.targets(args.user_ids, &check_user_id, none)?;
-    let secret_file = layers.get_opt(
-        "library_secret_file",
-        args.library_secret_file,
-        &parse::path,
-    )?;
-    let (library_secret, source) = crate::creds::secret_from(
-        cx.env,
-        "SMH_LIBRARY_SECRET",
-        secret_file.as_deref(),
-        "--library-secret-file",
-        cx.global.input_is_stdin(),
-    )
-    .map_err(UsageError::Credentials)?;
+    let (library_secret, source) =
+        secrets::resolve(cx, &schema::SMH_SECRET, args.library_secret_file)?;
     let client = Smh::new(SmhConfig {
         endpoint: endpoint.clone(),
         library_id,

@@ -262,6 +262,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         dry_run: false,
         drain_on_stop: true,
         verify: false,
+        permits: None,
     }
 }
 
@@ -297,6 +298,7 @@ where
             journal: None,
             missing_ok: false,
             provider: "fake",
+            step: None,
         },
         Box::new(buf.clone()),
     );

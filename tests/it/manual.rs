@@ -535,7 +535,7 @@ async fn one_message_style() {
         .arg_list(&["smh", "--library-id", "L", "alice"])
         .run()
         .await;
-    run.assert_usage("no secret");
+    run.assert_usage("no library secret");
     assert!(
         run.stderr().starts_with("revoke: error: "),
         "{}",

@@ -488,3 +488,122 @@ async fn identity_store_never_prints_a_secret() {
     })
     .await;
 }
+
+/// A config file (`$XDG_CONFIG_HOME/revoke/config.toml`) with the library secret inline.
+fn smh_config_inline(uri: &str) -> Revoke {
+    crate::config::with_config(
+        "[smh.default]\nlibrary-id = \"lib1\"\nlibrary-secret = \"sentinelCfgInline11\"\n",
+        uri,
+    )
+    .args(["smh", "--endpoint", uri, "alice", "bob"])
+}
+
+/// A config file whose client secret is a command's output.
+fn ciam_config_command(uri: &str) -> Revoke {
+    let r = crate::config::with_config(
+        "[ciam.default]\nendpoint = \"{uri}\"\nclient-id = \"app\"\nclient-secret-command = \"{home}/bin/secret-tool show 'ciam app'\"\n",
+        uri,
+    );
+    crate::config::secret_tool(r.home(), "sentinelCmdSecret12");
+    r.args(["ciam", "--input", "-"])
+        .stdin("sentinelCiamTok12a\nsentinelCiamTok12b\n")
+}
+
+/// A plan: the smh secret inline in the config file, the ciam secret inline in the (private)
+/// plan file, cloudbase tokens written in the plan.
+fn plan_inline(uri: &str) -> Revoke {
+    let r = crate::config::with_config(
+        "[smh.default]\nlibrary-id = \"lib1\"\nlibrary-secret = \"sentinelCfgInline13\"\n",
+        uri,
+    );
+    std::fs::write(r.home().join("tokens.txt"), "sentinelPlanTok13a\n").unwrap();
+    let plan = private_file(
+        r.home(),
+        "plan.toml",
+        &format!(
+            r#"
+[[step]]
+command = "smh"
+endpoint = "{uri}"
+targets = ["alice"]
+
+[[step]]
+command = "ciam"
+endpoint = "{uri}"
+client-id = "app"
+client-secret = "sentinelPlanInline13"
+input = "tokens.txt"
+
+[[step]]
+name = "cloudbase tokens"
+command = "cloudbase"
+endpoint = "{uri}"
+targets = ["sentinelPlanTok13b"]
+"#
+        ),
+    );
+    r.args(["apply"]).args([plan])
+}
+
+#[tokio::test]
+async fn config_file_secrets_are_never_printed() {
+    check(&Case {
+        name: "smh config inline",
+        secrets: vec!["sentinelCfgInline11"],
+        build: Box::new(smh_config_inline),
+        success: 204,
+    })
+    .await;
+    check(&Case {
+        name: "ciam config command",
+        secrets: vec![
+            "sentinelCmdSecret12",
+            "sentinelCiamTok12a",
+            "sentinelCiamTok12b",
+        ],
+        build: Box::new(ciam_config_command),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "plan inline",
+        secrets: vec![
+            "sentinelCfgInline13",
+            "sentinelPlanInline13",
+            "sentinelPlanTok13a",
+            "sentinelPlanTok13b",
+        ],
+        build: Box::new(plan_inline),
+        success: 200,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoke_config_never_prints_a_secret() {
+    let text = "[smh.default]\nlibrary-id = \"lib1\"\nlibrary-secret = \"sentinelCfgInline14\"\n\n[ciam.default]\nclient-id = \"app\"\nclient-secret-command = \"{home}/bin/secret-tool show 'ciam app'\"\n";
+    for command in ["smh", "ciam", "bi-embed", "identity-store"] {
+        for output in ["text", "json"] {
+            let r = crate::config::with_config(text, "");
+            crate::config::secret_tool(r.home(), "sentinelCmdSecret14");
+            let run = r
+                .env("TENCENTCLOUD_SECRET_ID", "AKIDsentinelCfg14")
+                .env("TENCENTCLOUD_SECRET_KEY", "sentinelCfgKey14")
+                .env("HUAWEICLOUD_SDK_AK", "SENTINELCFGAK14")
+                .env("HUAWEICLOUD_SDK_SK", "sentinelCfgSk14")
+                .args(["config", "-vvv", "-o", output, command])
+                .run()
+                .await;
+            run.assert_code(0);
+            assert!(run.stdout().contains("***"), "{command}: {}", run.stdout());
+            run.assert_no_secret(&[
+                "sentinelCfgInline14",
+                "sentinelCmdSecret14",
+                "AKIDsentinelCfg14",
+                "sentinelCfgKey14",
+                "SENTINELCFGAK14",
+                "sentinelCfgSk14",
+            ]);
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `revoke config [--context NAME] [COMMAND]`: the settings a run would use, each with where it
+//! comes from (`flag`, `env NAME`, `FILE:LINE`, `default`), so that a user can see why a value
+//! is what it is. Secrets are shown as `***` with their source; a `*-command` is not run.
+//!
+//! The values are those the run's settings layers hold (the same [`Layers`] a run reads), as
+//! text; the global options are also checked as a run checks them, so a value a run would
+//! refuse is refused here too.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::{ConfigArgs, GlobalArgs};
+use crate::creds::{Env, ProcessEnv};
+use crate::exit::Ended;
+use crate::output::{Format, escape};
+use crate::secret::{MASK, Redactor};
+use crate::settings::config_file::{self, ConfigFile, DEFAULT_CONTEXT, Scoped};
+use crate::settings::schema::{self, Key};
+use crate::settings::{Given, Global, Layers, NoConfig, Origin, UsageError, secrets};
+
+/// One row of the table.
+struct Row {
+    option: String,
+    value: Option<String>,
+    from: String,
+    secret: bool,
+}
+
+/// Shows the settings; exit 0, or 2 when the settings a run would use cannot be (a bad value,
+/// an unknown context).
+pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&ConfigFile>) -> Ended {
+    match rows(args, g, given, file) {
+        Ok((head, rows)) => print(g.output, &head, &rows),
+        Err(e) => {
+            crate::logging::error(&e.to_string());
+            Ended::NothingSent
+        }
+    }
+}
+
+/// What the table is about: the file, the context.
+struct Head {
+    file: Option<String>,
+    command: Option<String>,
+    context: Option<String>,
+    contexts: Vec<String>,
+}
+
+fn rows(
+    args: &ConfigArgs,
+    g: &GlobalArgs,
+    given: &Given,
+    file: Option<&ConfigFile>,
+) -> Result<(Head, Vec<Row>), UsageError> {
+    let env = ProcessEnv;
+    let command = args.command.as_deref();
+    let context = match command {
+        Some(c) => config_file::context_for(file, c, g.context.as_deref())?,
+        None => None,
+    };
+    let context_name = context.map(|_| {
+        g.context
+            .clone()
+            .unwrap_or_else(|| DEFAULT_CONTEXT.to_string())
+    });
+    let scoped = Scoped::new([context, file.map(|f| &f.defaults)]);
+    let none = NoConfig;
+    let layers = match command {
+        Some(c) => Layers::for_step(given, c, &none, &scoped),
+        None => Layers::new(given, &scoped),
+    };
+    // Refused here as a run would refuse it.
+    Global::resolve(g, &layers)?;
+    let keys = match command {
+        Some(c) => schema::command_keys(c).unwrap_or_default(),
+        None => schema::global_keys(),
+    };
+    let mut rows: Vec<Row> = keys
+        .iter()
+        .filter_map(|k| row(&layers, k))
+        .collect::<Vec<_>>();
+    if let Some(c) = command {
+        rows.extend(credentials(c, &layers, &env));
+    }
+    let head = Head {
+        file: file.map(|f| f.path.display().to_string()).or_else(|| {
+            config_file::location(g.config.as_deref(), &env)
+                .map(|(p, _)| format!("{} (not found: no config file)", p.display()))
+        }),
+        command: command.map(str::to_string),
+        context: context_name.or_else(|| {
+            g.context
+                .clone()
+                .filter(|_| command.is_none())
+                .map(|c| format!("{c} (applies to a command: revoke config --context {c} COMMAND)"))
+        }),
+        contexts: file
+            .map(|f| {
+                f.contexts
+                    .iter()
+                    .map(|c| format!("{}.{}", c.command, c.name))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    Ok((head, rows))
+}
+
+/// The row of an option the command line defines (file-only secret keys are shown by
+/// [`credentials`]).
+fn row(layers: &Layers, key: &Key) -> Option<Row> {
+    let id = key.id.as_deref()?;
+    if schema::secret_of(layers.command()).is_some_and(|s| s.file_id == id) {
+        return None;
+    }
+    // A flag such as `--all` is false unless set (clap fills that in only for the command it
+    // parsed).
+    let shown = layers.show(id).or_else(|| {
+        (key.kind == schema::Kind::Bool).then(|| ("false".to_string(), Origin::Default))
+    });
+    Some(Row {
+        option: key.long.clone(),
+        from: shown
+            .as_ref()
+            .map(|(_, o)| o.to_string())
+            .unwrap_or_default(),
+        value: shown.map(|(v, _)| v),
+        secret: false,
+    })
+}
+
+/// The command's credentials, by source (never by value). A `*-command` is not run.
+fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
+    let secret = |option: &str, found: Result<String, String>| match found {
+        Ok(from) => Row {
+            option: option.into(),
+            value: Some(MASK.into()),
+            from,
+            secret: true,
+        },
+        Err(why) => Row {
+            option: option.into(),
+            value: None,
+            from: why,
+            secret: true,
+        },
+    };
+    if let Some(keys) = schema::secret_of(command) {
+        let flag_file = None;
+        let found = secrets::locate(layers, env, &keys, flag_file)
+            .map(|s| s.describe(&keys))
+            .ok_or_else(|| {
+                format!(
+                    "none: set {}, or {} or {} in the context",
+                    keys.env, keys.file_key, keys.command_key
+                )
+            });
+        return vec![secret(keys.what, found)];
+    }
+    match command {
+        "bi-embed" => {
+            let profile = layers.show("profile").map(|(p, _)| p);
+            let found = crate::creds::tencent(profile.as_deref(), env).map(|c| c.source);
+            vec![secret("credentials", found)]
+        }
+        "identity-store" => {
+            let found = crate::creds::huawei(env).map(|c| c.source);
+            vec![secret("credentials", found)]
+        }
+        _ => vec![Row {
+            option: "credentials".into(),
+            value: None,
+            from: "the tokens themselves (each is its own credential)".into(),
+            secret: true,
+        }],
+    }
+}
+
+fn print(format: Format, head: &Head, rows: &[Row]) -> Ended {
+    let text = match format {
+        Format::Json => json_text(head, rows),
+        Format::Text => table_text(head, rows),
+    };
+    // A secret never leaves this process, whatever a file or a server put where.
+    let text = Redactor::global().scrub(&text).into_owned();
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ended::Printed,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
+        Err(e) => {
+            crate::logging::error(&format!("cannot write the settings: {e}"));
+            Ended::NothingSent
+        }
+    }
+}
+
+fn json_text(head: &Head, rows: &[Row]) -> String {
+    let settings: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "option": r.option,
+                "value": r.value,
+                "from": if r.value.is_some() || r.secret { Some(&r.from) } else { None },
+                "secret": r.secret,
+            })
+        })
+        .collect();
+    let v = json!({
+        "config_file": head.file,
+        "command": head.command,
+        "context": head.context,
+        "contexts": head.contexts,
+        "settings": settings,
+    });
+    let mut s = serde_json::to_string(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// ```text
+/// config file  /home/u/.config/revoke/config.toml
+/// context      prod ([smh.prod])
+///
+///   OPTION          VALUE        FROM
+///   library-id      smh0a1b2c3d  /home/u/.config/revoke/config.toml:7
+/// ```
+fn table_text(head: &Head, rows: &[Row]) -> String {
+    // Paths under the home directory read shorter as `~/...`.
+    let home = ProcessEnv
+        .var("HOME")
+        .filter(|h| h.len() > 1)
+        .map(|h| format!("{}/", h.trim_end_matches('/')));
+    let short = |s: &str| -> String {
+        let s = escape(s).into_owned();
+        match &home {
+            Some(h) => s.replace(h.as_str(), "~/"),
+            None => s,
+        }
+    };
+    let mut out = String::new();
+    let none = "(none)".to_string();
+    out.push_str(&format!(
+        "config file  {}\n",
+        short(head.file.as_ref().unwrap_or(&none))
+    ));
+    if let Some(c) = &head.command {
+        let ctx = match &head.context {
+            Some(name) => format!("{name} ([{c}.{name}])"),
+            None => format!("none (no [{c}.{DEFAULT_CONTEXT}] and no --context)"),
+        };
+        out.push_str(&format!("context      {}\n", short(&ctx)));
+    } else if let Some(ctx) = &head.context {
+        out.push_str(&format!("context      {}\n", short(ctx)));
+    }
+    if !head.contexts.is_empty() {
+        out.push_str(&format!(
+            "contexts     {}\n",
+            short(&head.contexts.join(", "))
+        ));
+    }
+    out.push('\n');
+    let shown: Vec<[String; 3]> = rows
+        .iter()
+        .map(|r| {
+            let value = r.value.clone().unwrap_or_else(|| "-".into());
+            let from = if r.value.is_none() && !r.secret {
+                "not set".into()
+            } else {
+                r.from.clone()
+            };
+            [short(&r.option), short(&value), short(&from)]
+        })
+        .collect();
+    let header = ["OPTION".to_string(), "VALUE".into(), "FROM".into()];
+    let w0 = shown
+        .iter()
+        .chain([&header])
+        .map(|r| width(&r[0]))
+        .max()
+        .unwrap_or(0);
+    let w1 = shown
+        .iter()
+        .chain([&header])
+        .map(|r| width(&r[1]))
+        .max()
+        .unwrap_or(0);
+    for r in [&header].into_iter().chain(shown.iter()) {
+        let line = format!(
+            "  {}{}  {}{}  {}",
+            r[0],
+            " ".repeat(w0 - width(&r[0])),
+            r[1],
+            " ".repeat(w1 - width(&r[1])),
+            r[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}

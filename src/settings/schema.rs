@@ -1,0 +1,280 @@
+//! Which keys a settings table (the config file's `[defaults]` and `[COMMAND.CONTEXT]`, a
+//! plan's `[defaults]` and steps) may hold, and of which TOML type. The keys are the options'
+//! long names, read from the clap command tree itself, so that a config file, a plan and
+//! `--help` can never disagree on a name, a type or a choice.
+
+use std::any::TypeId;
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory};
+
+use crate::cli::Cli;
+
+/// The commands that revoke something: the ones a config file has contexts for and a plan has
+/// steps of.
+pub const RUN_COMMANDS: [&str; 5] = ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"];
+
+/// Options that make no sense in a file: they are about this process (logging, which file and
+/// context to read), not about a run.
+const NOT_IN_FILES: [&str; 6] = ["help", "version", "verbose", "quiet", "config", "context"];
+
+/// The TOML type a key takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `true` or `false` (a flag such as `--intl`).
+    Bool,
+    /// A whole number (`--concurrency`).
+    Integer,
+    /// A number, whole or not (`--timeout`).
+    Number,
+    /// A number or the string `"auto"` (`--rate`).
+    Rate,
+    /// A string.
+    Text,
+    /// A path: `~/` is the home directory.
+    Path,
+    /// A string or an array of strings (a repeatable flag such as smh's `--client-id`).
+    List,
+    /// A secret written in the file itself (`client-secret`): only in a file other users cannot
+    /// read.
+    Secret,
+    /// A command whose standard output is a secret (`client-secret-command`).
+    Command,
+}
+
+impl Kind {
+    /// How an error message names what was expected.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Kind::Bool => "true or false",
+            Kind::Integer => "a whole number",
+            Kind::Number => "a number",
+            Kind::Rate => "a number or \"auto\"",
+            Kind::Text | Kind::Secret => "a string",
+            Kind::Path => "a path (a string)",
+            Kind::List => "a string or an array of strings",
+            Kind::Command => "a command line (a string)",
+        }
+    }
+}
+
+/// One key a table may hold.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// The option's long name, as the file spells it (`library-id`).
+    pub long: String,
+    /// Clap's id of the option (`library_id`); `None` for keys that exist only in files (the
+    /// secrets' `*-command` and inline keys).
+    pub id: Option<String>,
+    pub kind: Kind,
+    /// The values a choice accepts (`--scope panel|page`); empty when any value goes.
+    pub choices: Vec<String>,
+    /// A global option (accepted by every command, and in `[defaults]`).
+    pub global: bool,
+    /// The option's environment variable, if it has one.
+    pub env: Option<String>,
+    /// The built-in default, as clap shows it.
+    pub default: Option<String>,
+}
+
+/// A secret a command reads: a file flag, plus the keys a file may use instead.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretKeys {
+    /// What the secret is, in messages (`library secret`).
+    pub what: &'static str,
+    /// The environment variable that holds it.
+    pub env: &'static str,
+    /// Clap's id of the `--*-file` flag.
+    pub file_id: &'static str,
+    /// The flag, as the user types it.
+    pub flag: &'static str,
+    /// `library-secret-file`.
+    pub file_key: &'static str,
+    /// `library-secret-command`: the command's standard output is the secret.
+    pub command_key: &'static str,
+    /// `library-secret`: the secret itself, only in a file other users cannot read.
+    pub inline_key: &'static str,
+}
+
+pub const SMH_SECRET: SecretKeys = SecretKeys {
+    what: "library secret",
+    env: "SMH_LIBRARY_SECRET",
+    file_id: "library_secret_file",
+    flag: "--library-secret-file",
+    file_key: "library-secret-file",
+    command_key: "library-secret-command",
+    inline_key: "library-secret",
+};
+
+pub const CIAM_SECRET: SecretKeys = SecretKeys {
+    what: "client secret",
+    env: "CIAM_CLIENT_SECRET",
+    file_id: "client_secret_file",
+    flag: "--client-secret-file",
+    file_key: "client-secret-file",
+    command_key: "client-secret-command",
+    inline_key: "client-secret",
+};
+
+/// The secret a command reads from a flag, the environment or a file, if any.
+pub fn secret_of(command: &str) -> Option<SecretKeys> {
+    match command {
+        "smh" => Some(SMH_SECRET),
+        "ciam" => Some(CIAM_SECRET),
+        _ => None,
+    }
+}
+
+fn key(arg: &clap::Arg) -> Option<Key> {
+    let long = arg.get_long()?;
+    if arg.is_positional() || NOT_IN_FILES.contains(&long) {
+        return None;
+    }
+    let parser = arg.get_value_parser().type_id();
+    let kind = match arg.get_action() {
+        ArgAction::SetTrue | ArgAction::SetFalse => Kind::Bool,
+        ArgAction::Append => Kind::List,
+        ArgAction::Set if parser == TypeId::of::<u32>() || parser == TypeId::of::<u64>() => {
+            Kind::Integer
+        }
+        ArgAction::Set if parser == TypeId::of::<f64>() => Kind::Number,
+        ArgAction::Set if parser == TypeId::of::<crate::rate::Rate>() => Kind::Rate,
+        ArgAction::Set if parser == TypeId::of::<PathBuf>() => Kind::Path,
+        ArgAction::Set => Kind::Text,
+        _ => return None,
+    };
+    let choices = arg
+        .get_possible_values()
+        .iter()
+        .filter(|_| kind == Kind::Text)
+        .map(|p| p.get_name().to_string())
+        .collect();
+    Some(Key {
+        long: long.to_string(),
+        id: Some(arg.get_id().to_string()),
+        kind,
+        choices,
+        global: arg.is_global_set(),
+        env: arg.get_env().map(|e| e.to_string_lossy().into_owned()),
+        default: arg
+            .get_default_values()
+            .first()
+            .map(|d| d.to_string_lossy().into_owned())
+            .filter(|_| kind != Kind::Bool),
+    })
+}
+
+/// The global options, by long name: what `[defaults]` may hold.
+pub fn global_keys() -> Vec<Key> {
+    Cli::command()
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(key)
+        .collect()
+}
+
+/// Every key a table for `command` may hold: the global options, the command's own, and the
+/// file-only keys of its secret. `None` for a command that is not one of [`RUN_COMMANDS`].
+pub fn command_keys(command: &str) -> Option<Vec<Key>> {
+    if !RUN_COMMANDS.contains(&command) {
+        return None;
+    }
+    let cli = Cli::command();
+    let sub = cli.find_subcommand(command)?;
+    let mut keys = global_keys();
+    keys.extend(
+        sub.get_arguments()
+            .filter(|a| !a.is_global_set())
+            .filter_map(key),
+    );
+    if let Some(s) = secret_of(command) {
+        for (long, kind) in [(s.command_key, Kind::Command), (s.inline_key, Kind::Secret)] {
+            keys.push(Key {
+                long: long.to_string(),
+                id: None,
+                kind,
+                choices: Vec::new(),
+                global: false,
+                env: None,
+                default: None,
+            });
+        }
+    }
+    Some(keys)
+}
+
+/// The closest name in `names` to `wrong`, when it is close enough to be a typo.
+pub fn suggest<'a>(wrong: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .into_iter()
+        .map(|n| (distance(wrong, n), n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance, on characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find<'a>(keys: &'a [Key], long: &str) -> &'a Key {
+        keys.iter().find(|k| k.long == long).unwrap()
+    }
+
+    #[test]
+    fn keys_and_types_come_from_the_command_line() {
+        let g = global_keys();
+        assert_eq!(find(&g, "concurrency").kind, Kind::Integer);
+        assert_eq!(find(&g, "concurrency").default.as_deref(), Some("8"));
+        assert_eq!(find(&g, "timeout").kind, Kind::Number);
+        assert_eq!(find(&g, "rate").kind, Kind::Rate);
+        assert_eq!(find(&g, "journal").kind, Kind::Path);
+        assert_eq!(find(&g, "dry-run").kind, Kind::Bool);
+        assert_eq!(find(&g, "output").choices, ["text", "json"]);
+        assert_eq!(find(&g, "endpoint").env.as_deref(), Some("REVOKE_ENDPOINT"));
+        for gone in NOT_IN_FILES {
+            assert!(g.iter().all(|k| k.long != gone), "{gone}");
+        }
+        let smh = command_keys("smh").unwrap();
+        assert_eq!(find(&smh, "client-id").kind, Kind::List);
+        assert_eq!(find(&smh, "library-id").kind, Kind::Text);
+        assert_eq!(find(&smh, "library-secret-file").kind, Kind::Path);
+        assert_eq!(find(&smh, "library-secret-command").kind, Kind::Command);
+        assert_eq!(find(&smh, "library-secret").kind, Kind::Secret);
+        assert!(find(&smh, "endpoint").global);
+        let is = command_keys("identity-store").unwrap();
+        assert_eq!(find(&is, "all").kind, Kind::Bool);
+        let bi = command_keys("bi-embed").unwrap();
+        assert_eq!(find(&bi, "scope").choices, ["panel", "page"]);
+        let ciam = command_keys("ciam").unwrap();
+        assert_eq!(
+            find(&ciam, "token-type-hint").choices,
+            ["access_token", "refresh_token"]
+        );
+        assert!(command_keys("completions").is_none());
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        let names = ["library-id", "client-id", "session-id"];
+        assert_eq!(suggest("libary-id", names), Some("library-id"));
+        assert_eq!(suggest("client_id", names), Some("client-id"));
+        assert_eq!(suggest("colour", names), None);
+    }
+}

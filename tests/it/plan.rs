@@ -1,0 +1,523 @@
+//! `revoke apply PLAN.toml`, end to end: a plan over three providers whose middle step has
+//! wrong credentials (that step exit 3, its other targets skipped, the others revoked, the
+//! plan exit 3); a plan with one bad step (nothing sent for any step); a plan killed with
+//! SIGKILL and rerun with its journal (nothing resent that succeeded); Ctrl-C stopping every
+//! step; `--dry-run` planning everything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::config::with_config;
+use crate::support::*;
+
+/// Writes the plan `text` (with `{smh}`, `{ciam}`, `{is}`, `{bi}`, `{cb}` replaced by the
+/// servers' URIs) beside the run's HOME.
+fn plan(r: &Revoke, text: &str, uris: &[(&str, &str)]) -> PathBuf {
+    let mut text = text.to_string();
+    for (k, v) in uris {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    private_file(r.home(), "plan.toml", &text)
+}
+
+async fn smh_ok() -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&s)
+        .await;
+    s
+}
+
+async fn ciam(status: u16, body: &str) -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/revoke"))
+        .respond_with(ResponseTemplate::new(status).set_body_raw(body, "application/json"))
+        .mount(&s)
+        .await;
+    s
+}
+
+async fn identity_store_ok() -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&s)
+        .await;
+    s
+}
+
+async fn count(s: &MockServer) -> usize {
+    s.received_requests().await.unwrap().len()
+}
+
+const THREE: &str = r#"
+[defaults]
+retries = 0
+
+[[step]]
+command = "smh"
+endpoint = "{smh}"
+targets = ["${USER_ID}"]
+
+[[step]]
+name = "CIAM app"
+command = "ciam"
+endpoint = "{ciam}"
+client-id = "app"
+input = "tokens.txt"
+
+[[step]]
+command = "identity-store"
+context = "ci"
+endpoint = "{is}"
+targets = ["tok-1", "tok-2"]
+"#;
+
+const CONFIG: &str = r#"
+[smh.default]
+library-id = "lib1"
+library-secret = "smhInlineSecret01"
+
+[identity-store.ci]
+identity-store-id = "d-1"
+tenant-id = "t-1"
+"#;
+
+/// The NDJSON lines of a plan run: records, step summaries, the plan summary (last).
+fn lines(run: &Run) -> Vec<Value> {
+    run.stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+fn step_records(all: &[Value], step: u64) -> Vec<&Value> {
+    all.iter()
+        .filter(|v| v["step"] == step && v.get("summary").is_none())
+        .collect()
+}
+
+fn step_summary(all: &[Value], step: u64) -> &Value {
+    all.iter()
+        .find(|v| v["step"] == step && v.get("summary").is_some())
+        .unwrap_or_else(|| panic!("no summary for step {step}"))
+}
+
+#[tokio::test]
+async fn one_step_with_wrong_credentials_stops_alone_and_the_plan_exits_3() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    let bad = ciam(401, &fixture("ciam/error_invalid_client.json")).await;
+    let r = with_config(CONFIG, "")
+        .env("USER_ID", "alice")
+        .env("CIAM_CLIENT_SECRET", "wrongSecret0001")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    std::fs::write(r.home().join("tokens.txt"), "t1\nt2\nt3\n").unwrap();
+    let p = plan(
+        &r,
+        THREE,
+        &[("smh", &smh.uri()), ("ciam", &bad.uri()), ("is", &is.uri())],
+    );
+    let run = r.args(["apply", "-o", "json"]).args([&p]).run().await;
+    run.assert_code(3);
+    let all = lines(&run);
+    // smh and identity-store revoked everything.
+    assert_eq!(count(&smh).await, 1);
+    assert_eq!(count(&is).await, 2);
+    for (step, n) in [(0, 1), (2, 2)] {
+        let records = step_records(&all, step);
+        assert_eq!(records.len(), n);
+        assert!(
+            records.iter().all(|r| r["status"] == "revoked"),
+            "{records:?}"
+        );
+        assert_eq!(step_summary(&all, step)["exit_code"], 0);
+    }
+    // ciam: one request (credentials first), rejected; the other two skipped.
+    assert_eq!(count(&bad).await, 1, "credentials first: one request");
+    let ciam = step_records(&all, 1);
+    let statuses: BTreeSet<&str> = ciam.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, BTreeSet::from(["failed", "skipped"]));
+    assert!(
+        ciam.iter()
+            .all(|r| r["name"] == "CIAM app" && r["provider"] == "ciam")
+    );
+    let s = step_summary(&all, 1);
+    assert_eq!(s["exit_code"], 3);
+    assert_eq!(s["name"], "CIAM app");
+    assert_eq!(s["summary"]["skipped"], 2);
+    // Records carry step first; a step without a name has none.
+    let first = step_records(&all, 0)[0].as_object().unwrap();
+    let keys: Vec<&str> = first.keys().map(String::as_str).take(2).collect();
+    assert_eq!(keys, ["step", "provider"]);
+    // The plan's own summary, last.
+    let last = all.last().unwrap();
+    assert_eq!(last["steps"], 3);
+    assert_eq!(last["exit_code"], 3);
+    assert_eq!(last["summary"]["total"], 6);
+    assert_eq!(last["summary"]["revoked"], 3);
+    assert_eq!(last["summary"]["skipped"], 2);
+    assert!(last.get("step").is_none());
+    run.assert_no_secret(&["smhInlineSecret01", "wrongSecret0001"]);
+}
+
+#[tokio::test]
+async fn one_bad_step_sends_nothing_for_any_step() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    let good = ciam(200, "").await;
+    let base = |config: &str, user: Option<&str>| {
+        let r = with_config(config, "")
+            .env("CIAM_CLIENT_SECRET", "s3cret")
+            .env("HUAWEICLOUD_SDK_AK", HW_AK)
+            .env("HUAWEICLOUD_SDK_SK", HW_SK);
+        std::fs::write(r.home().join("tokens.txt"), "t1\n").unwrap();
+        match user {
+            Some(u) => r.env("USER_ID", u),
+            None => r,
+        }
+    };
+    let uris = [("smh", smh.uri()), ("ciam", good.uri()), ("is", is.uri())];
+    let uris: Vec<(&str, &str)> = uris.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // Each is wrong in one step only (the last ones, so that the first would have been sent),
+    // and found only once the step is resolved.
+    let cases = [
+        (
+            THREE.replace("context = \"ci\"", "context = \"cd\""),
+            CONFIG.to_string(),
+            "step 2 (identity-store",
+            "context \"cd\"",
+        ),
+        (
+            THREE.to_string(),
+            CONFIG.replace("tenant-id = \"t-1\"", ""),
+            "step 2 (identity-store",
+            "--tenant-id is required",
+        ),
+        (
+            THREE.replace("targets = [\"tok-1\", \"tok-2\"]", ""),
+            CONFIG.to_string(),
+            "step 2 (identity-store",
+            "no token ids given",
+        ),
+        (
+            THREE.replace("endpoint = \"{is}\"", "endpoint = \"http://example.com\""),
+            CONFIG.to_string(),
+            "step 2 (identity-store",
+            "http",
+        ),
+        (
+            THREE.replace("input = \"tokens.txt\"", "input = \"missing.txt\""),
+            CONFIG.to_string(),
+            "step 1 (ciam, \"CIAM app\"",
+            "missing.txt",
+        ),
+    ];
+    for (text, config, step, why) in cases {
+        let r = base(&config, Some("alice"));
+        let p = plan(&r, &text, &uris);
+        let run = r.args(["apply"]).args([&p]).run().await;
+        run.assert_usage(step);
+        assert!(run.stderr().contains(why), "{why}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("nothing was sent for any step"),
+            "{}",
+            run.stderr()
+        );
+    }
+    // A ${VAR} that is not set.
+    let r = base(CONFIG, None);
+    let p = plan(&r, THREE, &uris);
+    let run = r.args(["apply"]).args([&p]).run().await;
+    run.assert_usage("targets: ${USER_ID} is not set");
+    assert_eq!(count(&smh).await, 0);
+    assert_eq!(count(&good).await, 0);
+    assert_eq!(count(&is).await, 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_every_step_and_sends_nothing() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    let good = ciam(200, "").await;
+    let r = with_config(CONFIG, "")
+        .env("USER_ID", "alice")
+        .env("CIAM_CLIENT_SECRET", "dryRunSecret0001")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    std::fs::write(r.home().join("tokens.txt"), "t1\nt2\n").unwrap();
+    let p = plan(
+        &r,
+        THREE,
+        &[
+            ("smh", &smh.uri()),
+            ("ciam", &good.uri()),
+            ("is", &is.uri()),
+        ],
+    );
+    let run = r
+        .args(["apply", "--dry-run", "-vvv", "-o", "json"])
+        .args([&p])
+        .run()
+        .await;
+    run.assert_code(0);
+    let all = lines(&run);
+    assert_eq!(all.last().unwrap()["summary"]["planned"], 5);
+    for step in 0..3 {
+        assert!(
+            step_records(&all, step)
+                .iter()
+                .all(|r| r["status"] == "planned")
+        );
+    }
+    assert_eq!(count(&smh).await + count(&good).await + count(&is).await, 0);
+    assert_eq!(
+        run.stderr()
+            .matches("revoke: dry run: nothing will be sent")
+            .count(),
+        3
+    );
+    run.assert_no_secret(&["smhInlineSecret01", "dryRunSecret0001", HW_SK]);
+}
+
+#[tokio::test]
+async fn text_output_names_the_step_of_each_line() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    let good = ciam(200, "").await;
+    let r = with_config(CONFIG, "")
+        .env("USER_ID", "alice")
+        .env("CIAM_CLIENT_SECRET", "s3cret")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    std::fs::write(r.home().join("tokens.txt"), "t1\n").unwrap();
+    let p = plan(
+        &r,
+        THREE,
+        &[
+            ("smh", &smh.uri()),
+            ("ciam", &good.uri()),
+            ("is", &is.uri()),
+        ],
+    );
+    let run = r.args(["apply"]).args([&p]).run().await;
+    run.assert_code(0);
+    let out = run.stdout();
+    assert!(out.lines().any(|l| l.starts_with("[0] revoked ")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("[1 CIAM app] revoked ")),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("[2] revoked "))
+            .count(),
+        2
+    );
+    let err = run.stderr();
+    assert!(
+        err.contains("[1 CIAM app] ciam: 1 target: 1 revoked; exit 0"),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("plan: 3 steps, 4 targets: 4 revoked; exit 0"),
+        "{err}"
+    );
+}
+
+const TWO_SLOW: &str = r#"
+[defaults]
+rate = 0
+
+[[step]]
+command = "bi-embed"
+endpoint = "{bi}"
+project-id = "889"
+user-corp-id = "7"
+scope = "page"
+input = "pages.txt"
+
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+input = "tokens.txt"
+"#;
+
+async fn slow(delay: Duration) -> MockServer {
+    let s = MockServer::start().await;
+    answer(&s, delay).await;
+    s
+}
+
+async fn answer(s: &MockServer, delay: Duration) {
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("bi_embed/success_tccli.json"), "application/json")
+                .set_delay(delay),
+        )
+        .mount(s)
+        .await;
+}
+
+/// What each server was asked about: bi-embed's page ids, cloudbase's token fingerprints.
+async fn asked(bi: &MockServer, cb: &MockServer) -> (Vec<String>, Vec<String>) {
+    let pages = bi
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["PageId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let tokens = cb
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            revoke::secret::fingerprint(body["token"].as_str().unwrap())
+        })
+        .collect();
+    (pages, tokens)
+}
+
+/// The targets the journal records as done, by provider: page ids and token fingerprints.
+fn done(journal: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    let (mut pages, mut tokens) = (BTreeSet::new(), BTreeSet::new());
+    for l in text.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(l) else {
+            continue;
+        };
+        if v["ok"] != true {
+            continue;
+        }
+        match v["provider"].as_str() {
+            Some("bi-embed") => pages.insert(v["target"]["page_id"].as_str().unwrap().into()),
+            Some("cloudbase") => tokens.insert(v["target"]["token"].as_str().unwrap().into()),
+            _ => false,
+        };
+    }
+    (pages, tokens)
+}
+
+fn two_slow(r: &Revoke, bi: &MockServer, cb: &MockServer) -> PathBuf {
+    let pages: Vec<String> = (0..30).map(|i| format!("p{i:02}")).collect();
+    let tokens: Vec<String> = (0..30).map(|i| format!("cbToken{i:04}")).collect();
+    std::fs::write(r.home().join("pages.txt"), pages.join("\n")).unwrap();
+    std::fs::write(r.home().join("tokens.txt"), tokens.join("\n")).unwrap();
+    plan(r, TWO_SLOW, &[("bi", &bi.uri()), ("cb", &cb.uri())])
+}
+
+#[tokio::test]
+async fn a_plan_killed_and_rerun_with_its_journal_resends_nothing_done() {
+    let (bi, cb) = (
+        slow(Duration::from_millis(250)).await,
+        slow(Duration::from_millis(250)).await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.ndjson");
+    let tc = |r: Revoke| {
+        r.env("TENCENTCLOUD_SECRET_ID", TC_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", TC_KEY)
+    };
+    let r = tc(Revoke::new());
+    let p = two_slow(&r, &bi, &cb);
+    let home = r.home().to_path_buf();
+    let running = r
+        .args(["apply", "-o", "json", "--concurrency", "4", "--journal"])
+        .args([&journal, &p])
+        .spawn();
+    let started = Instant::now();
+    loop {
+        let (pages, tokens) = done(&journal);
+        if pages.len() >= 3 && tokens.len() >= 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no journal lines"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.signal("KILL");
+    let run1 = running.wait().await;
+    assert_eq!(run1.out.status.code(), None, "killed by the signal");
+    let (pages1, tokens1) = done(&journal);
+    assert!(pages1.len() < 30 && tokens1.len() < 30, "killed mid-run");
+
+    // The rerun: same plan, same journal, the servers fast (same ports: the endpoint is part
+    // of a journal entry's scope).
+    for s in [&bi, &cb] {
+        s.reset().await;
+        answer(s, Duration::ZERO).await;
+    }
+    let r = tc(Revoke::new());
+    let p2 = r.home().join("plan.toml");
+    for f in ["plan.toml", "pages.txt", "tokens.txt"] {
+        std::fs::copy(home.join(f), r.home().join(f)).unwrap();
+    }
+    drop(p);
+    let run2 = r
+        .args(["apply", "-o", "json", "--journal"])
+        .args([&journal, &p2])
+        .run()
+        .await;
+    run2.assert_code(0);
+    let (pages2, tokens2) = asked(&bi, &cb).await;
+    let pages2: BTreeSet<String> = pages2.into_iter().collect();
+    let tokens2: BTreeSet<String> = tokens2.into_iter().collect();
+    assert!(pages1.is_disjoint(&pages2), "bi-embed resent what was done");
+    assert!(
+        tokens1.is_disjoint(&tokens2),
+        "cloudbase resent what was done"
+    );
+    assert_eq!(pages1.len() + pages2.len(), 30, "every page done once");
+    assert_eq!(tokens1.len() + tokens2.len(), 30, "every token done once");
+    let all = lines(&run2);
+    assert_eq!(all.last().unwrap()["summary"]["revoked"], 60);
+    let (pages, tokens) = done(&journal);
+    assert_eq!((pages.len(), tokens.len()), (30, 30));
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_every_step() {
+    let (bi, cb) = (
+        slow(Duration::from_millis(400)).await,
+        slow(Duration::from_millis(400)).await,
+    );
+    let r = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", TC_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", TC_KEY);
+    let p = two_slow(&r, &bi, &cb);
+    let running = r
+        .args(["apply", "-o", "json", "--concurrency", "2"])
+        .args([&p])
+        .spawn();
+    let started = Instant::now();
+    while count(&bi).await < 2 || count(&cb).await < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "nothing sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.signal("INT");
+    let run = running.wait().await;
+    run.assert_code(130);
+    let all = lines(&run);
+    for step in 0..2 {
+        let records = step_records(&all, step);
+        assert_eq!(records.len(), 30, "every target has its record");
+        assert!(records.iter().any(|r| r["status"] == "skipped"));
+        assert_eq!(step_summary(&all, step)["exit_code"], 130);
+    }
+    assert_eq!(all.last().unwrap()["exit_code"], 130);
+    assert!(count(&bi).await < 30 && count(&cb).await < 30);
+}
