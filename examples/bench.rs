@@ -15,11 +15,12 @@
 //!   by side with a fixed `--rate Q` run: the share of Q achieved, the share of answers throttled;
 //! - black hole: an endpoint that accepts connections and never answers, 500 targets at the
 //!   default flags: the time until `revoke` exits with every target recorded;
+//! - verify: revocations per second on a bulk run with and without `--verify`;
 //! - https: one-shot and bulk over TLS (a local server with its own CA, trusted through
 //!   `SSL_CERT_FILE`; curl gets `--cacert`), against curl;
 //!
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
-//! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `blackhole`, `https`, `memory`). The
+//! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `blackhole`, `verify`, `https`, `memory`). The
 //! README quotes a full run.
 
 use std::collections::VecDeque;
@@ -261,13 +262,32 @@ fn serve<S: Read + Write>(mut sock: S, st: &Server) {
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         }
+        let discovery = head.starts_with("get /.well-known/openid-configuration");
+        let introspection = head.starts_with("post /oauth2/introspect");
+        let host = head
+            .lines()
+            .find_map(|l| l.strip_prefix("host:"))
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
         buf.drain(..head_end + len);
         let latency = st.latency_ms.load(Ordering::Relaxed);
         if latency > 0 {
             std::thread::sleep(Duration::from_millis(latency));
         }
         st.requests.fetch_add(1, Ordering::Relaxed);
-        let answer: &[u8] = if st.admit() {
+        let doc;
+        let answer: &[u8] = if discovery {
+            // `--verify`: OpenID discovery names the introspection endpoint.
+            let body =
+                format!("{{\"introspection_endpoint\":\"http://{host}/oauth2/introspect\"}}");
+            doc = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            doc.as_bytes()
+        } else if introspection {
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"active\":false}"
+        } else if st.admit() {
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
         } else {
             st.throttled.fetch_add(1, Ordering::Relaxed);
@@ -523,7 +543,7 @@ fn main() {
         let n = if quick { 1000 } else { 10_000 };
         let tokens = tokens_file(dir.path(), n);
         let curl_cfg = curl_config(dir.path(), &tokens, &url, "curl.cfg");
-        println!("\n## bulk: {n} tokens, revocations per second");
+        println!("\n## bulk: {n} tokens, revocations per second (--rate 0)");
         println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
         let mut c64_10 = 0.0;
         let mut c1_10 = 0.0;
@@ -533,7 +553,8 @@ fn main() {
             for conc in [1usize, 8, 64] {
                 server.reset(latency, 0);
                 let mut c = revoke_ciam(&bin, port);
-                c.args(["--concurrency", &conc.to_string(), "--input"])
+                // The engine itself: --rate auto's ramp-up is measured in `adaptive`.
+                c.args(["--concurrency", &conc.to_string(), "--rate", "0", "--input"])
                     .arg(&tokens);
                 let secs = time_it(c);
                 let got = server.requests.load(Ordering::SeqCst);
@@ -756,7 +777,8 @@ fn main() {
         server.reset(0, 0);
         let mut c = revoke_ciam_at(&bin, &endpoint);
         tls(&mut c);
-        c.args(["--concurrency", "64", "--input"]).arg(&toks);
+        c.args(["--concurrency", "64", "--rate", "0", "--input"])
+            .arg(&toks);
         let rps = n as f64 / time_it(c);
         server.reset(0, 0);
         let mut c = Command::new("curl");
@@ -769,6 +791,38 @@ fn main() {
             "bulk {n} tokens, concurrency 64: revoke {rps:.0}/s, curl --parallel-max 64 {curl_rps:.0}/s = {:.2}x (target >= 1x: {})",
             rps / curl_rps,
             verdict(rps >= curl_rps)
+        );
+    }
+
+    // The cost of --verify.
+    if section("verify") {
+        let n = if quick { 1000 } else { 10_000 };
+        let toks = tokens_file(dir.path(), n);
+        println!(
+            "\n## verify: {n} tokens, concurrency 64, revocations per second with and without --verify"
+        );
+        let mut rates = Vec::new();
+        for verify in [false, true] {
+            server.reset(0, 0);
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--concurrency", "64", "--rate", "0", "--input"])
+                .arg(&toks);
+            if verify {
+                c.arg("--verify");
+            }
+            let (secs, code, out) = run_any(c);
+            let verified = out.matches("\"verified\":true").count();
+            let rps = n as f64 / secs;
+            println!(
+                "{:>14}: {rps:>8.0}/s, {} requests, {verified} verified, exit {code}",
+                if verify { "--verify" } else { "without" },
+                server.requests.load(Ordering::SeqCst)
+            );
+            rates.push(rps);
+        }
+        println!(
+            "--verify costs {:.0}% of the throughput (one more request per token)",
+            (1.0 - rates[1] / rates[0]) * 100.0
         );
     }
 
