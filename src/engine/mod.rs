@@ -434,7 +434,10 @@ pub async fn run<P: Provider>(
         };
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
-            let planned = planned(name, i, target, request);
+            let mut planned = planned(name, i, target, request);
+            if cfg.verify {
+                plan_verification(&*provider, &job, &mut planned);
+            }
             let status = planned.record.status;
             sink.emit(planned).await;
             emit_repeats(&ctx, &key, status).await;
@@ -592,6 +595,33 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             retryable: false,
         }),
     )
+}
+
+/// `--dry-run --verify`: the verification that would follow, masked, under the planned request
+/// (text) and as `data.verify` (JSON).
+fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entry) {
+    let now = Utc::now();
+    let (what, request) = match provider.verification() {
+        Verification::PerTarget => ("then, to verify it", provider.verify_request(job, now).ok()),
+        Verification::Discover => (
+            "then, to verify it, once per run: find the introspection endpoint, and ask it",
+            provider.discovery_request(now).ok(),
+        ),
+        Verification::ListAfter => (
+            "then, to verify it, once after every delete: list the tokens",
+            provider
+                .verify_listing()
+                .and_then(|l| l.page_request(None, now).ok()),
+        ),
+        Verification::Unavailable(_) => return,
+    };
+    let Some(request) = request else { return };
+    if let Some(text) = planned.rendered.as_mut() {
+        text.push_str(&format!("{what}:\n{}", request.render()));
+    }
+    if let Some(Value::Object(map)) = planned.record.data.as_mut() {
+        map.insert("verify".into(), request.to_json());
+    }
 }
 
 /// The `planned` record of a dry run: the request as it would be sent, secrets masked.

@@ -272,3 +272,29 @@ async fn smh_cannot_be_verified_and_sends_nothing_extra() {
         run.stderr()
     );
 }
+
+#[tokio::test]
+async fn dry_run_shows_the_verification_masked_and_sends_nothing() {
+    let server = MockServer::start().await;
+    let run = Revoke::cloudbase(&server.uri())
+        .args(["--verify", "--dry-run", "-vvv", "--input", "-"])
+        .stdin(format!("{TOKEN}\n"))
+        .run()
+        .await;
+    run.assert_code(0);
+    let r = &run.records()[0];
+    assert_eq!(r["status"], "planned");
+    assert_eq!(r["data"]["verify"]["method"], "GET");
+    assert!(
+        r["data"]["verify"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/auth/v1/token/introspect")
+    );
+    assert_eq!(
+        r["data"]["verify"]["headers"]["authorization"],
+        "Bearer ***"
+    );
+    run.assert_no_secret(&[TOKEN]);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
