@@ -346,13 +346,15 @@ fn revoke_ciam_at(bin: &Path, endpoint: &str) -> Command {
 }
 
 /// A curl config revoking each line of `tokens` at `url`, for `curl --parallel -K`.
-fn curl_config(dir: &Path, tokens: &Path, url: &str, name: &str) -> PathBuf {
+fn curl_config(dir: &Path, tokens: &Path, url: &str, name: &str, extra: &str) -> PathBuf {
     let cfg = dir.join(name);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&cfg).unwrap());
     for (i, line) in std::fs::read_to_string(tokens).unwrap().lines().enumerate() {
         if i > 0 {
             writeln!(f, "next").unwrap();
         }
+        // Options are per transfer: `next` resets them, so each group carries its own.
+        write!(f, "{extra}").unwrap();
         writeln!(f, "url = \"{url}\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nheader = \"content-type: application/x-www-form-urlencoded\"\ndata = \"client_id=bench&client_secret={SECRET}&token={line}\"").unwrap();
     }
     f.flush().unwrap();
@@ -542,7 +544,7 @@ fn main() {
     if section("bulk") {
         let n = if quick { 1000 } else { 10_000 };
         let tokens = tokens_file(dir.path(), n);
-        let curl_cfg = curl_config(dir.path(), &tokens, &url, "curl.cfg");
+        let curl_cfg = curl_config(dir.path(), &tokens, &url, "curl.cfg", "");
         println!("\n## bulk: {n} tokens, revocations per second (--rate 0)");
         println!("{:>10} {:>12} {:>12}", "latency", "concurrency", "rev/s");
         let mut c64_10 = 0.0;
@@ -773,7 +775,13 @@ fn main() {
         );
         let n = if quick { 1000 } else { 10_000 };
         let toks = tokens_file(dir.path(), n);
-        let cfg = curl_config(dir.path(), &toks, &tls_url, "curl-tls.cfg");
+        let cfg = curl_config(
+            dir.path(),
+            &toks,
+            &tls_url,
+            "curl-tls.cfg",
+            &format!("cacert = \"{}\"\n", ca.display()),
+        );
         server.reset(0, 0);
         let mut c = revoke_ciam_at(&bin, &endpoint);
         tls(&mut c);

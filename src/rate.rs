@@ -98,6 +98,10 @@ impl RateLimiter {
                 *next = Some(slot + self.interval());
                 slot
             };
+            if slot <= Instant::now() {
+                // Free now: no timer (tokio rounds a sleep up to its next millisecond tick).
+                return;
+            }
             cuts.mark_unchanged();
             tokio::select! {
                 biased;
