@@ -5,8 +5,8 @@
 //! waits for it). Targets are told apart by their journal key, a 128-bit fingerprint of the
 //! provider, the options that give the target its meaning and the target itself.
 //!
-//! Memory is bounded: the first [`CAPACITY`] distinct targets of a run are remembered (about
-//! 4 MiB). A repeat of a target beyond that is sent again, which is harmless (revocation is
+//! Memory is bounded: the first [`CAPACITY`] distinct targets of a run are remembered, each as
+//! 96 bits of its key and its first index and status packed in 64 (about 1.6 MiB in all). A repeat of a target beyond that is sent again, which is harmless (revocation is
 //! idempotent) and only shows in its record (identity-store answers `not_found` to the second
 //! delete).
 
@@ -18,12 +18,12 @@ use serde_json::Value;
 use crate::record::Status;
 
 /// How many distinct targets a run remembers.
-pub const CAPACITY: usize = 100_000;
+pub const CAPACITY: usize = 50_000;
 
 /// A set of byte strings seen so far, bounded like [`Dedup`] (smh's user ids).
 #[derive(Default)]
 pub struct Seen {
-    keys: std::collections::HashSet<[u8; 16]>,
+    keys: std::collections::HashSet<[u8; 12]>,
 }
 
 impl Seen {
@@ -31,8 +31,8 @@ impl Seen {
     pub fn first(&mut self, value: &[u8]) -> bool {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(value);
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
+        let mut key = [0u8; 12];
+        key.copy_from_slice(&digest[..12]);
         if self.keys.contains(&key) {
             return false;
         }
@@ -62,19 +62,55 @@ pub enum Check {
     Waiting,
 }
 
-struct First {
-    index: u64,
-    status: Option<Status>,
+/// A first occurrence: its index (56 bits) and, once it has ended, its status (8 bits; 0 while
+/// it is in flight).
+#[derive(Clone, Copy)]
+struct First(u64);
+
+const STATUSES: [Status; 6] = [
+    Status::Revoked,
+    Status::AlreadyInvalid,
+    Status::NotFound,
+    Status::Failed,
+    Status::Skipped,
+    Status::Planned,
+];
+
+impl First {
+    fn new(index: u64) -> First {
+        First(index & ((1 << 56) - 1))
+    }
+    fn index(self) -> u64 {
+        self.0 & ((1 << 56) - 1)
+    }
+    fn status(self) -> Option<Status> {
+        let n = (self.0 >> 56) as usize;
+        (n > 0).then(|| STATUSES[n - 1])
+    }
+    fn ended(self, status: Status) -> First {
+        let n = STATUSES.iter().position(|s| *s == status).unwrap_or(3) as u64 + 1;
+        First(self.index() | (n << 56))
+    }
 }
 
 #[derive(Default)]
 pub struct Dedup {
-    firsts: Mutex<HashMap<u128, First>>,
-    waiting: Mutex<HashMap<u128, Vec<(u64, Value)>>>,
+    firsts: Mutex<HashMap<Key, First>>,
+    waiting: Mutex<HashMap<Key, Vec<(u64, Value)>>>,
 }
 
-fn bits(key: &str) -> Option<u128> {
-    u128::from_str_radix(key.strip_prefix("sha256:")?, 16).ok()
+/// 96 bits of a target's journal key.
+type Key = [u8; 12];
+
+/// 96 bits of a journal key (`sha256:` and 32 hex digits): plenty to tell a run's targets apart
+/// (the chance of two of 50,000 colliding is below 10^-19).
+fn bits(key: &str) -> Option<Key> {
+    let hex = key.strip_prefix("sha256:")?;
+    let mut out = [0u8; 12];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 impl Dedup {
@@ -83,20 +119,17 @@ impl Dedup {
             return (Check::First, Some(target));
         };
         let mut firsts = self.firsts.lock().unwrap_or_else(|e| e.into_inner());
-        match firsts.get(&k) {
-            Some(First {
-                index: first,
-                status: Some(status),
-            }) => (
+        match firsts.get(&k).copied() {
+            Some(f) if f.status().is_some() => (
                 Check::Repeat(Repeat {
                     index,
                     target,
-                    first: *first,
-                    status: *status,
+                    first: f.index(),
+                    status: f.status().expect("ended"),
                 }),
                 None,
             ),
-            Some(First { status: None, .. }) => {
+            Some(_) => {
                 self.waiting
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -107,13 +140,7 @@ impl Dedup {
             }
             None => {
                 if firsts.len() < CAPACITY {
-                    firsts.insert(
-                        k,
-                        First {
-                            index,
-                            status: None,
-                        },
-                    );
+                    firsts.insert(k, First::new(index));
                 }
                 (Check::First, Some(target))
             }
@@ -129,8 +156,8 @@ impl Dedup {
             let mut firsts = self.firsts.lock().unwrap_or_else(|e| e.into_inner());
             match firsts.get_mut(&k) {
                 Some(f) => {
-                    f.status = Some(status);
-                    f.index
+                    *f = f.ended(status);
+                    f.index()
                 }
                 None => return Vec::new(),
             }
