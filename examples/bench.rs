@@ -587,6 +587,16 @@ fn main() {
                 curl8_0 = rps;
             }
         }
+        // The default for an unknown limit, against this unlimited server: the cost of
+        // --rate auto's slow start and limiter.
+        server.reset(0, 0);
+        let mut c = revoke_ciam(&bin, port);
+        c.args(["--concurrency", "64", "--input"]).arg(&tokens);
+        let auto = n as f64 / time_it(c);
+        println!(
+            "{:>8}ms {:>12} {:>12.0}   (default --rate auto, no limit to find)",
+            0, 64, auto
+        );
         println!(
             "concurrency 64 @ 10 ms: {:.0}/s = {:.1}% of the 6,400/s the latency allows (target >= 90%: {})",
             c64_10,

@@ -17,6 +17,9 @@ use tokio::time::Instant;
 /// run beside other load. 3% still keeps about 97% of the allowed rate in use.
 pub const SAFETY: f64 = 1.03;
 
+/// How early a slot may be taken without waiting: the timer's resolution.
+const EARLY: Duration = Duration::from_millis(1);
+
 /// `--rate`: a fixed cap, none, or found by the run itself ([`crate::adaptive`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
@@ -98,8 +101,10 @@ impl RateLimiter {
                 *next = Some(slot + self.interval());
                 slot
             };
-            if slot <= Instant::now() {
-                // Free now: no timer (tokio rounds a sleep up to its next millisecond tick).
+            if slot <= Instant::now() + EARLY {
+                // Free now, or within the timer's resolution: no timer (tokio rounds a sleep up
+                // to its next millisecond tick, which at thousands per second would throttle
+                // the run itself). The schedule stays absolute, so being early never adds up.
                 return;
             }
             cuts.mark_unchanged();
