@@ -70,19 +70,25 @@ impl RateLimiter {
         Duration::from_nanos(self.interval.load(Ordering::Relaxed))
     }
 
-    /// A new rate (`--rate auto`). A higher one applies to the slots not yet taken. A lower
-    /// one also re-spaces the slots already reserved: every request waiting for one takes a
-    /// new slot at the new spacing, else the dozens reserved at the old rate (one per request
-    /// in flight) would all be sent above the limit that was just found.
+    /// A new rate (`--rate auto`): the slots already reserved are re-spaced, every request
+    /// waiting for one takes a new slot at the new spacing.
     pub fn set_rate(&self, per_second: f64) {
         if !(per_second > 0.0 && per_second.is_finite()) {
             return;
         }
         let new = nanos(per_second);
         let old = self.interval.swap(new, Ordering::Relaxed);
-        if new > old {
+        if new != old {
+            // Either way the requests waiting hold slots spaced for the old rate: after a cut
+            // they would go above the limit just found, after a raise they would keep the run
+            // at the old pace for as long as they take to drain.
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            *next = Some(Instant::now() + Duration::from_nanos(new));
+            let now = Instant::now();
+            *next = Some(if new > old {
+                now + Duration::from_nanos(new)
+            } else {
+                now
+            });
             self.cuts.send_modify(|n| *n += 1);
         }
     }
