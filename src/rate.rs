@@ -83,12 +83,9 @@ impl RateLimiter {
             // they would go above the limit just found, after a raise they would keep the run
             // at the old pace for as long as they take to drain.
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            *next = Some(if new > old {
-                now + Duration::from_nanos(new)
-            } else {
-                now
-            });
+            // One new interval from now: a request may have just taken a slot, and the next
+            // one must not follow it closer than the spacing (an empty bucket throttles it).
+            *next = Some(Instant::now() + Duration::from_nanos(new));
             self.cuts.send_modify(|n| *n += 1);
         }
     }
