@@ -751,13 +751,32 @@ async fn process<P: Provider>(
             verify::unverified(&mut record, why.clone());
         }
         Verifying::ListAfter(held) => {
-            // Written after the listing that verifies them (the end of `run`).
+            // Written after the listing that verifies them (the end of `run`), up to as many
+            // as one listing can return; memory stays bounded whatever the input.
             let status = record.status;
-            held.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((record, key.clone(), scrub_id));
-            emit_repeats(&ctx, &key, status).await;
-            return confirmed;
+            let overflow = {
+                let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
+                if held.len() < listing::MAX_LISTED {
+                    held.push((record, key.clone(), scrub_id));
+                    None
+                } else {
+                    Some(record)
+                }
+            };
+            let Some(overflow) = overflow else {
+                emit_repeats(&ctx, &key, status).await;
+                return confirmed;
+            };
+            record = overflow;
+            if verify::wanted(&record) {
+                verify::unverified(
+                    &mut record,
+                    format!(
+                        "not verified: only the first {} deletes of a run are held for the listing that verifies them",
+                        listing::MAX_LISTED
+                    ),
+                );
+            }
         }
         _ => {}
     }
