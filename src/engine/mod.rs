@@ -518,7 +518,11 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
             match tried {
                 Tried::Done { result: Ok(()), .. } => Verifying::PerTarget,
                 Tried::Done { result: Err(e), .. } => {
-                    let why = format!("not verified: {e}");
+                    // Server text (a discovery document's URL): bounded like any provider message.
+                    let why = crate::output::cut(
+                        format!("not verified: {e}"),
+                        crate::output::MAX_MESSAGE,
+                    );
                     crate::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
                 }
