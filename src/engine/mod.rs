@@ -15,6 +15,7 @@ mod attempt;
 pub mod dedup;
 mod listing;
 pub mod signals;
+pub mod throttle;
 pub mod verify;
 
 use std::future::Future;
@@ -261,6 +262,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
+    throttling: throttle::Throttling,
     verifying: Verifying,
 }
 
@@ -332,6 +334,7 @@ pub async fn run<P: Provider>(
         sink: sink.clone(),
         dedup: Dedup::default(),
         breaker: Breaker::default(),
+        throttling: Default::default(),
         verifying,
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
@@ -587,6 +590,10 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             "Unreachable",
             "not sent: the endpoint gave no answer to the targets before it",
         ),
+        StopReason::Throttled => (
+            "Throttled",
+            "not sent: the server throttled the targets before it through all their retries",
+        ),
     };
     bare_record(
         provider,
@@ -705,6 +712,13 @@ async fn process<P: Provider>(
             }
         }
         Err(_) => {}
+    }
+    if let Some(n) = ctx.throttling.ended(&result)
+        && ctx.attempts.stop.first(StopReason::Throttled)
+    {
+        crate::logging::say(&format!(
+            "revoke: error: the server throttled {n} targets in a row through all their retries; the remaining targets are skipped (code Throttled). Try again later, or with a lower --rate or --concurrency"
+        ));
     }
     // The provider answered, and not about the credentials: they were accepted.
     let confirmed = match &result {

@@ -18,6 +18,8 @@ pub enum StopReason {
     Certificate,
     /// The endpoint gave no answer to several targets in a row (the circuit breaker).
     Unreachable,
+    /// The server throttled several targets in a row past their retries.
+    Throttled,
 }
 
 /// The run-wide stop signal.

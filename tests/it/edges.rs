@@ -335,3 +335,35 @@ async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
     assert_eq!(refused.load(Ordering::SeqCst), 1);
     assert!(!run.stderr().contains("corrected"), "{}", run.stderr());
 }
+
+/// A server that answers 429 to everything: three targets in a row throttled through their
+/// retries stop the run, the rest `skipped` with code `Throttled`, one stderr line, exit 1.
+#[tokio::test]
+async fn an_endpoint_that_always_throttles_stops_the_run_after_three() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-", "--retries", "0", "--rate", "0"])
+        .stdin(tokens(20))
+        .run()
+        .await;
+    run.assert_code(1);
+    let records = run.records();
+    assert_eq!(records.len(), 20, "every target recorded");
+    let skipped = records
+        .iter()
+        .filter(|r| r["status"] == "skipped" && r["error"]["code"] == "Throttled")
+        .count();
+    assert_eq!(skipped, 17);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("the server throttled 3 targets in a row")
+            .count(),
+        1,
+        "{err}"
+    );
+}
