@@ -104,6 +104,8 @@ pub struct Targets {
 pub struct RawTarget {
     pub text: String,
     pub problem: Option<String>,
+    /// Where it came from, as the record's `source` says: `FILE:LINE`, `stdin:LINE`, `arg:N`.
+    pub source: Option<String>,
 }
 
 pub type Check<'a> = &'a dyn Fn(&str) -> Result<(), String>;
@@ -188,19 +190,29 @@ impl Targets {
 
     /// The targets, in order, read lazily. `check` marks bad lines of once-only sources.
     pub fn stream(self, check: OwnedCheck) -> Box<dyn Iterator<Item = RawTarget> + Send> {
-        let args = self.args.into_iter().map(|text| RawTarget {
-            text,
-            problem: None,
-        });
+        let args = self
+            .args
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| RawTarget {
+                text,
+                problem: None,
+                source: Some(format!("arg:{}", i + 1)),
+            });
         let once = |lines: LineReader| {
             lines.map(move |r| match r {
                 Ok((n, text)) => {
                     let problem = check(&text).err().map(|e| format!("{}: {e}", n));
-                    RawTarget { text, problem }
+                    RawTarget {
+                        text,
+                        problem,
+                        source: Some(n.source()),
+                    }
                 }
                 Err(e) => RawTarget {
                     text: String::new(),
                     problem: Some(e.to_string()),
+                    source: Some(e.at.source()),
                 },
             })
         };
@@ -209,13 +221,15 @@ impl Targets {
             Some(InputSpec::File(path)) => {
                 let lines = LineReader::open(&path);
                 Box::new(args.chain(lines.map(|r| match r {
-                    Ok((_, text)) => RawTarget {
+                    Ok((at, text)) => RawTarget {
                         text,
                         problem: None,
+                        source: Some(at.source()),
                     },
                     Err(e) => RawTarget {
                         text: String::new(),
                         problem: Some(e.to_string()),
+                        source: Some(e.at.source()),
                     },
                 })))
             }
@@ -272,6 +286,17 @@ pub enum Source {
 pub struct At {
     pub source: Source,
     pub line: u64,
+}
+
+impl At {
+    /// The record's `source`: `FILE:LINE` or `stdin:LINE` (lines counted from 1, blank and
+    /// comment lines included, so an editor's line number finds it).
+    pub fn source(&self) -> String {
+        match &self.source {
+            Source::Stdin => format!("stdin:{}", self.line),
+            Source::File(name) => format!("{name}:{}", self.line),
+        }
+    }
 }
 
 impl std::fmt::Display for At {

@@ -181,6 +181,8 @@ mod tests {
             error: None,
             elapsed_ms: 1,
             verified: None,
+            source: None,
+            at: None,
         }
     }
 

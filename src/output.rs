@@ -649,6 +649,8 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            source: None,
+            at: None,
         };
         assert_eq!(
             text_line(&r),
@@ -670,6 +672,8 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            source: None,
+            at: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

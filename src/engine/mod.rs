@@ -215,16 +215,25 @@ pub enum JobItem<J> {
     Invalid { target: Value, message: String },
 }
 
+/// An input item and where it came from: the record's `source` (`FILE:LINE`, `stdin:LINE`,
+/// `arg:N`), `None` for a target listed by the provider.
+pub type Sourced<J> = (JobItem<J>, Option<String>);
+
 /// The jobs of a run: known up front, or listed from the provider first.
 pub enum Jobs<J: Send + Sync + 'static> {
     /// From arguments, an input file or stdin, read lazily.
-    Items(Box<dyn Iterator<Item = JobItem<J>> + Send>),
+    Items(Box<dyn Iterator<Item = Sourced<J>> + Send>),
     /// Listed by a setup request (identity-store `--all`) through the attempt loop.
     Listed(Arc<dyn Listing<Job = J>>),
 }
 
 impl<J: Send + Sync + 'static> Jobs<J> {
+    /// Items with no `source`.
     pub fn items(items: impl Iterator<Item = JobItem<J>> + Send + 'static) -> Jobs<J> {
+        Jobs::Items(Box::new(items.map(|item| (item, None))))
+    }
+
+    pub fn sourced(items: impl Iterator<Item = Sourced<J>> + Send + 'static) -> Jobs<J> {
         Jobs::Items(Box::new(items))
     }
 }
@@ -353,7 +362,7 @@ pub async fn run<P: Provider>(
                 tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
                 // The listing was answered: the credentials work.
                 confirmed = true;
-                Box::new(items.into_iter())
+                Box::new(items.into_iter().map(|item| (item, None)))
             }
             Listed::Stopped => return flags(&stop, false),
             Listed::Failed => return flags(&stop, true),
@@ -362,7 +371,7 @@ pub async fn run<P: Provider>(
 
     // Targets are read on a blocking thread and handed over through a small channel, so a
     // million-line input is never held in memory at once.
-    let (tx, mut rx) = mpsc::channel::<JobItem<P::Job>>(256);
+    let (tx, mut rx) = mpsc::channel::<Sourced<P::Job>>(256);
     let producer = tokio::task::spawn_blocking(move || {
         for item in jobs {
             if tx.blocking_send(item).is_err() {
@@ -392,7 +401,7 @@ pub async fn run<P: Provider>(
             }
             item = rx.recv() => item,
         };
-        let Some(item) = item else { break };
+        let Some((item, source)) = item else { break };
         let i = index;
         index += 1;
         let job = match item {
@@ -408,7 +417,7 @@ pub async fn run<P: Provider>(
                         retryable: false,
                     }),
                 );
-                sink.emit(entry(record, None)).await;
+                sink.emit(entry(record.from(source), None)).await;
                 continue;
             }
             JobItem::Job(job) => job,
@@ -418,16 +427,16 @@ pub async fn run<P: Provider>(
         if let Some(status) = done.get(&key) {
             // Finished by an earlier run with this journal: reported, not sent again.
             let record = bare_record(name, i, target, status, None);
-            sink.emit(entry(record, None)).await;
+            sink.emit(entry(record.from(source), None)).await;
             continue;
         }
         if let Some(reason) = stop.reason() {
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             continue;
         }
         // The same target twice is sent once; the repeat gets the first one's status.
-        let target = match ctx.dedup.check(&key, i, target) {
+        let target = match ctx.dedup.check(&key, i, target, source.clone()) {
             (Check::First, Some(target)) => target,
             (Check::Repeat(r), _) => {
                 sink.emit(entry(repeat_record(name, r), None)).await;
@@ -438,6 +447,7 @@ pub async fn run<P: Provider>(
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
             let mut planned = planned(name, i, target, request);
+            planned.record.source = source;
             if cfg.verify {
                 plan_verification(&*provider, &job, &mut planned);
             }
@@ -453,12 +463,12 @@ pub async fn run<P: Provider>(
         };
         let Some(permit) = permit else {
             let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             continue;
         };
-        let work = process(ctx.clone(), i, job, key, target, permit);
+        let work = process(ctx.clone(), i, job, key, target, source, permit);
         if !confirmed {
             // Credentials first: the first request goes alone and the rest wait for its
             // answer, so wrong credentials cost one request, not one per slot (Huawei locks
@@ -478,9 +488,9 @@ pub async fn run<P: Provider>(
         verify_by_listing(&ctx, held).await;
     }
     // Repeats whose first occurrence never ended (none are expected): skipped with it.
-    for (i, target) in ctx.dedup.leftovers() {
+    for (i, target, source) in ctx.dedup.leftovers() {
         let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-        sink.emit(entry(skipped(name, i, target, reason), None))
+        sink.emit(entry(skipped(name, i, target, reason).from(source), None))
             .await;
     }
     // Not awaited: after a stop without draining, the producer may be blocked reading a
@@ -572,6 +582,8 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        source: None,
+        at: Some(crate::record::now()),
     }
 }
 
@@ -669,6 +681,7 @@ async fn process<P: Provider>(
     job: P::Job,
     key: String,
     target: Value,
+    source: Option<String>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> bool {
     let provider = &*ctx.provider;
@@ -690,13 +703,18 @@ async fn process<P: Provider>(
         Tried::Stopped(reason) => {
             redactor.leave(scrub_id);
             ctx.sink
-                .emit(entry(skipped(name, index, target, reason), None))
+                .emit(entry(
+                    skipped(name, index, target, reason).from(source),
+                    None,
+                ))
                 .await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             return false;
         }
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // When the answer came (verification, if any, comes after).
+    let at = Some(crate::record::now());
     match &result {
         Ok(_) => ctx.breaker.answer(),
         Err(e) if e.http_status().is_some() => ctx.breaker.answer(),
@@ -745,6 +763,8 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            source: source.clone(),
+            at: at.clone(),
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -758,6 +778,8 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            source: source.clone(),
+            at: at.clone(),
         },
     };
     let mut record = record;
@@ -875,7 +897,7 @@ fn repeat_record(provider: &str, r: Repeat) -> Record {
         ),
         retryable: false,
     });
-    bare_record(provider, r.index, r.target, r.status, error)
+    bare_record(provider, r.index, r.target, r.status, error).from(r.source)
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {

@@ -200,17 +200,18 @@ impl<J: Send + Sync + 'static> Input<J> {
         identity: impl Fn(&str) -> Value + Send + 'static,
     ) -> Input<J> {
         let (count, drainable) = (targets.count, targets.drainable());
-        let jobs = targets
-            .stream(Box::new(check))
-            .map(move |raw| match raw.problem {
+        let jobs = targets.stream(Box::new(check)).map(move |raw| {
+            let item = match raw.problem {
                 None => JobItem::Job(job(raw.text)),
                 Some(message) => JobItem::Invalid {
                     target: identity(&raw.text),
                     message,
                 },
-            });
+            };
+            (item, raw.source)
+        });
         Input {
-            jobs: Jobs::items(jobs),
+            jobs: Jobs::sourced(jobs),
             count,
             drainable,
         }
@@ -224,11 +225,11 @@ impl<J: Send + Sync + 'static> Input<J> {
         jobs: impl FnOnce(Box<dyn Iterator<Item = crate::input::RawTarget> + Send>) -> I,
     ) -> Input<J>
     where
-        I: Iterator<Item = JobItem<J>> + Send + 'static,
+        I: Iterator<Item = crate::engine::Sourced<J>> + Send + 'static,
     {
         let (n, drainable) = (count(targets.count), targets.drainable());
         Input {
-            jobs: Jobs::items(jobs(targets.stream(Box::new(check)))),
+            jobs: Jobs::sourced(jobs(targets.stream(Box::new(check)))),
             count: n,
             drainable,
         }

@@ -298,7 +298,9 @@ pub fn assert_record_schema(r: &Value) {
             "data",
             "error",
             "elapsed_ms",
-            "verified"
+            "verified",
+            "source",
+            "at"
         ],
         "record fields and order: {r}"
     );
@@ -330,6 +332,14 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["source"].is_null() || r["source"].is_string());
+    let at = r["at"].as_str().expect("at is a string");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok()
+            && at.ends_with('Z')
+            && at.len() == "2026-12-04T21:36:05.123Z".len(),
+        "at is UTC RFC 3339 with milliseconds: {at}"
+    );
 }
 
 #[track_caller]

@@ -1,0 +1,147 @@
+//! What an operator trips over, through the built binary: where a record's target came from
+//! (`source`) and when it was answered (`at`), empty runs, the checks `revoke config` and
+//! `revoke apply --dry-run` make, credentials files others can read, the text layout.
+
+use serde_json::Value;
+use wiremock::matchers as m;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::*;
+
+async fn accepting() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn by_index(records: Vec<Value>) -> Vec<Value> {
+    let mut records = records;
+    records.sort_by_key(|r| r["index"].as_u64());
+    records
+}
+
+fn sources(records: &[Value]) -> Vec<Value> {
+    records.iter().map(|r| r["source"].clone()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// source and at
+
+#[tokio::test]
+async fn records_say_where_each_target_came_from_and_when_it_was_answered() {
+    let server = accepting().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ids.txt");
+    // Blank and comment lines count: t-f1 is on line 3.
+    std::fs::write(&file, "# offboarding\n\nt-f1\nt-dup\n").unwrap();
+    let before = chrono::Utc::now();
+    let run = Revoke::identity_store(&server.uri())
+        .args(["t-arg1", "t-dup", "--input"])
+        .args([&file])
+        .run()
+        .await;
+    let after = chrono::Utc::now();
+    run.assert_code(0);
+    let records = by_index(run.records());
+    let f = file.display().to_string();
+    assert_eq!(
+        sources(&records),
+        ["arg:1", "arg:2", &format!("{f}:3"), &format!("{f}:4")],
+        "the repeat of t-dup keeps its own source"
+    );
+    for r in &records {
+        assert_record_schema(r);
+        let at = chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap()).unwrap();
+        assert!(
+            at >= before - chrono::Duration::milliseconds(1)
+                && at <= after + chrono::Duration::milliseconds(1),
+            "{r}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stdin_lines_and_planned_targets_have_their_source() {
+    let server = accepting().await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--input", "-", "--dry-run"])
+        .stdin("\n# x\nsid-1\nsid-2\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    let records = by_index(run.records());
+    assert_eq!(sources(&records), ["stdin:3", "stdin:4"]);
+    for r in &records {
+        assert_eq!(r["status"], "planned");
+        assert_record_schema(r);
+    }
+}
+
+#[tokio::test]
+async fn plan_steps_and_smh_batches_have_their_source() {
+    let r = Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK)
+        .env("SMH_LIBRARY_SECRET", SMH_SECRET);
+    private_file(r.home(), "ids.txt", "# ids\nu1\nu2\n");
+    let plan = private_file(
+        r.home(),
+        "plan.toml",
+        r#"
+[[step]]
+command = "identity-store"
+endpoint = "http://127.0.0.1:9"
+identity-store-id = "d-1"
+tenant-id = "t1"
+targets = ["tok-1", "tok-2"]
+
+[[step]]
+command = "smh"
+endpoint = "http://127.0.0.1:9"
+library-id = "lib"
+input = "ids.txt"
+"#,
+    );
+    let run = r
+        .args(["apply", "--dry-run", "-o", "json"])
+        .args([&plan])
+        .run()
+        .await;
+    run.assert_code(0);
+    let mut got: Vec<(u64, u64, String)> = run
+        .records()
+        .iter()
+        .map(|r| {
+            assert_record_schema_in_plan(r);
+            (
+                r["step"].as_u64().unwrap(),
+                r["index"].as_u64().unwrap(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let ids = plan.parent().unwrap().join("ids.txt").display().to_string();
+    assert_eq!(
+        got,
+        [
+            (0, 0, "arg:1".to_string()),
+            (0, 1, "arg:2".to_string()),
+            (1, 0, format!("{ids}:2")),
+        ],
+        "a batch of user ids has its first id's line"
+    );
+}
+
+/// A plan's record: `step` first, then the record's own fields.
+#[track_caller]
+fn assert_record_schema_in_plan(r: &Value) {
+    let mut r = r.clone();
+    let obj = r.as_object_mut().unwrap();
+    obj.shift_remove("step");
+    obj.shift_remove("name");
+    assert_record_schema(&r);
+}
