@@ -100,6 +100,12 @@ pub struct GlobalArgs {
           value_parser = parse_timeout, allow_negative_numbers = true, global = true)]
     pub timeout: f64,
 
+    /// A run that finds no target at all (an empty --input, a listing with nothing in it)
+    /// fails with exit 1, naming where the targets were to come from, instead of exit 0.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_REQUIRE_TARGETS", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_targets: bool,
+
     /// Append one line per finished target to FILE; a rerun with the same journal skips the
     /// targets already finished successfully.
     #[arg(

@@ -55,6 +55,8 @@ pub struct RunFlags {
     pub setup_failed: bool,
     /// `not_found` counts as success (`--missing-ok`).
     pub missing_ok: bool,
+    /// A run with no target is a failure (`--require-targets`).
+    pub require_targets: bool,
 }
 
 /// How a run that reached the engine ended: what the sink counted and what went wrong on the
@@ -122,6 +124,7 @@ pub fn status(end: &Ended) -> Exit {
                 || s.skipped > 0
                 || (s.not_found > 0 && !f.missing_ok)
                 || f.setup_failed
+                || (f.require_targets && s.total == 0)
                 || run.journal_failed
                 || run.stdout_failed
             {

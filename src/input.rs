@@ -173,6 +173,22 @@ impl Targets {
         })
     }
 
+    /// Where the targets come from, in words: `--input tokens.txt`, `the TARGET arguments`.
+    pub fn origin(&self) -> String {
+        let input = match &self.input {
+            None => None,
+            Some(InputSpec::Stdin) => Some("--input - (stdin)".to_string()),
+            Some(InputSpec::File(p) | InputSpec::Stream(p)) => {
+                Some(format!("--input {}", p.display()))
+            }
+        };
+        match (self.args.is_empty(), input) {
+            (_, None) => "the TARGET arguments".into(),
+            (true, Some(input)) => input,
+            (false, Some(input)) => format!("the TARGET arguments and {input}"),
+        }
+    }
+
     /// No target at all: neither arguments nor `--input`.
     pub fn is_empty(&self) -> bool {
         self.args.is_empty() && self.input.is_none()

@@ -317,6 +317,7 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    require_targets: bool,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -341,7 +342,9 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            require_targets,
         } = *self;
+        let tag_step = tag.step;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
             SinkConfig {
@@ -367,8 +370,9 @@ impl<P: Provider> Ready for Step<P> {
             verify,
         };
         let done = shared.done.clone();
+        let targets_from = plan.targets_from.clone();
         Ok(Box::pin(async move {
-            let flags = engine::run(
+            let mut flags = engine::run(
                 plan.provider,
                 plan.transport,
                 plan.jobs,
@@ -378,7 +382,11 @@ impl<P: Provider> Ready for Step<P> {
                 stop,
             )
             .await;
-            Ended::Ran(sink.finish(flags).await.end)
+            flags.require_targets = require_targets;
+            let end = sink.finish(flags).await.end;
+            let step = format!("step {}: ", tag_step + 1);
+            crate::say_if_no_target(&end, &targets_from, &step);
+            Ended::Ran(end)
         }))
     }
 }
@@ -674,6 +682,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        require_targets: g.require_targets,
         plan,
         tag,
     })

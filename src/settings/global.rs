@@ -28,6 +28,8 @@ pub struct Global {
     pub journal: Option<PathBuf>,
     pub quiet: bool,
     pub no_progress: bool,
+    /// `--require-targets`: a run with no target is a failure.
+    pub require_targets: bool,
 }
 
 impl Global {
@@ -60,6 +62,7 @@ impl Global {
             journal,
             quiet: g.quiet,
             no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
+            require_targets: layers.get("require_targets", g.require_targets, &parse::boolean)?,
         })
     }
 

@@ -169,6 +169,8 @@ pub struct Plan<P: Provider> {
     pub journal: Option<Journal>,
     /// What an earlier run with this journal finished.
     pub done: Done,
+    /// Where the targets come from, for `--require-targets`' message.
+    pub targets_from: String,
 }
 
 impl<P: Provider> Plan<P> {
@@ -188,6 +190,8 @@ pub struct Input<J: Send + Sync + 'static> {
     jobs: Jobs<J>,
     count: Option<u64>,
     drainable: bool,
+    /// Where the targets come from, in words.
+    from: String,
 }
 
 impl<J: Send + Sync + 'static> Input<J> {
@@ -199,7 +203,7 @@ impl<J: Send + Sync + 'static> Input<J> {
         job: impl Fn(String) -> J + Send + 'static,
         identity: impl Fn(&str) -> Value + Send + 'static,
     ) -> Input<J> {
-        let (count, drainable) = (targets.count, targets.drainable());
+        let (count, drainable, from) = (targets.count, targets.drainable(), targets.origin());
         let jobs = targets.stream(Box::new(check)).map(move |raw| {
             let item = match raw.problem {
                 None => JobItem::Job(job(raw.text)),
@@ -214,6 +218,7 @@ impl<J: Send + Sync + 'static> Input<J> {
             jobs: Jobs::sourced(jobs),
             count,
             drainable,
+            from,
         }
     }
 
@@ -227,11 +232,12 @@ impl<J: Send + Sync + 'static> Input<J> {
     where
         I: Iterator<Item = crate::engine::Sourced<J>> + Send + 'static,
     {
-        let (n, drainable) = (count(targets.count), targets.drainable());
+        let (n, drainable, from) = (count(targets.count), targets.drainable(), targets.origin());
         Input {
             jobs: Jobs::sourced(jobs(targets.stream(Box::new(check)))),
             count: n,
             drainable,
+            from,
         }
     }
 
@@ -241,12 +247,14 @@ impl<J: Send + Sync + 'static> Input<J> {
             jobs: Jobs::items(std::iter::once(JobItem::Job(job))),
             count: Some(1),
             drainable: true,
+            from: "the command itself".into(),
         }
     }
 
     /// Jobs the provider lists first; in a dry run, the list call is the one planned job.
     pub fn listed(listing: Arc<dyn Listing<Job = J>>, dry_run: bool) -> Input<J> {
         Input {
+            from: format!("the provider's listing ({})", listing.what()),
             jobs: Jobs::Listed(listing),
             count: dry_run.then_some(1),
             drainable: true,
@@ -352,6 +360,7 @@ impl Context<'_> {
             default_rate: None,
             missing_ok: false,
             credentials_source: credentials_source.into(),
+            targets_from: input.from,
             transport,
             journal,
             done,

@@ -145,3 +145,40 @@ fn assert_record_schema_in_plan(r: &Value) {
     obj.shift_remove("name");
     assert_record_schema(&r);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Empty runs
+
+#[tokio::test]
+async fn require_targets_makes_an_empty_run_exit_1_naming_where_targets_were_to_come_from() {
+    let server = accepting().await;
+    // A mistyped variable in CI: `printf '%s\n' "$TOKEN"` with TOKEN unset.
+    let plain = Revoke::ciam(&server.uri())
+        .args(["--input", "-"])
+        .stdin("\n")
+        .run()
+        .await;
+    plain.assert_code(0);
+
+    for required in [
+        Revoke::ciam(&server.uri()).args(["--require-targets"]),
+        Revoke::ciam(&server.uri()).env("REVOKE_REQUIRE_TARGETS", "1"),
+    ] {
+        let run = required.args(["--input", "-"]).stdin("\n").run().await;
+        run.assert_code(1);
+        assert_eq!(run.summary()["exit_code"], 1);
+        let err = run.stderr();
+        assert_eq!(
+            err.matches("revoke: error: --require-targets: no target came from --input - (stdin)")
+                .count(),
+            1,
+            "{err}"
+        );
+    }
+    // A run that has targets is not affected.
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--require-targets", "tok-1"])
+        .run()
+        .await;
+    run.assert_code(0);
+}
