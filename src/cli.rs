@@ -319,6 +319,9 @@ Examples:
   # Delete every bearer token of a Huawei Identity Center tenant
   revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
     --tenant-id t-1 --all --missing-ok
+  # Which token a record means: tokens are named \"sha256:\" + the first 12 hex digits
+  # of the SHA-256 of the token
+  printf %s \"$TOKEN\" | sha256sum | cut -c1-12
   # Every option of a command, and its examples
   revoke ciam --help";
 

@@ -182,3 +182,75 @@ async fn require_targets_makes_an_empty_run_exit_1_naming_where_targets_were_to_
         .await;
     run.assert_code(0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Finding a failed target
+
+#[tokio::test]
+async fn the_fingerprint_formula_in_help_and_readme_finds_the_token() {
+    const FORMULA: &str = r#"printf %s "$TOKEN" | sha256sum | cut -c1-12"#;
+    let help = Revoke::new().args(["--help"]).run().await;
+    assert!(help.stdout().contains(FORMULA), "{}", help.stdout());
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(FORMULA));
+
+    // And the formula is what records say.
+    let token = "operator-token-0001";
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-"])
+        .stdin(format!("{token}\n"))
+        .run()
+        .await;
+    run.assert_code(0);
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        run.records()[0]["target"]["token"],
+        format!("sha256:{}", &hex[..12])
+    );
+}
+
+#[test]
+fn the_readme_keeps_exit_codes_through_jq_and_lists_each_variable_once() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table: Vec<&str> = readme
+        .split("## Environment variables")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let table = table.join("\n");
+    assert_eq!(table.matches("`XDG_CONFIG_HOME`").count(), 1, "{table}");
+    for var in ["REVOKE_VERIFY", "REVOKE_REQUIRE_TARGETS"] {
+        assert!(table.contains(var), "{var} missing from the table");
+    }
+    // Every sh block that pipes revoke into jq keeps revoke's exit code.
+    for block in readme.split("```sh").skip(1) {
+        let block = block.split("```").next().unwrap();
+        if block
+            .lines()
+            .any(|l| l.starts_with("revoke") && l.contains("| jq"))
+        {
+            assert!(block.contains("set -o pipefail"), "{block}");
+        }
+    }
+    // The JSON sample shows every field of a record, in order.
+    let sample = readme
+        .lines()
+        .find(|l| l.starts_with(r#"{"provider":"ciam","index":0"#))
+        .unwrap();
+    let record: Value = serde_json::from_str(sample).unwrap();
+    assert_record_schema(&record);
+}
