@@ -164,6 +164,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
         step: None,
+        verify: global.verify && !global.dry_run,
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,

@@ -356,6 +356,7 @@ impl<P: Provider> Ready for Step<P> {
                 missing_ok: plan.missing_ok,
                 provider: plan.provider.name(),
                 step: Some(tag),
+                verify: verify && !dry_run,
             },
             Box::new(shared.out.writer()),
         );

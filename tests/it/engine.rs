@@ -299,6 +299,7 @@ where
             missing_ok: false,
             provider: "fake",
             step: None,
+            verify: false,
         },
         Box::new(buf.clone()),
     );

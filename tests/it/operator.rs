@@ -254,3 +254,55 @@ fn the_readme_keeps_exit_codes_through_jq_and_lists_each_variable_once() {
     let record: Value = serde_json::from_str(sample).unwrap();
     assert_record_schema(&record);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text layout
+
+#[tokio::test]
+async fn with_verify_the_status_column_holds_the_verification() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/auth/v1/revoke"))
+        .and(m::body_string_contains("layoutToken1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/auth/v1/revoke"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "invalid_request"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(m::method("GET"))
+        .and(m::path("/auth/v1/token/introspect"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    let run = Revoke::new()
+        .args(["cloudbase", "--endpoint", &server.uri()])
+        .args(["--verify", "--concurrency", "1", "--input", "-"])
+        .stdin("layoutToken1\nlayoutToken2\n")
+        .run()
+        .await;
+    let out = run.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}{}", run.stderr());
+    assert!(
+        lines.iter().any(|l| l.starts_with("revoked, ")),
+        "one line shows its verification: {out}"
+    );
+    let columns: Vec<usize> = lines
+        .iter()
+        .map(|l| l.find(" cloudbase ").expect("provider column"))
+        .collect();
+    assert!(
+        columns.iter().all(|c| *c == columns[0]),
+        "the provider column lines up: {out}"
+    );
+    assert!(
+        lines.iter().all(|l| l.as_bytes()[columns[0] - 1] == b' '),
+        "a space before the provider on every line: {out}"
+    );
+}
