@@ -28,15 +28,74 @@ struct Row {
 }
 
 /// Shows the settings; exit 0, or 2 when the settings a run would use cannot be (a bad value,
-/// an unknown context).
+/// an unknown context, a required option unset, a secret that cannot be read), each problem
+/// on its own stderr line after the table.
 pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&ConfigFile>) -> Ended {
     match rows(args, g, given, file) {
-        Ok((head, rows)) => print(g.output, &head, &rows),
+        Ok((head, rows, problems)) => {
+            let printed = print(g.output, &head, &rows);
+            if problems.is_empty() {
+                return printed;
+            }
+            for p in &problems {
+                crate::logging::error(p);
+            }
+            crate::logging::error(&format!(
+                "{} problem{}: a run with these settings would stop before sending anything",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            ));
+            Ended::NothingSent
+        }
         Err(e) => {
             crate::logging::error(&e.to_string());
             Ended::NothingSent
         }
     }
+}
+
+/// What a run of each command cannot do without, as its settings check it: each entry is a
+/// list of options one of which must be set.
+const REQUIRED: &[(&str, &[&[&str]])] = &[
+    (
+        "bi-embed",
+        &[&["project-id"], &["user-corp-id"], &["scope"]],
+    ),
+    ("smh", &[&["library-id"]]),
+    ("cloudbase", &[&["env-id", "endpoint"]]),
+    ("ciam", &[&["domain", "endpoint"], &["client-id"]]),
+    (
+        "identity-store",
+        &[
+            &["region", "endpoint"],
+            &["identity-store-id"],
+            &["tenant-id"],
+        ],
+    ),
+];
+
+/// The required options of `command` that no layer sets.
+fn unset_required(command: &str, layers: &Layers) -> Vec<String> {
+    let Some((_, groups)) = REQUIRED.iter().find(|(c, _)| *c == command) else {
+        return Vec::new();
+    };
+    groups
+        .iter()
+        .filter(|group| {
+            group
+                .iter()
+                .all(|k| layers.show(&k.replace('-', "_")).is_none())
+        })
+        .map(|group| {
+            let flags: Vec<String> = group.iter().map(|k| format!("--{k}")).collect();
+            format!(
+                "{} is required: pass {}, or set {} in a [{command}.CONTEXT] table of the config file",
+                flags.join(" or "),
+                flags.join(" or "),
+                group.join(" or ")
+            )
+        })
+        .collect()
 }
 
 /// What the table is about: the file, the context.
@@ -47,12 +106,13 @@ struct Head {
     contexts: Vec<String>,
 }
 
+/// The table's head and rows, and the problems a run with these settings would stop on.
 fn rows(
     args: &ConfigArgs,
     g: &GlobalArgs,
     given: &Given,
     file: Option<&ConfigFile>,
-) -> Result<(Head, Vec<Row>), UsageError> {
+) -> Result<(Head, Vec<Row>, Vec<String>), UsageError> {
     let env = ProcessEnv;
     let command = args.command.as_deref();
     let context = match command {
@@ -71,7 +131,10 @@ fn rows(
         None => Layers::new(given, &scoped),
     };
     // Refused here as a run would refuse it.
-    Global::resolve(g, &layers)?;
+    let mut problems = Vec::new();
+    if let Err(e) = Global::resolve(g, &layers) {
+        problems.push(e.to_string());
+    }
     let keys = match command {
         Some(c) => schema::command_keys(c).unwrap_or_default(),
         None => schema::global_keys(),
@@ -81,7 +144,10 @@ fn rows(
         .filter_map(|k| row(&layers, k))
         .collect::<Vec<_>>();
     if let Some(c) = command {
-        rows.extend(credentials(c, &layers, &env));
+        problems.extend(unset_required(c, &layers));
+        let (secret_rows, secret_problems) = credentials(c, &layers, &env);
+        rows.extend(secret_rows);
+        problems.extend(secret_problems);
     }
     let head = Head {
         file: file.map(|f| f.path.display().to_string()).or_else(|| {
@@ -104,7 +170,7 @@ fn rows(
             })
             .unwrap_or_default(),
     };
-    Ok((head, rows))
+    Ok((head, rows, problems))
 }
 
 /// The row of an option the command line defines (file-only secret keys are shown by
@@ -130,8 +196,39 @@ fn row(layers: &Layers, key: &Key) -> Option<Row> {
     })
 }
 
-/// The command's credentials, by source (never by value). A `*-command` is not run.
-fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
+/// The command's credentials, by source (never by value), and what a run would refuse in them
+/// (none found; a secret file missing, empty or readable by others). A `*-command` is not run.
+fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<String>) {
+    let rows = credential_rows(command, layers, env);
+    let mut problems: Vec<String> = rows
+        .iter()
+        // No value: none was found (cloudbase's tokens are their own credentials).
+        .filter(|r| r.value.is_none() && command != "cloudbase")
+        .map(|r| format!("{}: {}", r.option, r.from))
+        .collect();
+    if let Some(keys) = schema::secret_of(command) {
+        match secrets::locate(layers, env, &keys, None) {
+            Some(secrets::Source::File(f)) if f.text != "-" => {
+                if let Err(why) = crate::creds::read_secret_file(
+                    std::path::Path::new(&f.text),
+                    env,
+                    keys.file_key,
+                ) {
+                    problems.push(format!("{}:{}: {why}", f.file.display(), f.line));
+                }
+            }
+            Some(secrets::Source::Env(name))
+                if env.var(name).is_none_or(|v| v.trim().is_empty()) =>
+            {
+                problems.push(format!("{name} is empty"));
+            }
+            _ => {}
+        }
+    }
+    (rows, problems)
+}
+
+fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
     let secret = |option: &str, found: Result<String, String>| match found {
         Ok(from) => Row {
             option: option.into(),

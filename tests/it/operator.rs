@@ -306,3 +306,48 @@ async fn with_verify_the_status_column_holds_the_verification() {
         "a space before the provider on every line: {out}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// revoke config checks what the run would check
+
+#[tokio::test]
+async fn revoke_config_lists_every_problem_a_run_would_stop_on_and_exits_2() {
+    let text = "[smh.default]\nlibrary-secret-file = \"{home}/smh.secret\"\n";
+    // The secret file is missing, library-id is unset.
+    let r = crate::config::with_config(text, "");
+    let run = r.args(["config", "smh"]).run().await;
+    run.assert_code(2);
+    let err = run.stderr();
+    assert!(
+        err.contains("revoke: error: --library-id is required"),
+        "{err}"
+    );
+    assert!(err.contains(":2: library-secret-file "), "{err}");
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(
+        run.stdout().contains("library secret"),
+        "the table is still shown"
+    );
+
+    // A secret file others can read: refused as a run refuses it.
+    let text = "[smh.default]\nlibrary-id = \"L\"\nlibrary-secret-file = \"{home}/smh.secret\"\n";
+    let r = crate::config::with_config(text, "");
+    let secret = r.home().join("smh.secret");
+    std::fs::write(&secret, "configSecret0001\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = r.args(["config", "smh"]).run().await;
+    run.assert_code(2);
+    let err = run.stderr();
+    assert!(err.contains("permissions 0644 are too open"), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    assert!(err.contains("1 problem:"), "{err}");
+    run.assert_no_secret(&["configSecret0001"]);
+
+    // Complete settings: exit 0.
+    let r = crate::config::with_config(text, "");
+    private_file(r.home(), "smh.secret", "configSecret0001\n");
+    let run = r.args(["config", "smh"]).run().await;
+    run.assert_code(0);
+    assert_eq!(run.stderr(), "");
+}
