@@ -130,6 +130,10 @@ pub enum UsageError {
         command: String,
     },
 
+    /// Several problems, found together (a plan's steps are all checked before any is run).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Several(Vec<UsageError>),
+
     /// A value in a configuration source that cannot be used.
     #[error("{}:{line}: {key}: {why}", file.display())]
     Config {

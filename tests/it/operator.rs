@@ -351,3 +351,107 @@ async fn revoke_config_lists_every_problem_a_run_would_stop_on_and_exits_2() {
     run.assert_code(0);
     assert_eq!(run.stderr(), "");
 }
+
+// ---------------------------------------------------------------------------------------------
+// revoke apply: every problem at once, steps counted from 1, a dry run in step order
+
+#[tokio::test]
+async fn apply_reports_every_problem_of_every_step_at_once() {
+    let r = Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    let plan = private_file(
+        r.home(),
+        "plan.toml",
+        r#"[[step]]
+command = "identity-store"
+endpoint = "http://127.0.0.1:9"
+identity-store-id = "d-1"
+tenant-id = "t1"
+targets = ["tok-1"]
+
+[[step]]
+command = "smh"
+library-idd = "x"
+
+[[step]]
+command = "identity-store"
+endpoint = "http://127.0.0.1:9"
+identity-store-id = "d-1"
+targets = ["tok-2"]
+
+[[step]]
+command = "ciam"
+endpoint = "http://127.0.0.1:9"
+targets = ["t"]
+"#,
+    );
+    let run = r.args(["apply", "--dry-run"]).args([&plan]).run().await;
+    run.assert_code(2);
+    assert_eq!(run.stdout(), "", "nothing planned, nothing sent");
+    let err = run.stderr();
+    let p = plan.display().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "three problems and the count: {err}");
+    // Found when the file is read: the key and its place.
+    assert!(
+        lines[0].starts_with(&format!(
+            "revoke: error: {p}:10: library-idd: unknown key in step 2"
+        )),
+        "{err}"
+    );
+    // Found when the other steps are resolved, each with its step (counted from 1) and place.
+    assert!(
+        lines[1].starts_with(&format!("revoke: error: step 3 (identity-store, {p}:12)")),
+        "{err}"
+    );
+    assert!(lines[1].contains("--tenant-id is required"), "{err}");
+    assert!(
+        lines[2].starts_with("revoke: error: step 4 (ciam, "),
+        "{err}"
+    );
+    assert!(lines[2].contains("--client-id is required"), "{err}");
+    assert_eq!(
+        lines[3],
+        "revoke: error: 3 problems in the plan: nothing was sent for any step"
+    );
+}
+
+#[tokio::test]
+async fn a_plan_dry_run_prints_its_steps_in_order() {
+    let r = Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    let many: String = (0..400).map(|i| format!("tok-{i}\n")).collect();
+    private_file(r.home(), "many.txt", &many);
+    let step = |input: &str| {
+        format!(
+            "[[step]]\ncommand = \"identity-store\"\nendpoint = \"http://127.0.0.1:9\"\nidentity-store-id = \"d-1\"\ntenant-id = \"t1\"\n{input}\n"
+        )
+    };
+    let text = [
+        step("targets = [\"first\"]"),
+        step("input = \"many.txt\""),
+        step("targets = [\"last\"]"),
+    ]
+    .concat();
+    let plan = private_file(r.home(), "plan.toml", &text);
+    let run = r.args(["apply", "--dry-run"]).args([&plan]).run().await;
+    run.assert_code(0);
+    let tags: Vec<String> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split(']').next().unwrap().to_string())
+        .collect();
+    assert_eq!(tags.len(), 402, "{}", run.stdout());
+    let mut sorted = tags.clone();
+    sorted.sort_by_key(|t| t.trim_start_matches('[').parse::<u32>().unwrap());
+    assert_eq!(tags, sorted, "records in step order");
+    let err = run.stderr();
+    assert!(
+        err.contains("step 1: credentials from"),
+        "counted from 1: {err}"
+    );
+    assert!(!err.contains("step 0"), "{err}");
+}
