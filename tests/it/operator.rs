@@ -455,3 +455,92 @@ async fn a_plan_dry_run_prints_its_steps_in_order() {
     );
     assert!(!err.contains("step 0"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Credentials files others can read
+
+#[tokio::test]
+async fn a_credentials_file_others_can_read_draws_one_warning_and_is_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = accepting().await;
+    // Huawei's SDK credentials file, 0644, in a plan of two steps that both read it.
+    let r = Revoke::new();
+    let dir = r.home().join(".huaweicloud");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("credentials");
+    std::fs::write(
+        &file,
+        "[basic]\nak=OPENAK00000000000001\nsk=openSecretKey0001\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let step = format!(
+        "[[step]]\ncommand = \"identity-store\"\nendpoint = \"{}\"\nidentity-store-id = \"d-1\"\ntenant-id = \"t1\"\ntargets = [\"tok\"]\n",
+        server.uri()
+    );
+    let plan = private_file(r.home(), "plan.toml", &format!("{step}{step}"));
+    let run = r.args(["apply", "-o", "json"]).args([&plan]).run().await;
+    run.assert_code(0);
+    let err = run.stderr();
+    let warning = format!(
+        "revoke: warning: {}: permissions 0644: other users can read these credentials; run `chmod 600 {}`",
+        file.display(),
+        file.display()
+    );
+    assert_eq!(err.matches(&warning).count(), 1, "{err}");
+    run.assert_no_secret(&["openSecretKey0001"]);
+
+    // tccli's profile file, as tccli writes it (0644).
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"Response": {"RequestId": "r1", "Data": {}}})),
+        )
+        .mount(&server)
+        .await;
+    let r = Revoke::new()
+        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
+        .args([
+            "--project-id",
+            "889",
+            "--user-corp-id",
+            "7",
+            "--scope",
+            "panel",
+        ]);
+    std::fs::create_dir(r.home().join(".tccli")).unwrap();
+    let file = r.home().join(".tccli/default.credential");
+    std::fs::write(
+        &file,
+        r#"{"secretId": "AKIDopen", "secretKey": "openTcKey0001"}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = r.run().await;
+    run.assert_code(0);
+    let err = run.stderr();
+    assert_eq!(err.matches("revoke: warning: ").count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("run `chmod 600 {}`", file.display())),
+        "{err}"
+    );
+
+    // 0600: no warning.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = Revoke::new()
+        .env("HOME", file.parent().unwrap().parent().unwrap())
+        .args(["bi-embed", "--endpoint", &server.uri(), "-o", "json"])
+        .args([
+            "--project-id",
+            "889",
+            "--user-corp-id",
+            "7",
+            "--scope",
+            "panel",
+        ])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert!(!run.stderr().contains("warning"), "{}", run.stderr());
+}
