@@ -325,6 +325,17 @@ pub struct Transport {
     clock: std::sync::Arc<crate::clock::Clock>,
 }
 
+/// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
+/// any host" (CURLOPT_NOPROXY: "a single * character, which matches all hosts, and effectively
+/// disables the proxy"). reqwest's matcher (hyper-util 0.1) applies `*` to host names only, not
+/// to IP addresses such as `127.0.0.1`, so the run turns proxies off itself.
+fn no_proxy_for_any_host(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|n| var(n).filter(|v| !v.trim().is_empty()))
+        .is_some_and(|v| v.split(',').any(|entry| entry.trim() == "*"))
+}
+
 impl Transport {
     /// `tls`: whether any https endpoint will be used. Loading the platform's root certificates
     /// costs start-up time, so a plain-http (loopback) run skips it.
@@ -339,6 +350,9 @@ impl Transport {
             builder = builder
                 .tls_built_in_root_certs(false)
                 .tls_built_in_native_certs(false);
+        }
+        if no_proxy_for_any_host(|name| std::env::var(name).ok()) {
+            builder = builder.no_proxy();
         }
         let client = builder
             .build()
@@ -526,6 +540,34 @@ pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_star_means_no_proxy_for_any_host_as_in_curl() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(no_proxy_for_any_host(env(&[("NO_PROXY", "*")])));
+        assert!(no_proxy_for_any_host(env(&[("no_proxy", " * ")])));
+        assert!(no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "example.com, *"
+        )])));
+        assert!(no_proxy_for_any_host(env(&[
+            ("NO_PROXY", ""),
+            ("no_proxy", "*")
+        ])));
+        assert!(!no_proxy_for_any_host(env(&[("NO_PROXY", "example.com")])));
+        assert!(!no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "*.example.com"
+        )])));
+        assert!(!no_proxy_for_any_host(env(&[])));
+    }
 
     #[test]
     fn http_only_to_loopback() {
