@@ -60,6 +60,8 @@ pub fn main() -> ExitCode {
         Command::Version { json } => help::version(*json),
         _ => run_on_runtime(line),
     };
+    // A run stopped while reading targets from a terminal leaves its echo off: back on.
+    input::restore_terminal();
     exit::process_code(&end)
 }
 

@@ -544,3 +544,53 @@ async fn a_credentials_file_others_can_read_draws_one_warning_and_is_used() {
     run.assert_code(0);
     assert!(!run.stderr().contains("warning"), "{}", run.stderr());
 }
+
+// ---------------------------------------------------------------------------------------------
+// --input - at a terminal
+
+/// A person pasting tokens at a terminal: a prompt on stderr, nothing they type shown, and the
+/// terminal as it was afterwards. Driven through a pseudo-terminal by `tests/tty_input.py`.
+#[tokio::test]
+async fn input_from_a_terminal_prompts_and_does_not_echo_the_tokens() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let token = "ttyPastedToken0001";
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .env("TTY_TOKEN", token)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tty_input.py"))
+        .arg(env!("CARGO_BIN_EXE_revoke"))
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "app"])
+        .args(["--input", "-", "--no-progress"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = got["shown"].as_str().unwrap();
+    assert_eq!(got["prompted"], true, "a prompt on the terminal: {shown}");
+    assert!(
+        shown.contains("revoke: reading targets from the terminal (not shown as you type)"),
+        "{shown}"
+    );
+    assert!(!shown.contains(token), "the token was echoed: {shown}");
+    assert!(shown.contains("revoked"), "{shown}");
+    assert_eq!(got["code"], 0, "{shown}");
+    assert_eq!(got["echo_during"], false, "echo off while reading");
+    assert_eq!(
+        got["echo_after"], true,
+        "the terminal's echo is back: {shown}"
+    );
+}
