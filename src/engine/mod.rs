@@ -107,10 +107,16 @@ impl Outcome {
         }
     }
 
-    pub fn revoked(http_status: u16, request_id: Option<String>, data: Option<Value>) -> Self {
+    /// `revoked`: made only of an answer that looks like the API's own success (see
+    /// [`crate::providers::recognise`]), never of a bare 2xx.
+    pub fn revoked(
+        seen: crate::providers::Recognised,
+        request_id: Option<String>,
+        data: Option<Value>,
+    ) -> Self {
         Outcome {
             status: Status::Revoked,
-            http_status: Some(http_status),
+            http_status: Some(seen.status()),
             request_id,
             data,
             error: None,
@@ -268,18 +274,53 @@ struct Ctx<P: Provider> {
 /// endpoint is taken as down, once it has answered before.
 pub const BREAKER_AFTER_ANSWERS: u32 = 5;
 
+/// At most this many targets are sent to an endpoint whose answers show it is not the
+/// provider's API (CLI.md, "Endpoints that are not the API").
+pub const MISMATCH_AFTER: u32 = 3;
+
 /// The circuit breaker: when the endpoint gives no answer at all (connection refused or reset,
 /// timeouts) to target after target, the rest are `skipped` with code `Unreachable` instead of
 /// each spending `(retries+1) x timeout`. The rule: a target that ended with no answer before
 /// the endpoint ever answered trips it (nothing suggests the next would fare better: a wrong
 /// host, a firewall that drops); after an answer, [`BREAKER_AFTER_ANSWERS`] in a row do.
+///
+/// It also stops a run at an endpoint that answers, but is not the API: a sign-in page, a
+/// captive portal, a wrong path answering 404 (errors of kind [`ErrorKind::NotTheApi`]). When
+/// [`MISMATCH_AFTER`] targets have had such answers before any answer from the API itself, the
+/// rest are `skipped` with code `EndpointMismatch`. Such answers never confirm the credentials,
+/// so targets go one at a time until then: at most [`MISMATCH_AFTER`] are sent, each with its
+/// secrets, whatever `--concurrency`.
+///
+/// [`ErrorKind::NotTheApi`]: crate::error::ErrorKind::NotTheApi
 #[derive(Default)]
 pub struct Breaker {
     answered: std::sync::atomic::AtomicBool,
     silent_in_a_row: std::sync::atomic::AtomicU32,
+    /// An answer came that only the API gives (its success, its own error format).
+    api_seen: std::sync::atomic::AtomicBool,
+    mismatches: std::sync::atomic::AtomicU32,
 }
 
 impl Breaker {
+    /// The API itself answered: the endpoint is the API.
+    pub fn api(&self) {
+        self.answer();
+        self.api_seen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A target ended with an answer showing the endpoint is not the API: whether the breaker
+    /// trips (and after how many).
+    pub fn mismatch(&self) -> Option<u32> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.answer();
+        if self.api_seen.load(Relaxed) {
+            return None;
+        }
+        let n = self.mismatches.fetch_add(1, Relaxed) + 1;
+        (n >= MISMATCH_AFTER).then_some(n)
+    }
+
     pub fn answer(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         self.answered.store(true, Relaxed);
@@ -348,8 +389,9 @@ pub async fn run<P: Provider>(
         Jobs::Listed(listing) => match listing::list(&*listing, &ctx.attempts).await {
             Listed::All(items) => {
                 tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
-                // The listing was answered: the credentials work.
+                // The listing was answered: the credentials work, and the endpoint is the API.
                 confirmed = true;
+                ctx.breaker.api();
                 Box::new(items.into_iter())
             }
             Listed::Stopped => return flags(&stop, false),
@@ -587,6 +629,14 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             "Unreachable",
             "not sent: the endpoint gave no answer to the targets before it",
         ),
+        StopReason::ClockSkew => (
+            "ClockSkew",
+            "not sent: the server refused the signature's time, and its Date is more than 24 h off the local clock",
+        ),
+        StopReason::EndpointMismatch => (
+            "EndpointMismatch",
+            "not sent: the endpoint's answers to the targets before it show it is not the provider's API",
+        ),
     };
     bare_record(
         provider,
@@ -691,7 +741,21 @@ async fn process<P: Provider>(
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match &result {
-        Ok(_) => ctx.breaker.answer(),
+        Ok(_) => ctx.breaker.api(),
+        Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
+            if let Some(n) = ctx.breaker.mismatch()
+                && ctx.attempts.stop.first(StopReason::EndpointMismatch)
+            {
+                let said = crate::output::cut(
+                    redactor.scrub_with(&e.to_string(), &secrets),
+                    crate::output::MAX_MESSAGE,
+                );
+                crate::logging::say(&format!(
+                    "revoke: error: the endpoint is not the {name} API: {n} targets in a row were answered so, the last with: {said}; the remaining targets are skipped (code EndpointMismatch). Check --endpoint (and any proxy or sign-in gateway on the way)"
+                ));
+            }
+        }
+        Err(e) if e.from_the_api() => ctx.breaker.api(),
         Err(e) if e.http_status().is_some() => ctx.breaker.answer(),
         Err(e @ ApiError::Send { silent: true, .. }) => {
             if let Some(n) = ctx.breaker.silence()
@@ -706,11 +770,12 @@ async fn process<P: Provider>(
         }
         Err(_) => {}
     }
-    // The provider answered, and not about the credentials: they were accepted.
+    // The provider's API answered, and not about the credentials: they were accepted. An
+    // answer that is not the API's (a page, an unreadable body) says nothing about them.
     let confirmed = match &result {
         Ok(_) => true,
         Err(e) => {
-            e.http_status().is_some()
+            e.from_the_api()
                 && matches!(
                     e.kind(),
                     crate::error::ErrorKind::Rejected | crate::error::ErrorKind::NotFound

@@ -283,18 +283,47 @@ async fn truncated_json_body_is_retried_and_fails_after_its_retries() {
     .await;
 }
 
+/// A 200 that is not an API 3.0 answer is not a success, and not retried: it is not the API
+/// answering (CLI.md, "Endpoints that are not the API"). The other targets are unaffected.
 #[tokio::test]
-async fn non_json_body_with_200_is_not_success() {
-    wiremock_class(
-        ResponseTemplate::new(200)
-            .set_body_raw(fixture("bi_embed/not_json_envoy.txt"), "text/plain"),
-        2,
-        Failed {
-            http_status: Some(200),
-            code: "UnreadableResponse",
-        },
-    )
-    .await;
+async fn non_json_body_with_200_is_not_success_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(page("always"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("bi_embed/not_json_envoy.txt"), "text/plain"),
+        )
+        .expect(1)
+        .named("not the API")
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(SUCCESS, "application/json"))
+        .expect(2)
+        .named("success")
+        .mount(&server)
+        .await;
+    let run = bi(&server.uri(), 2).run().await;
+    run.assert_code(1);
+    server.verify().await;
+    let records = run.records();
+    let statuses: Vec<&str> = records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["revoked", "failed", "revoked"],
+        "{}",
+        run.stdout()
+    );
+    let always = &records[1];
+    assert_eq!(always["attempts"], 1, "{always}");
+    assert_eq!(always["http_status"], 200);
+    assert_eq!(always["error"]["code"], "NotTheApi", "{always}");
+    assert_eq!(always["error"]["retryable"], false);
+    run.assert_no_secret(&[KEY]);
 }
 
 // ---------------------------------------------------------------------------------------------
