@@ -935,3 +935,28 @@ fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {
     e.code = r.scrub_with(&e.code, secrets);
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_stops_at_the_third_answer_that_is_not_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), Some(MISMATCH_AFTER));
+        // Answers that are not the API's do count as answers for the silence rule.
+        assert_eq!(b.silence(), None);
+    }
+
+    #[test]
+    fn an_answer_from_the_api_means_the_endpoint_is_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        b.api();
+        for _ in 0..10 {
+            assert_eq!(b.mismatch(), None);
+        }
+    }
+}

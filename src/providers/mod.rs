@@ -406,6 +406,96 @@ mod tests {
         assert_eq!(request_id(None, &a, &["x-request-id"]), None);
     }
 
+    const NO_BODY: Looks = Looks {
+        what: "a success",
+        statuses: &[204],
+        body: Body::None,
+    };
+    const JSON: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::Json,
+    };
+    const EMPTY: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::NoneOrEmptyObject,
+    };
+    const EMPTY_OR_JSON: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::NoneOrJson,
+    };
+
+    fn code(looks: &Looks, status: u16, body: &str) -> String {
+        match recognise(&answer(status, &[], body), looks, None) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.code(),
+        }
+    }
+
+    #[test]
+    fn only_what_looks_like_the_success_is_recognised() {
+        let page =
+            "<!DOCTYPE html><html><head><title>\n Sign in -\tCorp SSO </title></head></html>";
+        for (looks, status, body, want) in [
+            (&NO_BODY, 204, "", "ok"),
+            (&NO_BODY, 204, " \r\n", "ok"),
+            (&NO_BODY, 200, "", "NotTheApi"),
+            (&NO_BODY, 204, "{}", "NotTheApi"),
+            (&NO_BODY, 204, page, "NotTheApi"),
+            (&JSON, 200, "{}", "ok"),
+            (&JSON, 200, "[1]", "ok"),
+            (&JSON, 200, "", "NotTheApi"),
+            (&JSON, 200, page, "NotTheApi"),
+            (&JSON, 200, "OK", "NotTheApi"),
+            (&JSON, 200, r#"{"Response":{"Requ"#, "UnreadableResponse"),
+            (&EMPTY, 200, "", "ok"),
+            (&EMPTY, 200, "{ }", "ok"),
+            (&EMPTY, 200, r#"{"a":1}"#, "NotTheApi"),
+            (&EMPTY, 200, "[]", "NotTheApi"),
+            (&EMPTY_OR_JSON, 200, "", "ok"),
+            (&EMPTY_OR_JSON, 200, r#"{"a":1}"#, "ok"),
+            (&EMPTY_OR_JSON, 200, page, "NotTheApi"),
+            (&EMPTY_OR_JSON, 202, "", "NotTheApi"),
+        ] {
+            assert_eq!(code(looks, status, body), want, "{status} {body:?}");
+        }
+        let e = recognise(&answer(200, &[], page), &JSON, Some("r-1".into())).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "HTTP 200, but not a success (HTTP 200 with a JSON body): an HTML page titled \"Sign in - Corp SSO\"; is the endpoint the API?"
+        );
+        assert_eq!(e.request_id(), Some("r-1"));
+        assert!(!e.retryable());
+        assert!(
+            recognise(&answer(200, &[], r#"{"a":"#), &JSON, None)
+                .unwrap_err()
+                .retryable(),
+            "JSON cut short is retried"
+        );
+    }
+
+    #[test]
+    fn answers_are_described_in_a_few_bounded_words() {
+        let long = format!("<html><title>{}</title></html>", "x".repeat(500));
+        assert_eq!(
+            describe(&answer(200, &[], &long)).len(),
+            "an HTML page titled \"\"".len() + 80
+        );
+        assert_eq!(describe(&answer(200, &[], "<html></html>")), "an HTML page");
+        assert_eq!(
+            describe(&answer(
+                200,
+                &[("content-type", "text/plain; charset=utf-8")],
+                "hello"
+            )),
+            "5 bytes of text/plain"
+        );
+        assert_eq!(describe(&answer(200, &[], "[]")), "a JSON array");
+        assert_eq!(describe(&answer(204, &[], "")), "HTTP 204 with no body");
+    }
+
     #[test]
     fn text_is_a_string_or_a_number() {
         assert_eq!(text(&serde_json::json!("X.1")).as_deref(), Some("X.1"));
