@@ -751,7 +751,7 @@ async fn process<P: Provider>(
                     crate::output::MAX_MESSAGE,
                 );
                 crate::logging::say(&format!(
-                    "revoke: error: the endpoint is not the {name} API: {n} targets in a row were answered so, the last with: {said}; the remaining targets are skipped (code EndpointMismatch). Check --endpoint (and any proxy or sign-in gateway on the way)"
+                    "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"
                 ));
             }
         }

@@ -296,12 +296,9 @@ impl Provider for BiEmbed {
                 response.request_id,
                 retry_after,
             ),
-            Err(e) => ApiError::unreadable(
+            Err(_) => ApiError::unreadable(
                 resp.status,
-                format!(
-                    "not a Tencent Cloud API 3.0 answer: {e}: {}",
-                    describe(&resp)
-                ),
+                format!("not a Tencent Cloud API 3.0 answer: {}", describe(&resp)),
                 None,
                 retry_after,
             ),

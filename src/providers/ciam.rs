@@ -418,10 +418,10 @@ impl Provider for Ciam {
                     retry_after,
                 })
             }
-            Err(e) => Err(ApiError::unreadable(
+            Err(_) => Err(ApiError::unreadable(
                 resp.status,
                 format!(
-                    "not an OAuth 2.0 error response (RFC 6749 5.2): {e}: {}",
+                    "not an OAuth 2.0 error response (RFC 6749 5.2): {}",
                     describe(&resp)
                 ),
                 request_id,
