@@ -578,12 +578,12 @@ mod tests {
             let e = c.interpret(&job("t"), answer(405, &[], body)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::NotTheApi, "{body:?}");
         }
-        // JSON cut short is the answer cut off: retried like a reset.
+        // JSON cut short is not the API's success either.
         let e = c
             .interpret(&job("t"), answer(200, &[], r#"{"revoked":tr"#))
             .unwrap_err();
-        assert_eq!(e.code(), "UnreadableResponse");
-        assert!(e.retryable());
+        assert_eq!(e.code(), "NotTheApi");
+        assert!(!e.retryable());
     }
 
     /// RFC 7009 2.2 and CIAM's page: 200 (a 204 too), no body or a JSON one.

@@ -160,9 +160,11 @@ impl Recognised {
 
 /// Holds a 2xx answer to what the API's success `looks` like. An answer that does not look like
 /// it (an HTML page, a body where none is expected, JSON where the API sends none, anything
-/// but JSON where it does) is [`ApiError::NotTheApi`], never retried: a sign-in page answers
-/// the same way every time. A JSON body cut short (it ends mid-document) is the API's answer
-/// cut off, as transient as a connection reset: [`ApiError::unreadable`].
+/// but JSON where it does, JSON that ends mid-document) is [`ApiError::NotTheApi`], never
+/// retried: a sign-in page answers the same way every time, and no provider documents an
+/// unreadable 2xx as transient (Tencent's SDK retries network errors, non-200 statuses and
+/// throttling only). An answer cut off on the way (shorter than its `Content-Length`) never
+/// gets here: it is a transient send error.
 pub fn recognise(
     resp: &RawResponse,
     looks: &Looks,
@@ -199,12 +201,10 @@ pub fn recognise(
             status: resp.status,
             json: Some(v),
         }),
-        Err(e) if e.is_eof() && matches!(body[0], b'{' | b'[') => Err(ApiError::unreadable(
-            resp.status,
-            format!("the answer ends mid-JSON ({e})"),
-            request_id,
-            resp.retry_after(),
-        )),
+        Err(e) if e.is_eof() && matches!(body[0], b'{' | b'[') => Err(refuse(format!(
+            "JSON that ends mid-document ({} bytes)",
+            body.len()
+        ))),
         Err(_) => Err(refuse(describe(resp))),
     }
 }
@@ -449,7 +449,7 @@ mod tests {
             (&JSON, 200, "", "NotTheApi"),
             (&JSON, 200, page, "NotTheApi"),
             (&JSON, 200, "OK", "NotTheApi"),
-            (&JSON, 200, r#"{"Response":{"Requ"#, "UnreadableResponse"),
+            (&JSON, 200, r#"{"Response":{"Requ"#, "NotTheApi"),
             (&EMPTY, 200, "", "ok"),
             (&EMPTY, 200, "{ }", "ok"),
             (&EMPTY, 200, r#"{"a":1}"#, "NotTheApi"),
@@ -468,11 +468,11 @@ mod tests {
         );
         assert_eq!(e.request_id(), Some("r-1"));
         assert!(!e.retryable());
+        let e = recognise(&answer(200, &[], r#"{"a":"#), &JSON, None).unwrap_err();
+        assert!(e.message().contains("JSON that ends mid-document"), "{e}");
         assert!(
-            recognise(&answer(200, &[], r#"{"a":"#), &JSON, None)
-                .unwrap_err()
-                .retryable(),
-            "JSON cut short is retried"
+            !e.retryable(),
+            "no provider documents an unreadable 2xx as transient"
         );
     }
 
