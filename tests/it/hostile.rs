@@ -759,7 +759,7 @@ async fn thirty_tokens_to_a_wrong_endpoint_send_at_most_three() {
         .collect();
     let endpoint = format!("{}/wrong", server.uri());
     let run = Revoke::ciam(&endpoint)
-        .args(["--input", "-", "--concurrency", "16"])
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
         .stdin(tokens)
         .run()
         .await;
@@ -783,7 +783,7 @@ async fn thirty_tokens_to_a_sign_in_page_send_at_most_three() {
     let server = page_server(200, SIGN_IN).await;
     let tokens: String = (0..30).map(|i| format!("signInPageTok{i:02}\n")).collect();
     let run = Revoke::cloudbase(&server.uri())
-        .args(["--input", "-", "--concurrency", "16"])
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
         .stdin(tokens)
         .run()
         .await;
@@ -845,5 +845,38 @@ async fn pages_after_an_answer_from_the_api_do_not_stop_the_run() {
         !run.stderr().contains("EndpointMismatch"),
         "{}",
         run.stderr()
+    );
+}
+
+/// An unreadable 4xx page says nothing about the credentials either: it does not open the run to
+/// `--concurrency` requests at once, so the 404 pages that follow still stop it after three.
+#[tokio::test]
+async fn a_page_never_confirms_the_credentials() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(400).set_body_raw(SIGN_IN, "text/html"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_raw(NOT_FOUND, "text/html"))
+        .mount(&server)
+        .await;
+    let tokens: String = (0..30).map(|i| format!("pageCredTok{i:02}\n")).collect();
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
+        .stdin(tokens)
+        .run()
+        .await;
+    run.assert_code(1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    let records = run.records();
+    assert_eq!(records.len(), 30);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["error"]["code"] == "EndpointMismatch")
+            .count(),
+        26
     );
 }
