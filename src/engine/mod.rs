@@ -86,7 +86,8 @@ impl Outcome {
     }
 
     /// An answer that is not an error but says something about the target (`already_invalid`,
-    /// `not_found`): the provider's code and message go in the record's `error`.
+    /// `not_found`): the provider's code and message go in the record's `error`. Never
+    /// `revoked`: that takes a recognised success ([`Outcome::revoked`]).
     pub fn noted(
         status: Status,
         http_status: u16,
@@ -94,6 +95,10 @@ impl Outcome {
         code: String,
         message: String,
     ) -> Self {
+        assert!(
+            matches!(status, Status::AlreadyInvalid | Status::NotFound),
+            "a noted outcome is already_invalid or not_found"
+        );
         Outcome {
             status,
             http_status: Some(http_status),
