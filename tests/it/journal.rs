@@ -488,6 +488,22 @@ async fn no_journal_sets_a_configured_journal_aside() {
     .assert_code(0);
     assert_eq!(sent(&server).await, 3);
     assert_eq!(std::fs::read(&j).unwrap(), before, "nothing journaled");
+    // `revoke config` shows it as the run takes it.
+    let shown = Revoke::new()
+        .args(["config", "--no-journal", "--config"])
+        .args([&config])
+        .args(["ciam"])
+        .run()
+        .await;
+    shown.assert_code(0);
+    assert!(
+        shown
+            .stdout()
+            .lines()
+            .any(|l| l.starts_with("  journal ") && l.ends_with("set aside by --no-journal")),
+        "{}",
+        shown.stdout()
+    );
 }
 
 #[tokio::test]
@@ -529,6 +545,19 @@ async fn no_config_reads_no_config_file() {
     .await
     .assert_code(0);
     assert_eq!(sent(&server).await, 3);
+    let shown = Revoke::new()
+        .env("HOME", &home)
+        .args(["config", "--no-config", "ciam"])
+        .run()
+        .await;
+    shown.assert_code(0);
+    assert!(
+        shown
+            .stdout()
+            .starts_with("config file  none (--no-config)\n"),
+        "{}",
+        shown.stdout()
+    );
 }
 
 /// `--input F --journal F`: revoke would read its own lines back as targets, growing the
