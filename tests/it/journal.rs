@@ -414,6 +414,19 @@ async fn resume_within_bounds_replays_of_actions_on_current_tokens() {
         .await
         .assert_code(0);
     assert_eq!(sent(&smh).await, 4);
+    // bi-embed clears the tokens a page has now: the same rule.
+    let bi = answering(Duration::ZERO).await;
+    let bi_run = |window: &str| {
+        Revoke::bi_embed(&bi.uri())
+            .args(["--rate", "0", "--journal"])
+            .args([&j])
+            .args(["--resume-within", window, "p1"])
+    };
+    bi_run("24h").run().await.assert_code(0);
+    bi_run("24h").run().await.assert_code(0);
+    assert_eq!(pages_received(&bi).await.len(), 1, "replayed");
+    bi_run("0").run().await.assert_code(0);
+    assert_eq!(pages_received(&bi).await.len(), 2, "0 = never replayed");
 
     // Older than the window: smh is sent again; the ciam token still replays, marked.
     tokio::time::sleep(Duration::from_millis(2100)).await;
