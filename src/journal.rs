@@ -234,17 +234,19 @@ fn merge(runs: Vec<File>, keep_failed: bool) -> std::io::Result<Sorted> {
     let mut out = BufWriter::with_capacity(64 * 1024, scratch()?);
     let (mut count, mut sparse) = (0usize, Vec::new());
     while let Some(Reverse((key, i, stamp))) = heap.pop() {
+        // A run holds a key once, so its next slot has a greater key: refilled at once, it
+        // cannot come before the other runs' slots of this key.
+        if let Some(s) = runs[i].next()? {
+            heap.push(Reverse((s.key(), i, s.stamp)));
+        }
+        // Of the runs holding this key, the last (the latest lines) wins.
         let mut winner = stamp;
-        let mut advance = vec![i];
         while let Some(Reverse((k, j, st))) = heap.peek().copied() {
             if k != key {
                 break;
             }
             heap.pop();
             winner = st;
-            advance.push(j);
-        }
-        for j in advance {
             if let Some(s) = runs[j].next()? {
                 heap.push(Reverse((s.key(), j, s.stamp)));
             }
@@ -376,12 +378,17 @@ impl Done {
                     tracing::warn!("cannot read the journal's index: {e}");
                     return None;
                 }
-                let slots: Vec<Slot> = buf
-                    .chunks_exact(Slot::BYTES)
-                    .map(Slot::from_bytes)
-                    .collect();
-                let i = slots.binary_search_by_key(&key, Slot::key).ok()?;
-                slots[i].finished()
+                let slot = |i: usize| Slot::from_bytes(&buf[i * Slot::BYTES..]);
+                let (mut lo, mut hi) = (0, n);
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    match slot(mid).key().cmp(&key) {
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                        std::cmp::Ordering::Equal => return slot(mid).finished(),
+                    }
+                }
+                None
             }
         }
     }
