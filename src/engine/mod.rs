@@ -39,7 +39,7 @@ use crate::adaptive::Controller;
 use crate::error::ApiError;
 use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::journal::Done;
+use crate::journal::{Done, Finished};
 use crate::output::{Entry, SinkHandle};
 use crate::rate::{Rate, RateLimiter};
 use crate::record::{Record, RecordError, Status};
@@ -146,6 +146,13 @@ pub trait Provider: Send + Sync + 'static {
     /// The options that give a job its meaning (library, project, tenant...), so that a journal
     /// entry for one library is not taken as done for another.
     fn scope(&self) -> String;
+
+    /// Whether the action is on "every token a user or page has now" (smh, bi-embed), which a
+    /// journal entry proves only for the tokens of its day: such entries replay only while
+    /// younger than `--resume-within`. A revoked token or token id stays revoked: `false`.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
 
     /// Secret values of this job (a token), scrubbed from everything printed while it runs.
     fn job_secrets<'a>(&self, _job: &'a Self::Job) -> Vec<&'a str> {
@@ -254,6 +261,10 @@ pub struct EngineConfig {
     pub permits: Option<Arc<Semaphore>>,
     /// `--verify`: ask the provider whether each revoked token is really dead.
     pub verify: bool,
+    /// `--resume-within`: how old a journal entry of a provider that
+    /// [acts on current tokens](Provider::acts_on_current_tokens) may be and still replay;
+    /// zero: never.
+    pub resume_within: Duration,
 }
 
 /// What `--verify` does in this run.
@@ -459,11 +470,17 @@ pub async fn run<P: Provider>(
         };
         let target = provider.identity(&job);
         let key = long_fingerprint(&format!("{name}\n{scope}\n{}", provider.job_key(&job)));
-        if let Some(status) = done.get(&key) {
-            // Finished by an earlier run with this journal: reported, not sent again.
-            let record = bare_record(name, i, target, status, None);
-            sink.emit(entry(record, None)).await;
-            continue;
+        if let Some(found) = done.get(&key) {
+            if replays(&*provider, &found, cfg.resume_within, Utc::now()) {
+                // Finished by an earlier run with this journal: reported, not sent again.
+                let record = from_journal(name, i, target, found, cfg.dry_run);
+                sink.emit(entry(record, None)).await;
+                continue;
+            }
+            tracing::info!(
+                "target {i}: the journal's entry from {} is older than --resume-within: sent again ({name} acts on the tokens there are now)",
+                found.at_text()
+            );
         }
         if let Some(reason) = stop.reason() {
             sink.emit(entry(skipped(name, i, target, reason), None))
@@ -616,7 +633,44 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        from_journal: None,
     }
+}
+
+/// Whether a journal entry stands for this run's target (CLI.md "Journal replays"): always for
+/// a revoked token or token id; for an action on the tokens a user or page has now, only while
+/// the entry is younger than `window` (zero: never).
+fn replays<P: Provider>(
+    provider: &P,
+    found: &Finished,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    if !provider.acts_on_current_tokens() {
+        return true;
+    }
+    // An entry from the future (a clock set back) is as young as can be.
+    let age = (now - found.at).to_std().unwrap_or(Duration::ZERO);
+    age < window
+}
+
+/// The record of a target an earlier run finished: its status then, `attempts: 0`, and when.
+/// In a dry run it is `planned` with `from_journal` set: nothing would be sent for it.
+fn from_journal(
+    provider: &str,
+    index: u64,
+    target: Value,
+    found: Finished,
+    dry_run: bool,
+) -> Record {
+    let status = if dry_run {
+        Status::Planned
+    } else {
+        found.status
+    };
+    let mut record = bare_record(provider, index, target, status, None);
+    record.from_journal = Some(found.at_text());
+    record
 }
 
 fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Record {
@@ -801,6 +855,7 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            from_journal: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -814,6 +869,7 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            from_journal: None,
         },
     };
     let mut record = record;

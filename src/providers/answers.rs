@@ -189,6 +189,7 @@ pub fn check<P: Provider>(
         error: None,
         elapsed_ms: 0,
         verified: None,
+        from_journal: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

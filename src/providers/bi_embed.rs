@@ -183,6 +183,12 @@ impl Provider for BiEmbed {
         }
     }
 
+    /// ClearEmbedToken clears the tokens a page has *now*: a journal entry says nothing of
+    /// the tokens issued since.
+    fn acts_on_current_tokens(&self) -> bool {
+        true
+    }
+
     fn scope(&self) -> String {
         format!(
             "{}\n{}\n{}\n{}",

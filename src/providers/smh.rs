@@ -316,6 +316,12 @@ impl Provider for Smh {
         )
     }
 
+    /// smh deletes every token the users have *now*: a journal entry says nothing of the
+    /// tokens issued since.
+    fn acts_on_current_tokens(&self) -> bool {
+        true
+    }
+
     fn scope(&self) -> String {
         format!("{}\n{}", self.url, self.library_id)
     }

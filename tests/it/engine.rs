@@ -270,6 +270,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         dry_run: false,
         drain_on_stop: true,
         verify: false,
+        resume_within: Duration::from_secs(86_400),
         permits: None,
     }
 }
