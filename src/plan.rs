@@ -349,6 +349,7 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    resume_within: Duration,
     require_targets: bool,
 }
 
@@ -374,6 +375,7 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            resume_within,
             require_targets,
         } = *self;
         let tag_step = tag.step;
@@ -401,6 +403,7 @@ impl<P: Provider> Ready for Step<P> {
             drain_on_stop: plan.drainable,
             permits: Some(shared.permits.clone()),
             verify,
+            resume_within,
         };
         let done = shared.done.clone();
         let targets_from = plan.targets_from.clone();
@@ -672,6 +675,8 @@ fn add(total: &mut Summary, s: &Summary) {
     total.failed += s.failed;
     total.skipped += s.skipped;
     total.planned += s.planned;
+    total.from_journal += s.from_journal;
+    total.sent += s.sent;
 }
 
 /// What a step's settings are read from, besides its own keys.
@@ -710,6 +715,10 @@ impl Sources<'_> {
         global.concurrency = plan_global.concurrency;
         global.quiet = plan_global.quiet;
         global.no_progress = true;
+        // The plan's journal is not a step's input (by any path).
+        if let (Some(journal), Some(input)) = (&plan_global.journal, &global.input) {
+            crate::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
+        }
         global.journal = None;
         let reads_stdin = global.input_is_stdin();
         let cx = Context {
@@ -749,6 +758,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        resume_within: g.resume_within,
         require_targets: g.require_targets,
         plan,
         tag,
