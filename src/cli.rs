@@ -22,7 +22,10 @@ use crate::secret::Secret;
         skipped or planned), secrets are never printed, and the exit code says how the run \
         went: 0 all done, 1 some target failed, 2 usage or configuration error (nothing sent), \
         3 credentials rejected, 130 interrupted. Options that name no command (the run and \
-        output options) go before or after the command.",
+        output options) go before or after the command.\n\n\
+        Records name a token by its fingerprint: \"sha256:\" and the first 12 hex digits of \
+        the SHA-256 of the token. To find the record of a token:\n\
+        printf %s \"$TOKEN\" | sha256sum | cut -c1-12",
     override_usage = "revoke [OPTIONS] <COMMAND> [COMMAND OPTIONS] [TARGET]...",
     after_help = REVOKE_EXAMPLES
 )]
@@ -378,9 +381,6 @@ Examples:
   # Delete every bearer token of a Huawei Identity Center tenant
   revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
     --tenant-id t-1 --all --missing-ok
-  # Which token a record means: tokens are named \"sha256:\" + the first 12 hex digits
-  # of the SHA-256 of the token
-  printf %s \"$TOKEN\" | sha256sum | cut -c1-12
   # Every option of a command, and its examples
   revoke ciam --help";
 

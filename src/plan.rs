@@ -196,7 +196,7 @@ impl PlanFile {
                 }
             }
         }
-        if steps.is_empty() && step_count == 0 {
+        if steps.is_empty() && step_count == 0 && problems.is_empty() {
             return Err(UsageError::ConfigFile(format!(
                 "{}: the plan has no step: add [[step]] tables with command = \"...\"",
                 file.path.display()

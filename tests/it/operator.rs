@@ -264,7 +264,7 @@ async fn with_verify_the_status_column_holds_the_verification() {
     Mock::given(m::method("POST"))
         .and(m::path("/auth/v1/revoke"))
         .and(m::body_string_contains("layoutToken1"))
-        .respond_with(ResponseTemplate::new(200))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
         .mount(&server)
         .await;
     Mock::given(m::method("POST"))
