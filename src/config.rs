@@ -54,48 +54,77 @@ pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&Conf
     }
 }
 
-/// What a run of each command cannot do without, as its settings check it: each entry is a
-/// list of options one of which must be set.
-const REQUIRED: &[(&str, &[&[&str]])] = &[
-    (
-        "bi-embed",
-        &[&["project-id"], &["user-corp-id"], &["scope"]],
-    ),
-    ("smh", &[&["library-id"]]),
-    ("cloudbase", &[&["env-id", "endpoint"]]),
-    ("ciam", &[&["domain", "endpoint"], &["client-id"]]),
-    (
-        "identity-store",
-        &[
-            &["region", "endpoint"],
-            &["identity-store-id"],
-            &["tenant-id"],
-        ],
-    ),
-];
+/// What a run of each command cannot do without, as its settings check it: options one of
+/// which must be set, and the error the run gives when none is.
+type Required = (&'static [&'static str], fn(&str) -> UsageError);
 
-/// The required options of `command` that no layer sets.
+fn missing(flag: &'static str, value: &'static str) -> impl Fn(&str) -> UsageError {
+    move |command| UsageError::Missing {
+        flag,
+        value,
+        key: flag.trim_start_matches('-'),
+        command: command.to_string(),
+    }
+}
+
+fn required_of(command: &str) -> Vec<Required> {
+    match command {
+        "bi-embed" => vec![
+            (&["project-id"], |c| missing("--project-id", "ID")(c)),
+            (&["user-corp-id"], |c| missing("--user-corp-id", "ID")(c)),
+            (&["scope"], |c| missing("--scope", "panel|page")(c)),
+        ],
+        "smh" => vec![(&["library-id"], |c| missing("--library-id", "ID")(c))],
+        "cloudbase" => vec![(&["env-id", "endpoint"], |_| {
+            UsageError::NoEndpoint(format!(
+                "--env-id is required (it names the host https://ENV.{}), unless --endpoint is given",
+                crate::providers::cloudbase::GATEWAY_DOMAIN
+            ))
+        })],
+        "ciam" => vec![
+            (&["domain", "endpoint"], |_| {
+                UsageError::NoEndpoint(
+                    "ciam needs --domain HOST (the user directory's domain) or --endpoint URL"
+                        .into(),
+                )
+            }),
+            (&["client-id"], |c| missing("--client-id", "ID")(c)),
+        ],
+        "identity-store" => vec![
+            (&["region", "endpoint"], |_| {
+                UsageError::NoEndpoint(
+                    "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL".into(),
+                )
+            }),
+            (&["identity-store-id"], |c| {
+                missing("--identity-store-id", "ID")(c)
+            }),
+            (&["tenant-id"], |c| missing("--tenant-id", "ID")(c)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The required options of `command` that no layer sets, as the run would say.
 fn unset_required(command: &str, layers: &Layers) -> Vec<String> {
-    let Some((_, groups)) = REQUIRED.iter().find(|(c, _)| *c == command) else {
-        return Vec::new();
-    };
-    groups
-        .iter()
-        .filter(|group| {
-            group
-                .iter()
+    required_of(command)
+        .into_iter()
+        .filter(|(keys, _)| {
+            keys.iter()
                 .all(|k| layers.show(&k.replace('-', "_")).is_none())
         })
-        .map(|group| {
-            let flags: Vec<String> = group.iter().map(|k| format!("--{k}")).collect();
-            format!(
-                "{} is required: pass {}, or set {} in a [{command}.CONTEXT] table of the config file",
-                flags.join(" or "),
-                flags.join(" or "),
-                group.join(" or ")
-            )
-        })
+        .map(|(_, problem)| problem(command).to_string())
         .collect()
+}
+
+/// Everything a run of `command` with these settings would stop on before sending, as it
+/// would say it, that can be known without running a `*-command`: required options unset, no
+/// credentials, a secret file missing, empty or readable by others. `revoke config` and a
+/// plan's checks list them all at once.
+pub fn problems(command: &str, layers: &Layers, env: &dyn Env) -> Vec<String> {
+    let mut all = unset_required(command, layers);
+    all.extend(credentials(command, layers, env).1);
+    all
 }
 
 /// What the table is about: the file, the context.
@@ -210,21 +239,23 @@ fn row(layers: &Layers, key: &Key) -> Option<Row> {
 /// (none found; a secret file missing, empty or readable by others). A `*-command` is not run.
 fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<String>) {
     let rows = credential_rows(command, layers, env);
-    let mut problems: Vec<String> = rows
-        .iter()
-        // No value: none was found (cloudbase's tokens are their own credentials).
-        .filter(|r| r.value.is_none() && command != "cloudbase")
-        .map(|r| format!("{}: {}", r.option, r.from))
-        .collect();
+    let mut problems = Vec::new();
     if let Some(keys) = schema::secret_of(command) {
         match secrets::locate(layers, env, &keys, None) {
+            None => problems.push(secrets::not_found(&keys).to_string()),
             Some(secrets::Source::File(f)) if f.text != "-" => {
                 if let Err(why) = crate::creds::read_secret_file(
                     std::path::Path::new(&f.text),
                     env,
                     keys.file_key,
                 ) {
-                    problems.push(format!("{}:{}: {why}", f.file.display(), f.line));
+                    let e = UsageError::Config {
+                        file: f.file.clone(),
+                        line: f.line,
+                        key: keys.file_key.to_string(),
+                        why,
+                    };
+                    problems.push(e.to_string());
                 }
             }
             Some(secrets::Source::Env(name))
@@ -234,6 +265,14 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
             }
             _ => {}
         }
+    }
+    // Tencent's and Huawei's credentials: none found is what the run says too.
+    if schema::secret_of(command).is_none() && command != "cloudbase" {
+        problems.extend(
+            rows.iter()
+                .filter(|r| r.value.is_none())
+                .map(|r| r.from.clone()),
+        );
     }
     (rows, problems)
 }

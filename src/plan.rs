@@ -736,17 +736,34 @@ impl Sources<'_> {
             step: index,
             name: spec.name.clone(),
         };
-        let resolved: Box<dyn Ready> = match line.cli.command {
-            Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
-            Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
-            Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
-            Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
-            Command::IdentityStore(a) => {
-                ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
+        let resolved = (|| -> Result<Box<dyn Ready>, UsageError> {
+            Ok(match line.cli.command {
+                Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
+                Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
+                Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
+                Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
+                Command::IdentityStore(a) => {
+                    ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
+                }
+                _ => unreachable!("a plan's steps are checked to be run commands"),
+            })
+        })();
+        // A command's settings stop at their first problem; the others that can be known
+        // without running anything (`revoke config`'s checks) are listed with it.
+        resolved.map(|r| (r, reads_stdin)).map_err(|first| {
+            let said = first.to_string();
+            let mut all = vec![first];
+            all.extend(
+                crate::config::problems(&spec.command, &layers, env)
+                    .into_iter()
+                    .filter(|p| *p != said)
+                    .map(UsageError::ConfigFile),
+            );
+            match all.len() {
+                1 => all.remove(0),
+                _ => UsageError::Several(all),
             }
-            _ => unreachable!("a plan's steps are checked to be run commands"),
-        };
-        Ok((resolved, reads_stdin))
+        })
     }
 }
 

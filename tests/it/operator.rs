@@ -322,7 +322,7 @@ async fn revoke_config_lists_every_problem_a_run_would_stop_on_and_exits_2() {
         err.contains("revoke: error: --library-id is required"),
         "{err}"
     );
-    assert!(err.contains(":2: library-secret-file "), "{err}");
+    assert!(err.contains(":2: library-secret-file: "), "{err}");
     assert!(err.contains("2 problems"), "{err}");
     assert!(
         run.stdout().contains("library secret"),
@@ -392,7 +392,7 @@ targets = ["t"]
     let err = run.stderr();
     let p = plan.display().to_string();
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 4, "three problems and the count: {err}");
+    assert_eq!(lines.len(), 5, "four problems and the count: {err}");
     // Found when the file is read: the key and its place.
     assert!(
         lines[0].starts_with(&format!(
@@ -411,9 +411,16 @@ targets = ["t"]
         "{err}"
     );
     assert!(lines[2].contains("--client-id is required"), "{err}");
+    // A step's settings stop at their first problem; the rest are found as `revoke config`
+    // finds them.
+    assert!(
+        lines[3].starts_with("revoke: error: step 4 (ciam, "),
+        "{err}"
+    );
+    assert!(lines[3].contains("no client secret"), "{err}");
     assert_eq!(
-        lines[3],
-        "revoke: error: 3 problems in the plan: nothing was sent for any step"
+        lines[4],
+        "revoke: error: 4 problems in the plan: nothing was sent for any step"
     );
 }
 
@@ -592,5 +599,43 @@ async fn input_from_a_terminal_prompts_and_does_not_echo_the_tokens() {
     assert_eq!(
         got["echo_after"], true,
         "the terminal's echo is back: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn require_targets_in_a_plan_names_the_empty_step() {
+    let server = accepting().await;
+    let r = Revoke::new()
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK)
+        .env("REVOKE_REQUIRE_TARGETS", "true");
+    let empty = private_file(r.home(), "empty.txt", "# nobody left\n");
+    let step = |what: &str| {
+        format!(
+            "[[step]]\ncommand = \"identity-store\"\nendpoint = \"{}\"\nidentity-store-id = \"d-1\"\ntenant-id = \"t1\"\n{what}\n",
+            server.uri()
+        )
+    };
+    let plan = private_file(
+        r.home(),
+        "plan.toml",
+        &[step("targets = [\"tok-1\"]"), step("input = \"empty.txt\"")].concat(),
+    );
+    let run = r.args(["apply", "-o", "json"]).args([&plan]).run().await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches(&format!(
+            "revoke: error: step 2: --require-targets: no target came from --input {}",
+            empty.display()
+        ))
+        .count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("--require-targets").count(),
+        1,
+        "step 1 had its target: {err}"
     );
 }
