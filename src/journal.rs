@@ -181,6 +181,7 @@ mod tests {
             error: None,
             elapsed_ms: 1,
             verified: None,
+            verify_attempts: 0,
         }
     }
 

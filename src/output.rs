@@ -649,6 +649,7 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            verify_attempts: 0,
         };
         assert_eq!(
             text_line(&r),
@@ -670,6 +671,7 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            verify_attempts: 0,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

@@ -74,6 +74,10 @@ pub struct Record {
     /// was not asked or could not say (`null`).
     #[serde(default)]
     pub verified: Option<bool>,
+    /// `--verify`: the verification requests sent for this target (before and after the
+    /// revocation, retries and rechecks included); never counted in `attempts`.
+    #[serde(default)]
+    pub verify_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,10 +123,11 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: None,
+            verify_attempts: 0,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0}"#
         );
     }
 }

@@ -170,6 +170,7 @@ pub fn check<P: Provider>(
         error: None,
         elapsed_ms: 0,
         verified: None,
+        verify_attempts: 0,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

@@ -256,6 +256,10 @@ impl Provider for Cloudbase {
         }
     }
 
+    fn unseen(&self) -> String {
+        "the introspection endpoint cannot see this token (before the revocation it answered as for an invalid token: already unusable, or not this environment's), so the revocation cannot be proved".into()
+    }
+
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         if success(resp.status) {
             // "200: A successful response." Its schema is "any": nothing in it is needed.

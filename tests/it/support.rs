@@ -298,7 +298,8 @@ pub fn assert_record_schema(r: &Value) {
             "data",
             "error",
             "elapsed_ms",
-            "verified"
+            "verified",
+            "verify_attempts"
         ],
         "record fields and order: {r}"
     );
@@ -330,6 +331,7 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["verify_attempts"].is_u64());
 }
 
 #[track_caller]
