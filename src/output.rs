@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, Summary};
+use crate::record::{Record, Status, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -296,14 +296,11 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
-        match (
-            e.record.verified,
-            e.record.error.as_ref().map(|x| x.code.as_str()),
-        ) {
-            (Some(true), _) => self.verify_counts.0 += 1,
-            (Some(false), _) => self.verify_counts.1 += 1,
-            (None, Some("Unverified")) => self.verify_counts.2 += 1,
-            _ => {}
+        match e.record.verified {
+            Some(true) => self.verify_counts.0 += 1,
+            Some(false) => self.verify_counts.1 += 1,
+            None if unverifiable(&e.record) => self.verify_counts.2 += 1,
+            None => {}
         }
         self.summary.add(e.record.status);
         let mut text = match (self.cfg.format, &self.cfg.step) {
@@ -454,12 +451,21 @@ pub struct SummaryLine {
     pub exit_code: u8,
 }
 
+/// Whether `--verify` was meant to prove this record and could not: its reason is the
+/// record's `Unverified` error, or (an `already_invalid` record keeps the provider's own note)
+/// verification requests were sent for it.
+fn unverifiable(r: &Record) -> bool {
+    r.verified.is_none()
+        && matches!(r.status, Status::Revoked | Status::AlreadyInvalid)
+        && (r.error.as_ref().is_some_and(|e| e.code == "Unverified") || r.verify_attempts > 0)
+}
+
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
     // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
-    let status = match (r.verified, r.error.as_ref().map(|e| e.code.as_str())) {
-        (Some(true), _) => format!("{}, verified", r.status.as_str()),
-        (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
+    let status = match r.verified {
+        Some(true) => format!("{}, verified", r.status.as_str()),
+        None if unverifiable(r) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
     };
     let mut line = format!(
@@ -477,6 +483,13 @@ pub fn text_line(r: &Record) -> String {
             "{} attempt{}",
             r.attempts,
             if r.attempts == 1 { "" } else { "s" }
+        ));
+    }
+    if r.verify_attempts > 0 {
+        facts.push(format!(
+            "{} verification request{}",
+            r.verify_attempts,
+            if r.verify_attempts == 1 { "" } else { "s" }
         ));
     }
     if r.attempts > 0 {
@@ -695,6 +708,22 @@ mod tests {
             text_line(&r).starts_with("revoked         ciam"),
             "{}",
             text_line(&r)
+        );
+        // An already_invalid record keeps the provider's note; the checks sent for it say it
+        // was meant to be verified.
+        r.status = Status::AlreadyInvalid;
+        r.verify_attempts = 1;
+        r.error = Some(RecordError {
+            code: "ACCESS_TOKEN_INVALID".into(),
+            message: "x".into(),
+            retryable: false,
+        });
+        assert!(unverifiable(&r));
+        let line = text_line(&r);
+        assert!(
+            line.starts_with("already_invalid, unverified ciam")
+                && line.contains("1 verification request,"),
+            "{line}"
         );
     }
 

@@ -837,3 +837,39 @@ async fn identity_store_listing_cap_after_the_deletes_says_the_deletes_happened(
         assert!(r["verified"].is_null(), "{r}");
     }
 }
+
+/// The text summary counts what was proved, disproved and left unproved.
+#[tokio::test]
+async fn the_text_summary_counts_verified_and_unverifiable() {
+    let server = MockServer::start().await;
+    // The client owns two of the three tokens.
+    let oauth = Oauth::new(CIAM_CLIENT_ID, &[TOKEN, "verifySentinelToken0002"]);
+    oauth.mount(&server).await;
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .args([
+            "ciam",
+            "--endpoint",
+            &server.uri(),
+            "--client-id",
+            CIAM_CLIENT_ID,
+        ])
+        .args(["--verify", "--introspection-endpoint"])
+        .args([format!("{}/oauth2/introspect", server.uri())])
+        .args(["--input", "-"])
+        .stdin(format!(
+            "{TOKEN}\nverifySentinelToken0002\nverifySentinelToken0003\n"
+        ))
+        .run()
+        .await;
+    run.assert_code(0);
+    let out = run.stdout();
+    assert_eq!(out.matches("revoked, verified").count(), 2, "{out}");
+    assert_eq!(out.matches("revoked, unverified").count(), 1, "{out}");
+    assert!(
+        run.stderr()
+            .contains("(--verify: 2 verified, 0 still active, 1 unverifiable)"),
+        "{}",
+        run.stderr()
+    );
+}
