@@ -707,7 +707,6 @@ async fn process<P: Provider>(
     let redactor = Redactor::global();
     let scrub_id = Redactor::fresh_id();
     redactor.enter(scrub_id, &secrets);
-    let started = Instant::now();
     let transport = &ctx.attempts.transport;
     // `--verify`: the token as the checking credentials see it before the revocation.
     let mut verify_attempts = 0;
@@ -726,12 +725,18 @@ async fn process<P: Provider>(
         Some(check) => Some(verify::before(check, &mut verify_attempts).await),
         None => None,
     };
-    let tried = ctx
-        .attempts
-        .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
-            provider.execute(transport, &job, now)
-        })
-        .await;
+    let started = Instant::now();
+    // A stop that came while the check before was out: the revocation is not sent.
+    let tried = match ctx.attempts.stop.reason() {
+        Some(reason) if before.is_some() => Tried::Stopped(reason),
+        _ => {
+            ctx.attempts
+                .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
+                    provider.execute(transport, &job, now)
+                })
+                .await
+        }
+    };
     let (result, attempts) = match tried {
         Tried::Done { result, attempts } => (result, attempts),
         Tried::Stopped(reason) => {

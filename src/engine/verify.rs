@@ -104,8 +104,9 @@ pub fn still_active(record: &mut Record, how: &str) {
 pub const SILENT_AFTER: u32 = 3;
 
 /// Whether the run still verifies. Closed for good, with the reason every later record gives,
-/// when the verification endpoint refuses the credentials (the next request would be refused
-/// too) or gives no answer to [`SILENT_AFTER`] requests in a row. Revocations go on either way.
+/// when the verification endpoint refuses the credentials or its certificate is refused (the
+/// next request would fail the same way) or it gives no answer to [`SILENT_AFTER`] requests in
+/// a row. Revocations go on either way.
 #[derive(Default)]
 pub(crate) struct Gate {
     closed: std::sync::OnceLock<String>,
@@ -132,6 +133,9 @@ impl Gate {
         let said = Redactor::global().scrub_with(&e.to_string(), secrets);
         let why = if e.kind() == ErrorKind::Credentials {
             format!("the verification endpoint refused the credentials ({said})")
+        } else if e.kind() == ErrorKind::Certificate {
+            // The same handshake fails the same way for every check.
+            format!("the verification endpoint's TLS certificate was refused ({said})")
         } else if matches!(e, ApiError::Send { silent: true, .. }) {
             let n = self.silent_in_a_row.fetch_add(1, Relaxed) + 1;
             if n < SILENT_AFTER {

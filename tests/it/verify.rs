@@ -873,3 +873,40 @@ async fn the_text_summary_counts_verified_and_unverifiable() {
         run.stderr()
     );
 }
+
+/// An interrupt while the check before a revocation is out: that revocation is not sent (it was
+/// not in flight), every target is recorded `skipped`, exit 130.
+#[tokio::test]
+async fn an_interrupt_during_the_check_before_sends_no_revocation() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/oauth2/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let hole = RawServer::start(|_, _| RawReply::Hang);
+    let running = Revoke::ciam(&server.uri())
+        .args(["--verify", "--introspection-endpoint"])
+        .args([format!("{}/introspect", hole.uri())])
+        .args(["--timeout", "20", "--rate", "0"])
+        .args([TOKEN, "verifySentinelToken0002"])
+        .spawn();
+    let started = std::time::Instant::now();
+    while hole.bodies().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no check"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    running.signal("INT");
+    let run = running.wait().await;
+    run.assert_code(130);
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r["status"], "skipped", "{r}");
+        assert_eq!(r["error"]["code"], "Interrupted", "{r}");
+    }
+}
