@@ -5,7 +5,8 @@
 //! `client_secret_post` (`client_id` and `client_secret` in the body, the only method CIAM's
 //! Revoke Token page shows), or with `--client-auth basic`, `client_secret_basic` (RFC 6749
 //! 2.3.1). Nothing here is CIAM-specific beyond the path: any 2xx is success whatever its body,
-//! and errors are RFC 6749 5.2 JSON objects.
+//! and errors are RFC 6749 5.2 JSON objects. `--verify` asks RFC 7662 introspection (or
+//! userinfo) before and after the revocation (`crate::engine::verify`).
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -68,7 +69,8 @@ pub struct CiamConfig {
 pub enum VerifyAt {
     /// RFC 7662 introspection, with the client's own credentials.
     Introspect(Url),
-    /// OpenID Connect userinfo, with the access token as Bearer (401 = dead).
+    /// OpenID Connect userinfo, with the access token as Bearer (a 401 with `Bearer
+    /// error="invalid_token"` = dead).
     UserInfo(Url),
 }
 

@@ -910,3 +910,40 @@ async fn an_interrupt_during_the_check_before_sends_no_revocation() {
         assert_eq!(r["error"]["code"], "Interrupted", "{r}");
     }
 }
+
+/// With `--all`, the listing of the targets is the one before the deletes: two listings in all.
+#[tokio::test]
+async fn identity_store_all_lists_once_before_and_once_after() {
+    let server = MockServer::start().await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"bearer_tokens": [
+                {"token_id": "id1"}, {"token_id": "id2"}
+            ]})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"bearer_tokens": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--verify", "--all"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let records = run.records();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r["verified"], true, "{r}");
+        assert_eq!(r["verify_attempts"], 2, "{r}");
+    }
+}
