@@ -906,7 +906,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
     };
     let wanted = held.iter().filter(|(r, _, _)| verify::wanted(r)).count();
     let proof = match before.get() {
-        // Nothing to verify: no listing.
+        // Nothing to verify: no listing, and no record is changed below.
         _ if wanted == 0 => Err(String::new()),
         None => Err("not verified: the run was stopped".into()),
         Some(Err(why)) => Err(why.clone()),
