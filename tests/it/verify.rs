@@ -947,3 +947,31 @@ async fn identity_store_all_lists_once_before_and_once_after() {
         assert_eq!(r["verify_attempts"], 2, "{r}");
     }
 }
+
+/// Wrong Huawei credentials with `--verify`: the listing before is refused (verification only),
+/// then the first delete is refused and stops the run: two refused requests, exit 3.
+#[tokio::test]
+async fn identity_store_wrong_credentials_cost_two_requests_with_verify() {
+    let server = MockServer::start().await;
+    Mock::given(m::any())
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture("identity_store/error_apigw_0301.json"),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--verify", "id1", "id2", "id3"])
+        .run()
+        .await;
+    run.assert_code(3);
+    let sent = server.received_requests().await.unwrap();
+    let methods: Vec<&str> = sent.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "DELETE"], "{methods:?}");
+    let records = run.records();
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records.iter().filter(|r| r["status"] == "skipped").count(),
+        2
+    );
+}
