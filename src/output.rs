@@ -302,7 +302,7 @@ impl Writer {
             None if unverifiable(&e.record) => self.verify_counts.2 += 1,
             None => {}
         }
-        self.summary.add(e.record.status);
+        self.summary.count(&e.record);
         let mut text = match (self.cfg.format, &self.cfg.step) {
             (Format::Json, None) => serde_json::to_string(&e.record).unwrap_or_default(),
             (Format::Json, Some(tag)) => serde_json::to_string(&Tagged {
@@ -468,6 +468,19 @@ pub fn text_line(r: &Record) -> String {
         None if unverifiable(r) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
     };
+    // A replay says so where the status is read: it was not sent in this run.
+    let status = match &r.from_journal {
+        Some(at) => format!(
+            "{status} (from the journal, {}; {})",
+            journal_time(at),
+            if r.status == crate::record::Status::Planned {
+                "would not be sent again"
+            } else {
+                "not sent again"
+            }
+        ),
+        None => status,
+    };
     let mut line = format!(
         "{:<15} {} {}",
         status,
@@ -505,6 +518,14 @@ pub fn text_line(r: &Record) -> String {
         line.push_str(&format!("  ({})", facts.join(", ")));
     }
     line
+}
+
+/// `2026-12-04 21:36 UTC`, from the record's RFC 3339 time.
+fn journal_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => escape(at).into_owned(),
+    }
 }
 
 fn target_text(target: &Value) -> String {
@@ -630,8 +651,14 @@ pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+    // How many came from the journal, and how many were sent now: a replay is not a send.
+    let replays = match (s.from_journal, s.planned) {
+        (0, _) => String::new(),
+        (n, p) if p > 0 => format!(" ({n} from the journal, would not be sent again)"),
+        (n, _) => format!(" ({} sent now, {n} from the journal)", s.sent),
+    };
     format!(
-        "{provider}: {} target{}{}{}; exit {code}",
+        "{provider}: {} target{}{}{}{replays}; exit {code}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         if parts.is_empty() { "" } else { ": " },
@@ -663,6 +690,7 @@ mod tests {
             elapsed_ms: 9,
             verified: None,
             verify_attempts: 0,
+            from_journal: None,
         };
         assert_eq!(
             text_line(&r),
@@ -685,6 +713,7 @@ mod tests {
             elapsed_ms: 4,
             verified: Some(true),
             verify_attempts: 0,
+            from_journal: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),
