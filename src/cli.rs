@@ -59,8 +59,8 @@ pub struct GlobalArgs {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
-    /// After each revocation, ask the provider whether the token is really dead (ciam,
-    /// cloudbase, identity-store); records gain "verified".
+    /// Prove each revocation: ask the provider before and after it (ciam, cloudbase,
+    /// identity-store); "verified" is true only for a token seen alive before and dead after.
     #[arg(help_heading = "Run options", long, env = "REVOKE_VERIFY", global = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,

@@ -568,6 +568,7 @@ mod tests {
             error: None,
             elapsed_ms: 1,
             verified: None,
+            verify_attempts: 0,
             from_journal: None,
             source: None,
             at: None,

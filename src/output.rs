@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, Summary};
+use crate::record::{Record, Status, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -306,14 +306,11 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
-        match (
-            e.record.verified,
-            e.record.error.as_ref().map(|x| x.code.as_str()),
-        ) {
-            (Some(true), _) => self.verify_counts.0 += 1,
-            (Some(false), _) => self.verify_counts.1 += 1,
-            (None, Some("Unverified")) => self.verify_counts.2 += 1,
-            _ => {}
+        match e.record.verified {
+            Some(true) => self.verify_counts.0 += 1,
+            Some(false) => self.verify_counts.1 += 1,
+            None if unverifiable(&e.record) => self.verify_counts.2 += 1,
+            None => {}
         }
         self.summary.count(&e.record);
         let mut text = match (self.cfg.format, &self.cfg.step) {
@@ -473,6 +470,15 @@ pub struct SummaryLine {
 pub const STATUS_WIDTH: usize = 15;
 pub const VERIFY_STATUS_WIDTH: usize = 27;
 
+/// Whether `--verify` was meant to prove this record and could not: its reason is the
+/// record's `Unverified` error, or (an `already_invalid` record keeps the provider's own note)
+/// verification requests were sent for it.
+fn unverifiable(r: &Record) -> bool {
+    r.verified.is_none()
+        && matches!(r.status, Status::Revoked | Status::AlreadyInvalid)
+        && (r.error.as_ref().is_some_and(|e| e.code == "Unverified") || r.verify_attempts > 0)
+}
+
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
     text_line_in(r, STATUS_WIDTH)
@@ -481,9 +487,9 @@ pub fn text_line(r: &Record) -> String {
 /// [`text_line`] with a status column `width` wide.
 pub fn text_line_in(r: &Record, width: usize) -> String {
     // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
-    let status = match (r.verified, r.error.as_ref().map(|e| e.code.as_str())) {
-        (Some(true), _) => format!("{}, verified", r.status.as_str()),
-        (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
+    let status = match r.verified {
+        Some(true) => format!("{}, verified", r.status.as_str()),
+        None if unverifiable(r) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
     };
     // A replay says so where the status is read: it was not sent in this run.
@@ -514,6 +520,13 @@ pub fn text_line_in(r: &Record, width: usize) -> String {
             "{} attempt{}",
             r.attempts,
             if r.attempts == 1 { "" } else { "s" }
+        ));
+    }
+    if r.verify_attempts > 0 {
+        facts.push(format!(
+            "{} verification request{}",
+            r.verify_attempts,
+            if r.verify_attempts == 1 { "" } else { "s" }
         ));
     }
     if r.attempts > 0 {
@@ -700,6 +713,7 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            verify_attempts: 0,
             from_journal: None,
             source: None,
             at: None,
@@ -724,6 +738,7 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            verify_attempts: 0,
             from_journal: None,
             source: None,
             at: None,
@@ -750,6 +765,22 @@ mod tests {
             text_line(&r).starts_with("revoked         ciam"),
             "{}",
             text_line(&r)
+        );
+        // An already_invalid record keeps the provider's note; the checks sent for it say it
+        // was meant to be verified.
+        r.status = Status::AlreadyInvalid;
+        r.verify_attempts = 1;
+        r.error = Some(RecordError {
+            code: "ACCESS_TOKEN_INVALID".into(),
+            message: "x".into(),
+            retryable: false,
+        });
+        assert!(unverifiable(&r));
+        let line = text_line(&r);
+        assert!(
+            line.starts_with("already_invalid, unverified ciam")
+                && line.contains("1 verification request,"),
+            "{line}"
         );
     }
 

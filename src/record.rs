@@ -74,6 +74,10 @@ pub struct Record {
     /// was not asked or could not say (`null`).
     #[serde(default)]
     pub verified: Option<bool>,
+    /// `--verify`: the verification requests sent for this target (before and after the
+    /// revocation, retries and rechecks included); never counted in `attempts`.
+    #[serde(default)]
+    pub verify_attempts: u32,
     /// When an earlier run with this journal got the answer this record repeats (RFC 3339):
     /// the target was not sent again. `None` when it was sent (or planned) in this run.
     #[serde(default)]
@@ -161,13 +165,14 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: None,
+            verify_attempts: 0,
             from_journal: None,
             source: Some("tokens.txt:3".into()),
             at: Some("2026-12-04T21:36:05.123Z".into()),
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z"}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z"}"#
         );
     }
 }

@@ -42,6 +42,19 @@ pub(crate) enum Label {
     Target(u64),
     /// A setup request, by what it does: `listing bearer tokens`.
     Setup(&'static str),
+    /// A `--verify` request about one target (before or after its revocation).
+    Verify(u64),
+    /// A `--verify` request for the whole run (discovery, identity-store's listings).
+    VerifySetup(&'static str),
+}
+
+impl Label {
+    /// Whether the request is a verification's: its failures never stop the run (credentials
+    /// refused, a certificate refused): verification never decides whether revocations are
+    /// sent (`../shared/CLI.md`, "Verification is a change observed").
+    fn verifies(self) -> bool {
+        matches!(self, Label::Verify(_) | Label::VerifySetup(_))
+    }
 }
 
 impl fmt::Display for Label {
@@ -49,6 +62,8 @@ impl fmt::Display for Label {
         match self {
             Label::Target(i) => write!(f, "target {i}"),
             Label::Setup(what) => f.write_str(what),
+            Label::Verify(i) => write!(f, "target {i}'s verification"),
+            Label::VerifySetup(what) => write!(f, "--verify: {what}"),
         }
     }
 }
@@ -239,7 +254,9 @@ impl Attempts {
             }
             last = Some(err);
         };
-        if let Err(e) = &result {
+        if let Err(e) = &result
+            && !label.verifies()
+        {
             match e.kind() {
                 // Never retried, and the next request would fail the same way (Huawei locks
                 // an access key after five signature failures in a row): the run stops.

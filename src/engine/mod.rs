@@ -202,6 +202,12 @@ pub trait Provider: Send + Sync + 'static {
         })
     }
 
+    /// `--verify`, per target: why a token that the check before the revocation did not see
+    /// alive cannot be verified (the record's reason for `verified: null`).
+    fn unseen(&self) -> String {
+        "the verification cannot see this token with these credentials (it was not seen alive before the revocation)".into()
+    }
+
     /// `--verify`, [`Verification::ListAfter`]: the listing of what is still alive.
     fn verify_listing(&self) -> Option<&dyn Listing<Job = Self::Job>> {
         None
@@ -280,12 +286,21 @@ pub struct EngineConfig {
 /// What `--verify` does in this run.
 enum Verifying {
     Off,
-    PerTarget,
+    /// A check before and after each revocation, while the gate is open.
+    PerTarget(verify::Gate),
     /// Verification was asked for but cannot happen: every revoked record says why.
     Unable(String),
-    /// identity-store: records are held until one listing after the run.
-    ListAfter(std::sync::Mutex<Vec<(Record, String, u64)>>),
+    /// identity-store: one listing before the deletes (`before`: the journal keys it listed,
+    /// or why there are none) and one after the run; records are held until then.
+    ListAfter {
+        before: std::sync::OnceLock<ListedBefore>,
+        held: std::sync::Mutex<Vec<(Record, String, u64)>>,
+    },
 }
+
+/// `--verify`'s listing before the deletes: the keys of the ids it listed and the requests it
+/// took, or why there is none.
+type ListedBefore = Result<(std::collections::HashSet<String>, u32), String>;
 
 struct Ctx<P: Provider> {
     provider: Arc<P>,
@@ -414,18 +429,33 @@ pub async fn run<P: Provider>(
                 .await;
             return flags(&stop, false);
         }
-        Jobs::Listed(listing) => match listing::list(&*listing, &ctx.attempts).await {
-            Listed::All(items) => {
-                tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
-                // The listing was answered: the credentials work, and the endpoint is the API.
-                confirmed = true;
-                ctx.breaker.api();
-                Box::new(items.into_iter().map(|item| (item, None)))
+        Jobs::Listed(listing) => {
+            match listing::list(&*listing, &ctx.attempts, Label::Setup(listing.what())).await {
+                (Listed::All(items), tries) => {
+                    tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
+                    // The listing was answered: the credentials work, and the endpoint is the
+                    // API.
+                    confirmed = true;
+                    ctx.breaker.api();
+                    if let Verifying::ListAfter { before, .. } = &ctx.verifying {
+                        // `--verify`: this listing is the one before the deletes.
+                        let _ = before.set(Ok((listed_keys(&*provider, &items), tries)));
+                    }
+                    Box::new(items.into_iter().map(|item| (item, None)))
+                }
+                (Listed::Stopped, _) => return flags(&stop, false),
+                (Listed::Failed(why), _) => {
+                    crate::logging::error(&format!("{why}; nothing was revoked"));
+                    return flags(&stop, true);
+                }
             }
-            Listed::Stopped => return flags(&stop, false),
-            Listed::Failed => return flags(&stop, true),
-        },
+        }
     };
+    if let Verifying::ListAfter { before, .. } = &ctx.verifying
+        && before.get().is_none()
+    {
+        let _ = before.set(list_before(&ctx).await);
+    }
 
     // Targets are read on a blocking thread and handed over through a small channel, so a
     // million-line input is never held in memory at once.
@@ -547,7 +577,7 @@ pub async fn run<P: Provider>(
     }
     drop(rx);
     while tasks.join_next().await.is_some() {}
-    if let Verifying::ListAfter(held) = &ctx.verifying {
+    if let Verifying::ListAfter { held, .. } = &ctx.verifying {
         let held = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
         verify_by_listing(&ctx, held).await;
     }
@@ -568,8 +598,11 @@ pub async fn run<P: Provider>(
 /// here, through the attempt loop.
 async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying {
     match provider.verification() {
-        Verification::PerTarget => Verifying::PerTarget,
-        Verification::ListAfter => Verifying::ListAfter(Default::default()),
+        Verification::PerTarget => Verifying::PerTarget(Default::default()),
+        Verification::ListAfter => Verifying::ListAfter {
+            before: Default::default(),
+            held: Default::default(),
+        },
         Verification::Unavailable(why) => {
             crate::logging::say(&format!(
                 "revoke: warning: --verify: {} cannot be verified ({why}); nothing extra is sent and records say \"verified\": null",
@@ -580,7 +613,7 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
         Verification::Discover => {
             let tried = attempts
                 .run(
-                    Label::Setup("discovering the verification endpoint"),
+                    Label::VerifySetup("discovering the verification endpoint"),
                     &[],
                     OnStop::Abandon,
                     |now| async move {
@@ -593,7 +626,7 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 )
                 .await;
             match tried {
-                Tried::Done { result: Ok(()), .. } => Verifying::PerTarget,
+                Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
                     let why = crate::output::cut(
@@ -646,6 +679,7 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        verify_attempts: 0,
         from_journal: None,
         source: None,
         at: Some(crate::record::now()),
@@ -729,18 +763,21 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
     )
 }
 
-/// `--dry-run --verify`: the verification that would follow, masked, under the planned request
-/// (text) and as `data.verify` (JSON).
+/// `--dry-run --verify`: the verification requests around the revocation, masked, under the
+/// planned request (text) and as `data.verify`, with `data.verify_when` saying when (JSON).
 fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entry) {
     let now = Utc::now();
-    let (what, request) = match provider.verification() {
-        Verification::PerTarget => ("then, to verify it", provider.verify_request(job, now).ok()),
+    let (when, request) = match provider.verification() {
+        Verification::PerTarget => (
+            "before and after the revocation (verified only if seen alive before and dead after)",
+            provider.verify_request(job, now).ok(),
+        ),
         Verification::Discover => (
-            "then, to verify it, once per run: find the introspection endpoint, and ask it",
+            "once per run, to find the introspection endpoint; then that endpoint is asked about the token before and after the revocation (verified only if seen alive before and dead after)",
             provider.discovery_request(now).ok(),
         ),
         Verification::ListAfter => (
-            "then, to verify it, once after every delete: list the tokens",
+            "once before the first delete and once after the last (verified only if listed before and not after)",
             provider
                 .verify_listing()
                 .and_then(|l| l.page_request(None, now).ok()),
@@ -749,10 +786,11 @@ fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entr
     };
     let Some(request) = request else { return };
     if let Some(text) = planned.rendered.as_mut() {
-        text.push_str(&format!("{what}:\n{}", request.render()));
+        text.push_str(&format!("--verify sends, {when}:\n{}", request.render()));
     }
     if let Some(Value::Object(map)) = planned.record.data.as_mut() {
         map.insert("verify".into(), request.to_json());
+        map.insert("verify_when".into(), Value::String(when.into()));
     }
 }
 
@@ -799,14 +837,36 @@ async fn process<P: Provider>(
     let redactor = Redactor::global();
     let scrub_id = Redactor::fresh_id();
     redactor.enter(scrub_id, &secrets);
-    let started = Instant::now();
     let transport = &ctx.attempts.transport;
-    let tried = ctx
-        .attempts
-        .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
-            provider.execute(transport, &job, now)
-        })
-        .await;
+    // `--verify`: the token as the checking credentials see it before the revocation.
+    let mut verify_attempts = 0;
+    let check = match &ctx.verifying {
+        Verifying::PerTarget(gate) => Some(verify::Check {
+            provider,
+            attempts: &ctx.attempts,
+            gate,
+            index,
+            job: &job,
+            secrets: &secrets,
+        }),
+        _ => None,
+    };
+    let before = match &check {
+        Some(check) => Some(verify::before(check, &mut verify_attempts).await),
+        None => None,
+    };
+    let started = Instant::now();
+    // A stop that came while the check before was out: the revocation is not sent.
+    let tried = match ctx.attempts.stop.reason() {
+        Some(reason) if before.is_some() => Tried::Stopped(reason),
+        _ => {
+            ctx.attempts
+                .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
+                    provider.execute(transport, &job, now)
+                })
+                .await
+        }
+    };
     let (result, attempts) = match tried {
         Tried::Done { result, attempts } => (result, attempts),
         Tried::Stopped(reason) => {
@@ -887,6 +947,7 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            verify_attempts: 0,
             from_journal: None,
             source: source.clone(),
             at: at.clone(),
@@ -903,20 +964,22 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            verify_attempts: 0,
             from_journal: None,
             source: source.clone(),
             at: at.clone(),
         },
     };
     let mut record = record;
-    match &ctx.verifying {
-        Verifying::PerTarget if verify::wanted(&record) => {
-            verify::one(provider, &ctx.attempts, index, &job, &secrets, &mut record).await;
+    record.verify_attempts = verify_attempts;
+    match (&ctx.verifying, check.zip(before)) {
+        (Verifying::PerTarget(_), Some((check, before))) if verify::wanted(&record) => {
+            verify::after(&check, before, &mut record).await;
         }
-        Verifying::Unable(why) if verify::wanted(&record) => {
+        (Verifying::Unable(why), _) if verify::wanted(&record) => {
             verify::unverified(&mut record, why.clone());
         }
-        Verifying::ListAfter(held) => {
+        (Verifying::ListAfter { held, .. }, _) => {
             // Written after the listing that verifies them (the end of `run`), up to as many
             // as one listing can return; memory stays bounded whatever the input.
             let status = record.status;
@@ -955,45 +1018,105 @@ async fn process<P: Provider>(
     confirmed
 }
 
-/// identity-store's `--verify`: one listing after the deletes; a deleted id still listed is
-/// alive. Then the held records are written.
+/// The journal keys of the listed ids.
+fn listed_keys<P: Provider>(
+    provider: &P,
+    items: &[JobItem<P::Job>],
+) -> std::collections::HashSet<String> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            JobItem::Job(job) => Some(long_fingerprint(&format!(
+                "{}\n{}\n{}",
+                provider.name(),
+                provider.scope(),
+                provider.job_key(job)
+            ))),
+            JobItem::Invalid { .. } => None,
+        })
+        .collect()
+}
+
+/// identity-store's `--verify`, before the first delete: the listing of what is alive. Its
+/// failure is said once on stderr; the deletes are sent anyway, unverified.
+async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
+    let provider = &*ctx.provider;
+    let Some(listing) = provider.verify_listing() else {
+        return Err("not verified: no listing".into());
+    };
+    let label = Label::VerifySetup("listing the tokens before the deletes");
+    match listing::list(listing, &ctx.attempts, label).await {
+        (Listed::All(items), tries) => Ok((listed_keys(provider, &items), tries)),
+        (Listed::Stopped, _) => Err("not verified: the run was stopped during the listing".into()),
+        (Listed::Failed(why), _) => {
+            crate::logging::say(&format!(
+                "revoke: warning: --verify: {why}; the deletes are sent all the same, unverified"
+            ));
+            Err(format!(
+                "not verified: the listing before the deletes failed: {why}"
+            ))
+        }
+    }
+}
+
+/// identity-store's `--verify`, after the deletes: one more listing. A deleted id listed before
+/// and not now is verified; listed now, alive; not listed before, not verifiable. Then the
+/// held records are written.
 async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String, u64)>) {
     let provider = &*ctx.provider;
-    let wanted = held.iter().any(|(r, _, _)| verify::wanted(r));
-    let verdict: Result<std::collections::HashSet<String>, String> = match provider.verify_listing()
-    {
-        _ if !wanted => Ok(Default::default()),
-        _ if ctx.attempts.stop.reason().is_some() => {
+    let Verifying::ListAfter { before, .. } = &ctx.verifying else {
+        return;
+    };
+    let wanted = held.iter().filter(|(r, _, _)| verify::wanted(r)).count();
+    let proof = match before.get() {
+        // Nothing to verify: no listing, and no record is changed below.
+        _ if wanted == 0 => Err(String::new()),
+        None => Err("not verified: the run was stopped".into()),
+        Some(Err(why)) => Err(why.clone()),
+        Some(Ok(_)) if ctx.attempts.stop.reason().is_some() => {
             Err("not verified: the run was stopped".into())
         }
-        None => Err("not verified: no listing".into()),
-        Some(listing) => match listing::list(listing, &ctx.attempts).await {
-            Listed::All(items) => Ok(items
-                .iter()
-                .filter_map(|i| match i {
-                    JobItem::Job(job) => Some(long_fingerprint(&format!(
-                        "{}\n{}\n{}",
-                        provider.name(),
-                        provider.scope(),
-                        provider.job_key(job)
-                    ))),
-                    JobItem::Invalid { .. } => None,
-                })
-                .collect()),
-            Listed::Stopped => Err("not verified: the run was stopped during the listing".into()),
-            Listed::Failed => {
-                Err("not verified: the listing that verifies the deletes failed".into())
+        Some(Ok((seen, before_tries))) => match provider.verify_listing() {
+            None => Err("not verified: no listing".into()),
+            Some(listing) => {
+                let label = Label::VerifySetup("listing the tokens after the deletes");
+                match listing::list(listing, &ctx.attempts, label).await {
+                    (Listed::All(items), tries) => {
+                        Ok((seen, listed_keys(provider, &items), before_tries + tries))
+                    }
+                    (Listed::Stopped, _) => {
+                        Err("not verified: the run was stopped during the listing".into())
+                    }
+                    (Listed::Failed(why), _) => {
+                        // The deletes happened: their records say so; only the proof is missing.
+                        crate::logging::say(&format!(
+                            "revoke: warning: --verify: {why}; the {wanted} delete(s) were sent and are recorded, unverified"
+                        ));
+                        Err(format!(
+                            "not verified: the listing after the deletes failed: {why}"
+                        ))
+                    }
+                }
             }
         },
     };
     for (mut record, key, scrub_id) in held {
         if verify::wanted(&record) {
-            match &verdict {
-                Ok(alive) if alive.contains(&key) => {
-                    verify::still_active(&mut record, "the token list")
-                }
-                Ok(_) => record.verified = Some(true),
+            match &proof {
                 Err(why) => verify::unverified(&mut record, why.clone()),
+                Ok((seen, alive, tries)) => {
+                    record.verify_attempts = *tries;
+                    if !seen.contains(&key) {
+                        verify::unverified(
+                            &mut record,
+                            "not verified: the token id was not listed before the deletes (the listing cannot see it with these credentials)".into(),
+                        );
+                    } else if alive.contains(&key) {
+                        verify::still_active(&mut record, "the token list");
+                    } else {
+                        record.verified = Some(true);
+                    }
+                }
             }
         }
         let mut done = entry(record, Some(key));

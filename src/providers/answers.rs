@@ -189,6 +189,7 @@ pub fn check<P: Provider>(
         error: None,
         elapsed_ms: 0,
         verified: None,
+        verify_attempts: 0,
         from_journal: None,
         source: None,
         at: None,

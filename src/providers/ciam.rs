@@ -6,7 +6,8 @@
 //! Revoke Token page shows), or with `--client-auth basic`, `client_secret_basic` (RFC 6749
 //! 2.3.1). Nothing here is CIAM-specific beyond the path: success is RFC 7009's 200 with no body
 //! or a JSON one (never a page: a sign-in page is not a revocation), and errors are RFC 6749 5.2
-//! JSON objects.
+//! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
+//! revocation (`crate::engine::verify`).
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -82,7 +83,8 @@ pub struct CiamConfig {
 pub enum VerifyAt {
     /// RFC 7662 introspection, with the client's own credentials.
     Introspect(Url),
-    /// OpenID Connect userinfo, with the access token as Bearer (401 = dead).
+    /// OpenID Connect userinfo, with the access token as Bearer (a 401 with `Bearer
+    /// error="invalid_token"` = dead).
     UserInfo(Url),
 }
 
@@ -157,6 +159,73 @@ fn default_description(error: &str) -> &'static str {
             "the server does not support revoking this type of token (try another --token-type-hint)"
         }
         _ => crate::error::NO_DESCRIPTION,
+    }
+}
+
+/// Whether the answer carries a `Bearer` challenge with `error="invalid_token"` (RFC 6750 3 and
+/// 3.1), in any of its `WWW-Authenticate` headers.
+fn invalid_token(resp: &RawResponse) -> bool {
+    resp.headers
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(bearer_invalid_token)
+}
+
+/// Reads one `WWW-Authenticate` value (RFC 9110 11.6.1: challenges, each a scheme followed by
+/// `name=value` parameters, a value a token or a quoted string) and says whether a `Bearer`
+/// challenge has `error` `invalid_token`.
+pub fn bearer_invalid_token(value: &str) -> bool {
+    let separator = |c: char| c == ',' || c.is_ascii_whitespace();
+    let mut rest = value;
+    let mut bearer = false;
+    loop {
+        rest = rest.trim_start_matches(separator);
+        if rest.is_empty() {
+            return false;
+        }
+        let end = rest
+            .find(|c: char| c == '=' || separator(c))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        let after = rest[end..].trim_start_matches([' ', '\t']);
+        let Some(v) = after.strip_prefix('=') else {
+            // A bare token: the next challenge's scheme.
+            bearer = name.eq_ignore_ascii_case("bearer");
+            rest = &rest[end..];
+            continue;
+        };
+        let v = v.trim_start_matches([' ', '\t']);
+        let (param, next) = match v.strip_prefix('"') {
+            Some(quoted) => {
+                let mut text = String::new();
+                let mut escaped = false;
+                let mut close = quoted.len();
+                for (i, c) in quoted.char_indices() {
+                    match c {
+                        _ if escaped => {
+                            text.push(c);
+                            escaped = false;
+                        }
+                        '\\' => escaped = true,
+                        '"' => {
+                            close = i + 1;
+                            break;
+                        }
+                        _ => text.push(c),
+                    }
+                }
+                (text, &quoted[close..])
+            }
+            None => {
+                let e = v.find(separator).unwrap_or(v.len());
+                (v[..e].to_string(), &v[e..])
+            }
+        };
+        if bearer && name.eq_ignore_ascii_case("error") && param == "invalid_token" {
+            return true;
+        }
+        rest = next;
     }
 }
 
@@ -378,8 +447,14 @@ impl Provider for Ciam {
             }
             Some(VerifyAt::UserInfo(_)) => match resp.status {
                 s if success(s) => Ok(Verdict::Alive),
-                // OpenID Connect Core 5.3.3 / RFC 6750 3.1: invalid_token for a revoked token.
-                401 => Ok(Verdict::Dead),
+                // OpenID Connect Core 5.3.3 / RFC 6750 3.1: a protected resource refusing a bad
+                // token answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+                401 if invalid_token(&resp) => Ok(Verdict::Dead),
+                // Any other 401 (no challenge, `invalid_client` from a misdiscovered endpoint, a
+                // server that refuses refresh tokens there) says nothing about the token.
+                401 => Ok(Verdict::Unknown(
+                    "userinfo answered 401 without `WWW-Authenticate: Bearer error=\"invalid_token\"` (RFC 6750 3.1), which says nothing about the token".into(),
+                )),
                 403 => Ok(Verdict::Unknown(
                     "userinfo answered 403 (insufficient_scope): the token cannot be checked there"
                         .into(),
@@ -389,6 +464,13 @@ impl Provider for Ciam {
                     .map(|_| Verdict::Unknown("an unexpected userinfo answer".into())),
             },
             None => Ok(Verdict::Unknown("no verification endpoint".into())),
+        }
+    }
+
+    fn unseen(&self) -> String {
+        match self.verify_at.get() {
+            Some(VerifyAt::UserInfo(_)) => "userinfo refused this token before the revocation (401 invalid_token): it was already invalid, or cannot be checked there, so the revocation cannot be proved".into(),
+            _ => "the introspection endpoint cannot see this token with these credentials (RFC 7662 2.2: \"active\": false before the revocation, as for another client's token or one already invalid), so the revocation cannot be proved".into(),
         }
     }
 
@@ -457,6 +539,33 @@ mod tests {
     fn job(token: &str) -> Job {
         Job {
             token: Secret::new(token),
+        }
+    }
+
+    #[test]
+    fn only_a_bearer_invalid_token_challenge_says_the_token_is_bad() {
+        for (value, want) in [
+            (r#"Bearer error="invalid_token""#, true),
+            (
+                r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#,
+                true,
+            ),
+            (r#"bearer error=invalid_token"#, true),
+            (
+                r#"Basic realm="x", Bearer realm="y", error="invalid_token""#,
+                true,
+            ),
+            (r#"Bearer realm="a, error=\"invalid_token\"""#, false),
+            (r#"Bearer error="invalid_request""#, false),
+            (r#"Bearer error="insufficient_scope""#, false),
+            (r#"Basic error="invalid_token""#, false),
+            (r#"Bearer realm="x", Basic error="invalid_token""#, false),
+            (r#"Bearer"#, false),
+            (r#"Bearer error="invalid_token"#, true),
+            ("", false),
+            ("=,=\"", false),
+        ] {
+            assert_eq!(bearer_invalid_token(value), want, "{value}");
         }
     }
 

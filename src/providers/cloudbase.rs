@@ -271,6 +271,10 @@ impl Provider for Cloudbase {
         }
     }
 
+    fn unseen(&self) -> String {
+        "the introspection endpoint cannot see this token (before the revocation it answered as for an invalid token: already unusable, or not this environment's), so the revocation cannot be proved".into()
+    }
+
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         let body = serde_json::from_slice::<ErrorBody>(&resp.body).ok();
         let code = body.as_ref().and_then(|b| {

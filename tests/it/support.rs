@@ -299,6 +299,7 @@ pub fn assert_record_schema(r: &Value) {
             "error",
             "elapsed_ms",
             "verified",
+            "verify_attempts",
             "from_journal",
             "source",
             "at"
@@ -333,6 +334,7 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["verify_attempts"].is_u64());
     assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
     assert!(r["source"].is_null() || r["source"].is_string());
     let at = r["at"].as_str().expect("at is a string");
