@@ -20,7 +20,7 @@ use crate::cli::Cli;
 use crate::exit::Ended;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
-pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "version", "help"];
+pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "report", "version", "help"];
 
 /// An environment variable revoke reads (besides the options' own `env`, which clap knows).
 pub struct EnvVar {

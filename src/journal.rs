@@ -29,6 +29,10 @@ struct Line {
     status: Status,
     ok: bool,
     at: String,
+    #[serde(default)]
+    ticket: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
 }
 
 /// The targets an earlier run finished successfully, by key.
@@ -155,6 +159,8 @@ impl Journal {
             status: record.status,
             ok: record.status.is_success(missing_ok),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ticket: record.ticket.clone(),
+            actor: record.actor.clone(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
@@ -181,6 +187,8 @@ mod tests {
             error: None,
             elapsed_ms: 1,
             verified: None,
+            ticket: None,
+            actor: None,
         }
     }
 

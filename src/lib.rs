@@ -16,6 +16,7 @@ pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod exit;
 pub mod help;
 pub mod http;
@@ -58,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => help::completions(*shell),
         Command::Man(args) => manual::run(args, line.cli.global.quiet),
         Command::Version { json } => help::version(*json),
+        Command::Report(args) => evidence::run(args),
         _ => run_on_runtime(line),
     };
     exit::process_code(&end)
@@ -131,6 +133,7 @@ pub async fn run(line: CommandLine) -> Ended {
         | Command::Apply(_)
         | Command::Completions { .. }
         | Command::Man(_)
+        | Command::Report(_)
         | Command::Version { .. } => Ended::Printed,
     }
 }
@@ -164,6 +167,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
         step: None,
+        evidence: global.evidence.clone(),
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,

@@ -48,6 +48,15 @@ pub struct SinkConfig {
     /// The step of a plan these records belong to; `None` for a single command's run, whose
     /// records are exactly the contract's record.
     pub step: Option<StepTag>,
+    /// `--ticket` and `--actor`, copied into every record (and so every journal line).
+    pub evidence: Evidence,
+}
+
+/// Who ran a run and under which ticket: the same for every record of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub ticket: Option<String>,
+    pub actor: Option<String>,
 }
 
 /// Which step of a plan a record belongs to: each record and the step's summary carry it.
@@ -296,6 +305,8 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
+        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
+        e.record.actor.clone_from(&self.cfg.evidence.actor);
         match (
             e.record.verified,
             e.record.error.as_ref().map(|x| x.code.as_str()),
@@ -649,6 +660,8 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             text_line(&r),
@@ -670,6 +683,8 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            ticket: None,
+            actor: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

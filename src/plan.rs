@@ -39,7 +39,7 @@ use crate::creds::{Env, ProcessEnv};
 use crate::engine::{self, EngineConfig, Provider, Stop};
 use crate::exit::{self, Ended};
 use crate::journal::{Done, Journal};
-use crate::output::{Format, Sink, SinkConfig, StepTag};
+use crate::output::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::record::Summary;
 use crate::retry::RetryPolicy;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
@@ -317,6 +317,7 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    evidence: Evidence,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -341,6 +342,7 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            evidence,
         } = *self;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
@@ -353,6 +355,7 @@ impl<P: Provider> Ready for Step<P> {
                 missing_ok: plan.missing_ok,
                 provider: plan.provider.name(),
                 step: Some(tag),
+                evidence,
             },
             Box::new(shared.out.writer()),
         );
@@ -674,6 +677,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        evidence: g.evidence.clone(),
         plan,
         tag,
     })

@@ -74,6 +74,12 @@ pub struct Record {
     /// was not asked or could not say (`null`).
     #[serde(default)]
     pub verified: Option<bool>,
+    /// `--ticket`: the change ticket the run belongs to, stamped by the sink.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// `--actor`: who ran it (by default the login name), stamped by the sink.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,10 +125,12 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"ticket":null,"actor":null}"#
         );
     }
 }

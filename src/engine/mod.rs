@@ -569,6 +569,8 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        ticket: None,
+        actor: None,
     }
 }
 
@@ -731,6 +733,8 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            ticket: None,
+            actor: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -744,6 +748,8 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            ticket: None,
+            actor: None,
         },
     };
     let mut record = record;

@@ -170,6 +170,8 @@ pub fn check<P: Provider>(
         error: None,
         elapsed_ms: 0,
         verified: None,
+        ticket: None,
+        actor: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

@@ -298,7 +298,9 @@ pub fn assert_record_schema(r: &Value) {
             "data",
             "error",
             "elapsed_ms",
-            "verified"
+            "verified",
+            "ticket",
+            "actor"
         ],
         "record fields and order: {r}"
     );
@@ -330,6 +332,8 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["ticket"].is_null() || r["ticket"].is_string());
+    assert!(r["actor"].is_null() || r["actor"].is_string());
 }
 
 #[track_caller]
