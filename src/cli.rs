@@ -320,8 +320,9 @@ pub enum Command {
     /// record or journal line: row or step, provider, target (a fingerprint or an id),
     /// status, requested at, answered at, verified, request id, ticket and actor. A field the
     /// input does not have is left empty. As a Markdown table (for a ticket), CSV (for a
-    /// spreadsheet: RFC 4180, a cell that a spreadsheet would run as a formula starts with ')
-    /// or one self-contained printable HTML page (no script, nothing fetched). Lines are read
+    /// spreadsheet: RFC 4180; a cell a spreadsheet would run as a formula gets a leading ',
+    /// so it reads as text) or one self-contained printable HTML page (no script, nothing
+    /// fetched). Lines are read
     /// as --input lines are (UTF-8, at most 64 KiB each); at most 100000 rows. A line that is
     /// not a record, a journal line or a summary is named on stderr as FILE:LINE: why; the
     /// report is still written, and the exit code is 1. Exit 2 when a file cannot be read, or

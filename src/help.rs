@@ -93,6 +93,12 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",
     },
     EnvVar {
+        names: &["USER", "LOGNAME"],
+        commands: EVERY,
+        meaning: "the login name, the default --actor when neither --actor, REVOKE_ACTOR nor \
+                  the config file gives one (USER first; else the user id's name in /etc/passwd)",
+    },
+    EnvVar {
         names: &["XDG_CONFIG_HOME"],
         commands: EVERY,
         meaning: "where the configuration file revoke/config.toml is looked for \
