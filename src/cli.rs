@@ -306,10 +306,20 @@ pub enum Command {
     IdentityStore(IdentityStoreArgs),
 
     /// Show the settings a run would use, each with where it comes from
+    ///
+    /// Each option's value and its source: flag, env NAME, FILE:LINE of the config file, or
+    /// default; secrets show as *** with their source. The config file's format (its tables,
+    /// keys, contexts and secret sources) is in revoke-config(1), section CONFIGURATION FILE:
+    /// `revoke man config`.
     #[command(after_help = CONFIG_EXAMPLES)]
     Config(ConfigArgs),
 
     /// Run a plan: the steps of a TOML file, several commands at once, in one run
+    ///
+    /// Every step is checked before anything is sent; then the steps run at the same time,
+    /// with one output stream, one journal and one exit code. The plan file's format (its
+    /// [[step]] and [defaults] tables, ${VAR}s, where values come from, examples) is in
+    /// revoke-apply(1), section PLAN FILE: `revoke man apply`.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
 
@@ -508,7 +518,7 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan: a TOML file of [[step]] tables (see the README's "Plans").
+    /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE).
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
 }

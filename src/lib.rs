@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod evidence;
 pub mod exit;
+pub mod formats;
 pub mod help;
 pub mod http;
 pub mod input;
