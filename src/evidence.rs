@@ -5,10 +5,13 @@
 //!
 //! The input is treated as hostile: it is read through the one line reader of `--input`
 //! ([`crate::input::LineReader`]: UTF-8, at most 64 KiB a line), at most [`MAX_ROWS`] rows are
-//! held, every cell is cut to a bound, passed through the scrubber, and has its control
-//! characters escaped; then each format escapes for itself (Markdown punctuation, CSV quoting
-//! and formula cells, HTML entities). Fields that the records of this version do not carry yet
-//! (`row`, `at`, `from_journal`) are read when present and left empty when not.
+//! held, every cell is cut to a bound and has its control characters escaped; then each format
+//! escapes for itself (Markdown punctuation, CSV quoting and formula cells, HTML entities).
+//! There is no scrubbing to do: the records hold fingerprints and ids only (the sink scrubbed
+//! them when they were written), and this process holds no credential to look for; a `token`
+//! that is not a fingerprint (a hand-made file) is left out all the same. Fields that the
+//! records of this version do not carry yet (`row`, `at`, `from_journal`) are read when present
+//! and left empty when not.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +25,6 @@ use crate::exit::{Ended, Exit};
 use crate::input::{LineReader, Source};
 use crate::output::{cut, escape};
 use crate::record::Status;
-use crate::secret::Redactor;
 
 /// The most rows one report holds: every row is kept in memory until the header, which
 /// counts them, is written.
@@ -54,7 +56,7 @@ pub const COLUMNS: [&str; 10] = [
     "Actor",
 ];
 
-/// One target's row: every cell scrubbed, cut and with its control characters escaped.
+/// One target's row: every cell cut and with its control characters escaped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
     pub cells: [String; 10],
@@ -265,14 +267,13 @@ pub fn row_of_line(text: &str) -> Result<Option<Row>, String> {
         text_of("ticket").unwrap_or_default().to_string(),
         text_of("actor").unwrap_or_default().to_string(),
     ];
-    let redactor = Redactor::global();
     let mut i = 0;
     Ok(Some(Row {
         cells: cells.map(|c| {
             let max = if i == 2 { MAX_TARGET } else { MAX_CELL };
             i += 1;
             // Cut after escaping, so that no escape is cut in half into something else.
-            cut(escape(&redactor.scrub(&c)).into_owned(), max)
+            cut(escape(&c).into_owned(), max)
         }),
     }))
 }
@@ -325,7 +326,8 @@ fn scalar(v: &Value) -> String {
 }
 
 /// `token=sha256:1f2e3d4c5b6a`, `user_ids=u1,u2 client_ids=-`: the target object holds only
-/// fingerprints and ids.
+/// fingerprints and ids. A `token` that is not a fingerprint is not shown: in a file not
+/// written by revoke it could be the token itself.
 fn target_text(target: &Value) -> String {
     let Value::Object(map) = target else {
         return scalar(target);
@@ -333,6 +335,9 @@ fn target_text(target: &Value) -> String {
     map.iter()
         .map(|(k, v)| {
             let v = match v {
+                _ if k == "token" && !v.as_str().is_some_and(is_fingerprint) => {
+                    "(not a fingerprint: left out)".to_string()
+                }
                 Value::Null => "-".to_string(),
                 Value::Array(a) => a.iter().map(scalar).collect::<Vec<_>>().join(","),
                 other => scalar(other),
@@ -341,6 +346,12 @@ fn target_text(target: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `sha256:` and hex digits, as `crate::secret::fingerprint` writes them.
+fn is_fingerprint(text: &str) -> bool {
+    text.strip_prefix("sha256:")
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// How many rows have each status: the contract's statuses first, in their order, then any
@@ -642,6 +653,10 @@ mod tests {
         assert_eq!(row.cells[2], "page_id=8991");
         assert_eq!(row.cells[5], "2026-12-04T21:36:01.500Z");
         assert_eq!((&row.cells[8][..], &row.cells[9][..]), ("T", "root"));
+        // A token that is not a fingerprint is never shown.
+        let raw = r#"{"provider":"ciam","target":{"token":"eyJhbGciOiJIUzI1NiJ9.secret"},"status":"revoked"}"#;
+        let row = row_of_line(raw).unwrap().unwrap();
+        assert_eq!(row.cells[2], "token=(not a fingerprint: left out)");
         // Summaries are skipped; anything else is named.
         assert_eq!(row_of_line(r#"{"summary":{},"exit_code":0}"#), Ok(None));
         assert!(row_of_line("[1]").is_err());
@@ -727,7 +742,7 @@ mod tests {
             let record = serde_json::json!({
                 "row": {"line": 2, "key": values[0]},
                 "provider": values[1],
-                "target": {"token": values[2]},
+                "target": {"token_id": values[2]},
                 "status": values[3],
                 "at": values[4],
                 "verified": verified,

@@ -499,3 +499,16 @@ async fn report_with_nothing_to_report_writes_nothing() {
         run.stdout()
     );
 }
+
+#[tokio::test]
+async fn report_holds_at_most_its_cap_of_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.ndjson");
+    let line =
+        "{\"provider\":\"ciam\",\"target\":{\"token\":\"sha256:1\"},\"status\":\"revoked\"}\n";
+    std::fs::write(&file, line.repeat(100_001)).unwrap();
+    report(&[&file], "csv")
+        .run()
+        .await
+        .assert_usage(":100001: more than 100000 rows");
+}
