@@ -521,7 +521,8 @@ dt{font-weight:600}dd{margin:0}
 table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#eee}
-td{word-break:break-all}
+td{overflow-wrap:anywhere}
+td.n{white-space:nowrap}
 td.t{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 tr.failed td.s,tr.skipped td.s,tr.not_found td.s{color:#a00;font-weight:600}
 tr.revoked td.s,tr.already_invalid td.s{color:#060}
@@ -553,7 +554,15 @@ fn html(e: &Evidence, now: &str) -> String {
     if e.bad > 0 {
         fact(
             "Left out",
-            &format!("{} lines that are not records (named on stderr)", e.bad),
+            &format!(
+                "{} {} (named on stderr)",
+                e.bad,
+                if e.bad == 1 {
+                    "line that is not a record"
+                } else {
+                    "lines that are not records"
+                }
+            ),
         );
     }
     fact(
@@ -570,7 +579,8 @@ fn html(e: &Evidence, now: &str) -> String {
         for (i, cell) in row.cells.iter().enumerate() {
             let class = match i {
                 2 | 7 => " class=\"t\"",
-                3 => " class=\"s\"",
+                3 => " class=\"s n\"",
+                4..=6 => " class=\"n\"",
                 _ => "",
             };
             out.push_str(&format!("<td{class}>{}</td>", html_text(cell)));
