@@ -486,10 +486,12 @@ fn csv(e: &Evidence) -> String {
 }
 
 /// One CSV field, quoted. A cell that a spreadsheet would run as a formula (it starts with `=`,
-/// `+`, `-`, `@`, a tab or a carriage return: OWASP's "CSV injection") starts with a `'`, so
-/// it is shown as text.
+/// `+`, `-`, `@`, a tab or a carriage return: OWASP's "CSV injection"; after spaces too, which
+/// some spreadsheets skip) starts with a `'`, so it is shown as text.
 pub fn csv_field(cell: &str) -> String {
-    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let formula = cell
+        .trim_start_matches(' ')
+        .starts_with(['=', '+', '-', '@', '\t', '\r']);
     format!(
         "\"{}{}\"",
         if formula { "'" } else { "" },
@@ -694,6 +696,8 @@ mod tests {
         let csv = render(&e, ReportFormat::Csv, "now");
         assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
         assert!(csv.contains("\"'-2+3\""), "{csv}");
+        assert_eq!(csv_field("  =1+1"), "\"'  =1+1\"");
+        assert_eq!(csv_field("a=1"), "\"a=1\"");
         assert_eq!(csv.split("\r\n").count(), 4, "header, two rows, end");
     }
 
@@ -779,7 +783,8 @@ mod tests {
             prop_assert_eq!(&parsed[0], &COLUMNS.map(String::from).to_vec());
             for cells in &parsed[1..] {
                 for (got, want) in cells.iter().zip(&row.cells) {
-                    prop_assert!(!got.starts_with(['=', '+', '-', '@', '\t', '\r']), "{got:?}");
+                    let shown = got.trim_start_matches(' ');
+                    prop_assert!(!shown.starts_with(['=', '+', '-', '@', '\t', '\r']), "{got:?}");
                     prop_assert_eq!(got.trim_start_matches('\''), want.trim_start_matches('\''));
                 }
             }
