@@ -316,7 +316,7 @@ impl Writer {
             (None, Some("Unverified")) => self.verify_counts.2 += 1,
             _ => {}
         }
-        self.summary.add(e.record.status);
+        self.summary.count(&e.record);
         let mut text = match (self.cfg.format, &self.cfg.step) {
             (Format::Json, None) => serde_json::to_string(&e.record).unwrap_or_default(),
             (Format::Json, Some(tag)) => serde_json::to_string(&Tagged {
@@ -473,6 +473,19 @@ pub fn text_line(r: &Record) -> String {
         (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
     };
+    // A replay says so where the status is read: it was not sent in this run.
+    let status = match &r.from_journal {
+        Some(at) => format!(
+            "{status} (from the journal, {}; {})",
+            journal_time(at),
+            if r.status == crate::record::Status::Planned {
+                "would not be sent again"
+            } else {
+                "not sent again"
+            }
+        ),
+        None => status,
+    };
     let mut line = format!(
         "{:<15} {} {}",
         status,
@@ -503,6 +516,14 @@ pub fn text_line(r: &Record) -> String {
         line.push_str(&format!("  ({})", facts.join(", ")));
     }
     line
+}
+
+/// `2026-12-04 21:36 UTC`, from the record's RFC 3339 time.
+fn journal_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => escape(at).into_owned(),
+    }
 }
 
 fn target_text(target: &Value) -> String {
@@ -628,8 +649,14 @@ pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+    // How many came from the journal, and how many were sent now: a replay is not a send.
+    let replays = match (s.from_journal, s.planned) {
+        (0, _) => String::new(),
+        (n, p) if p > 0 => format!(" ({n} from the journal, would not be sent again)"),
+        (n, _) => format!(" ({} sent now, {n} from the journal)", s.sent),
+    };
     format!(
-        "{provider}: {} target{}{}{}; exit {code}",
+        "{provider}: {} target{}{}{}{replays}; exit {code}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         if parts.is_empty() { "" } else { ": " },
@@ -660,6 +687,7 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            from_journal: None,
             ticket: None,
             actor: None,
         };
@@ -683,6 +711,7 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            from_journal: None,
             ticket: None,
             actor: None,
         };

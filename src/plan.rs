@@ -317,6 +317,7 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    resume_within: Duration,
     evidence: Evidence,
 }
 
@@ -342,6 +343,7 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            resume_within,
             evidence,
         } = *self;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
@@ -368,6 +370,7 @@ impl<P: Provider> Ready for Step<P> {
             drain_on_stop: plan.drainable,
             permits: Some(shared.permits.clone()),
             verify,
+            resume_within,
         };
         let done = shared.done.clone();
         Ok(Box::pin(async move {
@@ -600,6 +603,8 @@ fn add(total: &mut Summary, s: &Summary) {
     total.failed += s.failed;
     total.skipped += s.skipped;
     total.planned += s.planned;
+    total.from_journal += s.from_journal;
+    total.sent += s.sent;
 }
 
 /// What a step's settings are read from, besides its own keys.
@@ -638,6 +643,10 @@ impl Sources<'_> {
         global.concurrency = plan_global.concurrency;
         global.quiet = plan_global.quiet;
         global.no_progress = true;
+        // The plan's journal is not a step's input (by any path).
+        if let (Some(journal), Some(input)) = (&plan_global.journal, &global.input) {
+            crate::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
+        }
         global.journal = None;
         let reads_stdin = global.input_is_stdin();
         let cx = Context {
@@ -677,6 +686,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        resume_within: g.resume_within,
         evidence: g.evidence.clone(),
         plan,
         tag,

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::signals::{Stop, StopReason};
 use crate::adaptive::{Change, Controller};
+use crate::clock::Correction;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::rate::RateLimiter;
@@ -150,12 +151,36 @@ impl Attempts {
             if err.http_status().is_some() {
                 self.learn(err.kind() == ErrorKind::Throttled);
             }
-            if is_clock_skew(&err, self.transport.clock())
-                && let Some(said) = self.transport.clock().correct()
-            {
-                // Re-signed at once with the server's time, which every later request keeps.
-                crate::logging::say(&format!("revoke: warning: {said}"));
-                continue;
+            if is_clock_skew(&err, self.transport.clock()) {
+                match self.transport.clock().correct() {
+                    Correction::Corrected(said) => {
+                        // Re-signed at once with the server's time, which every later request
+                        // keeps.
+                        crate::logging::say(&format!("revoke: warning: {said}"));
+                        continue;
+                    }
+                    // A server's time more than a day off is never signed: the target fails,
+                    // and so would every other (and Huawei locks a key after five signature
+                    // failures), so the run stops.
+                    Correction::Refused(why) => {
+                        let e = ApiError::Service {
+                            http_status: err.http_status().unwrap_or_default(),
+                            code: "ClockSkew".into(),
+                            message: format!("{} refused the request's time: {why}", err.code()),
+                            request_id: err.request_id().map(str::to_string),
+                            kind: ErrorKind::Rejected,
+                            retry_after: None,
+                        };
+                        if self.stop.first(StopReason::ClockSkew) {
+                            crate::logging::say(&format!(
+                                "revoke: error: {}; the remaining targets are skipped (code ClockSkew)",
+                                Redactor::global().scrub_with(&e.message(), secrets)
+                            ));
+                        }
+                        break Err(e);
+                    }
+                    Correction::Nothing => {}
+                }
             }
             if !err.retryable() {
                 break Err(err);
@@ -242,5 +267,6 @@ pub async fn exchange<T>(
 ) -> Result<T, ApiError> {
     let scrub = request.scrubber();
     let response = transport.exchange(request, &scrub).await?;
-    read(response).map_err(|e| scrub.error(e))
+    // An answer that shows the endpoint is not the API names where the request went (masked).
+    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
 }

@@ -39,7 +39,7 @@ use crate::adaptive::Controller;
 use crate::error::ApiError;
 use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::journal::Done;
+use crate::journal::{Done, Finished};
 use crate::output::{Entry, SinkHandle};
 use crate::rate::{Rate, RateLimiter};
 use crate::record::{Record, RecordError, Status};
@@ -86,7 +86,8 @@ impl Outcome {
     }
 
     /// An answer that is not an error but says something about the target (`already_invalid`,
-    /// `not_found`): the provider's code and message go in the record's `error`.
+    /// `not_found`): the provider's code and message go in the record's `error`. Never
+    /// `revoked`: that takes a recognised success ([`Outcome::revoked`]).
     pub fn noted(
         status: Status,
         http_status: u16,
@@ -94,6 +95,10 @@ impl Outcome {
         code: String,
         message: String,
     ) -> Self {
+        assert!(
+            matches!(status, Status::AlreadyInvalid | Status::NotFound),
+            "a noted outcome is already_invalid or not_found"
+        );
         Outcome {
             status,
             http_status: Some(http_status),
@@ -107,10 +112,16 @@ impl Outcome {
         }
     }
 
-    pub fn revoked(http_status: u16, request_id: Option<String>, data: Option<Value>) -> Self {
+    /// `revoked`: made only of an answer that looks like the API's own success (see
+    /// [`crate::providers::recognise`]), never of a bare 2xx.
+    pub fn revoked(
+        seen: crate::providers::Recognised,
+        request_id: Option<String>,
+        data: Option<Value>,
+    ) -> Self {
         Outcome {
             status: Status::Revoked,
-            http_status: Some(http_status),
+            http_status: Some(seen.status()),
             request_id,
             data,
             error: None,
@@ -135,6 +146,13 @@ pub trait Provider: Send + Sync + 'static {
     /// The options that give a job its meaning (library, project, tenant...), so that a journal
     /// entry for one library is not taken as done for another.
     fn scope(&self) -> String;
+
+    /// Whether the action is on "every token a user or page has now" (smh, bi-embed), which a
+    /// journal entry proves only for the tokens of its day: such entries replay only while
+    /// younger than `--resume-within`. A revoked token or token id stays revoked: `false`.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
 
     /// Secret values of this job (a token), scrubbed from everything printed while it runs.
     fn job_secrets<'a>(&self, _job: &'a Self::Job) -> Vec<&'a str> {
@@ -243,6 +261,10 @@ pub struct EngineConfig {
     pub permits: Option<Arc<Semaphore>>,
     /// `--verify`: ask the provider whether each revoked token is really dead.
     pub verify: bool,
+    /// `--resume-within`: how old a journal entry of a provider that
+    /// [acts on current tokens](Provider::acts_on_current_tokens) may be and still replay;
+    /// zero: never.
+    pub resume_within: Duration,
 }
 
 /// What `--verify` does in this run.
@@ -268,18 +290,53 @@ struct Ctx<P: Provider> {
 /// endpoint is taken as down, once it has answered before.
 pub const BREAKER_AFTER_ANSWERS: u32 = 5;
 
+/// At most this many targets are sent to an endpoint whose answers show it is not the
+/// provider's API (CLI.md, "Endpoints that are not the API").
+pub const MISMATCH_AFTER: u32 = 3;
+
 /// The circuit breaker: when the endpoint gives no answer at all (connection refused or reset,
 /// timeouts) to target after target, the rest are `skipped` with code `Unreachable` instead of
 /// each spending `(retries+1) x timeout`. The rule: a target that ended with no answer before
 /// the endpoint ever answered trips it (nothing suggests the next would fare better: a wrong
 /// host, a firewall that drops); after an answer, [`BREAKER_AFTER_ANSWERS`] in a row do.
+///
+/// It also stops a run at an endpoint that answers, but is not the API: a sign-in page, a
+/// captive portal, a wrong path answering 404 (errors of kind [`ErrorKind::NotTheApi`]). When
+/// [`MISMATCH_AFTER`] targets have had such answers before any answer from the API itself, the
+/// rest are `skipped` with code `EndpointMismatch`. Such answers never confirm the credentials,
+/// so targets go one at a time until then: at most [`MISMATCH_AFTER`] are sent, each with its
+/// secrets, whatever `--concurrency`.
+///
+/// [`ErrorKind::NotTheApi`]: crate::error::ErrorKind::NotTheApi
 #[derive(Default)]
 pub struct Breaker {
     answered: std::sync::atomic::AtomicBool,
     silent_in_a_row: std::sync::atomic::AtomicU32,
+    /// An answer came that only the API gives (its success, its own error format).
+    api_seen: std::sync::atomic::AtomicBool,
+    mismatches: std::sync::atomic::AtomicU32,
 }
 
 impl Breaker {
+    /// The API itself answered: the endpoint is the API.
+    pub fn api(&self) {
+        self.answer();
+        self.api_seen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A target ended with an answer showing the endpoint is not the API: whether the breaker
+    /// trips (and after how many).
+    pub fn mismatch(&self) -> Option<u32> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.answer();
+        if self.api_seen.load(Relaxed) {
+            return None;
+        }
+        let n = self.mismatches.fetch_add(1, Relaxed) + 1;
+        (n >= MISMATCH_AFTER).then_some(n)
+    }
+
     pub fn answer(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         self.answered.store(true, Relaxed);
@@ -348,8 +405,9 @@ pub async fn run<P: Provider>(
         Jobs::Listed(listing) => match listing::list(&*listing, &ctx.attempts).await {
             Listed::All(items) => {
                 tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
-                // The listing was answered: the credentials work.
+                // The listing was answered: the credentials work, and the endpoint is the API.
                 confirmed = true;
+                ctx.breaker.api();
                 Box::new(items.into_iter())
             }
             Listed::Stopped => return flags(&stop, false),
@@ -412,11 +470,17 @@ pub async fn run<P: Provider>(
         };
         let target = provider.identity(&job);
         let key = long_fingerprint(&format!("{name}\n{scope}\n{}", provider.job_key(&job)));
-        if let Some(status) = done.get(&key) {
-            // Finished by an earlier run with this journal: reported, not sent again.
-            let record = bare_record(name, i, target, status, None);
-            sink.emit(entry(record, None)).await;
-            continue;
+        if let Some(found) = done.get(&key) {
+            if replays(&*provider, &found, cfg.resume_within, Utc::now()) {
+                // Finished by an earlier run with this journal: reported, not sent again.
+                let record = from_journal(name, i, target, found, cfg.dry_run);
+                sink.emit(entry(record, None)).await;
+                continue;
+            }
+            tracing::info!(
+                "target {i}: the journal's entry from {} is older than --resume-within: sent again ({name} acts on the tokens there are now)",
+                found.at_text()
+            );
         }
         if let Some(reason) = stop.reason() {
             sink.emit(entry(skipped(name, i, target, reason), None))
@@ -569,9 +633,46 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        from_journal: None,
         ticket: None,
         actor: None,
     }
+}
+
+/// Whether a journal entry stands for this run's target (CLI.md "Journal replays"): always for
+/// a revoked token or token id; for an action on the tokens a user or page has now, only while
+/// the entry is younger than `window` (zero: never).
+fn replays<P: Provider>(
+    provider: &P,
+    found: &Finished,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    if !provider.acts_on_current_tokens() {
+        return true;
+    }
+    // An entry from the future (a clock set back) is as young as can be.
+    let age = (now - found.at).to_std().unwrap_or(Duration::ZERO);
+    age < window
+}
+
+/// The record of a target an earlier run finished: its status then, `attempts: 0`, and when.
+/// In a dry run it is `planned` with `from_journal` set: nothing would be sent for it.
+fn from_journal(
+    provider: &str,
+    index: u64,
+    target: Value,
+    found: Finished,
+    dry_run: bool,
+) -> Record {
+    let status = if dry_run {
+        Status::Planned
+    } else {
+        found.status
+    };
+    let mut record = bare_record(provider, index, target, status, None);
+    record.from_journal = Some(found.at_text());
+    record
 }
 
 fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Record {
@@ -588,6 +689,14 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
         StopReason::Unreachable => (
             "Unreachable",
             "not sent: the endpoint gave no answer to the targets before it",
+        ),
+        StopReason::ClockSkew => (
+            "ClockSkew",
+            "not sent: the server refused the signature's time, and its Date is more than 24 h off the local clock",
+        ),
+        StopReason::EndpointMismatch => (
+            "EndpointMismatch",
+            "not sent: the endpoint's answers to the targets before it show it is not the provider's API",
         ),
     };
     bare_record(
@@ -693,7 +802,21 @@ async fn process<P: Provider>(
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match &result {
-        Ok(_) => ctx.breaker.answer(),
+        Ok(_) => ctx.breaker.api(),
+        Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
+            if let Some(n) = ctx.breaker.mismatch()
+                && ctx.attempts.stop.first(StopReason::EndpointMismatch)
+            {
+                let said = crate::output::cut(
+                    redactor.scrub_with(&e.to_string(), &secrets),
+                    crate::output::MAX_MESSAGE,
+                );
+                crate::logging::say(&format!(
+                    "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"
+                ));
+            }
+        }
+        Err(e) if e.from_the_api() => ctx.breaker.api(),
         Err(e) if e.http_status().is_some() => ctx.breaker.answer(),
         Err(e @ ApiError::Send { silent: true, .. }) => {
             if let Some(n) = ctx.breaker.silence()
@@ -708,11 +831,12 @@ async fn process<P: Provider>(
         }
         Err(_) => {}
     }
-    // The provider answered, and not about the credentials: they were accepted.
+    // The provider's API answered, and not about the credentials: they were accepted. An
+    // answer that is not the API's (a page, an unreadable body) says nothing about them.
     let confirmed = match &result {
         Ok(_) => true,
         Err(e) => {
-            e.http_status().is_some()
+            e.from_the_api()
                 && matches!(
                     e.kind(),
                     crate::error::ErrorKind::Rejected | crate::error::ErrorKind::NotFound
@@ -733,6 +857,7 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            from_journal: None,
             ticket: None,
             actor: None,
         },
@@ -748,6 +873,7 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            from_journal: None,
             ticket: None,
             actor: None,
         },
@@ -875,4 +1001,29 @@ fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {
     e.message = r.scrub_with(&e.message, secrets);
     e.code = r.scrub_with(&e.code, secrets);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_stops_at_the_third_answer_that_is_not_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), Some(MISMATCH_AFTER));
+        // Answers that are not the API's do count as answers for the silence rule.
+        assert_eq!(b.silence(), None);
+    }
+
+    #[test]
+    fn an_answer_from_the_api_means_the_endpoint_is_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        b.api();
+        for _ in 0..10 {
+            assert_eq!(b.mismatch(), None);
+        }
+    }
 }

@@ -299,6 +299,7 @@ pub fn assert_record_schema(r: &Value) {
             "error",
             "elapsed_ms",
             "verified",
+            "from_journal",
             "ticket",
             "actor"
         ],
@@ -332,6 +333,7 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
     assert!(r["ticket"].is_null() || r["ticket"].is_string());
     assert!(r["actor"].is_null() || r["actor"].is_string());
 }
@@ -354,7 +356,8 @@ pub fn assert_summary_schema(s: &Value, exit_code: i32) {
             "not_found",
             "failed",
             "skipped",
-            "planned"
+            "planned",
+            "from_journal"
         ]
     );
     assert_eq!(s["exit_code"].as_i64(), Some(exit_code as i64));

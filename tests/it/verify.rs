@@ -13,7 +13,8 @@ const TOKEN: &str = "verifySentinelToken0001";
 async fn cloudbase_revoke(server: &MockServer) {
     Mock::given(m::method("POST"))
         .and(m::path("/auth/v1/revoke"))
-        .respond_with(ResponseTemplate::new(200))
+        // Seed 002: 200, application/json ("schema: any").
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
         .mount(server)
         .await;
 }
@@ -224,8 +225,9 @@ async fn ciam_unanswerable_or_foreign_discovery_is_null_never_true() {
 #[tokio::test]
 async fn identity_store_lists_after_the_deletes() {
     let server = MockServer::start().await;
+    // DeleteBearerToken's documented success (seed 004): 200, no body.
     Mock::given(m::method("DELETE"))
-        .respond_with(ResponseTemplate::new(204))
+        .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
     Mock::given(m::method("GET"))
