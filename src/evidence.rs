@@ -240,8 +240,12 @@ pub fn row_of_line(text: &str) -> Result<Option<Row>, String> {
         );
     };
     let text_of = |key: &str| map.get(key).and_then(Value::as_str);
-    // A replay's answer came in the run that the journal remembers.
-    let answered = text_of("from_journal").or(text_of("at"));
+    // A replay's answer came in the earlier run that the journal remembers; this record's
+    // ticket and actor are the rerun's, so the cell says where the time comes from.
+    let answered = match text_of("from_journal") {
+        Some(earlier) => Some(format!("{earlier} (earlier run)")),
+        None => text_of("at").map(str::to_string),
+    };
     let requested = match (
         text_of("from_journal"),
         text_of("at"),
@@ -261,7 +265,7 @@ pub fn row_of_line(text: &str) -> Result<Option<Row>, String> {
         target_text(target),
         status.to_string(),
         requested.unwrap_or_default(),
-        answered.unwrap_or_default().to_string(),
+        answered.unwrap_or_default(),
         verified.to_string(),
         text_of("request_id").unwrap_or_default().to_string(),
         text_of("ticket").unwrap_or_default().to_string(),
@@ -658,7 +662,7 @@ mod tests {
         let row = row_of_line(replay).unwrap().unwrap();
         assert_eq!(row.cells[0], "CI tokens");
         assert_eq!(row.cells[4], "", "not requested in this run");
-        assert_eq!(row.cells[5], "2026-12-01T10:00:00.000Z");
+        assert_eq!(row.cells[5], "2026-12-01T10:00:00.000Z (earlier run)");
         // A journal line.
         let journal = r#"{"key":"sha256:00","provider":"bi-embed","index":0,"target":{"page_id":"8991"},"status":"revoked","ok":true,"at":"2026-12-04T21:36:01.500Z","ticket":"T","actor":"root"}"#;
         let row = row_of_line(journal).unwrap().unwrap();

@@ -512,3 +512,41 @@ async fn report_holds_at_most_its_cap_of_rows() {
         .await
         .assert_usage(":100001: more than 100000 rows");
 }
+
+#[tokio::test]
+async fn a_replayed_target_is_reported_with_its_earlier_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let run = |ticket: &str, actor: &str| {
+        Revoke::ciam(&server.uri())
+            .args(["--input", "-", "--journal"])
+            .args([&journal])
+            .args(["--ticket", ticket, "--actor", actor])
+            .stdin("tokA\n")
+    };
+    run("SEC-1", "dana").run().await.assert_code(0);
+    let rerun = run("SEC-2", "erin").run().await;
+    rerun.assert_code(0);
+    let records = dir.path().join("rerun.ndjson");
+    std::fs::write(&records, &rerun.out.stdout).unwrap();
+    let first_at = journal_lines(&journal)[0]["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let rows = csv_rows(&report(&[&records], "csv").run().await.stdout());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][5], format!("{first_at} (earlier run)"));
+    assert_eq!(rows[1][4], "", "nothing was requested in the rerun");
+    assert_eq!((&rows[1][8][..], &rows[1][9][..]), ("SEC-2", "erin"));
+    // The journal keeps the ticket and the actor the token was revoked under.
+    let rows = csv_rows(&report(&[&journal], "csv").run().await.stdout());
+    assert_eq!((&rows[1][8][..], &rows[1][9][..]), ("SEC-1", "dana"));
+    assert_eq!(rows[1][5], first_at);
+}
