@@ -68,9 +68,9 @@ impl Row {
     }
 }
 
-/// What the files held.
+/// What the files held: the rows of the report.
 #[derive(Debug, Default)]
-pub struct Evidence {
+pub struct Collected {
     /// The files, as named on the command line.
     pub files: Vec<String>,
     pub rows: Vec<Row>,
@@ -137,8 +137,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Reads every file (`-` is stdin) into rows. A file that cannot be opened, more than
 /// [`MAX_ROWS`] rows, or no row at all is an error; bad lines are named on stderr and counted.
-pub fn read(files: &[PathBuf]) -> Result<Evidence, String> {
-    let mut evidence = Evidence::default();
+pub fn read(files: &[PathBuf]) -> Result<Collected, String> {
+    let mut evidence = Collected::default();
     let mut named = 0;
     for path in files {
         let (reader, source): (Box<dyn std::io::BufRead + Send>, Source) =
@@ -383,7 +383,7 @@ fn counts(rows: &[Row]) -> Vec<(String, usize)> {
 }
 
 /// The report in `format`; `now` is when it is written.
-pub fn render(e: &Evidence, format: ReportFormat, now: &str) -> String {
+pub fn render(e: &Collected, format: ReportFormat, now: &str) -> String {
     match format {
         ReportFormat::Md => markdown(e, now),
         ReportFormat::Csv => csv(e),
@@ -391,7 +391,7 @@ pub fn render(e: &Evidence, format: ReportFormat, now: &str) -> String {
     }
 }
 
-fn summary_text(e: &Evidence) -> String {
+fn summary_text(e: &Collected) -> String {
     let counts = counts(&e.rows)
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
@@ -404,7 +404,7 @@ fn summary_text(e: &Evidence) -> String {
     )
 }
 
-fn files_text(e: &Evidence) -> String {
+fn files_text(e: &Collected) -> String {
     e.files
         .iter()
         .map(|f| escape(f).into_owned())
@@ -413,7 +413,7 @@ fn files_text(e: &Evidence) -> String {
 }
 
 /// A Markdown table, headed by what it was made from and the counts.
-fn markdown(e: &Evidence, now: &str) -> String {
+fn markdown(e: &Collected, now: &str) -> String {
     let mut out = String::from("## Revocation evidence\n\n");
     out.push_str(&format!("- Files: {}\n", md_cell(&files_text(e))));
     out.push_str(&format!("- {}\n", md_cell(&summary_text(e))));
@@ -475,7 +475,7 @@ pub fn md_cell(text: &str) -> String {
 
 /// RFC 4180: a header line, then one line per row, every field quoted (a `"` doubled), lines
 /// ended by CRLF.
-fn csv(e: &Evidence) -> String {
+fn csv(e: &Collected) -> String {
     let mut out = String::new();
     let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let fields: Vec<String> = cells.map(csv_field).collect();
@@ -539,7 +539,7 @@ tr{break-inside:avoid}
 
 /// One page, readable offline and printable: inline CSS, no script, nothing fetched (its
 /// Content-Security-Policy forbids it), every value escaped.
-fn html(e: &Evidence, now: &str) -> String {
+fn html(e: &Collected, now: &str) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
@@ -618,12 +618,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn evidence(lines: &[&str]) -> Evidence {
+    fn evidence(lines: &[&str]) -> Collected {
         let rows = lines
             .iter()
             .filter_map(|l| row_of_line(l).unwrap())
             .collect();
-        Evidence {
+        Collected {
             files: vec!["run.ndjson".into()],
             rows,
             bad: 0,
@@ -773,8 +773,8 @@ mod tests {
             for cell in &row.cells {
                 prop_assert!(!cell.chars().any(char::is_control), "{cell:?}");
             }
-            let e = Evidence { files: vec!["f".into()], rows: vec![row.clone(), row.clone()], bad: 0 };
-            let empty = Evidence { files: vec!["f".into()], rows: vec![], bad: 0 };
+            let e = Collected { files: vec!["f".into()], rows: vec![row.clone(), row.clone()], bad: 0 };
+            let empty = Collected { files: vec!["f".into()], rows: vec![], bad: 0 };
             let html = render(&e, ReportFormat::Html, "now");
             let base = render(&empty, ReportFormat::Html, "now");
             // Each row adds exactly its own tags: `<tr>` and ten `<td>`, opened and closed.
