@@ -668,6 +668,8 @@ fn bare_record(
         verified: None,
         verify_attempts: 0,
         from_journal: None,
+        ticket: None,
+        actor: None,
     }
 }
 
@@ -917,6 +919,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -932,6 +936,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         },
     };
     let mut record = record;
