@@ -161,9 +161,13 @@ fn rows(
     };
     // Refused here as a run would refuse it.
     let mut problems = Vec::new();
-    if let Err(e) = Global::resolve(g, &layers) {
-        problems.push(e.to_string());
-    }
+    let global = match Global::resolve(g, &layers) {
+        Ok(global) => Some(global),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
     let keys = match command {
         Some(c) => schema::command_keys(c).unwrap_or_default(),
         None => schema::global_keys(),
@@ -172,6 +176,15 @@ fn rows(
         .iter()
         .filter_map(|k| row(&layers, k))
         .collect::<Vec<_>>();
+    // `--actor` unset defaults to the login name, found when the settings are resolved.
+    if let Some(actor) = rows
+        .iter_mut()
+        .find(|r| r.option == "actor" && r.value.is_none())
+        && let Some(name) = global.and_then(|g| g.evidence.actor)
+    {
+        actor.value = Some(name);
+        actor.from = "login name".into();
+    }
     if let Some(c) = command {
         problems.extend(unset_required(c, &layers));
         let (secret_rows, secret_problems) = credentials(c, &layers, &env);

@@ -16,7 +16,9 @@ pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod exit;
+pub mod formats;
 pub mod help;
 pub mod http;
 pub mod input;
@@ -58,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => help::completions(*shell),
         Command::Man(args) => manual::run(args, line.cli.global.quiet),
         Command::Version { json } => help::version(*json),
+        Command::Report(args) => evidence::run(args),
         _ => run_on_runtime(line),
     };
     // A run stopped while reading targets from a terminal leaves its echo off: back on.
@@ -138,6 +141,7 @@ pub async fn run(line: CommandLine) -> Ended {
         | Command::Apply(_)
         | Command::Completions { .. }
         | Command::Man(_)
+        | Command::Report(_)
         | Command::Version { .. } => Ended::Printed,
     }
 }
@@ -172,6 +176,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         provider: plan.provider.name(),
         step: None,
         verify: global.verify && !global.dry_run,
+        evidence: global.evidence.clone(),
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,

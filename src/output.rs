@@ -50,6 +50,15 @@ pub struct SinkConfig {
     pub step: Option<StepTag>,
     /// `--verify`: text lines make room for `already_invalid, unverified` in the status column.
     pub verify: bool,
+    /// `--ticket` and `--actor`, copied into every record (and so every journal line).
+    pub evidence: Evidence,
+}
+
+/// Who ran a run and under which ticket: the same for every record of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub ticket: Option<String>,
+    pub actor: Option<String>,
 }
 
 /// Which step of a plan a record belongs to: each record and the step's summary carry it.
@@ -306,6 +315,8 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
+        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
+        e.record.actor.clone_from(&self.cfg.evidence.actor);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -717,6 +728,8 @@ mod tests {
             from_journal: None,
             source: None,
             at: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             text_line(&r),
@@ -742,6 +755,8 @@ mod tests {
             from_journal: None,
             source: None,
             at: None,
+            ticket: None,
+            actor: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

@@ -39,7 +39,7 @@ use crate::creds::{Env, ProcessEnv};
 use crate::engine::{self, EngineConfig, Provider, Stop};
 use crate::exit::{self, Ended};
 use crate::journal::{Done, Journal};
-use crate::output::{Format, Sink, SinkConfig, StepTag};
+use crate::output::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::record::Summary;
 use crate::retry::RetryPolicy;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
@@ -351,6 +351,7 @@ struct Step<P: Provider> {
     dry_run: bool,
     resume_within: Duration,
     require_targets: bool,
+    evidence: Evidence,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -377,6 +378,7 @@ impl<P: Provider> Ready for Step<P> {
             dry_run,
             resume_within,
             require_targets,
+            evidence,
         } = *self;
         let tag_step = tag.step;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
@@ -391,6 +393,7 @@ impl<P: Provider> Ready for Step<P> {
                 provider: plan.provider.name(),
                 step: Some(tag),
                 verify: verify && !dry_run,
+                evidence,
             },
             Box::new(shared.out.writer()),
         );
@@ -777,6 +780,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         dry_run: g.dry_run,
         resume_within: g.resume_within,
         require_targets: g.require_targets,
+        evidence: g.evidence.clone(),
         plan,
         tag,
     })

@@ -90,6 +90,12 @@ pub struct Record {
     /// milliseconds.
     #[serde(default)]
     pub at: Option<String>,
+    /// `--ticket`: the change ticket the run belongs to, stamped by the sink.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// `--actor`: who ran it (by default the login name), stamped by the sink.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 impl Record {
@@ -169,10 +175,12 @@ mod tests {
             from_journal: None,
             source: Some("tokens.txt:3".into()),
             at: Some("2026-12-04T21:36:05.123Z".into()),
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z"}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z","ticket":null,"actor":null}"#
         );
     }
 }

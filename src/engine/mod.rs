@@ -683,6 +683,8 @@ fn bare_record(
         from_journal: None,
         source: None,
         at: Some(crate::record::now()),
+        ticket: None,
+        actor: None,
     }
 }
 
@@ -951,6 +953,8 @@ async fn process<P: Provider>(
             from_journal: None,
             source: source.clone(),
             at: at.clone(),
+            ticket: None,
+            actor: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -968,6 +972,8 @@ async fn process<P: Provider>(
             from_journal: None,
             source: source.clone(),
             at: at.clone(),
+            ticket: None,
+            actor: None,
         },
     };
     let mut record = record;

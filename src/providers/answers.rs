@@ -193,6 +193,8 @@ pub fn check<P: Provider>(
         from_journal: None,
         source: None,
         at: None,
+        ticket: None,
+        actor: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

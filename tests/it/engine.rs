@@ -309,6 +309,7 @@ where
             provider: "fake",
             step: None,
             verify: false,
+            evidence: Default::default(),
         },
         Box::new(buf.clone()),
     );

@@ -302,7 +302,9 @@ pub fn assert_record_schema(r: &Value) {
             "verify_attempts",
             "from_journal",
             "source",
-            "at"
+            "at",
+            "ticket",
+            "actor"
         ],
         "record fields and order: {r}"
     );
@@ -344,6 +346,8 @@ pub fn assert_record_schema(r: &Value) {
             && at.len() == "2026-12-04T21:36:05.123Z".len(),
         "at is UTC RFC 3339 with milliseconds: {at}"
     );
+    assert!(r["ticket"].is_null() || r["ticket"].is_string());
+    assert!(r["actor"].is_null() || r["actor"].is_string());
 }
 
 #[track_caller]
