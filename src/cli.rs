@@ -543,7 +543,11 @@ Examples:
   USER_ID=alice revoke apply offboard.toml --dry-run
   # Run it; a rerun with the same journal sends nothing already done
   USER_ID=alice revoke apply offboard.toml --journal offboard-alice.ndjson \\
-    -o json";
+    -o json
+  # The same plan for every leaver of a sheet (a USER_ID column), in one run
+  revoke apply offboard.toml --each leavers.csv --journal offboarding.ndjson
+  # A variable on the command line; the plan from stdin
+  revoke apply - --var USER_ID=alice < offboard.toml";
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
@@ -585,9 +589,37 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE).
+    /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE); - reads
+    /// it from stdin (its relative paths are then taken from the current directory).
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
+
+    /// Run the plan once per row of a CSV file (RFC 4180, UTF-8): the header line's column names
+    /// are ${VAR}s, set to the row's values (a column beats --var and the environment). Every
+    /// row is checked before anything is sent; one process, one journal, one report.
+    #[arg(long, value_name = "FILE.csv")]
+    pub each: Option<PathBuf>,
+
+    /// Set ${NAME} in the plan to VALUE (repeatable); beats the environment. Only for ${VAR}s:
+    /// the commands never read it as an environment variable (credentials included).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// The longest `--var` value, in bytes.
+pub const MAX_VAR: usize = 4096;
+
+/// `--var NAME=VALUE`: a variable name, a value with no control character.
+pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = s.split_once('=') else {
+        return Err("expected NAME=VALUE".into());
+    };
+    crate::rows::check_name(name)?;
+    if value.len() > MAX_VAR {
+        return Err(format!("the value is longer than {MAX_VAR} bytes"));
+    }
+    crate::rows::check_value(value).map_err(|why| format!("the value {why}"))?;
+    Ok((name.to_string(), value.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

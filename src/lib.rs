@@ -29,6 +29,7 @@ pub mod output;
 pub mod plan;
 pub mod providers;
 pub mod rate;
+pub mod rows;
 pub mod record;
 pub mod retry;
 pub mod secret;
@@ -188,6 +189,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         verify: global.verify,
         resume_within: global.resume_within,
         permits: None,
+        pace: None,
     };
     let mut flags = engine::run(
         plan.provider,

@@ -68,14 +68,28 @@ pub struct StepTag {
     pub step: usize,
     /// The step's `name`, when the plan gives one.
     pub name: Option<String>,
+    /// The row of `--each` the step runs for.
+    pub row: Option<RowTag>,
+}
+
+/// A row of `revoke apply --each FILE.csv`: `{"line":N,"key":".."}`, its line in the file and
+/// its first column's value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowTag {
+    pub line: usize,
+    pub key: String,
 }
 
 impl StepTag {
     /// How text output names the step: `[0]`, `[2 CI bearer tokens]`.
     fn label(&self) -> String {
+        let row = match &self.row {
+            Some(r) => format!("{} ", escape(&r.key)),
+            None => String::new(),
+        };
         match &self.name {
-            Some(n) => format!("[{} {}]", self.step, escape(n)),
-            None => format!("[{}]", self.step),
+            Some(n) => format!("[{row}{} {}]", self.step, escape(n)),
+            None => format!("[{row}{}]", self.step),
         }
     }
 }
@@ -88,6 +102,8 @@ struct Tagged<'a> {
     name: Option<&'a str>,
     #[serde(flatten)]
     record: &'a Record,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<&'a RowTag>,
 }
 
 /// A step's summary object: `{"step":N,"summary":{..},"exit_code":..}`.
@@ -96,6 +112,8 @@ struct StepSummaryLine<'a> {
     step: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<&'a RowTag>,
     summary: Summary,
     exit_code: u8,
 }
@@ -330,6 +348,7 @@ impl Writer {
                 step: tag.step,
                 name: tag.name.as_deref(),
                 record: &e.record,
+                row: tag.row.as_ref(),
             })
             .unwrap_or_default(),
             (Format::Text, None) => text_line_in(&e.record, self.status_width()),
@@ -438,6 +457,7 @@ impl Writer {
                     Some(tag) => serde_json::to_string(&StepSummaryLine {
                         step: tag.step,
                         name: tag.name.as_deref(),
+                        row: tag.row.as_ref(),
                         summary: self.summary,
                         exit_code: code,
                     }),

@@ -25,6 +25,7 @@
 //! its `step` (and `name`), each step closes with its summary object, and the plan with one of
 //! its own; the exit code is the most serious of the steps'.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,12 +37,13 @@ use tokio::sync::Semaphore;
 
 use crate::cli::{ApplyArgs, Command, GlobalArgs};
 use crate::creds::{Env, ProcessEnv};
-use crate::engine::{self, EngineConfig, Provider, Stop};
+use crate::engine::{self, EngineConfig, Pace, Provider, Stop};
 use crate::exit::{self, Ended};
 use crate::journal::{Done, Journal};
-use crate::output::{Evidence, Format, Sink, SinkConfig, StepTag};
+use crate::output::{Evidence, Format, RowTag, Sink, SinkConfig, StepTag};
 use crate::record::Summary;
 use crate::retry::RetryPolicy;
+use crate::rows::{Rows, Vars};
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::schema::{RUN_COMMANDS, command_keys, global_keys, suggest};
 use crate::settings::toml_file::{Place, Reading, Table, TomlFile, Val, check_table, describe};
@@ -326,6 +328,9 @@ struct Shared {
     /// The run's `--concurrency`, across all steps.
     permits: Arc<Semaphore>,
     concurrency: usize,
+    /// The rate limits, one per endpoint and credentials ([`Ready::pace_key`]): the steps
+    /// and rows that send to the same place share one.
+    paces: Mutex<HashMap<String, Pace>>,
 }
 
 /// A step, resolved: ready to run, nothing sent.
@@ -333,6 +338,9 @@ trait Ready: Send {
     /// Which credential source the step uses (its name, never its value).
     fn credentials(&self) -> &str;
     fn tag(&self) -> &StepTag;
+    /// Where the step sends, and as whom: the provider, its endpoint and the credentials'
+    /// source (never their value). Steps with the same key share one rate limit.
+    fn pace_key(&self) -> String;
     /// Runs the step to its end.
     fn run(
         self: Box<Self>,
@@ -363,11 +371,23 @@ impl<P: Provider> Ready for Step<P> {
         &self.tag
     }
 
+    fn pace_key(&self) -> String {
+        // Every provider's scope starts with the URL it sends to.
+        let scope = self.plan.provider.scope();
+        let endpoint = scope.lines().next().unwrap_or_default();
+        format!(
+            "{}\n{endpoint}\n{}",
+            self.plan.provider.name(),
+            self.plan.credentials_source
+        )
+    }
+
     fn run(
         self: Box<Self>,
         shared: &Shared,
         stop: Arc<Stop>,
     ) -> Result<Pin<Box<dyn Future<Output = Ended> + Send>>, String> {
+        let self_key = self.pace_key();
         let Step {
             plan,
             tag,
@@ -381,6 +401,13 @@ impl<P: Provider> Ready for Step<P> {
             evidence,
         } = *self;
         let tag_step = tag.step;
+        let pace = shared
+            .paces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(self_key)
+            .or_insert_with(|| Pace::new(rate))
+            .clone();
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
             SinkConfig {
@@ -405,6 +432,7 @@ impl<P: Provider> Ready for Step<P> {
             dry_run,
             drain_on_stop: plan.drainable,
             permits: Some(shared.permits.clone()),
+            pace: Some(pace),
             verify,
             resume_within,
         };
@@ -477,11 +505,23 @@ impl Write for StepOut {
     }
 }
 
-/// The plan's last NDJSON line: `{"summary":{..},"steps":N,"exit_code":..}`.
+/// The plan's last NDJSON line: `{"summary":{..},"steps":N,"exit_code":..}`, with `"rows":N`
+/// after `steps` in a run over rows.
 #[derive(serde::Serialize)]
 struct PlanSummaryLine {
     summary: Summary,
     steps: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<usize>,
+    exit_code: u8,
+}
+
+/// A row's NDJSON summary, after all of the rows' steps: `{"row":{..},"summary":{..},
+/// "exit_code":..}`.
+#[derive(serde::Serialize)]
+struct RowSummaryLine<'a> {
+    row: &'a RowTag,
+    summary: Summary,
     exit_code: u8,
 }
 
@@ -512,64 +552,283 @@ fn lines_of(e: UsageError) -> Vec<String> {
     }
 }
 
-/// Runs the plan `args.plan`.
+/// Reads the plan: the file `args.plan`, or stdin for `-`.
+fn read_plan_file(path: &Path) -> Result<TomlFile, UsageError> {
+    let read = if path.as_os_str() == "-" {
+        TomlFile::stdin()
+    } else {
+        TomlFile::read(path)
+    };
+    read.map_err(|e| {
+        let name = if path.as_os_str() == "-" {
+            "from stdin".to_string()
+        } else {
+            path.display().to_string()
+        };
+        UsageError::ConfigFile(format!("cannot read the plan {name}: {e}"))
+    })
+}
+
+/// The `${NAME}`s a plan's text refers to, each with the first line it is on.
+fn referenced(text: &str) -> Vec<(String, usize)> {
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("${") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find('}') else { break };
+            let name = &after[..end];
+            if !names.iter().any(|(n, _)| n == name) {
+                names.push((name.to_string(), i + 1));
+            }
+            rest = &after[end + 1..];
+        }
+    }
+    names
+}
+
+/// The columns of `rows` that the part of the plan at lines `from..to` (1-based, `to`
+/// excluded) refers to.
+fn columns_in(text: &str, from: usize, to: usize, rows: &Rows) -> Vec<String> {
+    let part: String = text
+        .lines()
+        .skip(from.saturating_sub(1))
+        .take(to.saturating_sub(from))
+        .collect::<Vec<_>>()
+        .join("\n");
+    referenced(&part)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| rows.header.contains(n))
+        .collect()
+}
+
+/// One row of the run (or the only one, without `--each`), resolved.
+struct RowRun {
+    tag: Option<RowTag>,
+    steps: Vec<Box<dyn Ready>>,
+}
+
+/// Runs the plan `args.plan`, once, or once per row of `--each`.
 pub async fn apply(
     args: &ApplyArgs,
     g: &GlobalArgs,
     given: &Given,
     file: Option<&ConfigFile>,
 ) -> Ended {
-    let env = ProcessEnv;
-    // Every step is checked, and every problem reported, before anything is sent.
-    let (plan, mut found) = match PlanFile::load(&args.plan, &env) {
-        Ok((plan, found)) => (
-            plan,
-            found.into_iter().flat_map(lines_of).collect::<Vec<_>>(),
-        ),
+    let process_env = ProcessEnv;
+    let env: &dyn Env = &process_env;
+    let text = match read_plan_file(&args.plan) {
+        Ok(text) => text,
         Err(e) => return usage(e),
     };
-    // The plan's own settings: the command line, the environment, the plan's [defaults], the
-    // config file's [defaults].
-    let plan_config = Scoped::new([Some(&plan.defaults), file.map(|f| &f.defaults)]);
-    let plan_layers = Layers::new(given, &plan_config);
-    let global = match Global::resolve(g, &plan_layers) {
-        Ok(global) => global,
-        Err(e) => return usage(e),
+    let plan_from_stdin = args.plan.as_os_str() == "-";
+    let rows = match &args.each {
+        None => None,
+        Some(path) => match Rows::read(path) {
+            Ok(rows) => Some(rows),
+            Err(found) => return problems(found),
+        },
     };
-    let mut ready: Vec<Box<dyn Ready>> = Vec::new();
-    let mut stdin_step: Option<usize> = None;
-    for spec in &plan.steps {
-        let index = spec.index;
-        let label = spec.label(index);
-        let sources = Sources {
-            g,
-            given,
-            file,
-            plan: &plan,
-            plan_global: &global,
-            env: &env,
-        };
-        match sources.resolve(index, spec) {
-            Ok((step, reads_stdin)) => {
-                if reads_stdin {
-                    if let Some(first) = stdin_step {
+    // Every row and every step is checked, and every problem reported, before anything is
+    // sent.
+    let mut found: Vec<String> = Vec::new();
+    let outside = Vars {
+        row: None,
+        given: &args.vars,
+        env,
+    };
+    // `${VAR}`s no column, --var or environment variable sets: said once, for the header.
+    let mut missing: Vec<String> = Vec::new();
+    // Rows with a value that cannot be used: said once each, and not resolved.
+    let mut bad_rows: Vec<usize> = Vec::new();
+    let mut header_found = Vec::new();
+    if let Some(rows) = &rows {
+        for (name, line) in referenced(text.text()) {
+            if rows.header.contains(&name) {
+                for (i, row) in rows.rows.iter().enumerate() {
+                    let value = rows.value(row, &name).unwrap_or_default();
+                    if let Err(why) = crate::rows::check_value(value) {
                         found.push(format!(
-                            "{label}: input = \"-\": step {} already reads its targets from stdin; only one step can",
-                            first + 1
+                            "{}:{}: column {name} {why} (the plan uses ${{{name}}}, {}:{line})",
+                            rows.path.display(),
+                            row.line,
+                            text.path.display()
                         ));
-                    } else {
-                        stdin_step = Some(index);
+                        bad_rows.push(i);
                     }
                 }
-                ready.push(step);
+            } else if outside.var(&name).is_none() {
+                header_found.push(format!(
+                    "{}:1: no column {name}, and no --var {name}=... or environment variable {name} (the plan uses ${{{name}}}, {}:{line})",
+                    rows.path.display(),
+                    text.path.display()
+                ));
+                missing.push(name);
             }
-            Err(e) => found.extend(lines_of(e).into_iter().map(|e| format!("{label}: {e}"))),
         }
+    }
+    found.splice(0..0, header_found);
+    let unset = |p: &str| {
+        missing
+            .iter()
+            .any(|m| p.contains(&format!("${{{m}}} is not set")))
+    };
+    let row_count = rows.as_ref().map_or(1, |r| r.rows.len());
+    let mut runs: Vec<RowRun> = Vec::with_capacity(row_count);
+    let mut run_global: Option<Global> = None;
+    let mut stdin_step: Option<String> = None;
+    // Problems that do not depend on the row are said once.
+    let mut said = std::collections::HashSet::new();
+    for r in 0..row_count {
+        let row = rows.as_ref().map(|rows| (rows, &rows.rows[r]));
+        if bad_rows.contains(&r) {
+            continue;
+        }
+        let vars = Vars {
+            row,
+            given: &args.vars,
+            env,
+        };
+        let at = match row {
+            Some((rows, row)) => format!("{}:{}: ", rows.path.display(), row.line),
+            None => String::new(),
+        };
+        let tag = row.map(|(_, row)| RowTag {
+            line: row.line,
+            key: row.values.first().cloned().unwrap_or_default(),
+        });
+        let mut say = |p: String, columns: &[String]| {
+            if unset(&p) || !said.insert(p.clone()) && rows.is_some() {
+                return;
+            }
+            let columns = match columns {
+                [] => String::new(),
+                [one] => format!("column {one}: "),
+                many => format!("columns {}: ", many.join(", ")),
+            };
+            found.push(format!("{at}{columns}{p}"));
+        };
+        let (plan, read) = match PlanFile::read(&text, &vars) {
+            Ok(read) => read,
+            Err(e) => {
+                lines_of(e).into_iter().for_each(|p| say(p, &[]));
+                continue;
+            }
+        };
+        read.into_iter()
+            .flat_map(lines_of)
+            .for_each(|p| say(p, &[]));
+        // The plan's own settings: the command line, the environment, the plan's [defaults],
+        // the config file's [defaults].
+        let plan_config = Scoped::new([Some(&plan.defaults), file.map(|f| &f.defaults)]);
+        let plan_layers = Layers::new(given, &plan_config);
+        let global = match Global::resolve(g, &plan_layers) {
+            Ok(global) => global,
+            Err(e) => {
+                lines_of(e).into_iter().for_each(|p| say(p, &[]));
+                continue;
+            }
+        };
+        match &run_global {
+            None => run_global = Some(global),
+            Some(first) => {
+                // What holds for the whole plan holds for every row: one journal, one output.
+                if first.journal != global.journal {
+                    say(
+                        "journal: this row's is not the first row's (a ${VAR} in the plan's journal): a run over rows has one journal; give it with --journal FILE".into(),
+                        &[],
+                    );
+                }
+                if (first.format, first.dry_run, first.concurrency)
+                    != (global.format, global.dry_run, global.concurrency)
+                {
+                    say(
+                        "output, dry-run and concurrency hold for the whole run: this row's are not the first row's (a ${VAR} in the plan's [defaults])".into(),
+                        &[],
+                    );
+                }
+            }
+        }
+        let Some(plan_global) = &run_global else {
+            continue;
+        };
+        let mut steps: Vec<Box<dyn Ready>> = Vec::new();
+        for (n, spec) in plan.steps.iter().enumerate() {
+            let index = spec.index;
+            let label = spec.label(index);
+            // The columns this step (or the plan's [defaults]) takes its values from.
+            let columns = match row {
+                Some((rows, _)) => {
+                    let to = plan
+                        .steps
+                        .get(n + 1)
+                        .map_or(usize::MAX, |next| next.table.line);
+                    let mut c = columns_in(text.text(), spec.table.line, to, rows);
+                    if plan.defaults.line > 0 {
+                        let end = plan
+                            .steps
+                            .iter()
+                            .map(|s| s.table.line)
+                            .find(|l| *l > plan.defaults.line)
+                            .unwrap_or(usize::MAX);
+                        for d in columns_in(text.text(), plan.defaults.line, end, rows) {
+                            if !c.contains(&d) {
+                                c.push(d);
+                            }
+                        }
+                    }
+                    c
+                }
+                None => Vec::new(),
+            };
+            let sources = Sources {
+                g,
+                given,
+                file,
+                plan: &plan,
+                plan_global,
+                env,
+                row: tag.clone(),
+            };
+            match sources.resolve(index, spec) {
+                Ok((step, reads_stdin)) => {
+                    if reads_stdin {
+                        if plan_from_stdin {
+                            say(
+                                format!("{label}: input = \"-\": the plan itself is read from stdin; give the targets in a file"),
+                                &columns,
+                            );
+                        } else if rows.is_some() {
+                            say(
+                                format!("{label}: input = \"-\": stdin cannot be read once per row; give the targets in a file"),
+                                &columns,
+                            );
+                        } else if let Some(first) = &stdin_step {
+                            say(
+                                format!("{label}: input = \"-\": {first} already reads its targets from stdin; only one step can"),
+                                &columns,
+                            );
+                        } else {
+                            stdin_step = Some(format!("step {}", index + 1));
+                        }
+                    }
+                    steps.push(step);
+                }
+                Err(e) => lines_of(e)
+                    .into_iter()
+                    .for_each(|e| say(format!("{label}: {e}"), &columns)),
+            }
+        }
+        runs.push(RowRun { tag, steps });
     }
     if !found.is_empty() {
         return problems(found);
     }
-    // Once every step checked out: one journal for the whole plan.
+    let Some(global) = run_global else {
+        return problems(vec!["the plan has no row to run".into()]);
+    };
+    // Once every step of every row checked out: one journal for the whole run.
     let (journal, done) = match &global.journal {
         Some(path) => match Journal::open(path) {
             Ok((j, d)) => (Some(j), d),
@@ -580,10 +839,15 @@ pub async fn apply(
     // Before the first request of any step.
     let stop_all = engine::signals::listen(global.quiet);
     if global.dry_run && !global.quiet {
-        for step in &ready {
+        for step in runs.iter().flat_map(|r| &r.steps) {
+            let tag = step.tag();
+            let row = match &tag.row {
+                Some(r) => format!("row {} ({}), ", r.line, crate::output::escape(&r.key)),
+                None => String::new(),
+            };
             crate::logging::say(&format!(
-                "revoke: dry run: nothing will be sent; step {}: credentials from {}; secrets are shown as ***",
-                step.tag().step + 1,
+                "revoke: dry run: nothing will be sent; {row}step {}: credentials from {}; secrets are shown as ***",
+                tag.step + 1,
                 step.credentials()
             ));
         }
@@ -596,8 +860,14 @@ pub async fn apply(
         done: Arc::new(done),
         permits: Arc::new(Semaphore::new(global.concurrency.max(1))),
         concurrency: global.concurrency,
+        paces: Mutex::new(HashMap::new()),
     };
-    let stops: Vec<Arc<Stop>> = ready.iter().map(|_| Arc::new(Stop::default())).collect();
+    let units: Vec<(usize, Box<dyn Ready>)> = runs
+        .iter_mut()
+        .enumerate()
+        .flat_map(|(r, run)| std::mem::take(&mut run.steps).into_iter().map(move |s| (r, s)))
+        .collect();
+    let stops: Vec<Arc<Stop>> = units.iter().map(|_| Arc::new(Stop::default())).collect();
     // A signal stops every step, as it stops one run.
     let forward = {
         let (all, stops) = (stop_all.clone(), stops.clone());
@@ -609,65 +879,112 @@ pub async fn apply(
         })
     };
     let mut running = Vec::new();
-    let count = ready.len();
-    for (step, stop) in ready.into_iter().zip(stops) {
+    let count = units.len();
+    for ((r, step), stop) in units.into_iter().zip(stops) {
         match step.run(&shared, stop) {
             // A dry run sends nothing and takes no time: its steps are shown one after the
             // other, in the plan's order.
             Ok(fut) if global.dry_run => {
                 let end = fut.await;
-                running.push(tokio::spawn(async move { end }));
+                running.push((r, tokio::spawn(async move { end })));
             }
-            Ok(fut) => running.push(tokio::spawn(fut)),
+            Ok(fut) => running.push((r, tokio::spawn(fut))),
             Err(e) => {
                 // Only a journal that cannot be shared: before anything is sent.
                 forward.abort();
-                for r in &running {
-                    r.abort();
+                for (_, t) in &running {
+                    t.abort();
                 }
                 return usage(e);
             }
         }
     }
     let mut ends = Vec::with_capacity(count);
-    for r in running {
-        ends.push(r.await.unwrap_or(Ended::NothingSent));
+    let mut row_ends: Vec<Vec<Ended>> = runs.iter().map(|_| Vec::new()).collect();
+    for (r, t) in running {
+        let end = t.await.unwrap_or(Ended::NothingSent);
+        row_ends[r].push(end.clone());
+        ends.push(end);
     }
     forward.abort();
-    let mut total = Summary::default();
-    for end in &ends {
-        if let Ended::Ran(run) = end {
-            add(&mut total, &run.summary);
+    let mut output_failed = false;
+    let mut write = |text: &str| {
+        if let Err(e) = shared.out.write_line(text)
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            output_failed = true;
+        }
+    };
+    // One summary per row, in the file's order, when there are rows.
+    for (run, ends) in runs.iter().zip(&row_ends) {
+        let Some(tag) = &run.tag else { break };
+        let summary = total_of(ends);
+        let code = exit::code(&Ended::plan(ends, false));
+        match global.format {
+            Format::Json => write(
+                &serde_json::to_string(&RowSummaryLine {
+                    row: tag,
+                    summary,
+                    exit_code: code,
+                })
+                .unwrap_or_default(),
+            ),
+            Format::Text if !global.quiet => {
+                let counts = crate::output::summary_line("", &summary, code);
+                crate::logging::say(&format!(
+                    "row {} ({}),{}",
+                    tag.line,
+                    crate::output::escape(&tag.key),
+                    counts.trim_start_matches(':')
+                ));
+            }
+            Format::Text => {}
         }
     }
-    let mut output_failed = false;
+    let total = total_of(&ends);
     let code = exit::code(&Ended::plan(&ends, false));
+    let steps = rows.as_ref().map_or(count, |_| count / runs.len().max(1));
     match global.format {
         Format::Json => {
             let line = PlanSummaryLine {
                 summary: total,
-                steps: count,
+                steps,
+                rows: rows.as_ref().map(|_| runs.len()),
                 exit_code: code,
             };
-            let text = serde_json::to_string(&line).unwrap_or_default();
-            if let Err(e) = shared.out.write_line(&text)
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                output_failed = true;
-            }
+            write(&serde_json::to_string(&line).unwrap_or_default());
         }
         Format::Text if !global.quiet => {
             // `: 4 targets: 3 revoked, 1 skipped; exit 3`
             let counts = crate::output::summary_line("", &total, code);
+            let rows = match rows.as_ref() {
+                Some(_) => format!(
+                    " x {} row{}",
+                    runs.len(),
+                    if runs.len() == 1 { "" } else { "s" }
+                ),
+                None => String::new(),
+            };
             crate::logging::say(&format!(
-                "plan: {count} step{},{}",
-                if count == 1 { "" } else { "s" },
+                "plan: {steps} step{}{rows},{}",
+                if steps == 1 { "" } else { "s" },
                 counts.trim_start_matches(':')
             ));
         }
         Format::Text => {}
     }
     Ended::plan(&ends, output_failed)
+}
+
+/// The summaries of `ends`, added up.
+fn total_of(ends: &[Ended]) -> Summary {
+    let mut total = Summary::default();
+    for end in ends {
+        if let Ended::Ran(run) = end {
+            add(&mut total, &run.summary);
+        }
+    }
+    total
 }
 
 fn add(total: &mut Summary, s: &Summary) {
@@ -692,6 +1009,8 @@ struct Sources<'a> {
     /// The settings that hold for the whole plan.
     plan_global: &'a Global,
     env: &'a dyn Env,
+    /// The row of `--each` the step runs for.
+    row: Option<RowTag>,
 }
 
 impl Sources<'_> {
@@ -705,6 +1024,7 @@ impl Sources<'_> {
             plan,
             plan_global,
             env,
+            ref row,
         } = *self;
         let context_name = spec.context.as_deref().or(g.context.as_deref());
         let context = config_file::context_for(file, &spec.command, context_name)?;
@@ -738,6 +1058,7 @@ impl Sources<'_> {
         let tag = StepTag {
             step: index,
             name: spec.name.clone(),
+            row: row.clone(),
         };
         let resolved = (|| -> Result<Box<dyn Ready>, UsageError> {
             Ok(match line.cli.command {

@@ -28,9 +28,9 @@ pub const FREE_THROTTLED_RETRIES: u32 = 8;
 /// What every request of a run shares.
 pub(crate) struct Attempts {
     pub transport: Transport,
-    pub rate: Option<RateLimiter>,
+    pub rate: Option<Arc<RateLimiter>>,
     /// `--rate auto`: learns the server's limit from its answers and retunes `rate`.
-    pub adaptive: Option<Mutex<Controller>>,
+    pub adaptive: Option<Arc<Mutex<Controller>>>,
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub stop: Arc<Stop>,

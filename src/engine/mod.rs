@@ -281,6 +281,36 @@ pub struct EngineConfig {
     /// [acts on current tokens](Provider::acts_on_current_tokens) may be and still replay;
     /// zero: never.
     pub resume_within: Duration,
+    /// The rate limit, when it is shared with other runs that send to the same endpoint with
+    /// the same credentials (a plan's rows and steps); `None`: `rate`, of this run's own.
+    pub pace: Option<Pace>,
+}
+
+/// A rate limit and `--rate auto`'s controller: one per run, or one shared by the runs of a
+/// plan that send to one endpoint with one set of credentials, so that ten rows never send at
+/// ten times the rate the provider allows.
+#[derive(Clone)]
+pub struct Pace {
+    rate: Option<Arc<RateLimiter>>,
+    adaptive: Option<Arc<std::sync::Mutex<Controller>>>,
+}
+
+impl Pace {
+    pub fn new(rate: Rate) -> Pace {
+        Pace {
+            rate: match rate {
+                Rate::Fixed(n) => RateLimiter::new(n),
+                Rate::Unlimited => None,
+                Rate::Auto => RateLimiter::new(crate::adaptive::START),
+            }
+            .map(Arc::new),
+            adaptive: (rate == Rate::Auto).then(|| {
+                Arc::new(std::sync::Mutex::new(Controller::new(
+                    tokio::time::Instant::now(),
+                )))
+            }),
+        }
+    }
 }
 
 /// What `--verify` does in this run.
@@ -391,15 +421,11 @@ pub async fn run<P: Provider>(
     sink: SinkHandle,
     stop: Arc<Stop>,
 ) -> RunFlags {
+    let pace = cfg.pace.clone().unwrap_or_else(|| Pace::new(cfg.rate));
     let attempts = Attempts {
         transport,
-        rate: match cfg.rate {
-            Rate::Fixed(n) => RateLimiter::new(n),
-            Rate::Unlimited => None,
-            Rate::Auto => RateLimiter::new(crate::adaptive::START),
-        },
-        adaptive: (cfg.rate == Rate::Auto)
-            .then(|| std::sync::Mutex::new(Controller::new(tokio::time::Instant::now()))),
+        rate: pace.rate,
+        adaptive: pace.adaptive,
         policy: cfg.policy,
         timeout: cfg.timeout,
         stop: stop.clone(),

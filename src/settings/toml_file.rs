@@ -59,6 +59,22 @@ impl TomlFile {
         })
     }
 
+    /// Reads a plan from stdin, bounded as a file is; it is named `stdin` in messages, and
+    /// its relative paths are taken from the current directory.
+    pub fn stdin() -> std::io::Result<TomlFile> {
+        let text = read_whole(std::io::stdin().lock()).map_err(std::io::Error::other)?;
+        Ok(TomlFile {
+            path: PathBuf::from("stdin"),
+            text,
+            open_to_others: false,
+        })
+    }
+
+    /// The file's text, as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The document's tree; a syntax error names the file and the line.
     pub fn parse(&self) -> Result<Spanned<DeTable<'_>>, UsageError> {
         DeTable::parse(&self.text).map_err(|e| {
@@ -103,7 +119,7 @@ impl TomlFile {
 
 /// The file's text, bounded, decoded as UTF-8 with a byte-order mark removed, and not trimmed
 /// (line numbers count from its first byte).
-fn read_whole(file: std::fs::File) -> Result<String, String> {
+fn read_whole(file: impl std::io::Read) -> Result<String, String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     file.take(MAX_FILE + 1)

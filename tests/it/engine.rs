@@ -272,6 +272,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         verify: false,
         resume_within: Duration::from_secs(86_400),
         permits: None,
+        pace: None,
     }
 }
 

@@ -571,3 +571,282 @@ async fn ctrl_c_stops_every_step() {
     assert_eq!(all.last().unwrap()["exit_code"], 130);
     assert!(count(&bi).await < 30 && count(&cb).await < 30);
 }
+
+// `revoke apply PLAN --each FILE.csv`: the plan once per row, in one run.
+
+/// Three steps per leaver: smh (the user), ciam (the user's tokens file), identity-store (the
+/// user's bearer token id, a column).
+const PER_ROW: &str = r#"
+[defaults]
+retries = 0
+
+[[step]]
+command = "smh"
+endpoint = "{smh}"
+targets = ["${USER_ID}"]
+
+[[step]]
+name = "CIAM app"
+command = "ciam"
+endpoint = "{ciam}"
+client-id = "app"
+input = "tokens/${USER_ID}.txt"
+
+[[step]]
+command = "identity-store"
+context = "ci"
+endpoint = "{is}"
+targets = ["${TOKEN_ID}"]
+"#;
+
+const LEAVERS: &str = "USER_ID,TOKEN_ID\r\nalice,is-a\r\nbob,is-b\r\n\"carol\",is-c\r\n";
+
+fn leavers(r: &Revoke, csv: &str) -> PathBuf {
+    let dir = r.home().join("tokens");
+    std::fs::create_dir_all(&dir).unwrap();
+    for user in ["alice", "bob", "carol"] {
+        std::fs::write(dir.join(format!("{user}.txt")), format!("{user}-t1\n{user}-t2\n")).unwrap();
+    }
+    private_file(r.home(), "leavers.csv", csv)
+}
+
+fn row_records<'a>(all: &'a [Value], key: &str, step: u64) -> Vec<&'a Value> {
+    all.iter()
+        .filter(|v| v["row"]["key"] == key && v["step"] == step && v.get("summary").is_none())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_row_runs_the_plan_and_one_rejected_row_step_exits_3_alone() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    // The ciam server rejects bob's client credentials only (as if bob's tokens belonged to
+    // another client).
+    let cm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("token=bob"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_raw(fixture("ciam/error_invalid_client.json"), "application/json"),
+        )
+        .with_priority(1)
+        .mount(&cm)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&cm)
+        .await;
+    let r = with_config(CONFIG, "")
+        .env("CIAM_CLIENT_SECRET", "ciamSecret00001")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    let csv = leavers(&r, LEAVERS);
+    let p = plan(
+        &r,
+        PER_ROW,
+        &[("smh", &smh.uri()), ("ciam", &cm.uri()), ("is", &is.uri())],
+    );
+    let run = r
+        .args(["apply", "-o", "json", "--each"])
+        .args([&csv, &p])
+        .run()
+        .await;
+    run.assert_code(3);
+    let all = lines(&run);
+    assert_eq!(count(&smh).await, 3, "one smh request per row");
+    assert_eq!(count(&is).await, 3, "one identity-store request per row");
+    // bob's ciam step: its first request rejected (credentials first), its other target
+    // skipped; alice's and carol's revoked.
+    assert_eq!(count(&cm).await, 1 + 2 + 2);
+    for (key, line) in [("alice", 2), ("bob", 3), ("carol", 4)] {
+        for step in 0..3 {
+            let records = row_records(&all, key, step);
+            assert!(!records.is_empty(), "{key} step {step}: {all:?}");
+            for rec in &records {
+                assert_eq!(rec["row"], serde_json::json!({"line": line, "key": key}));
+                let want = if (key, step) == ("bob", 1) {
+                    ["failed", "skipped"].contains(&rec["status"].as_str().unwrap())
+                } else {
+                    rec["status"] == "revoked"
+                };
+                assert!(want, "{rec}");
+                // `row` comes after the record's own fields.
+                let keys: Vec<&String> = rec.as_object().unwrap().keys().collect();
+                assert_eq!(keys.last().unwrap().as_str(), "row", "{rec}");
+            }
+            let summary = all
+                .iter()
+                .find(|v| v["row"]["key"] == key && v["step"] == step && v.get("summary").is_some())
+                .unwrap_or_else(|| panic!("no step summary for {key} {step}"));
+            let code = if (key, step) == ("bob", 1) { 3 } else { 0 };
+            assert_eq!(summary["exit_code"], code, "{summary}");
+        }
+        // One summary per row, without a step.
+        let row = all
+            .iter()
+            .find(|v| v["row"]["key"] == key && v.get("step").is_none())
+            .unwrap_or_else(|| panic!("no row summary for {key}"));
+        assert_eq!(row["exit_code"], if key == "bob" { 3 } else { 0 }, "{row}");
+        assert_eq!(row["row"]["line"], line);
+    }
+    let last = all.last().unwrap();
+    assert_eq!((last["steps"].as_u64(), last["rows"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(last["exit_code"], 3);
+    assert_eq!(last["summary"]["total"], 3 * 4);
+    assert_eq!(last["summary"]["revoked"], 3 * 4 - 2);
+    run.assert_no_secret(&["smhInlineSecret01", "ciamSecret00001"]);
+}
+
+#[tokio::test]
+async fn a_missing_column_and_bad_values_are_all_found_before_anything_is_sent() {
+    let (smh, is) = (MockServer::start().await, MockServer::start().await);
+    let cm = MockServer::start().await;
+    for s in [&smh, &is, &cm] {
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(s)
+            .await;
+    }
+    let r = with_config(CONFIG, "")
+        .env("CIAM_CLIENT_SECRET", "ciamSecret00001")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK);
+    // No TOKEN_ID column; carol's USER_ID is empty; dave's holds a line break; erin has no
+    // tokens file.
+    let csv = leavers(
+        &r,
+        "USER_ID,NOTE\nalice,ok\n,no id\n\"da\nve\",x\nerin,y\n",
+    );
+    let p = plan(
+        &r,
+        PER_ROW,
+        &[("smh", &smh.uri()), ("ciam", &cm.uri()), ("is", &is.uri())],
+    );
+    let run = r.args(["apply", "--each"]).args([&csv, &p]).run().await;
+    run.assert_code(2);
+    let err = run.stderr();
+    for want in [
+        "leavers.csv:1: no column TOKEN_ID, and no --var TOKEN_ID=... or environment variable TOKEN_ID (the plan uses ${TOKEN_ID}, ",
+        "leavers.csv:3: column USER_ID is empty",
+        "leavers.csv:4: column USER_ID holds a control character",
+        "leavers.csv:6: column USER_ID: step 2 (ciam, \"CIAM app\", ",
+        "problems in the plan: nothing was sent",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    assert_eq!(err.matches("no column TOKEN_ID").count(), 1, "said once:\n{err}");
+    assert!(
+        err.find("no column").unwrap() < err.find("column USER_ID is empty").unwrap(),
+        "the header's problem first:\n{err}"
+    );
+    assert!(run.stdout().is_empty());
+}
+
+#[tokio::test]
+async fn var_beats_the_environment_and_a_row_beats_var() {
+    let smh = smh_ok().await;
+    let r = with_config(CONFIG, "").env("USER_ID", "from-env");
+    let p = plan(
+        &r,
+        "[[step]]\ncommand = \"smh\"\nendpoint = \"{smh}\"\ntargets = [\"${USER_ID}\"]\n",
+        &[("smh", &smh.uri())],
+    );
+    let run = r
+        .args(["apply", "-o", "json", "--var", "USER_ID=from-var"])
+        .args([&p])
+        .run()
+        .await;
+    run.assert_code(0);
+    let asked: Vec<String> = smh
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.to_string())
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].contains("from-var"), "{asked:?}");
+
+    // A row's column beats --var; --var fills what the sheet has no column for.
+    smh.reset().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&smh)
+        .await;
+    let r = with_config(CONFIG, "").env("USER_ID", "from-env");
+    let csv = private_file(r.home(), "rows.csv", "USER_ID\nfrom-row\n");
+    let p = plan(
+        &r,
+        "[[step]]\ncommand = \"smh\"\nendpoint = \"{smh}\"\ntargets = [\"${USER_ID}\", \"${OTHER}\"]\n",
+        &[("smh", &smh.uri())],
+    );
+    let run = r
+        .args(["apply", "-o", "json", "--var", "USER_ID=from-var", "--var", "OTHER=other"])
+        .args(["--each".as_ref(), csv.as_os_str(), p.as_os_str()])
+        .run()
+        .await;
+    run.assert_code(0);
+    let mut asked: Vec<String> = smh
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.to_string())
+        .collect();
+    // smh sends a row's user ids in one request.
+    asked.sort();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked.iter().any(|a| a.contains("from-row")), "{asked:?}");
+    assert!(asked.iter().any(|a| a.contains("other")), "{asked:?}");
+    assert!(!asked.iter().any(|a| a.contains("from-var")), "{asked:?}");
+
+    // A bad --var name is a usage error.
+    let run = Revoke::new()
+        .args(["apply", "p.toml", "--var", "1X=a"])
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(run.stderr().contains("not a variable name"), "{}", run.stderr());
+}
+
+#[tokio::test]
+async fn a_plan_read_from_stdin_takes_paths_from_the_current_directory() {
+    let cm = ciam(200, "").await;
+    let r = with_config(CONFIG, "").env("CIAM_CLIENT_SECRET", "ciamSecret00001");
+    std::fs::write(r.home().join("tokens.txt"), "t1\nt2\n").unwrap();
+    let text = format!(
+        "[[step]]\ncommand = \"ciam\"\nendpoint = \"{}\"\nclient-id = \"app\"\ninput = \"tokens.txt\"\n",
+        cm.uri()
+    );
+    let home = r.home().to_path_buf();
+    let run = r
+        .current_dir(&home)
+        .args(["apply", "-", "-o", "json"])
+        .stdin(text.clone())
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(count(&cm).await, 2);
+    let all = lines(&run);
+    assert_eq!(all.last().unwrap()["summary"]["revoked"], 2);
+    // Its messages name it stdin; a step cannot read its targets from stdin too.
+    let r = with_config(CONFIG, "").env("CIAM_CLIENT_SECRET", "ciamSecret00001");
+    let run = r
+        .args(["apply", "-"])
+        .stdin(text.replace("tokens.txt", "-"))
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("the plan itself is read from stdin"),
+        "{}",
+        run.stderr()
+    );
+    let run = Revoke::new()
+        .args(["apply", "-"])
+        .stdin("[[step]]\ncommand = \"smhh\"\n")
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(run.stderr().contains("stdin:2: command:"), "{}", run.stderr());
+}
