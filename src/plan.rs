@@ -796,17 +796,23 @@ pub async fn apply(
                     if reads_stdin {
                         if plan_from_stdin {
                             say(
-                                format!("{label}: input = \"-\": the plan itself is read from stdin; give the targets in a file"),
+                                format!(
+                                    "{label}: input = \"-\": the plan itself is read from stdin; give the targets in a file"
+                                ),
                                 &columns,
                             );
                         } else if rows.is_some() {
                             say(
-                                format!("{label}: input = \"-\": stdin cannot be read once per row; give the targets in a file"),
+                                format!(
+                                    "{label}: input = \"-\": stdin cannot be read once per row; give the targets in a file"
+                                ),
                                 &columns,
                             );
                         } else if let Some(first) = &stdin_step {
                             say(
-                                format!("{label}: input = \"-\": {first} already reads its targets from stdin; only one step can"),
+                                format!(
+                                    "{label}: input = \"-\": {first} already reads its targets from stdin; only one step can"
+                                ),
                                 &columns,
                             );
                         } else {
@@ -865,7 +871,11 @@ pub async fn apply(
     let units: Vec<(usize, Box<dyn Ready>)> = runs
         .iter_mut()
         .enumerate()
-        .flat_map(|(r, run)| std::mem::take(&mut run.steps).into_iter().map(move |s| (r, s)))
+        .flat_map(|(r, run)| {
+            std::mem::take(&mut run.steps)
+                .into_iter()
+                .map(move |s| (r, s))
+        })
         .collect();
     let stops: Vec<Arc<Stop>> = units.iter().map(|_| Arc::new(Stop::default())).collect();
     // A signal stops every step, as it stops one run.
@@ -903,7 +913,7 @@ pub async fn apply(
     let mut row_ends: Vec<Vec<Ended>> = runs.iter().map(|_| Vec::new()).collect();
     for (r, t) in running {
         let end = t.await.unwrap_or(Ended::NothingSent);
-        row_ends[r].push(end.clone());
+        row_ends[r].push(end);
         ends.push(end);
     }
     forward.abort();

@@ -193,9 +193,12 @@ fn read_text(path: &Path) -> Result<String, String> {
     })
 }
 
-/// RFC 4180's records of `text`, each with the 1-based line it starts on; blank lines are
-/// skipped. `Err((line, why))` at the first syntax error.
-pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// A record: the 1-based line it starts on, and its fields.
+pub type Record = (usize, Vec<String>);
+
+/// RFC 4180's records of `text`; blank lines are skipped. `Err((line, why))` at the first
+/// syntax error.
+pub fn parse(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut records = Vec::new();
     let mut chars = text.chars().peekable();
     let mut line = 1;
@@ -235,7 +238,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
                     }
                     size += 1;
                     if size > MAX_RECORD {
-                        return Err((start, format!("a record longer than {} KiB", MAX_RECORD >> 10)));
+                        return Err((
+                            start,
+                            format!("a record longer than {} KiB", MAX_RECORD >> 10),
+                        ));
                     }
                 }
                 match chars.peek() {
@@ -273,7 +279,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
                     break;
                 }
                 Some('\r') => {
-                    return Err((line, "a carriage return alone: lines end with CRLF or LF".into()));
+                    return Err((
+                        line,
+                        "a carriage return alone: lines end with CRLF or LF".into(),
+                    ));
                 }
                 Some('"') => {
                     return Err((
@@ -285,7 +294,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
             }
             size += 1;
             if size > MAX_RECORD {
-                return Err((start, format!("a record longer than {} KiB", MAX_RECORD >> 10)));
+                return Err((
+                    start,
+                    format!("a record longer than {} KiB", MAX_RECORD >> 10),
+                ));
             }
         }
         let blank = fields.is_empty() && field.is_empty() && !quoted;
@@ -364,7 +376,10 @@ mod tests {
                 (4, vec!["bob".into(), "say \"hi\"".into()]),
             ]
         );
-        assert_eq!(parse("a,,\n").unwrap(), vec![(1, vec!["a".into(), "".into(), "".into()])]);
+        assert_eq!(
+            parse("a,,\n").unwrap(),
+            vec![(1, vec!["a".into(), "".into(), "".into()])]
+        );
     }
 
     #[test]
@@ -401,7 +416,13 @@ mod tests {
         std::fs::write(&path, "\u{feff}USER_ID\r\nalice\r\n").unwrap();
         let rows = Rows::read(&path).unwrap();
         assert_eq!(rows.header, ["USER_ID"]);
-        assert_eq!(rows.rows, [Row { line: 2, values: vec!["alice".into()] }]);
+        assert_eq!(
+            rows.rows,
+            [Row {
+                line: 2,
+                values: vec!["alice".into()]
+            }]
+        );
     }
 
     #[test]
@@ -415,13 +436,27 @@ mod tests {
         let rows = Rows {
             path: "l.csv".into(),
             header: vec!["A".into(), "E".into()],
-            rows: vec![Row { line: 2, values: vec!["row-a".into(), "".into()] }],
+            rows: vec![Row {
+                line: 2,
+                values: vec!["row-a".into(), "".into()],
+            }],
         };
-        let given = [("A".to_string(), "var-a".to_string()), ("B".into(), "var-b".into())];
-        let vars = Vars { row: Some((&rows, &rows.rows[0])), given: &given, env: &One };
+        let given = [
+            ("A".to_string(), "var-a".to_string()),
+            ("B".into(), "var-b".into()),
+        ];
+        let vars = Vars {
+            row: Some((&rows, &rows.rows[0])),
+            given: &given,
+            env: &One,
+        };
         assert_eq!(vars.var("A").as_deref(), Some("row-a"));
         assert_eq!(vars.var("B").as_deref(), Some("var-b"));
         assert_eq!(vars.var("C").as_deref(), Some("env-C"));
-        assert_eq!(vars.var("E"), None, "an empty cell is unset, not the environment's");
+        assert_eq!(
+            vars.var("E"),
+            None,
+            "an empty cell is unset, not the environment's"
+        );
     }
 }

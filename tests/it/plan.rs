@@ -605,7 +605,11 @@ fn leavers(r: &Revoke, csv: &str) -> PathBuf {
     let dir = r.home().join("tokens");
     std::fs::create_dir_all(&dir).unwrap();
     for user in ["alice", "bob", "carol"] {
-        std::fs::write(dir.join(format!("{user}.txt")), format!("{user}-t1\n{user}-t2\n")).unwrap();
+        std::fs::write(
+            dir.join(format!("{user}.txt")),
+            format!("{user}-t1\n{user}-t2\n"),
+        )
+        .unwrap();
     }
     private_file(r.home(), "leavers.csv", csv)
 }
@@ -624,10 +628,10 @@ async fn each_row_runs_the_plan_and_one_rejected_row_step_exits_3_alone() {
     let cm = MockServer::start().await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::body_string_contains("token=bob"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_raw(fixture("ciam/error_invalid_client.json"), "application/json"),
-        )
+        .respond_with(ResponseTemplate::new(401).set_body_raw(
+            fixture("ciam/error_invalid_client.json"),
+            "application/json",
+        ))
         .with_priority(1)
         .mount(&cm)
         .await;
@@ -689,7 +693,10 @@ async fn each_row_runs_the_plan_and_one_rejected_row_step_exits_3_alone() {
         assert_eq!(row["row"]["line"], line);
     }
     let last = all.last().unwrap();
-    assert_eq!((last["steps"].as_u64(), last["rows"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(
+        (last["steps"].as_u64(), last["rows"].as_u64()),
+        (Some(3), Some(3))
+    );
     assert_eq!(last["exit_code"], 3);
     assert_eq!(last["summary"]["total"], 3 * 4);
     assert_eq!(last["summary"]["revoked"], 3 * 4 - 2);
@@ -713,10 +720,7 @@ async fn a_missing_column_and_bad_values_are_all_found_before_anything_is_sent()
         .env("HUAWEICLOUD_SDK_SK", HW_SK);
     // No TOKEN_ID column; carol's USER_ID is empty; dave's holds a line break; erin has no
     // tokens file.
-    let csv = leavers(
-        &r,
-        "USER_ID,NOTE\nalice,ok\n,no id\n\"da\nve\",x\nerin,y\n",
-    );
+    let csv = leavers(&r, "USER_ID,NOTE\nalice,ok\n,no id\n\"da\nve\",x\nerin,y\n");
     let p = plan(
         &r,
         PER_ROW,
@@ -734,7 +738,11 @@ async fn a_missing_column_and_bad_values_are_all_found_before_anything_is_sent()
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
-    assert_eq!(err.matches("no column TOKEN_ID").count(), 1, "said once:\n{err}");
+    assert_eq!(
+        err.matches("no column TOKEN_ID").count(),
+        1,
+        "said once:\n{err}"
+    );
     assert!(
         err.find("no column").unwrap() < err.find("column USER_ID is empty").unwrap(),
         "the header's problem first:\n{err}"
@@ -781,7 +789,15 @@ async fn var_beats_the_environment_and_a_row_beats_var() {
         &[("smh", &smh.uri())],
     );
     let run = r
-        .args(["apply", "-o", "json", "--var", "USER_ID=from-var", "--var", "OTHER=other"])
+        .args([
+            "apply",
+            "-o",
+            "json",
+            "--var",
+            "USER_ID=from-var",
+            "--var",
+            "OTHER=other",
+        ])
         .args(["--each".as_ref(), csv.as_os_str(), p.as_os_str()])
         .run()
         .await;
@@ -806,7 +822,11 @@ async fn var_beats_the_environment_and_a_row_beats_var() {
         .run()
         .await;
     run.assert_code(2);
-    assert!(run.stderr().contains("not a variable name"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("not a variable name"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[tokio::test]
@@ -848,5 +868,201 @@ async fn a_plan_read_from_stdin_takes_paths_from_the_current_directory() {
         .run()
         .await;
     run.assert_code(2);
-    assert!(run.stderr().contains("stdin:2: command:"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("stdin:2: command:"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// A server that allows `per_second` requests in any one-second window and answers 429 to
+/// the others (counted).
+struct Limited {
+    per_second: usize,
+    accepted: std::sync::Mutex<std::collections::VecDeque<Instant>>,
+    throttled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ok: ResponseTemplate,
+}
+
+impl wiremock::Respond for Limited {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let now = Instant::now();
+        let mut accepted = self.accepted.lock().unwrap();
+        while accepted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            accepted.pop_front();
+        }
+        if accepted.len() >= self.per_second {
+            self.throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return ResponseTemplate::new(429);
+        }
+        accepted.push_back(now);
+        self.ok.clone()
+    }
+}
+
+async fn limited(
+    per_second: usize,
+    ok: ResponseTemplate,
+) -> (MockServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let s = MockServer::start().await;
+    let throttled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Limited {
+            per_second,
+            accepted: Default::default(),
+            throttled: throttled.clone(),
+            ok,
+        })
+        .mount(&s)
+        .await;
+    (s, throttled)
+}
+
+fn ten_rows(r: &Revoke) -> PathBuf {
+    let mut csv = "USER_ID\n".to_string();
+    for i in 0..10 {
+        csv.push_str(&format!("user{i}\n"));
+    }
+    private_file(r.home(), "ten.csv", &csv)
+}
+
+/// Ten rows share the provider's rate limit: at the default (bi-embed's documented 20/s) and at
+/// --rate N, a server that allows that rate never throttles.
+#[tokio::test]
+async fn ten_rows_share_the_rate_limit_of_their_endpoint() {
+    // bi-embed at its default rate: 4 pages per row, 40 requests.
+    let ok = ResponseTemplate::new(200)
+        .set_body_raw(fixture("bi_embed/success_tccli.json"), "application/json");
+    let (bi, throttled) = limited(20, ok).await;
+    let r = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", TC_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", TC_KEY);
+    let csv = ten_rows(&r);
+    let p = plan(
+        &r,
+        r#"
+[[step]]
+command = "bi-embed"
+endpoint = "{bi}"
+project-id = "889"
+user-corp-id = "7"
+scope = "page"
+targets = ["${USER_ID}-1", "${USER_ID}-2", "${USER_ID}-3", "${USER_ID}-4"]
+"#,
+        &[("bi", &bi.uri())],
+    );
+    let run = r
+        .args(["apply", "-o", "json", "--each"])
+        .args([&csv, &p])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(count(&bi).await, 40);
+    assert_eq!(throttled.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(lines(&run).last().unwrap()["summary"]["revoked"], 40);
+
+    // smh at --rate 5: one request per row.
+    let (smh, throttled) = limited(5, ResponseTemplate::new(204)).await;
+    let r = with_config(CONFIG, "");
+    let csv = ten_rows(&r);
+    let p = plan(
+        &r,
+        "[[step]]\ncommand = \"smh\"\nendpoint = \"{smh}\"\ntargets = [\"${USER_ID}\"]\n",
+        &[("smh", &smh.uri())],
+    );
+    let run = r
+        .args(["apply", "-o", "json", "--rate", "5", "--each"])
+        .args([&csv, &p])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(count(&smh).await, 10);
+    assert_eq!(throttled.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+/// A run over rows killed with SIGKILL, then rerun with its journal: every row resumes, and
+/// nothing is sent twice.
+#[tokio::test]
+async fn a_run_over_rows_killed_and_rerun_resumes_every_row_and_sends_nothing_twice() {
+    let bi = slow(Duration::from_millis(250)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.ndjson");
+    let plan_text = r#"
+[[step]]
+command = "bi-embed"
+endpoint = "{bi}"
+project-id = "889"
+user-corp-id = "7"
+scope = "page"
+targets = ["${USER_ID}-1", "${USER_ID}-2", "${USER_ID}-3"]
+"#;
+    let tc = |r: Revoke| {
+        r.env("TENCENTCLOUD_SECRET_ID", TC_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", TC_KEY)
+    };
+    let r = tc(Revoke::new());
+    let csv = ten_rows(&r);
+    let p = plan(&r, plan_text, &[("bi", &bi.uri())]);
+    let running = r
+        .args(["apply", "-o", "json", "--concurrency", "4", "--journal"])
+        .args([&journal, &p])
+        .args(["--each".as_ref(), csv.as_os_str()])
+        .spawn();
+    let started = Instant::now();
+    while done(&journal).0.len() < 6 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no journal lines"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.signal("KILL");
+    let run1 = running.wait().await;
+    assert_eq!(run1.out.status.code(), None, "killed by the signal");
+    let (pages1, _) = done(&journal);
+    assert!(pages1.len() < 30, "killed mid-run");
+
+    bi.reset().await;
+    answer(&bi, Duration::ZERO).await;
+    let r = tc(Revoke::new());
+    let csv = ten_rows(&r);
+    let p = plan(&r, plan_text, &[("bi", &bi.uri())]);
+    let run2 = r
+        .args(["apply", "-o", "json", "--journal"])
+        .args([&journal, &p])
+        .args(["--each".as_ref(), csv.as_os_str()])
+        .run()
+        .await;
+    run2.assert_code(0);
+    let pages2: BTreeSet<String> = bi
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["PageId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(count(&bi).await, pages2.len(), "each page sent once");
+    assert!(
+        pages1.is_disjoint(&pages2),
+        "resent what was done: {pages2:?}"
+    );
+    assert_eq!(pages1.len() + pages2.len(), 30, "every page done once");
+    let all = lines(&run2);
+    let last = all.last().unwrap();
+    assert_eq!(last["summary"]["revoked"], 30);
+    assert_eq!(last["summary"]["from_journal"], pages1.len() as u64);
+    // Each replayed record is in its own row.
+    for rec in all.iter().filter(|v| v["from_journal"].is_string()) {
+        let page = rec["target"]["page_id"].as_str().unwrap();
+        let key = rec["row"]["key"].as_str().unwrap();
+        assert!(page.starts_with(&format!("{key}-")), "{rec}");
+    }
+    assert_eq!(done(&journal).0.len(), 30);
 }
