@@ -384,9 +384,11 @@ pub enum Command {
     /// Run a plan: the steps of a TOML file, several commands at once, in one run
     ///
     /// Every step is checked before anything is sent; then the steps run at the same time,
-    /// with one output stream, one journal and one exit code. The plan file's format (its
-    /// [[step]] and [defaults] tables, ${VAR}s, where values come from, examples) is in
-    /// revoke-apply(1), section PLAN FILE: `revoke man apply`.
+    /// with one output stream, one journal and one exit code. With --each FILE.csv the plan
+    /// runs once per row (the columns are ${VAR}s), every row checked first, the rows sharing
+    /// the run's concurrency, each endpoint's rate limit and the journal. The plan file's
+    /// format (its [[step]] and [defaults] tables, ${VAR}s, rows, where values come from,
+    /// examples) is in revoke-apply(1), section PLAN FILE: `revoke man apply`.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
 
@@ -547,7 +549,7 @@ Examples:
   # The same plan for every leaver of a sheet (a USER_ID column), in one run
   revoke apply offboard.toml --each leavers.csv --journal offboarding.ndjson
   # A variable on the command line; the plan from stdin
-  revoke apply - --var USER_ID=alice < offboard.toml";
+  git show main:offboard.toml | revoke apply - --var USER_ID=alice";
 
 const REPORT_EXAMPLES: &str = "\
 Examples:

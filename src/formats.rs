@@ -64,6 +64,13 @@ input = "tokens/${USER_ID}-identity-store.txt"
 missing-ok = true
 "#;
 
+/// The sheet of `--each`: one leaver per row, the person first.
+pub const LEAVERS_EXAMPLE: &str = r#"
+USER_ID,NAME,TICKET
+alice,"Smith, Alice",HR-1041
+bob,Bob Jones,HR-1042
+"#;
+
 /// `all = true` deletes every bearer token of a tenant: never in a per-user plan.
 pub const TENANT_CLEANUP_EXAMPLE: &str = r#"
 # tenant-cleanup.toml: TENANT-WIDE, not an offboarding: deletes EVERY
@@ -121,14 +128,48 @@ fn plan() -> Vec<Piece> {
         ),
         heading("Variables"),
         p(
-            "${VAR} in any string of the plan is replaced by the environment variable VAR; an \
-           unset or empty one is exit 2 naming it. A lone $ is kept as it is.",
+            "${VAR} in any string of the plan is replaced by, highest first: the column VAR of \
+           the row (--each), --var VAR=VALUE, the environment variable VAR. An unset or empty \
+           one is exit 2 naming it. A lone $ is kept as it is. Columns and --var are only \
+           ${VAR}s: the commands never read them as environment variables (credentials, \
+           REVOKE_* settings).",
+        ),
+        heading("Rows: --each FILE.csv"),
+        p(
+            "revoke apply PLAN --each FILE.csv runs the plan once per row of the file, in one \
+           process: the header line names the columns, each column is a ${VAR} for its row. \
+           The file is CSV as RFC 4180 and spreadsheets write it: UTF-8 (a byte-order mark is \
+           removed; UTF-16 is refused), commas between fields, a field in double quotes may \
+           hold commas, line breaks and quotes (doubled), lines end with CRLF or LF, blank \
+           lines are skipped. Column names are letters, digits and _. At most 10000 rows, 256 \
+           columns, 64 KiB per record, 8 MiB in all.",
+        ),
+        p(
+            "Every row is checked before anything is sent, with every step: a ${VAR} that no \
+           column, --var or environment variable sets, a value that is empty or holds a line \
+           break, a value the step cannot use (a target, a missing input file): exit 2, each \
+           problem on its own line naming FILE.csv:LINE and the column, all of them at once.",
+        ),
+        p(
+            "The rows share the run: --concurrency across all of them, one rate limit per \
+           endpoint and credentials (ten rows against one API send at the rate the API \
+           allows, not ten times it; steps or rows that point at different endpoints each have \
+           their own), and one journal (a rerun with it resumes every row; give it with \
+           --journal or a [defaults] journal without a column's ${VAR}: a run has one). Each \
+           record carries \"row\": {\"line\": N, \"key\": \"...\"}, its line in the file and its \
+           first column's value, so put the person (a user id) first, never a secret. The exit \
+           code is the most serious of every row's steps.",
         ),
         heading("Paths"),
         p(
             "Relative paths in a plan (input, *-file, the journal) are taken from the plan \
            file's directory; ~/ is the home directory. input = \"-\" reads the targets from \
-           stdin (one step at most).",
+           stdin (one step at most, and not in a run over rows).",
+        ),
+        p(
+            "revoke apply - reads the plan itself from stdin (at most 1 MiB, as a plan file): \
+           its relative paths are then taken from the current directory, messages name it \
+           stdin, and no step can read its targets from stdin.",
         ),
         heading("Where a step's values come from"),
         p(
@@ -140,8 +181,11 @@ fn plan() -> Vec<Piece> {
         p(
             "With -o json each record carries \"step\" (the step's 0-based position) and, when the \
            step has one, \"name\"; each step ends with {\"step\":N,\"summary\":{..},\"exit_code\":..} \
-           and the plan with {\"summary\":{..},\"steps\":N,\"exit_code\":..}. In text each line \
-           starts with [N] or [N name]. revoke report turns the records or the journal into \
+           and the plan with {\"summary\":{..},\"steps\":N,\"exit_code\":..}. Over rows, records \
+           and step summaries also carry \"row\", each row ends with \
+           {\"row\":{..},\"summary\":{..},\"exit_code\":..} (in the file's order, after the \
+           steps), and the run's summary adds \"rows\":N after \"steps\". In text each line \
+           starts with [N] or [N name], over rows [KEY N]. revoke report turns the records or the journal into \
            evidence: see revoke-report(1).",
         ),
         heading("Example: one departing user"),
@@ -150,6 +194,13 @@ fn plan() -> Vec<Piece> {
            offboard.toml --dry-run first, then without --dry-run.",
         ),
         verbatim(OFFBOARD_EXAMPLE),
+        p(
+            "For several leavers at once, a sheet with a USER_ID column (first) and one line per \
+           person: revoke apply offboard.toml --each leavers.csv --journal offboarding.ndjson \
+           --dry-run, then without --dry-run. With ticket = \"${TICKET}\" in the plan's \
+           [defaults], each row's records carry its own ticket.",
+        ),
+        verbatim(LEAVERS_EXAMPLE),
         heading("Example: a tenant-wide cleanup, on its own"),
         p(
             "identity-store's all = true lists and deletes every bearer token of the tenant, \

@@ -845,17 +845,17 @@ pub async fn apply(
     // Before the first request of any step.
     let stop_all = engine::signals::listen(global.quiet);
     if global.dry_run && !global.quiet {
+        // Once per step and credentials, not once per row.
+        let mut shown = std::collections::HashSet::new();
         for step in runs.iter().flat_map(|r| &r.steps) {
-            let tag = step.tag();
-            let row = match &tag.row {
-                Some(r) => format!("row {} ({}), ", r.line, crate::output::escape(&r.key)),
-                None => String::new(),
-            };
-            crate::logging::say(&format!(
-                "revoke: dry run: nothing will be sent; {row}step {}: credentials from {}; secrets are shown as ***",
-                tag.step + 1,
+            let line = format!(
+                "revoke: dry run: nothing will be sent; step {}: credentials from {}; secrets are shown as ***",
+                step.tag().step + 1,
                 step.credentials()
-            ));
+            );
+            if shown.insert(line.clone()) {
+                crate::logging::say(&line);
+            }
         }
     }
     let shared = Shared {

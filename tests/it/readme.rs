@@ -154,8 +154,19 @@ async fn the_readme_examples_run_as_written() {
     .unwrap();
     std::fs::write(home.join("tokens.txt"), "readmeToken01\nreadmeToken02\n").unwrap();
     write(&home.join("offboard.toml"), block(&all, "offboard.toml"));
-    write(&home.join("tokens/alice-ciam.txt"), "aliceToken01\n");
-    write(&home.join("tokens/alice-identity-store.txt"), "tok-2\n");
+    let leavers = block(&all, "leavers.csv");
+    write(&home.join("leavers.csv"), leavers);
+    for row in leavers.lines().skip(1) {
+        let user = row.split(',').next().unwrap();
+        write(
+            &home.join(format!("tokens/{user}-ciam.txt")),
+            &format!("{user}Token01\n"),
+        );
+        write(
+            &home.join(format!("tokens/{user}-identity-store.txt")),
+            "tok-2\n",
+        );
+    }
     write(
         &home.join("tenant-cleanup.toml"),
         block(&all, "tenant-cleanup.toml"),
