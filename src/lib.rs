@@ -47,6 +47,8 @@ use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
     output::guard_standard_descriptors();
+    // Before the first message of any kind, usage errors included.
+    secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
     let line = match CommandLine::parse() {
         Ok(line) => line,
         Err(e) => return exit::process_code(&help::parse_failed(e)),

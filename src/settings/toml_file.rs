@@ -310,7 +310,12 @@ pub fn convert(
             format!(
                 "expected {}, found {}",
                 key.kind.expected(),
-                describe(value.get_ref())
+                // A secret's value is never echoed, whatever its type.
+                if key.kind == Kind::Secret {
+                    describe_type(value.get_ref()).to_string()
+                } else {
+                    describe(value.get_ref())
+                }
             ),
         )
     };
@@ -412,6 +417,18 @@ pub fn describe(v: &DeValue<'_>) -> String {
         DeValue::Datetime(_) => "a date".into(),
         DeValue::Array(_) => "an array".into(),
         DeValue::Table(_) => "a table".into(),
+    }
+}
+
+/// A TOML value's type only, for a secret's type error.
+pub fn describe_type(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) | DeValue::Float(_) => "a number",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
     }
 }
 
