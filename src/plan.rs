@@ -531,6 +531,10 @@ pub async fn apply(
             for s in &stops {
                 s.interrupt();
             }
+            all.abandoned().await;
+            for s in &stops {
+                s.abandon();
+            }
         })
     };
     let mut running = Vec::new();

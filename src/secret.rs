@@ -303,13 +303,20 @@ pub fn proxy_credentials(proxy: &str) -> Vec<Secret> {
             None => Vec::new(),
         };
     };
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     let (user, password) = (url.username(), url.password().unwrap_or_default());
     if user.is_empty() && password.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (u, p) in [(user.to_string(), password.to_string()), (decode(user), decode(password))] {
+    for (u, p) in [
+        (user.to_string(), password.to_string()),
+        (decode(user), decode(password)),
+    ] {
         out.push(Secret::new(format!("{u}:{p}")));
         if !p.is_empty() {
             out.push(Secret::new(p));

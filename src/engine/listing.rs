@@ -78,7 +78,7 @@ pub(crate) async fn list<J: Send + Sync + 'static>(
             })
             .await;
         let (result, tries) = match tried {
-            Tried::Stopped(_) => return Listed::Stopped,
+            Tried::Stopped(_) | Tried::Abandoned => return Listed::Stopped,
             Tried::Done { result, attempts } => (result, attempts),
         };
         let next = match result {

@@ -116,6 +116,7 @@ pub(crate) async fn one<P: Provider>(
         record.attempts += match &tried {
             Tried::Done { attempts, .. } => *attempts,
             Tried::Stopped(_) => 0,
+            Tried::Abandoned => 1,
         };
         match tried {
             Tried::Done {
@@ -158,6 +159,13 @@ pub(crate) async fn one<P: Provider>(
             }
             Tried::Done { result: Err(e), .. } => {
                 unverified(record, format!("not verified: {e}"));
+                return;
+            }
+            Tried::Abandoned => {
+                unverified(
+                    record,
+                    "not verified: abandoned at a second interrupt".into(),
+                );
                 return;
             }
             Tried::Stopped(reason) => {

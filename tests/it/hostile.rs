@@ -694,7 +694,13 @@ async fn an_echoing_proxy_never_prints_the_proxy_credentials() {
         let proxy = Hostile::start(move |req| {
             let one_line: String = String::from_utf8_lossy(req)
                 .chars()
-                .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '|' })
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '|'
+                    }
+                })
                 .collect();
             let headers = format!("x-request-id: {one_line}\r\n");
             Act::Raw(answer(status, &headers, &echo_body(req, status >= 300)))

@@ -620,9 +620,12 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
     const PROXY: &str = "sentinelUsageProxy21";
     let proxy = format!("http://user:{PROXY}@127.0.0.1:9");
     let ciam = || {
-        Revoke::new()
-            .env("CIAM_CLIENT_SECRET", CIAM)
-            .args(["ciam", "--endpoint", "http://127.0.0.1:9", "--client-id"])
+        Revoke::new().env("CIAM_CLIENT_SECRET", CIAM).args([
+            "ciam",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--client-id",
+        ])
     };
     let plan = {
         let r = Revoke::new().env("CIAM_CLIENT_SECRET", CIAM);
@@ -650,7 +653,14 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
             Revoke::new()
                 .env("SMH_LIBRARY_SECRET", SMH)
                 .env("REVOKE_CONCURRENCY", SMH)
-                .args(["smh", "--endpoint", "http://127.0.0.1:9", "--library-id", "l", "u"]),
+                .args([
+                    "smh",
+                    "--endpoint",
+                    "http://127.0.0.1:9",
+                    "--library-id",
+                    "l",
+                    "u",
+                ]),
             2,
             vec![SMH],
         ),
