@@ -491,3 +491,24 @@ fn serve_raw(
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
 }
+
+/// `cmd` run through `sh -c 'ulimit -v KIB; exec revoke ...'`: the same program, arguments,
+/// environment and directory, with its virtual memory bounded, so that a test sees an
+/// unbounded allocation fail instead of the machine swapping.
+pub fn under_ulimit_v(cmd: &mut std::process::Command, kib: u64) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("ulimit -v {kib}; exec \"$0\" \"$@\""))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    sh.env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        sh.current_dir(dir);
+    }
+    sh
+}
