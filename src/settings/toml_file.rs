@@ -46,6 +46,13 @@ impl TomlFile {
     /// Reads `path`; `Err(NotFound)` when it does not exist, so that the caller decides whether
     /// that is fine.
     pub fn read(path: &Path) -> std::io::Result<TomlFile> {
+        // Checked before the open too: opening a FIFO waits for a writer, maybe forever
+        // (`--config FIFO` used to hang). The check after the open holds if the path changed.
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(std::io::Error::other(
+                "not a regular file (a FIFO, a device or a directory cannot be a settings file)",
+            ));
+        }
         let file = std::fs::File::open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {

@@ -521,3 +521,51 @@ async fn ctrl_c_stops_every_step() {
     assert_eq!(all.last().unwrap()["exit_code"], 130);
     assert!(count(&bi).await < 30 && count(&cb).await < 30);
 }
+
+/// An input that cannot hold targets (a directory): exit 2 naming it, nothing sent, for one
+/// command and in a plan, where it stops every step before anything is sent.
+#[tokio::test]
+async fn a_directory_as_input_is_exit_2_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    let r = Revoke::cloudbase(&server.uri());
+    let dir = r.home().join("tokens");
+    std::fs::create_dir(&dir).unwrap();
+    let run = r.args(["--input"]).args([&dir]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory, not a file of targets"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0);
+
+    let r = Revoke::new();
+    std::fs::create_dir(r.home().join("tokens")).unwrap();
+    let p = plan(
+        &r,
+        r#"
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+targets = ["tok-a"]
+
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+input = "tokens"
+"#,
+        &[("cb", &server.uri())],
+    );
+    let run = r.args(["apply"]).args([&p]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory") && run.stderr().contains("nothing was sent"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0, "a step was sent");
+}

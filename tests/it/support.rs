@@ -175,16 +175,21 @@ impl Running {
 
     /// Waits for the exit (at most 60 s), on a blocking thread.
     pub async fn wait(self) -> Run {
+        self.wait_for(std::time::Duration::from_secs(60)).await
+    }
+
+    /// Waits for the exit, at most `limit`: then kills it and fails the test.
+    pub async fn wait_for(self, limit: std::time::Duration) -> Run {
         let Running { child, home } = self;
         let pid = child.id();
         let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
-        let out = match tokio::time::timeout(std::time::Duration::from_secs(60), waiting).await {
+        let out = match tokio::time::timeout(limit, waiting).await {
             Ok(out) => out.unwrap(),
             Err(_) => {
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status();
-                panic!("revoke (pid {pid}) still running after 60 s");
+                panic!("revoke (pid {pid}) still running after {limit:?}");
             }
         };
         Run { out, _home: home }
