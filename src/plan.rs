@@ -113,6 +113,7 @@ impl PlanFile {
             env,
             expand: true,
             base: Some(base),
+            budget: std::cell::Cell::new(settings::toml_file::MAX_EXPANDED),
         };
         let mut defaults = Table::empty(&file.path, "[defaults]");
         let mut steps = Vec::new();
@@ -197,15 +198,8 @@ fn step(
         };
         match v.get_ref() {
             toml::de::DeValue::String(s) => {
-                let s = settings::toml_file::expand(s, reading.env).map_err(|var| {
-                    file.error(
-                        &v.span(),
-                        key,
-                        format!(
-                            "${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"
-                        ),
-                    )
-                })?;
+                let s = settings::toml_file::expand(s, reading.env, &reading.budget)
+                    .map_err(|why| file.error(&v.span(), key, why.to_string()))?;
                 Ok(Some((s, k.span())))
             }
             other => Err(file.error(

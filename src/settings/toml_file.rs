@@ -202,6 +202,38 @@ pub struct Reading<'a> {
     /// Relative paths are relative to this directory (a plan's); `None`: to the working
     /// directory.
     pub base: Option<&'a Path>,
+    /// How many bytes the `${VAR}` expansions of this file may still produce, in all.
+    pub budget: std::cell::Cell<usize>,
+}
+
+/// The most text a plan's strings may hold once their `${VAR}`s are replaced, in all: four
+/// times the largest plan file. (A 20 KB plan referencing a 100 KB variable 5,000 times used
+/// to grow to gigabytes.)
+pub const MAX_EXPANDED: usize = 4 << 20;
+
+/// Why a `${VAR}` could not be replaced.
+#[derive(Debug, PartialEq)]
+pub enum Unexpanded {
+    /// The variable is unset (or empty).
+    Unset(String),
+    /// The text would pass [`MAX_EXPANDED`].
+    TooLarge,
+}
+
+impl std::fmt::Display for Unexpanded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unexpanded::Unset(var) => write!(
+                f,
+                "${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"
+            ),
+            Unexpanded::TooLarge => write!(
+                f,
+                "the plan's strings would hold more than {} MiB once their ${{VAR}}s are replaced; use an input file for many targets",
+                MAX_EXPANDED >> 20
+            ),
+        }
+    }
 }
 
 /// Where a table is and what it is for, in messages.
@@ -328,13 +360,8 @@ pub fn convert(
     };
     let text = |s: &str| -> Result<String, UsageError> {
         if reading.expand {
-            expand(s, reading.env).map_err(|var| {
-                file.error(
-                    &span,
-                    name,
-                    format!("${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"),
-                )
-            })
+            expand(s, reading.env, &reading.budget)
+                .map_err(|why| file.error(&span, name, why.to_string()))
         } else {
             Ok(s.to_string())
         }
@@ -391,26 +418,41 @@ pub fn path(p: &str, reading: &Reading) -> String {
     }
 }
 
-/// `text` with each `${NAME}` replaced by the environment variable NAME; `Err(NAME)` for the
-/// first one unset (or empty). A `$` not followed by `{` is kept.
-pub fn expand(text: &str, env: &dyn Env) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
+/// `text` with each `${NAME}` replaced by the environment variable NAME; an error for the
+/// first one unset (or empty), or when the result would pass what is left of `budget` (which
+/// it then uses). A `$` not followed by `{` is kept.
+pub fn expand(
+    text: &str,
+    env: &dyn Env,
+    budget: &std::cell::Cell<usize>,
+) -> Result<String, Unexpanded> {
+    let mut out = String::with_capacity(text.len().min(budget.get()));
     let mut rest = text;
+    let push = |out: &mut String, s: &str| -> Result<(), Unexpanded> {
+        let left = budget.get();
+        if s.len() > left {
+            budget.set(0);
+            return Err(Unexpanded::TooLarge);
+        }
+        budget.set(left - s.len());
+        out.push_str(s);
+        Ok(())
+    };
     while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
+        push(&mut out, &rest[..at])?;
         let after = &rest[at + 2..];
         let Some(end) = after.find('}') else {
-            out.push_str(&rest[at..]);
+            push(&mut out, &rest[at..])?;
             return Ok(out);
         };
         let name = &after[..end];
         match env.var(name) {
-            Some(v) => out.push_str(&v),
-            None => return Err(name.to_string()),
+            Some(v) => push(&mut out, &v)?,
+            None => return Err(Unexpanded::Unset(name.to_string())),
         }
         rest = &after[end + 1..];
     }
-    out.push_str(rest);
+    push(&mut out, rest)?;
     Ok(out)
 }
 
@@ -454,12 +496,31 @@ mod tests {
     #[test]
     fn variables_are_expanded_and_unset_ones_named() {
         let env = MapEnv(HashMap::from([("USER_ID", "alice"), ("EMPTY", "")]));
+        let budget = std::cell::Cell::new(MAX_EXPANDED);
         assert_eq!(
-            expand("offboard-${USER_ID}.ndjson", &env).unwrap(),
+            expand("offboard-${USER_ID}.ndjson", &env, &budget).unwrap(),
             "offboard-alice.ndjson"
         );
-        assert_eq!(expand("$HOME and ${", &env).unwrap(), "$HOME and ${");
-        assert_eq!(expand("a ${NOPE} b", &env).unwrap_err(), "NOPE");
+        assert_eq!(
+            expand("$HOME and ${", &env, &budget).unwrap(),
+            "$HOME and ${"
+        );
+        assert_eq!(
+            expand("a ${NOPE} b", &env, &budget).unwrap_err(),
+            Unexpanded::Unset("NOPE".into())
+        );
+        let small = std::cell::Cell::new(30);
+        assert!(expand("${USER_ID}${USER_ID}", &env, &small).is_ok());
+        assert_eq!(small.get(), 20);
+        assert_eq!(
+            expand(
+                "${USER_ID}${USER_ID}${USER_ID}${USER_ID}${USER_ID}",
+                &env,
+                &small
+            )
+            .unwrap_err(),
+            Unexpanded::TooLarge
+        );
     }
 
     #[test]
@@ -470,6 +531,7 @@ mod tests {
             env: &env,
             expand: false,
             base: Some(base),
+            budget: Default::default(),
         };
         assert_eq!(path("~/s.secret", &r), "/home/u/s.secret");
         assert_eq!(path("tokens/a.txt", &r), "/plans/tokens/a.txt");

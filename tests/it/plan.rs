@@ -569,3 +569,44 @@ input = "tokens"
     );
     assert_eq!(count(&server).await, 0, "a step was sent");
 }
+
+/// A plan's `${VAR}` expansion is bounded in all: a 45 KB plan referencing a 100 KB variable
+/// 5,000 times (500 MB once expanded) is exit 2 naming the bound, at once, under a memory
+/// bound (`ulimit -v`), and nothing is sent.
+#[tokio::test]
+async fn plan_expansion_is_bounded_in_all() {
+    let server = MockServer::start().await;
+    let r = Revoke::new().env("BIG", "x".repeat(100_000));
+    let targets = vec!["\"${BIG}\""; 5_000].join(", ");
+    let p = plan(
+        &r,
+        &format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"{{cb}}\"\ntargets = [{targets}]\n"
+        ),
+        &[("cb", &server.uri())],
+    );
+    let (mut cmd, _home) = r.args(["apply"]).args([&p]).into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_000_000);
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("more than 4 MiB once their ${VAR}s are replaced"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 2000,
+        "the message is bounded: {} bytes",
+        err.len()
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(count(&server).await, 0);
+}
