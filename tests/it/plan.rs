@@ -610,3 +610,33 @@ async fn plan_expansion_is_bounded_in_all() {
     );
     assert_eq!(count(&server).await, 0);
 }
+
+/// The steps of a plan run on a pool, not one thread each: 1,500 steps run under a memory
+/// bound (`ulimit -v` 1.5 GB: malloc reserves up to 64 MB per arena, 16 arenas on 2 cores)
+/// that a thread per step (1,500 output threads, 2 MiB of stack each) cannot fit, every step
+/// planned.
+#[tokio::test]
+async fn steps_run_on_a_pool_under_a_memory_bound() {
+    let r = Revoke::new();
+    let mut text = String::new();
+    for i in 0..1_500 {
+        text.push_str(&format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"http://127.0.0.1:9\"\ntargets = [\"tok-{i}\"]\n\n"
+        ));
+    }
+    let p = plan(&r, &text, &[]);
+    let (mut cmd, _home) = r
+        .args(["apply", "--dry-run", "-q", "-o", "json"])
+        .args([&p])
+        .into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_500_000);
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["steps"], 1_500);
+    assert_eq!(last["summary"]["planned"], 1_500);
+}
