@@ -398,10 +398,10 @@ async fn a_signal_while_the_journal_loads_exits_130_with_a_message() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     running.signal("TERM");
     let run = running.wait().await;
+    // (Before the handlers were installed this early: killed by the signal, 143, silent.)
     run.assert_code(130);
     assert!(
-        run.stderr()
-            .contains("revoke: interrupted: nothing was sent"),
+        run.stderr().contains("revoke: interrupted"),
         "{}",
         run.stderr()
     );
