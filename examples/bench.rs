@@ -44,6 +44,9 @@ struct Server {
     window: Mutex<VecDeque<Instant>>,
     /// A token bucket instead of the window: (rate and depth Q, tokens, last refill).
     bucket: Mutex<Option<(f64, f64, Instant)>>,
+    /// The `token=` values revoked so far: introspection answers `active: true` until then, so
+    /// that `--verify` sees the change it proves.
+    revoked: Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
 impl Server {
@@ -54,6 +57,7 @@ impl Server {
         self.throttled.store(0, Ordering::SeqCst);
         self.window.lock().unwrap().clear();
         *self.bucket.lock().unwrap() = None;
+        self.revoked.lock().unwrap().clear();
     }
 
     /// A token bucket of rate and depth `q` (one second of burst), full at the start, as API
@@ -269,6 +273,11 @@ fn serve<S: Read + Write>(mut sock: S, st: &Server) {
             .find_map(|l| l.strip_prefix("host:"))
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
+        let token: Vec<u8> = buf[head_end..head_end + len]
+            .split(|b| *b == b'&')
+            .find_map(|kv| kv.strip_prefix(b"token="))
+            .unwrap_or_default()
+            .to_vec();
         buf.drain(..head_end + len);
         let latency = st.latency_ms.load(Ordering::Relaxed);
         if latency > 0 {
@@ -286,8 +295,13 @@ fn serve<S: Read + Write>(mut sock: S, st: &Server) {
             );
             doc.as_bytes()
         } else if introspection {
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"active\":false}"
+            if st.revoked.lock().unwrap().contains(&token) {
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\n\r\n{\"active\":false}"
+            } else {
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"active\":true}"
+            }
         } else if st.admit() {
+            st.revoked.lock().unwrap().insert(token);
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
         } else {
             st.throttled.fetch_add(1, Ordering::Relaxed);
@@ -839,7 +853,7 @@ fn main() {
             rates.push(rps);
         }
         println!(
-            "--verify costs {:.0}% of the throughput (one more request per token)",
+            "--verify costs {:.0}% of the throughput (two more requests per token: before and after)",
             (1.0 - rates[1] / rates[0]) * 100.0
         );
     }

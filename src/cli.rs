@@ -56,8 +56,8 @@ pub struct GlobalArgs {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
-    /// After each revocation, ask the provider whether the token is really dead (ciam,
-    /// cloudbase, identity-store); records gain "verified".
+    /// Prove each revocation: ask the provider before and after it (ciam, cloudbase,
+    /// identity-store); "verified" is true only for a token seen alive before and dead after.
     #[arg(help_heading = "Run options", long, env = "REVOKE_VERIFY", global = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,
@@ -111,6 +111,19 @@ pub struct GlobalArgs {
     )]
     pub journal: Option<PathBuf>,
 
+    /// With --journal: an smh or bi-embed entry (an action on every token a user or page has
+    /// now) replays only while younger than DURATION (90s, 15m, 24h, 7d; 0 = never); older,
+    /// the target is sent again. A revoked token or token id replays at any age.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RESUME_WITHIN", default_value = "24h",
+          value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub resume_within: std::time::Duration,
+
+    /// Ignore the journal that the config file, a plan or REVOKE_JOURNAL names, for this run:
+    /// every target is sent and nothing is journaled.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_NO_JOURNAL", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_journal: bool,
+
     /// More logging on stderr (-v info, -vv requests, -vvv answers); RUST_LOG is also honoured.
     #[arg(help_heading = "Output options", short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -134,6 +147,12 @@ pub struct GlobalArgs {
     /// (~/.config/revoke/config.toml); flags and environment variables still win.
     #[arg(long, env = "REVOKE_CONFIG", value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+
+    /// Read no config file at all (neither --config nor the default one): only flags and
+    /// environment variables.
+    #[arg(long, env = "REVOKE_NO_CONFIG", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_config: bool,
 
     /// Use the settings of [COMMAND.NAME] in the config file (else [COMMAND.default], when
     /// the file has it).
@@ -170,6 +189,46 @@ pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(v)
+}
+
+/// The longest `--resume-within`: ten years (longer is "always"; use a token's own journal).
+const MAX_WINDOW_SECS: u64 = 3650 * 86_400;
+
+/// `--resume-within`: `0`, or whole numbers with units, `90s`, `15m`, `24h`, `7d`, `1h30m`.
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let text = s.trim();
+    let wrong = || {
+        format!("{s:?} is not a duration: use 0 or a number with a unit, as in 90s, 15m, 24h or 7d")
+    };
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(wrong()),
+        };
+        let n: u64 = digits.parse().map_err(|_| wrong())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .filter(|t| *t <= MAX_WINDOW_SECS)
+            .ok_or_else(|| "must be at most 3650d (ten years)".to_string())?;
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(wrong());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 /// A whole number from `lo` to `hi`: clap says `invalid value '-1' for '--retries <N>': must

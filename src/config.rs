@@ -83,8 +83,18 @@ fn rows(
     if let Some(c) = command {
         rows.extend(credentials(c, &layers, &env));
     }
+    // As the run would: a configured journal set aside by --no-journal is none.
+    if g.no_journal
+        && let Some(r) = rows.iter_mut().find(|r| r.option == "journal")
+    {
+        r.value = None;
+        r.from = "set aside by --no-journal".into();
+    }
     let head = Head {
         file: file.map(|f| f.path.display().to_string()).or_else(|| {
+            if g.no_config {
+                return Some("none (--no-config)".to_string());
+            }
             config_file::location(g.config.as_deref(), &env)
                 .map(|(p, _)| format!("{} (not found: no config file)", p.display()))
         }),
@@ -265,7 +275,7 @@ fn table_text(head: &Head, rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             let value = r.value.clone().unwrap_or_else(|| "-".into());
-            let from = if r.value.is_none() && !r.secret {
+            let from = if r.value.is_none() && !r.secret && r.from.is_empty() {
                 "not set".into()
             } else {
                 r.from.clone()

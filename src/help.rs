@@ -115,6 +115,11 @@ pub const ENVIRONMENT: &[EnvVar] = &[
                   instead of the system's",
     },
     EnvVar {
+        names: &["TMPDIR"],
+        commands: EVERY,
+        meaning: "where a journal longer than 262,144 lines is indexed (default: /tmp)",
+    },
+    EnvVar {
         names: &["RUST_LOG"],
         commands: EVERY,
         meaning: "log filter replacing the -v mapping (as in revoke=debug)",

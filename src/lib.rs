@@ -93,7 +93,12 @@ pub async fn run(line: CommandLine) -> Ended {
     let CommandLine { cli, given } = line;
     // The configuration source below flags and environment: the config file's context for
     // this command, then its [defaults].
-    let file = match ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv) {
+    // `--no-config`: no file at all, not even the one `--config` or REVOKE_CONFIG names.
+    let file = match cli.global.no_config {
+        true => Ok(None),
+        false => ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv),
+    };
+    let file = match file {
         Ok(file) => file,
         Err(e) => return usage(e),
     };
@@ -177,6 +182,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         dry_run: global.dry_run,
         drain_on_stop: plan.drainable,
         verify: global.verify,
+        resume_within: global.resume_within,
         permits: None,
     };
     let flags = engine::run(

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, Summary};
+use crate::record::{Record, Status, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -296,16 +296,13 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
-        match (
-            e.record.verified,
-            e.record.error.as_ref().map(|x| x.code.as_str()),
-        ) {
-            (Some(true), _) => self.verify_counts.0 += 1,
-            (Some(false), _) => self.verify_counts.1 += 1,
-            (None, Some("Unverified")) => self.verify_counts.2 += 1,
-            _ => {}
+        match e.record.verified {
+            Some(true) => self.verify_counts.0 += 1,
+            Some(false) => self.verify_counts.1 += 1,
+            None if unverifiable(&e.record) => self.verify_counts.2 += 1,
+            None => {}
         }
-        self.summary.add(e.record.status);
+        self.summary.count(&e.record);
         let mut text = match (self.cfg.format, &self.cfg.step) {
             (Format::Json, None) => serde_json::to_string(&e.record).unwrap_or_default(),
             (Format::Json, Some(tag)) => serde_json::to_string(&Tagged {
@@ -457,13 +454,35 @@ pub struct SummaryLine {
     pub exit_code: u8,
 }
 
+/// Whether `--verify` was meant to prove this record and could not: its reason is the
+/// record's `Unverified` error, or (an `already_invalid` record keeps the provider's own note)
+/// verification requests were sent for it.
+fn unverifiable(r: &Record) -> bool {
+    r.verified.is_none()
+        && matches!(r.status, Status::Revoked | Status::AlreadyInvalid)
+        && (r.error.as_ref().is_some_and(|e| e.code == "Unverified") || r.verify_attempts > 0)
+}
+
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
     // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
-    let status = match (r.verified, r.error.as_ref().map(|e| e.code.as_str())) {
-        (Some(true), _) => format!("{}, verified", r.status.as_str()),
-        (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
+    let status = match r.verified {
+        Some(true) => format!("{}, verified", r.status.as_str()),
+        None if unverifiable(r) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
+    };
+    // A replay says so where the status is read: it was not sent in this run.
+    let status = match &r.from_journal {
+        Some(at) => format!(
+            "{status} (from the journal, {}; {})",
+            journal_time(at),
+            if r.status == crate::record::Status::Planned {
+                "would not be sent again"
+            } else {
+                "not sent again"
+            }
+        ),
+        None => status,
     };
     let mut line = format!(
         "{:<15} {} {}",
@@ -482,6 +501,13 @@ pub fn text_line(r: &Record) -> String {
             if r.attempts == 1 { "" } else { "s" }
         ));
     }
+    if r.verify_attempts > 0 {
+        facts.push(format!(
+            "{} verification request{}",
+            r.verify_attempts,
+            if r.verify_attempts == 1 { "" } else { "s" }
+        ));
+    }
     if r.attempts > 0 {
         facts.push(format!("{} ms", r.elapsed_ms));
     }
@@ -495,6 +521,14 @@ pub fn text_line(r: &Record) -> String {
         line.push_str(&format!("  ({})", facts.join(", ")));
     }
     line
+}
+
+/// `2026-12-04 21:36 UTC`, from the record's RFC 3339 time.
+fn journal_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => escape(at).into_owned(),
+    }
 }
 
 fn target_text(target: &Value) -> String {
@@ -620,8 +654,14 @@ pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+    // How many came from the journal, and how many were sent now: a replay is not a send.
+    let replays = match (s.from_journal, s.planned) {
+        (0, _) => String::new(),
+        (n, p) if p > 0 => format!(" ({n} from the journal, would not be sent again)"),
+        (n, _) => format!(" ({} sent now, {n} from the journal)", s.sent),
+    };
     format!(
-        "{provider}: {} target{}{}{}; exit {code}",
+        "{provider}: {} target{}{}{}{replays}; exit {code}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         if parts.is_empty() { "" } else { ": " },
@@ -652,6 +692,8 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
         };
         assert_eq!(
             text_line(&r),
@@ -673,6 +715,8 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            verify_attempts: 0,
+            from_journal: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),
@@ -696,6 +740,22 @@ mod tests {
             text_line(&r).starts_with("revoked         ciam"),
             "{}",
             text_line(&r)
+        );
+        // An already_invalid record keeps the provider's note; the checks sent for it say it
+        // was meant to be verified.
+        r.status = Status::AlreadyInvalid;
+        r.verify_attempts = 1;
+        r.error = Some(RecordError {
+            code: "ACCESS_TOKEN_INVALID".into(),
+            message: "x".into(),
+            retryable: false,
+        });
+        assert!(unverifiable(&r));
+        let line = text_line(&r);
+        assert!(
+            line.starts_with("already_invalid, unverified ciam")
+                && line.contains("1 verification request,"),
+            "{line}"
         );
     }
 

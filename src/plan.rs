@@ -314,6 +314,7 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    resume_within: Duration,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -338,6 +339,7 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            resume_within,
         } = *self;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
@@ -362,6 +364,7 @@ impl<P: Provider> Ready for Step<P> {
             drain_on_stop: plan.drainable,
             permits: Some(shared.permits.clone()),
             verify,
+            resume_within,
         };
         let done = shared.done.clone();
         Ok(Box::pin(async move {
@@ -608,6 +611,8 @@ fn add(total: &mut Summary, s: &Summary) {
     total.failed += s.failed;
     total.skipped += s.skipped;
     total.planned += s.planned;
+    total.from_journal += s.from_journal;
+    total.sent += s.sent;
 }
 
 /// What a step's settings are read from, besides its own keys.
@@ -646,6 +651,10 @@ impl Sources<'_> {
         global.concurrency = plan_global.concurrency;
         global.quiet = plan_global.quiet;
         global.no_progress = true;
+        // The plan's journal is not a step's input (by any path).
+        if let (Some(journal), Some(input)) = (&plan_global.journal, &global.input) {
+            crate::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
+        }
         global.journal = None;
         let reads_stdin = global.input_is_stdin();
         let cx = Context {
@@ -685,6 +694,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        resume_within: g.resume_within,
         plan,
         tag,
     })

@@ -74,6 +74,14 @@ pub struct Record {
     /// was not asked or could not say (`null`).
     #[serde(default)]
     pub verified: Option<bool>,
+    /// `--verify`: the verification requests sent for this target (before and after the
+    /// revocation, retries and rechecks included); never counted in `attempts`.
+    #[serde(default)]
+    pub verify_attempts: u32,
+    /// When an earlier run with this journal got the answer this record repeats (RFC 3339):
+    /// the target was not sent again. `None` when it was sent (or planned) in this run.
+    #[serde(default)]
+    pub from_journal: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +93,26 @@ pub struct Summary {
     pub failed: u64,
     pub skipped: u64,
     pub planned: u64,
+    /// Of the above, the targets an earlier run finished (per the journal), not sent again.
+    #[serde(default)]
+    pub from_journal: u64,
+    /// Of the above, the targets sent in this run (at least one attempt): for the text summary.
+    #[serde(skip)]
+    pub sent: u64,
 }
 
 impl Summary {
+    /// Counts one record: its status, whether it came from the journal, whether it was sent.
+    pub fn count(&mut self, record: &Record) {
+        self.add(record.status);
+        if record.from_journal.is_some() {
+            self.from_journal += 1;
+        }
+        if record.attempts > 0 {
+            self.sent += 1;
+        }
+    }
+
     pub fn add(&mut self, status: Status) {
         self.total += 1;
         match status {
@@ -119,10 +144,12 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null}"#
         );
     }
 }

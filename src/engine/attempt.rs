@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::signals::{Stop, StopReason};
 use crate::adaptive::{Change, Controller};
+use crate::clock::Correction;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::rate::RateLimiter;
@@ -41,6 +42,19 @@ pub(crate) enum Label {
     Target(u64),
     /// A setup request, by what it does: `listing bearer tokens`.
     Setup(&'static str),
+    /// A `--verify` request about one target (before or after its revocation).
+    Verify(u64),
+    /// A `--verify` request for the whole run (discovery, identity-store's listings).
+    VerifySetup(&'static str),
+}
+
+impl Label {
+    /// Whether the request is a verification's: its failures never stop the run (credentials
+    /// refused, a certificate refused): verification never decides whether revocations are
+    /// sent (`../shared/CLI.md`, "Verification is a change observed").
+    fn verifies(self) -> bool {
+        matches!(self, Label::Verify(_) | Label::VerifySetup(_))
+    }
 }
 
 impl fmt::Display for Label {
@@ -48,6 +62,8 @@ impl fmt::Display for Label {
         match self {
             Label::Target(i) => write!(f, "target {i}"),
             Label::Setup(what) => f.write_str(what),
+            Label::Verify(i) => write!(f, "target {i}'s verification"),
+            Label::VerifySetup(what) => write!(f, "--verify: {what}"),
         }
     }
 }
@@ -157,12 +173,36 @@ impl Attempts {
             if err.http_status().is_some() {
                 self.learn(err.kind() == ErrorKind::Throttled);
             }
-            if is_clock_skew(&err, self.transport.clock())
-                && let Some(said) = self.transport.clock().correct()
-            {
-                // Re-signed at once with the server's time, which every later request keeps.
-                crate::logging::say(&format!("revoke: warning: {said}"));
-                continue;
+            if is_clock_skew(&err, self.transport.clock()) {
+                match self.transport.clock().correct() {
+                    Correction::Corrected(said) => {
+                        // Re-signed at once with the server's time, which every later request
+                        // keeps.
+                        crate::logging::say(&format!("revoke: warning: {said}"));
+                        continue;
+                    }
+                    // A server's time more than a day off is never signed: the target fails,
+                    // and so would every other (and Huawei locks a key after five signature
+                    // failures), so the run stops.
+                    Correction::Refused(why) => {
+                        let e = ApiError::Service {
+                            http_status: err.http_status().unwrap_or_default(),
+                            code: "ClockSkew".into(),
+                            message: format!("{} refused the request's time: {why}", err.code()),
+                            request_id: err.request_id().map(str::to_string),
+                            kind: ErrorKind::Rejected,
+                            retry_after: None,
+                        };
+                        if self.stop.first(StopReason::ClockSkew) {
+                            crate::logging::say(&format!(
+                                "revoke: error: {}; the remaining targets are skipped (code ClockSkew)",
+                                Redactor::global().scrub_with(&e.message(), secrets)
+                            ));
+                        }
+                        break Err(e);
+                    }
+                    Correction::Nothing => {}
+                }
             }
             if !err.retryable() {
                 break Err(err);
@@ -197,7 +237,9 @@ impl Attempts {
             }
             last = Some(err);
         };
-        if let Err(e) = &result {
+        if let Err(e) = &result
+            && !label.verifies()
+        {
             match e.kind() {
                 // Never retried, and the next request would fail the same way (Huawei locks
                 // an access key after five signature failures in a row): the run stops.
@@ -249,5 +291,6 @@ pub async fn exchange<T>(
 ) -> Result<T, ApiError> {
     let scrub = request.scrubber();
     let response = transport.exchange(request, &scrub).await?;
-    read(response).map_err(|e| scrub.error(e))
+    // An answer that shows the endpoint is not the API names where the request went (masked).
+    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
 }

@@ -32,6 +32,11 @@ pub enum StopReason {
     Certificate,
     /// The endpoint gave no answer to several targets in a row (the circuit breaker).
     Unreachable,
+    /// The first answers from the endpoint showed it is not the provider's API (a sign-in
+    /// page, a 404 the API never gives).
+    EndpointMismatch,
+    /// A server refused the signature's time and its `Date` was too far off to correct by.
+    ClockSkew,
 }
 
 /// The run-wide stop signal.

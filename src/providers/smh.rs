@@ -23,7 +23,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{request_id, success};
+use super::{Body, Looks, describe, not_the_api_kind, recognise, request_id, success, wrong_place};
 use crate::engine::{JobItem, Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
@@ -115,9 +115,12 @@ pub fn error_kind(code: &str, http_status: u16) -> ErrorKind {
         "WrongLibraryIdOrSecret" | "EmptyLibrarySecret" | "EmptyLibraryIdOrSecret" => {
             ErrorKind::Credentials
         }
-        // The library, or the route, is not there (a wrong --endpoint): a rejection of the
-        // request, not a "not found" answer about the users.
-        "LibraryNotFound" | "RouteNotFound" => ErrorKind::Rejected,
+        // The library is not there: a rejection of the request, not a "not found" answer
+        // about the users.
+        "LibraryNotFound" => ErrorKind::Rejected,
+        // No such route: the endpoint is not the business API (a path prefix too many or too
+        // few), which every further request would meet too.
+        "RouteNotFound" => ErrorKind::NotTheApi,
         _ => ErrorKind::from_status(http_status),
     }
 }
@@ -265,6 +268,14 @@ impl Smh {
     }
 }
 
+/// "Deleted successfully, returns HTTP 204 No Content." ... "Response Body: Null. No response
+/// body." (seed 001).
+const SUCCESS: Looks = Looks {
+    what: "an SMH success",
+    statuses: &[204],
+    body: Body::None,
+};
+
 /// Where SMH and its gateway put a request id, when the body has none.
 const REQUEST_ID_HEADERS: [&str; 2] = ["x-request-id", "x-smh-request-id"];
 
@@ -305,6 +316,12 @@ impl Provider for Smh {
         )
     }
 
+    /// smh deletes every token the users have *now*: a journal entry says nothing of the
+    /// tokens issued since.
+    fn acts_on_current_tokens(&self) -> bool {
+        true
+    }
+
     fn scope(&self) -> String {
         format!("{}\n{}", self.url, self.library_id)
     }
@@ -320,13 +337,9 @@ impl Provider for Smh {
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         let retry_after = resp.retry_after();
         if success(resp.status) {
-            // "Deleted successfully, returns HTTP 204 No Content." Any other 2xx is read the
-            // same way: the body is "Null. No response body."
-            return Ok(Outcome::revoked(
-                resp.status,
-                request_id(None, &resp, &REQUEST_ID_HEADERS),
-                None,
-            ));
+            let request_id = request_id(None, &resp, &REQUEST_ID_HEADERS);
+            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
         }
         match serde_json::from_slice::<SmhError>(&resp.body) {
             Ok(SmhError {
@@ -341,6 +354,17 @@ impl Provider for Smh {
                 message,
                 retry_after,
             }),
+            // SMH documents its 404s with a code; a 404 or 405 without one is not SMH's.
+            _ if wrong_place(resp.status) => Err(not_the_api_kind(ApiError::unreadable(
+                resp.status,
+                format!(
+                    "HTTP {} without an SMH error body: {}",
+                    resp.status,
+                    describe(&resp)
+                ),
+                request_id(None, &resp, &REQUEST_ID_HEADERS),
+                retry_after,
+            ))),
             _ => Err(ApiError::unreadable(
                 resp.status,
                 format!("HTTP {} without an SMH error body", resp.status),
@@ -414,7 +438,7 @@ mod tests {
             assert_eq!(error_kind(code, 400), ErrorKind::Credentials, "{code}");
         }
         assert_eq!(error_kind("LibraryNotFound", 404), ErrorKind::Rejected);
-        assert_eq!(error_kind("RouteNotFound", 404), ErrorKind::Rejected);
+        assert_eq!(error_kind("RouteNotFound", 404), ErrorKind::NotTheApi);
         assert_eq!(error_kind("ParamInvalid", 400), ErrorKind::Rejected);
         assert_eq!(error_kind("UserIdLengthExceed", 400), ErrorKind::Rejected);
         assert_eq!(error_kind("NoPermission", 403), ErrorKind::Rejected);
@@ -561,7 +585,8 @@ mod tests {
         let p = provider();
         let j = job(&["a"], None, None);
         let o = p.interpret(&j, answer(204, &[], "")).unwrap();
-        assert_eq!(o, Outcome::revoked(204, None, None));
+        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.http_status, Some(204));
 
         let e = p
             .interpret(
@@ -601,6 +626,51 @@ mod tests {
         assert!(!e.retryable());
     }
 
+    /// Only the documented 204 with no body is a success: a sign-in page, a 200, a body are not
+    /// SMH's, and are not retried.
+    #[test]
+    fn a_2xx_that_is_not_204_without_a_body_is_not_the_api() {
+        let p = provider();
+        let j = job(&["a"], None, None);
+        let page = "<!DOCTYPE html><html><head><title>Sign in - Corp SSO</title></head></html>";
+        for (status, body) in [(200, page), (200, ""), (201, ""), (204, "{}"), (200, "{}")] {
+            let e = p.interpret(&j, answer(status, &[], body)).unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{status} {body:?}");
+            assert_eq!(e.kind(), ErrorKind::NotTheApi);
+            assert!(!e.retryable());
+            assert_eq!(e.http_status(), Some(status));
+        }
+        let e = p.interpret(&j, answer(200, &[], page)).unwrap_err();
+        assert!(
+            e.message().contains("\"Sign in - Corp SSO\""),
+            "{}",
+            e.message()
+        );
+        assert!(
+            e.message().contains("HTTP 204 with no body"),
+            "{}",
+            e.message()
+        );
+        // A 404 without SMH's error body, and SMH's own "no such route": not the API.
+        let e = p.interpret(&j, answer(404, &[], page)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
+        let e = p
+            .interpret(
+                &j,
+                answer(404, &[], r#"{"code":"RouteNotFound","message":"no"}"#),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (e.code().as_str(), e.kind()),
+            ("RouteNotFound", ErrorKind::NotTheApi)
+        );
+    }
+
+    /// SMH's documented success (seed 001): HTTP 204, no body.
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        status == 204 && body.trim_ascii().is_empty()
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
@@ -612,6 +682,7 @@ mod tests {
                 &provider(),
                 &job(&["u1", "u2"], None, None),
                 &["s3cret/+&=,-~"],
+                documented_success,
                 sample,
             )?;
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::UsageError;
 use super::layers::{Layers, parse};
-use crate::cli::{GlobalArgs, parse_rate, parse_timeout};
+use crate::cli::{GlobalArgs, parse_duration, parse_rate, parse_timeout};
 use crate::http::Endpoint;
 use crate::output::Format;
 use crate::rate::Rate;
@@ -26,6 +26,8 @@ pub struct Global {
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub journal: Option<PathBuf>,
+    /// `--resume-within`: how old an smh or bi-embed journal entry may be and still replay.
+    pub resume_within: Duration,
     pub quiet: bool,
     pub no_progress: bool,
 }
@@ -37,7 +39,11 @@ impl Global {
             None | Some("") => None,
             Some(e) => Some(Endpoint::parse(e).map_err(UsageError::Endpoint)?),
         };
-        let journal = layers.get_opt("journal", g.journal.clone(), &parse::path)?;
+        // `--no-journal` sets aside whatever journal is configured, for this run.
+        let journal = match g.no_journal {
+            true => None,
+            false => layers.get_opt("journal", g.journal.clone(), &parse::path)?,
+        };
         if journal.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(UsageError::JournalNotAFile);
         }
@@ -58,6 +64,7 @@ impl Global {
             },
             timeout: Duration::from_secs_f64(timeout),
             journal,
+            resume_within: layers.get("resume_within", g.resume_within, &parse_duration)?,
             quiet: g.quiet,
             no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
         })

@@ -338,6 +338,9 @@ impl Context<'_> {
         .map_err(UsageError::Http)?;
         let (journal, done) = match &self.global.journal {
             Some(path) => {
+                if let Some(input) = &self.global.input {
+                    crate::journal::refuse_as_input(path, input).map_err(UsageError::Journal)?;
+                }
                 let (j, d) = Journal::open(path).map_err(UsageError::Journal)?;
                 (Some(j), d)
             }

@@ -404,3 +404,108 @@ async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
     assert_eq!(refused.load(Ordering::SeqCst), 1);
     assert!(!run.stderr().contains("corrected"), "{}", run.stderr());
 }
+
+/// A server whose `Date` is far from now (a hostile one, or a broken one), answering every
+/// request with the provider's "the signature's time is off" error.
+struct FarDate {
+    date: &'static str,
+    huawei: bool,
+}
+
+impl Respond for FarDate {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        if self.huawei {
+            ResponseTemplate::new(401)
+                .insert_header("date", self.date)
+                .set_body_string(
+                    r#"{"error_msg":"Incorrect app authentication information: current ts:2026","error_code":"APIGW.0303","request_id":"r"}"#,
+                )
+        } else {
+            ResponseTemplate::new(200)
+                .insert_header("date", self.date)
+                .set_body_string(
+                    r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"Signature expired. Timestamp and server time cannot differ by more than five minutes."},"RequestId":"r"}}"#,
+                )
+        }
+    }
+}
+
+/// The time each request received was signed at (`X-TC-Timestamp`, `X-Sdk-Date`).
+fn signed_times(requests: &[Request], huawei: bool) -> Vec<i64> {
+    requests
+        .iter()
+        .map(|r| {
+            let v = if huawei {
+                header(r, "x-sdk-date").and_then(|v| {
+                    chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%SZ")
+                        .ok()
+                        .map(|t| t.and_utc().timestamp())
+                })
+            } else {
+                header(r, "x-tc-timestamp").and_then(|v| v.parse::<i64>().ok())
+            };
+            v.unwrap_or_else(|| panic!("a request without its signed time: {r:?}"))
+        })
+        .collect()
+}
+
+/// CLI.md, "Clock correction is bounded": a `Date` more than 24 h from the local clock is never
+/// used. The first target fails `ClockSkew`, naming both times; nothing is signed at the
+/// server's time (every request the server saw carries a time within 24 h of now); the rest
+/// are skipped, exit 1.
+#[tokio::test]
+async fn a_date_of_1900_or_9999_is_never_signed_for_tencent_or_huawei() {
+    for (huawei, date, year) in [
+        (false, "Mon, 01 Jan 1900 00:00:00 GMT", "1900-01-01"),
+        (false, "Fri, 31 Dec 9999 23:59:59 GMT", "9999-12-31"),
+        (true, "Mon, 01 Jan 1900 00:00:00 GMT", "1900-01-01"),
+        (true, "Fri, 31 Dec 9999 23:59:59 GMT", "9999-12-31"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(FarDate { date, huawei })
+            .mount(&server)
+            .await;
+        let run = if huawei {
+            Revoke::identity_store(&server.uri()).args(["id1", "id2", "id3"])
+        } else {
+            Revoke::bi_embed(&server.uri()).args(["p1", "p2", "p3"])
+        }
+        .run()
+        .await;
+        let now = chrono::Utc::now();
+        let what = format!("huawei {huawei}, Date {date}");
+        run.assert_code(1);
+        let received = server.received_requests().await.unwrap();
+        assert!(!received.is_empty(), "{what}");
+        for t in signed_times(&received, huawei) {
+            assert!(
+                (now.timestamp() - t).abs() < 24 * 3600,
+                "{what}: a request signed at {t}, now is {}",
+                now.timestamp()
+            );
+        }
+        let records = run.records();
+        assert_eq!(records.len(), 3, "{what}: {}", run.stdout());
+        let first = &records[0];
+        assert_eq!(first["status"], "failed", "{what}: {first}");
+        assert_eq!(first["error"]["code"], "ClockSkew", "{what}: {first}");
+        let message = first["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(year),
+            "{what}: the server's time: {message}"
+        );
+        assert!(
+            message.contains(&now.format("%Y-%m-%d").to_string()),
+            "{what}: the local time: {message}"
+        );
+        for r in &records[1..] {
+            assert_eq!(r["status"], "skipped", "{what}: {r}");
+            assert_eq!(r["error"]["code"], "ClockSkew", "{what}: {r}");
+        }
+        let err = run.stderr();
+        assert!(!err.contains("corrected"), "{what}: {err}");
+        assert!(err.contains("(code ClockSkew)"), "{what}: {err}");
+        run.assert_no_secret(&[TC_KEY, HW_SK]);
+    }
+}

@@ -485,8 +485,58 @@ async fn a_plan_killed_and_rerun_with_its_journal_resends_nothing_done() {
     assert_eq!(tokens1.len() + tokens2.len(), 30, "every token done once");
     let all = lines(&run2);
     assert_eq!(all.last().unwrap()["summary"]["revoked"], 60);
+    // The replays say so, in each record and in the summaries.
+    let replayed = pages1.len() + tokens1.len();
+    for step in 0..2 {
+        for r in step_records(&all, step) {
+            let id = r["target"]["page_id"]
+                .as_str()
+                .or(r["target"]["token"].as_str())
+                .unwrap();
+            let from_journal = pages1.contains(id) || tokens1.contains(id);
+            assert_eq!(r["from_journal"].is_string(), from_journal, "{r}");
+            assert_eq!(r["attempts"] == 0, from_journal, "{r}");
+        }
+    }
+    let from_steps: u64 = (0..2)
+        .map(|s| {
+            step_summary(&all, s)["summary"]["from_journal"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(from_steps, replayed as u64);
+    assert_eq!(
+        all.last().unwrap()["summary"]["from_journal"],
+        replayed as u64
+    );
     let (pages, tokens) = done(&journal);
     assert_eq!((pages.len(), tokens.len()), (30, 30));
+}
+
+/// A step's input that is the plan's journal (by any path) is refused before anything is sent.
+#[tokio::test]
+async fn a_step_input_that_is_the_plan_journal_is_refused() {
+    let server = slow(Duration::ZERO).await;
+    let r = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", TC_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", TC_KEY);
+    let journal = r.home().join("journal.ndjson");
+    std::fs::write(&journal, "p01\n").unwrap();
+    std::os::unix::fs::symlink(&journal, r.home().join("pages.txt")).unwrap();
+    let p = r.home().join("plan.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[defaults]\njournal = \"journal.ndjson\"\n[[step]]\ncommand = \"bi-embed\"\nendpoint = \"{}\"\nproject-id = \"1\"\nuser-corp-id = \"2\"\nscope = \"page\"\ninput = \"pages.txt\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let run = r.args(["apply", "-o", "json"]).args([&p]).run().await;
+    run.assert_usage("the journal's own lines would be read back as targets");
+    assert_eq!(count(&server).await, 0);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "p01\n");
 }
 
 #[tokio::test]

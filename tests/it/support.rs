@@ -303,7 +303,9 @@ pub fn assert_record_schema(r: &Value) {
             "data",
             "error",
             "elapsed_ms",
-            "verified"
+            "verified",
+            "verify_attempts",
+            "from_journal"
         ],
         "record fields and order: {r}"
     );
@@ -335,6 +337,8 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["verify_attempts"].is_u64());
+    assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
 }
 
 #[track_caller]
@@ -355,7 +359,8 @@ pub fn assert_summary_schema(s: &Value, exit_code: i32) {
             "not_found",
             "failed",
             "skipped",
-            "planned"
+            "planned",
+            "from_journal"
         ]
     );
     assert_eq!(s["exit_code"].as_i64(), Some(exit_code as i64));
