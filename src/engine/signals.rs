@@ -62,10 +62,6 @@ impl Stop {
         self.abandon.send_replace(true);
     }
 
-    pub fn is_abandoned(&self) -> bool {
-        *self.abandon.borrow()
-    }
-
     /// Returns once the requests in flight are to be abandoned.
     pub async fn abandoned(&self) {
         let mut rx = self.abandon.subscribe();
