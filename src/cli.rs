@@ -123,6 +123,30 @@ pub struct GlobalArgs {
     #[arg(help_heading = "Run options", long, env = "REVOKE_NO_JOURNAL", global = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub no_journal: bool,
+    /// The change or incident ticket this run belongs to, copied into every record and journal
+    /// line (at most 256 bytes, no control characters).
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_TICKET",
+        value_name = "ID",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub ticket: Option<String>,
+
+    /// Who runs it, copied into every record and journal line (at most 256 bytes, no control
+    /// characters). Default: the login name: $USER, else $LOGNAME, else the name of the
+    /// process's user id in /etc/passwd, else none.
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_ACTOR",
+        value_name = "NAME",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub actor: Option<String>,
 
     /// More logging on stderr (-v info, -vv requests, -vvv answers); RUST_LOG is also honoured.
     #[arg(help_heading = "Output options", short, long, action = clap::ArgAction::Count, global = true)]
@@ -176,6 +200,29 @@ pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
     } else {
         Rate::Fixed(v)
     })
+}
+
+/// The longest `--ticket` or `--actor`, in bytes: a ticket id or a URL to it, a name.
+pub const MAX_LABEL: usize = 256;
+
+/// A `--ticket` or `--actor` value: trimmed, not empty, at most [`MAX_LABEL`] bytes, and no
+/// control character, line or paragraph separator or bidirectional override (the value is
+/// evidence: what a reader sees must be what was given).
+pub fn parse_label(s: &str) -> Result<String, String> {
+    let v = s.trim();
+    if v.is_empty() {
+        return Err("cannot be empty".into());
+    }
+    if v.len() > MAX_LABEL {
+        return Err(format!("at most {MAX_LABEL} bytes, not {}", v.len()));
+    }
+    if v.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Err("cannot contain control characters".into());
+    }
+    Ok(v.to_string())
 }
 
 /// The longest `--timeout`: one day.
@@ -317,12 +364,39 @@ pub enum Command {
     IdentityStore(IdentityStoreArgs),
 
     /// Show the settings a run would use, each with where it comes from
+    ///
+    /// Each option's value and its source: flag, env NAME, FILE:LINE of the config file, or
+    /// default; secrets show as *** with their source. The config file's format (its tables,
+    /// keys, contexts and secret sources) is in revoke-config(1), section CONFIGURATION FILE:
+    /// `revoke man config`.
     #[command(after_help = CONFIG_EXAMPLES)]
     Config(ConfigArgs),
 
     /// Run a plan: the steps of a TOML file, several commands at once, in one run
+    ///
+    /// Every step is checked before anything is sent; then the steps run at the same time,
+    /// with one output stream, one journal and one exit code. The plan file's format (its
+    /// [[step]] and [defaults] tables, ${VAR}s, where values come from, examples) is in
+    /// revoke-apply(1), section PLAN FILE: `revoke man apply`.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
+
+    /// Write the evidence of runs: one row per target, from records or journals
+    ///
+    /// Reads the NDJSON records of runs (`-o json` of a command or of `revoke apply`; summary
+    /// lines are skipped) and journal files (--journal), in any mix, and writes one row per
+    /// record or journal line: row or step, provider, target (a fingerprint or an id),
+    /// status, requested at, answered at, verified, request id, ticket and actor. A field the
+    /// input does not have is left empty. As a Markdown table (for a ticket), CSV (for a
+    /// spreadsheet: RFC 4180; a cell a spreadsheet would run as a formula gets a leading ',
+    /// so it reads as text) or one self-contained printable HTML page (no script, nothing
+    /// fetched). Lines are read
+    /// as --input lines are (UTF-8, at most 64 KiB each); at most 100000 rows. A line that is
+    /// not a record, a journal line or a summary is named on stderr as FILE:LINE: why; the
+    /// report is still written, and the exit code is 1. Exit 2 when a file cannot be read, or
+    /// nothing in them is a record, or there are more than 100000 rows: nothing is written.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -345,6 +419,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files of NDJSON records or journal lines, read in order (`-` reads stdin).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// md: a Markdown table; csv: RFC 4180 CSV; html: one self-contained printable page.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE (replaced whole, only once it is complete) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -440,6 +536,18 @@ Examples:
   USER_ID=alice revoke apply offboard.toml --journal offboard-alice.ndjson \\
     -o json";
 
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  # Run with a ticket, keeping the records and the journal
+  USER_ID=alice revoke apply offboard.toml --ticket SEC-1234 \\
+    --journal alice.journal -o json > alice.ndjson
+  # A Markdown table to paste into the ticket
+  revoke report alice.ndjson
+  # The evidence of several runs, for an auditor's spreadsheet
+  revoke report alice.ndjson bob.ndjson --format csv --to offboarding.csv
+  # A printable page, from the journal
+  revoke report alice.journal --format html --to alice.html";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   revoke completions bash > ~/.local/share/bash-completion/completions/revoke
@@ -468,7 +576,7 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan: a TOML file of [[step]] tables (see the README's "Plans").
+    /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE).
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
 }

@@ -71,7 +71,7 @@ fn rows(
         None => Layers::new(given, &scoped),
     };
     // Refused here as a run would refuse it.
-    Global::resolve(g, &layers)?;
+    let global = Global::resolve(g, &layers)?;
     let keys = match command {
         Some(c) => schema::command_keys(c).unwrap_or_default(),
         None => schema::global_keys(),
@@ -80,6 +80,15 @@ fn rows(
         .iter()
         .filter_map(|k| row(&layers, k))
         .collect::<Vec<_>>();
+    // `--actor` unset defaults to the login name, found when the settings are resolved.
+    if let Some(actor) = rows
+        .iter_mut()
+        .find(|r| r.option == "actor" && r.value.is_none())
+        && let Some(name) = global.evidence.actor
+    {
+        actor.value = Some(name);
+        actor.from = "login name".into();
+    }
     if let Some(c) = command {
         rows.extend(credentials(c, &layers, &env));
     }

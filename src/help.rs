@@ -20,7 +20,7 @@ use crate::cli::Cli;
 use crate::exit::Ended;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
-pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "version", "help"];
+pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "report", "version", "help"];
 
 /// An environment variable revoke reads (besides the options' own `env`, which clap knows).
 pub struct EnvVar {
@@ -96,6 +96,12 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         names: &["HOME"],
         commands: &["bi-embed", "identity-store"],
         meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",
+    },
+    EnvVar {
+        names: &["USER", "LOGNAME"],
+        commands: EVERY,
+        meaning: "the login name, the default --actor when neither --actor, REVOKE_ACTOR nor \
+                  the config file gives one (USER first; else the user id's name in /etc/passwd)",
     },
     EnvVar {
         names: &["XDG_CONFIG_HOME"],

@@ -49,6 +49,10 @@ struct Line {
     status: Status,
     ok: bool,
     at: String,
+    #[serde(default)]
+    ticket: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
 }
 
 /// What loading reads of a line: the rest (the target, the index) is for people and reports.
@@ -542,6 +546,8 @@ impl Journal {
             status: record.status,
             ok: record.status.is_success(missing_ok),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ticket: record.ticket.clone(),
+            actor: record.actor.clone(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
@@ -570,6 +576,8 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         }
     }
 

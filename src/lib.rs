@@ -16,7 +16,9 @@ pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod exit;
+pub mod formats;
 pub mod help;
 pub mod http;
 pub mod input;
@@ -60,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => help::completions(*shell),
         Command::Man(args) => manual::run(args, line.cli.global.quiet),
         Command::Version { json } => help::version(*json),
+        Command::Report(args) => evidence::run(args),
         _ => run_on_runtime(line),
     };
     exit::process_code(&end)
@@ -140,6 +143,7 @@ pub async fn run(line: CommandLine) -> Ended {
         | Command::Apply(_)
         | Command::Completions { .. }
         | Command::Man(_)
+        | Command::Report(_)
         | Command::Version { .. } => Ended::Printed,
     }
 }
@@ -173,6 +177,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
         step: None,
+        evidence: global.evidence.clone(),
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,

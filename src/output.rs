@@ -48,6 +48,15 @@ pub struct SinkConfig {
     /// The step of a plan these records belong to; `None` for a single command's run, whose
     /// records are exactly the contract's record.
     pub step: Option<StepTag>,
+    /// `--ticket` and `--actor`, copied into every record (and so every journal line).
+    pub evidence: Evidence,
+}
+
+/// Who ran a run and under which ticket: the same for every record of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub ticket: Option<String>,
+    pub actor: Option<String>,
 }
 
 /// Which step of a plan a record belongs to: each record and the step's summary carry it.
@@ -296,6 +305,8 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
+        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
+        e.record.actor.clone_from(&self.cfg.evidence.actor);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -694,6 +705,8 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             text_line(&r),
@@ -717,6 +730,8 @@ mod tests {
             verified: Some(true),
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

@@ -39,7 +39,7 @@ use crate::creds::{Env, ProcessEnv};
 use crate::engine::{self, EngineConfig, Provider, Stop};
 use crate::exit::{self, Ended};
 use crate::journal::{Done, Journal};
-use crate::output::{Format, Sink, SinkConfig, StepTag};
+use crate::output::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::record::Summary;
 use crate::retry::RetryPolicy;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
@@ -315,6 +315,7 @@ struct Step<P: Provider> {
     timeout: Duration,
     dry_run: bool,
     resume_within: Duration,
+    evidence: Evidence,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -340,6 +341,7 @@ impl<P: Provider> Ready for Step<P> {
             timeout,
             dry_run,
             resume_within,
+            evidence,
         } = *self;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
@@ -352,6 +354,7 @@ impl<P: Provider> Ready for Step<P> {
                 missing_ok: plan.missing_ok,
                 provider: plan.provider.name(),
                 step: Some(tag),
+                evidence,
             },
             Box::new(shared.out.writer()),
         );
@@ -695,6 +698,7 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         timeout: g.timeout,
         dry_run: g.dry_run,
         resume_within: g.resume_within,
+        evidence: g.evidence.clone(),
         plan,
         tag,
     })

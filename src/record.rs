@@ -82,6 +82,12 @@ pub struct Record {
     /// the target was not sent again. `None` when it was sent (or planned) in this run.
     #[serde(default)]
     pub from_journal: Option<String>,
+    /// `--ticket`: the change ticket the run belongs to, stamped by the sink.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// `--actor`: who ran it (by default the login name), stamped by the sink.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,10 +152,12 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"ticket":null,"actor":null}"#
         );
     }
 }

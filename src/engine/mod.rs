@@ -675,6 +675,8 @@ fn bare_record(
         verified: None,
         verify_attempts: 0,
         from_journal: None,
+        ticket: None,
+        actor: None,
     }
 }
 
@@ -935,6 +937,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -950,6 +954,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            ticket: None,
+            actor: None,
         },
     };
     let mut record = record;

@@ -191,6 +191,8 @@ pub fn check<P: Provider>(
         verified: None,
         verify_attempts: 0,
         from_journal: None,
+        ticket: None,
+        actor: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

@@ -308,6 +308,7 @@ where
             missing_ok: false,
             provider: "fake",
             step: None,
+            evidence: Default::default(),
         },
         Box::new(buf.clone()),
     );

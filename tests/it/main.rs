@@ -15,6 +15,7 @@ mod cloudbase;
 pub mod config;
 mod edges;
 mod engine;
+mod evidence;
 mod failures;
 mod hostile;
 mod identity_store;

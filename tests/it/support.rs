@@ -305,7 +305,9 @@ pub fn assert_record_schema(r: &Value) {
             "elapsed_ms",
             "verified",
             "verify_attempts",
-            "from_journal"
+            "from_journal",
+            "ticket",
+            "actor"
         ],
         "record fields and order: {r}"
     );
@@ -339,6 +341,8 @@ pub fn assert_record_schema(r: &Value) {
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
     assert!(r["verify_attempts"].is_u64());
     assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
+    assert!(r["ticket"].is_null() || r["ticket"].is_string());
+    assert!(r["actor"].is_null() || r["actor"].is_string());
 }
 
 #[track_caller]
