@@ -187,11 +187,20 @@ pub fn run(line: &str, timeout: Duration) -> Result<Secret, String> {
     }
     let deadline = std::time::Instant::now() + timeout;
     let too_slow = || {
+        let exited = matches!(children.exited(key), Ok(Some(_)));
         children.kill(key);
-        format!(
-            "the command {program:?} did not finish within {} s ({TIMEOUT_VARIABLE}); it was killed",
-            timeout.as_secs()
-        )
+        if exited {
+            // A process it started in the background still holds its output.
+            format!(
+                "the command {program:?} exited but its output was still open after {} s ({TIMEOUT_VARIABLE}): a process it started holds it",
+                timeout.as_secs()
+            )
+        } else {
+            format!(
+                "the command {program:?} did not finish within {} s ({TIMEOUT_VARIABLE}); it was killed",
+                timeout.as_secs()
+            )
+        }
     };
     let text = match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
     {
@@ -268,6 +277,9 @@ mod tests {
         // A process that keeps the output open after the command printed.
         let e = run("sh -c 'echo x; exec sleep 30'", Duration::from_secs(1)).unwrap_err();
         assert!(e.contains("did not finish within 1 s"), "{e}");
+        // One that exits, leaving a background process with its output open.
+        let e = run("sh -c 'sleep 3 & echo x'", Duration::from_secs(1)).unwrap_err();
+        assert!(e.contains("exited but its output was still open"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
