@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
     output::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
     secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
         Err(e) => return exit::process_code(&help::parse_failed(e)),

@@ -642,7 +642,31 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
         "",
     )
     .args(["ciam", "--endpoint", "http://127.0.0.1:9", "t1"]);
+    let from_file = {
+        let r = Revoke::new();
+        let f = private_file(r.home(), "ciam-secret", "sentinelUsageFile21\n");
+        r.args([
+            "ciam",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "app",
+        ])
+        .args([
+            "--token-type-hint",
+            "sentinelUsageFile21",
+            "--client-secret-file",
+        ])
+        .args([f])
+        .args(["t1"])
+    };
     let cases: Vec<(&str, Revoke, i32, Vec<&str>)> = vec![
+        (
+            "--token-type-hint <the --client-secret-file's secret>",
+            from_file,
+            2,
+            vec!["sentinelUsageFile21"],
+        ),
         (
             "--token-type-hint $CIAM_CLIENT_SECRET",
             ciam().args(["app", "--token-type-hint", CIAM, "t1"]),
