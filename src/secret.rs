@@ -5,7 +5,10 @@
 //! Tokens are named in output by [`fingerprint`]. As a second line of defence, the process-wide
 //! [`Redactor`] knows every credential of the run and the tokens of the requests in flight, and
 //! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
-//! messages and panic messages.
+//! messages and panic messages. The secrets of the environment (credential variables, proxy
+//! userinfo) and of the `--*-secret-file` files are registered before the command line is
+//! parsed ([`register_environment`], [`register_secret_files`]), so that no usage error can
+//! echo one.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
