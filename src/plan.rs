@@ -115,6 +115,17 @@ impl PlanFile {
     /// Reads the plan: what cannot be read at all is `Err`; the steps that read well come
     /// with every problem found in the rest.
     pub fn read(file: &TomlFile, env: &dyn Env) -> Result<(PlanFile, Vec<UsageError>), UsageError> {
+        let budget = std::cell::Cell::new(settings::toml_file::MAX_EXPANDED);
+        PlanFile::read_within(file, env, &budget)
+    }
+
+    /// [`PlanFile::read`], its `${VAR}` expansions taking from `budget` (a run over rows
+    /// shares one across its rows).
+    pub fn read_within(
+        file: &TomlFile,
+        env: &dyn Env,
+        budget: &std::cell::Cell<usize>,
+    ) -> Result<(PlanFile, Vec<UsageError>), UsageError> {
         let doc = file.parse()?;
         let base = file
             .path
@@ -131,6 +142,7 @@ impl PlanFile {
             env,
             expand: true,
             base: Some(base),
+            budget: std::cell::Cell::new(budget.get()),
         };
         let mut defaults = Table::empty(&file.path, "[defaults]");
         let mut steps = Vec::new();
@@ -198,6 +210,7 @@ impl PlanFile {
                 }
             }
         }
+        budget.set(reading.budget.get());
         if steps.is_empty() && step_count == 0 && problems.is_empty() {
             return Err(UsageError::ConfigFile(format!(
                 "{}: the plan has no step: add [[step]] tables with command = \"...\"",
@@ -230,15 +243,8 @@ fn step(
         };
         match v.get_ref() {
             toml::de::DeValue::String(s) => {
-                let s = settings::toml_file::expand(s, reading.env).map_err(|var| {
-                    file.error(
-                        &v.span(),
-                        key,
-                        format!(
-                            "${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"
-                        ),
-                    )
-                })?;
+                let s = settings::toml_file::expand(s, reading.env, &reading.budget)
+                    .map_err(|why| file.error(&v.span(), key, why.to_string()))?;
                 Ok(Some((s, k.span())))
             }
             other => Err(file.error(
@@ -316,6 +322,9 @@ fn step(
         table,
     })
 }
+
+/// The most steps of a plan that run at the same time (fewer when `--concurrency` is lower).
+pub const MAX_STEPS_AT_ONCE: usize = 16;
 
 /// What every step of a running plan shares.
 struct Shared {
@@ -603,6 +612,11 @@ fn columns_in(text: &str, from: usize, to: usize, rows: &Rows) -> Vec<String> {
         .collect()
 }
 
+/// The most text the plan's strings may hold once expanded, over all the rows of a run (each
+/// row's within [`settings::toml_file::MAX_EXPANDED`]): every row's steps are held until the
+/// run starts.
+pub const MAX_EXPANDED_ROWS: usize = 64 << 20;
+
 /// One row of the run (or the only one, without `--each`), resolved.
 struct RowRun {
     tag: Option<RowTag>,
@@ -680,6 +694,7 @@ pub async fn apply(
     let mut stdin_step: Option<String> = None;
     // Problems that do not depend on the row are said once.
     let mut said = std::collections::HashSet::new();
+    let mut run_budget = MAX_EXPANDED_ROWS;
     for r in 0..row_count {
         let row = rows.as_ref().map(|rows| (rows, &rows.rows[r]));
         if bad_rows.contains(&r) {
@@ -698,6 +713,14 @@ pub async fn apply(
             line: row.line,
             key: row.values.first().cloned().unwrap_or_default(),
         });
+        // Each row's strings within the bound of one plan's, and all rows' within the run's.
+        if run_budget == 0 {
+            found.push(format!(
+                "{at}the plan's strings for the rows before this one already hold {} MiB once their ${{VAR}}s are replaced: split the file",
+                MAX_EXPANDED_ROWS >> 20
+            ));
+            break;
+        }
         let mut say = |p: String, columns: &[String]| {
             if unset(&p) || !said.insert(p.clone()) && rows.is_some() {
                 return;
@@ -709,7 +732,11 @@ pub async fn apply(
             };
             found.push(format!("{at}{columns}{p}"));
         };
-        let (plan, read) = match PlanFile::read(&text, &vars) {
+        let budget = std::cell::Cell::new(run_budget.min(settings::toml_file::MAX_EXPANDED));
+        let before = budget.get();
+        let read = PlanFile::read_within(&text, &vars, &budget);
+        run_budget -= before - budget.get();
+        let (plan, read) = match read {
             Ok(read) => read,
             Err(e) => {
                 lines_of(e).into_iter().for_each(|p| say(p, &[]));
@@ -886,35 +913,49 @@ pub async fn apply(
             for s in &stops {
                 s.interrupt();
             }
+            all.abandoned().await;
+            for s in &stops {
+                s.abandon();
+            }
         })
     };
-    let mut running = Vec::new();
     let count = units.len();
+    // A pool: at most this many steps run at once, each with its output thread and input
+    // reader; the next starts when one ends. (One thread per step: 25,845 steps panicked with
+    // `spawn output thread: WouldBlock`, 12,000 took 475 MB.) More steps than `--concurrency`
+    // could not send at once anyway: they share its permits. Over rows, the steps of every
+    // row go through the same pool.
+    let at_once = global.concurrency.clamp(1, MAX_STEPS_AT_ONCE);
+    let mut running = tokio::task::JoinSet::new();
+    let mut ends: Vec<Ended> = Vec::with_capacity(count);
+    let mut row_ends: Vec<Vec<Ended>> = runs.iter().map(|_| Vec::new()).collect();
+    let mut ended = |(r, end): (usize, Ended)| {
+        row_ends[r].push(end);
+        ends.push(end);
+    };
     for ((r, step), stop) in units.into_iter().zip(stops) {
+        while running.len() >= at_once {
+            if let Some(end) = running.join_next().await {
+                ended(end.unwrap_or((r, Ended::NothingSent)));
+            }
+        }
         match step.run(&shared, stop) {
             // A dry run sends nothing and takes no time: its steps are shown one after the
             // other, in the plan's order.
-            Ok(fut) if global.dry_run => {
-                let end = fut.await;
-                running.push((r, tokio::spawn(async move { end })));
+            Ok(fut) if global.dry_run => ended((r, fut.await)),
+            Ok(fut) => {
+                running.spawn(async move { (r, fut.await) });
             }
-            Ok(fut) => running.push((r, tokio::spawn(fut))),
             Err(e) => {
-                // Only a journal that cannot be shared: before anything is sent.
-                forward.abort();
-                for (_, t) in &running {
-                    t.abort();
-                }
-                return usage(e);
+                // A journal that cannot be shared: the steps already started go on, and this
+                // one is a usage error.
+                crate::logging::error(&e);
+                ended((r, Ended::NothingSent));
             }
         }
     }
-    let mut ends = Vec::with_capacity(count);
-    let mut row_ends: Vec<Vec<Ended>> = runs.iter().map(|_| Vec::new()).collect();
-    for (r, t) in running {
-        let end = t.await.unwrap_or(Ended::NothingSent);
-        row_ends[r].push(end);
-        ends.push(end);
+    while let Some(end) = running.join_next().await {
+        ended(end.unwrap_or((0, Ended::NothingSent)));
     }
     forward.abort();
     let mut output_failed = false;
