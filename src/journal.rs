@@ -53,6 +53,9 @@ struct Line {
     ticket: Option<String>,
     #[serde(default)]
     actor: Option<String>,
+    /// The row of `revoke apply --each` (`{"line":N,"key":".."}`), for `revoke report`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    row: Option<crate::record::RowTag>,
 }
 
 /// What loading reads of a line: the rest (the target, the index) is for people and reports.
@@ -548,6 +551,7 @@ impl Journal {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             ticket: record.ticket.clone(),
             actor: record.actor.clone(),
+            row: record.row.clone(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
@@ -580,6 +584,7 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            row: None,
         }
     }
 

@@ -72,13 +72,7 @@ pub struct StepTag {
     pub row: Option<RowTag>,
 }
 
-/// A row of `revoke apply --each FILE.csv`: `{"line":N,"key":".."}`, its line in the file and
-/// its first column's value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RowTag {
-    pub line: usize,
-    pub key: String,
-}
+pub use crate::record::RowTag;
 
 impl StepTag {
     /// How text output names the step: `[0]`, `[2 CI bearer tokens]`.
@@ -102,8 +96,6 @@ struct Tagged<'a> {
     name: Option<&'a str>,
     #[serde(flatten)]
     record: &'a Record,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    row: Option<&'a RowTag>,
 }
 
 /// A step's summary object: `{"step":N,"summary":{..},"exit_code":..}`.
@@ -335,6 +327,9 @@ impl Writer {
         clean(&mut e.record, e.scrub_id);
         e.record.ticket.clone_from(&self.cfg.evidence.ticket);
         e.record.actor.clone_from(&self.cfg.evidence.actor);
+        if let Some(tag) = &self.cfg.step {
+            e.record.row.clone_from(&tag.row);
+        }
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -348,7 +343,6 @@ impl Writer {
                 step: tag.step,
                 name: tag.name.as_deref(),
                 record: &e.record,
-                row: tag.row.as_ref(),
             })
             .unwrap_or_default(),
             (Format::Text, None) => text_line_in(&e.record, self.status_width()),
@@ -753,6 +747,7 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            row: None,
         };
         assert_eq!(
             text_line(&r),
@@ -780,6 +775,7 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            row: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),

@@ -96,6 +96,18 @@ pub struct Record {
     /// `--actor`: who ran it (by default the login name), stamped by the sink.
     #[serde(default)]
     pub actor: Option<String>,
+    /// The row of `revoke apply --each` the record belongs to, stamped by the sink; absent
+    /// (not `null`) in any other run, whose records are the contract's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<RowTag>,
+}
+
+/// A row of `revoke apply --each FILE.csv`: `{"line":N,"key":".."}`, its line in the file and
+/// its first column's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowTag {
+    pub line: usize,
+    pub key: String,
 }
 
 impl Record {
@@ -177,6 +189,7 @@ mod tests {
             at: Some("2026-12-04T21:36:05.123Z".into()),
             ticket: None,
             actor: None,
+            row: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),

@@ -718,6 +718,7 @@ fn bare_record(
         at: Some(crate::record::now()),
         ticket: None,
         actor: None,
+        row: None,
     }
 }
 
@@ -999,6 +1000,7 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            row: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -1018,6 +1020,7 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            row: None,
         },
     };
     let mut record = record;

@@ -195,6 +195,7 @@ pub fn check<P: Provider>(
         at: None,
         ticket: None,
         actor: None,
+        row: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

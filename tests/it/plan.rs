@@ -768,12 +768,32 @@ async fn each_row_runs_the_plan_and_one_rejected_row_step_exits_3_alone() {
         PER_ROW,
         &[("smh", &smh.uri()), ("ciam", &cm.uri()), ("is", &is.uri())],
     );
+    let journal = r.home().join("journal.ndjson");
     let run = r
         .args(["apply", "-o", "json", "--each"])
         .args([&csv, &p])
+        .args(["--journal".as_ref(), journal.as_os_str()])
         .run()
         .await;
     run.assert_code(3);
+    // The journal says which row each line is of, and so does the evidence made of it.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    for l in text.lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert!(
+            v["row"]["key"].is_string() && v["row"]["line"].is_u64(),
+            "{l}"
+        );
+    }
+    let report = Revoke::new()
+        .args(["report", "--format", "csv"])
+        .args([&journal])
+        .run()
+        .await;
+    report.assert_code(0);
+    for who in ["alice (line 2)", "bob (line 3)", "carol (line 4)"] {
+        assert!(report.stdout().contains(who), "{who}:\n{}", report.stdout());
+    }
     let all = lines(&run);
     assert_eq!(count(&smh).await, 3, "one smh request per row");
     assert_eq!(count(&is).await, 3, "one identity-store request per row");
