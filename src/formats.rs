@@ -156,8 +156,8 @@ fn plan() -> Vec<Piece> {
            allows, not ten times it; steps or rows that point at different endpoints each have \
            their own), and one journal (a rerun with it resumes every row; give it with \
            --journal or a [defaults] journal without a column's ${VAR}: a run has one). Each \
-           record carries \"row\": {\"line\": N, \"key\": \"...\"}, its line in the file and its \
-           first column's value, so put the person (a user id) first, never a secret. The exit \
+           record (and journal line) carries \"row\": {\"line\": N, \"key\": \"...\"}, its line in \
+           the file and its first column's value, so put the person (a user id) first, never a secret. The exit \
            code is the most serious of every row's steps.",
         ),
         heading("Paths"),

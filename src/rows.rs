@@ -44,6 +44,11 @@ pub struct Row {
 impl Rows {
     /// Reads and checks `path`; `Err` lists every problem found, each as `FILE:LINE: why`.
     pub fn read(path: &Path) -> Result<Rows, Vec<String>> {
+        if path.as_os_str() == "-" {
+            return Err(vec![
+                "--each -: the rows are read from a file, not from stdin (the plan may be)".into(),
+            ]);
+        }
         let at = |line: usize, why: String| format!("{}:{line}: {why}", path.display());
         let text = read_text(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
         let mut records = parse(&text).map_err(|(line, why)| vec![at(line, why)])?;
@@ -411,6 +416,7 @@ mod tests {
         assert!(problems[0].ends_with(":1: column 2: \"1x\" is not a variable name: letters, digits and _, not starting with a digit"), "{}", problems[0]);
         assert!(problems[1].ends_with(":1: column USER_ID is named twice"));
         assert!(problems[2].ends_with(":2: 2 fields, the header has 3"));
+        assert!(Rows::read(Path::new("-")).unwrap_err()[0].contains("not from stdin"));
         std::fs::write(&path, b"\xFF\xFEU\x00").unwrap();
         assert!(Rows::read(&path).unwrap_err()[0].contains("UTF-16"));
         std::fs::write(&path, "\u{feff}USER_ID\r\nalice\r\n").unwrap();

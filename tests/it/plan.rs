@@ -1205,3 +1205,37 @@ targets = ["${USER_ID}-1", "${USER_ID}-2", "${USER_ID}-3"]
     }
     assert_eq!(done(&journal).0.len(), 30);
 }
+
+/// The plan's `${VAR}` expansions are bounded over all the rows of a run, not only per row.
+#[tokio::test]
+async fn the_expansion_of_all_rows_is_bounded() {
+    let r = with_config(CONFIG, "");
+    let value = "v".repeat(7 * 1024);
+    let mut csv = "USER_ID,V\n".to_string();
+    for i in 0..100 {
+        csv.push_str(&format!("user{i},{value}\n"));
+    }
+    let csv = private_file(r.home(), "rows.csv", &csv);
+    // 100 references of a 7 KiB value: 700 KiB per row (under a plan's 4 MiB), 70 MiB in all.
+    let name = "${V}".repeat(100);
+    let p = plan(
+        &r,
+        &format!(
+            "[[step]]\ncommand = \"smh\"\nname = \"{name}\"\nendpoint = \"http://127.0.0.1:9\"\ntargets = [\"${{USER_ID}}\"]\n"
+        ),
+        &[],
+    );
+    let run = r
+        .args(["apply", "--dry-run", "--each"])
+        .args([&csv, &p])
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(
+        run.stderr()
+            .contains("already hold 64 MiB once their ${VAR}s are replaced: split the file"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stdout().is_empty());
+}
