@@ -13,17 +13,18 @@
 //! ```
 //!
 //! The flow is a single command's, once per step, with everything checked before anything is
-//! sent: the plan file is read and checked whole (`${VAR}` from the environment, an unset one
-//! naming it); each step becomes its command's settings through the same `settings::*::resolve`
+//! sent: the plan file is read and checked whole (`${VAR}` from the row of `--each`, `--var`,
+//! the environment; an unset one naming it), once per row with `--each`; each step becomes its command's settings through the same `settings::*::resolve`
 //! a command line goes through, its values read from, highest first, the command line of
 //! `revoke apply`, the step's own keys, the environment, the plan's `[defaults]`, the step's
 //! context and the config file's `[defaults]`; one bad step is exit 2 and nothing is sent for
 //! any step. Then the journal is opened once for the whole plan and the steps run at the same
-//! time, each through the engine with its own rate limit, retries, credentials-first request
-//! and stop (a step whose credentials are rejected stops alone; a signal stops them all),
-//! sharing the run's `--concurrency`. Their records go to one output stream, each tagged with
-//! its `step` (and `name`), each step closes with its summary object, and the plan with one of
-//! its own; the exit code is the most serious of the steps'.
+//! time, each through the engine with its own retries, credentials-first request and stop (a
+//! step whose credentials are rejected stops alone; a signal stops them all), sharing the run's
+//! `--concurrency` and, with every step (of any row) that sends to the same endpoint with the
+//! same credentials, one rate limit. Their records go to one output stream, each tagged with
+//! its `step` (and `name`, and `row`), each step closes with its summary object, each row with
+//! one, and the plan with one of its own; the exit code is the most serious of the steps'.
 
 use std::collections::HashMap;
 use std::future::Future;
