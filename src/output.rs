@@ -324,12 +324,14 @@ impl Writer {
     }
 
     fn entry(&mut self, mut e: Entry) {
-        clean(&mut e.record, e.scrub_id);
-        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
-        e.record.actor.clone_from(&self.cfg.evidence.actor);
+        // The row's key is a value from a file: scrubbed as the record's own texts are (a
+        // first column that holds the row's token shows masked).
         if let Some(tag) = &self.cfg.step {
             e.record.row.clone_from(&tag.row);
         }
+        clean(&mut e.record, e.scrub_id);
+        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
+        e.record.actor.clone_from(&self.cfg.evidence.actor);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -648,6 +650,9 @@ pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
         clean_value(d, &scrub);
     }
     clean_value(&mut r.target, &scrub);
+    if let Some(row) = r.row.as_mut() {
+        row.key = scrub(&row.key);
+    }
     if let Some(e) = r.error.as_mut() {
         e.code = cut(scrub(&e.code), MAX_REQUEST_ID);
         e.message = cut(scrub(&e.message), MAX_MESSAGE);

@@ -618,6 +618,9 @@ fn columns_in(text: &str, from: usize, to: usize, rows: &Rows) -> Vec<String> {
 /// run starts.
 pub const MAX_EXPANDED_ROWS: usize = 64 << 20;
 
+/// The commands whose targets are secrets (tokens), not ids.
+const SECRET_TARGETS: [&str; 2] = ["ciam", "cloudbase"];
+
 /// One row of the run (or the only one, without `--each`), resolved.
 struct RowRun {
     tag: Option<RowTag>,
@@ -710,7 +713,7 @@ pub async fn apply(
             Some((rows, row)) => format!("{}:{}: ", rows.path.display(), row.line),
             None => String::new(),
         };
-        let tag = row.map(|(_, row)| RowTag {
+        let mut tag = row.map(|(_, row)| RowTag {
             line: row.line,
             key: row.values.first().cloned().unwrap_or_default(),
         });
@@ -747,6 +750,16 @@ pub async fn apply(
         read.into_iter()
             .flat_map(lines_of)
             .for_each(|p| say(p, &[]));
+        // A first column that is the row's token (a step's target that is a secret) is shown
+        // as tokens are: by its fingerprint.
+        if let Some(t) = tag.as_mut()
+            && plan
+                .steps
+                .iter()
+                .any(|s| SECRET_TARGETS.contains(&s.command.as_str()) && s.targets.contains(&t.key))
+        {
+            t.key = crate::secret::fingerprint(&t.key);
+        }
         // The plan's own settings: the command line, the environment, the plan's [defaults],
         // the config file's [defaults].
         let plan_config = Scoped::new([Some(&plan.defaults), file.map(|f| &f.defaults)]);

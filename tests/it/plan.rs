@@ -1239,3 +1239,31 @@ async fn the_expansion_of_all_rows_is_bounded() {
     );
     assert!(run.stdout().is_empty());
 }
+
+/// A first column that holds the row's token is shown as tokens are: by its fingerprint, in
+/// records, summaries and text.
+#[tokio::test]
+async fn a_row_keyed_by_its_token_shows_the_fingerprint() {
+    let token = "rowTokenValue0000000001";
+    for format in ["json", "text"] {
+        let r = with_config(CONFIG, "").env("CIAM_CLIENT_SECRET", "ciamSecret00001");
+        let csv = private_file(r.home(), "tokens.csv", &format!("TOKEN\n{token}\n"));
+        let p = plan(
+            &r,
+            "[[step]]\ncommand = \"ciam\"\nendpoint = \"http://127.0.0.1:9\"\nclient-id = \"app\"\ntargets = [\"${TOKEN}\"]\n",
+            &[],
+        );
+        let run = r
+            .args(["apply", "--dry-run", "-o", format, "--each"])
+            .args([&csv, &p])
+            .run()
+            .await;
+        run.assert_code(0);
+        run.assert_no_secret(&[token, "ciamSecret00001"]);
+        assert!(
+            run.stdout().contains(&revoke::secret::fingerprint(token)),
+            "{}",
+            run.stdout()
+        );
+    }
+}
