@@ -15,14 +15,14 @@
 //! - **removed**: `seq` jumps (the line after the gap is named, with the seqs missing).
 //! - **moved**: `seq` comes back (two lines swapped are named together; a line moved further
 //!   is named where it is now, and where it was missing).
-//! - **cut short by a crash** (a note, not a problem: exit 0): a line that is not JSON at all
-//!   (the start of a line a killed run was writing) whose next journal line chains past it,
-//!   to the journal line before it, with the next seq, which is exactly what the next run
-//!   writes after a kill: it loads the journal, ignores the cut line and chains to the last
-//!   whole one. A cut last line (nothing after it) is a note too. A hand edit cannot pass for
-//!   a crash: a line edited into a fragment breaks the link of the line after it (whose
-//!   `prev` is that line's old hash), and a fragment inserted between two lines changes no
-//!   record.
+//! - **cut short by a crash** (a note, not a problem: exit 0): a line that is not JSON (the
+//!   start of a line a killed run was writing) whose next journal line goes on with the seq
+//!   after the journal line before it, which is what the next run writes after a kill: it
+//!   loads the journal, ignores the cut line and chains to the last whole one (its `prev` is
+//!   checked against that line as always). A cut last line (nothing after it) is a note too.
+//!   A hand edit cannot pass for a crash: a whole line edited into a fragment leaves its seq
+//!   missing (a removal) and breaks the `prev` of the line after it; a fragment inserted
+//!   between two lines changes no record.
 //! - **unchained** (a problem, exit 1): journal lines without `seq` and `prev`, written before
 //!   the chain, are loaded and resumed as always, but nothing about them can be checked, and
 //!   passing them would let anyone strip the chain from an edited file. The first chained
@@ -272,20 +272,21 @@ impl Checker {
     }
 
     /// A line whose seq is the next one: its `prev` must be the hash of the line before.
+    /// Lines that are not JSON just before it are crash cuts: the seq goes on past them, as
+    /// the run after a kill writes it (a whole line edited into a fragment would leave a gap
+    /// in the seqs instead).
     fn in_order(&mut self, line: Chained) {
-        if line.prev == self.hash {
-            for cut in std::mem::take(&mut self.pending) {
-                self.note(
-                    cut,
-                    false,
-                    format!(
-                        "cut short by a crash (not tampering): line {} chains past it, as the run after a kill does",
-                        line.line
-                    ),
-                );
-            }
-        } else {
-            self.pending_not_past(line.line);
+        for cut in std::mem::take(&mut self.pending) {
+            self.note(
+                cut,
+                false,
+                format!(
+                    "cut short by a crash (not tampering): line {}, written by a later run, goes on with the next seq",
+                    line.line
+                ),
+            );
+        }
+        if line.prev != self.hash {
             let what = match (self.at_line, line.seq) {
                 (0, 1) => (
                     line.line,
@@ -682,14 +683,16 @@ mod tests {
         Edit(usize),
         Remove(usize),
         Swap(usize, usize),
+        /// A whole line cut to a fragment by hand: not a crash's.
+        Cut(usize),
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Any sequence of runs (with crashes between them) verifies; any one edit, removal
-        /// (but of the last line: nothing after it holds its hash) or swap of journal lines
-        /// does not.
+        /// or cut (but of the last line: nothing after it holds its hash) or swap of journal
+        /// lines does not.
         #[test]
         fn appends_verify_and_one_change_is_seen(
             runs in proptest::collection::vec((1usize..6, any::<bool>()), 1..4),
@@ -704,7 +707,8 @@ mod tests {
                 .filter(|i| all[*i].starts_with(b"{\"seq\"") && all[*i].ends_with(b"}\n"))
                 .collect();
             prop_assume!(whole.len() >= 2);
-            let change = match pick.2 % 3 {
+            let change = match pick.2 % 4 {
+                3 => Change::Cut(whole[pick.0 % (whole.len() - 1)]),
                 0 => Change::Edit(whole[pick.0 % (whole.len() - 1)]),
                 1 => Change::Remove(whole[pick.0 % (whole.len() - 1)]),
                 _ => {
@@ -723,6 +727,11 @@ mod tests {
                     changed.remove(i);
                 }
                 Change::Swap(i, j) => changed.swap(i, j),
+                Change::Cut(i) => {
+                    let keep = 1 + pick.1 % (changed[i].len() - 2);
+                    changed[i].truncate(keep);
+                    changed[i].push(b'\n');
+                }
             }
             let v = verdict(&changed.concat());
             prop_assert!(!v.intact(), "{change:?} not seen:\n{}", v.render("j"));
