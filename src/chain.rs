@@ -428,21 +428,27 @@ impl Verdict {
                 "{shown}: intact: no journal line (nothing to check)\n"
             )),
             None => out.push_str(&format!(
-                "{shown}: intact: {} lines, chained from seq 1 to {}; the last line's hash is {} (keep it: it shows later that nothing after it was changed or cut)\n",
-                self.lines, self.last_seq, self.last_hash
+                "{shown}: intact: {}, chained from seq 1 to {}; the last line's hash is {} (keep it: it shows later that nothing after it was changed or cut)\n",
+                lines(self.lines),
+                self.last_seq,
+                self.last_hash
             )),
             Some(first) => {
                 let problems = self.findings.iter().filter(|f| f.problem).count() as u64;
+                let n = problems + self.more;
                 out.push_str(&format!(
-                    "{shown}: not intact: {} problem{} in {} lines, the first at line {first}\n",
-                    problems + self.more,
-                    if problems + self.more == 1 { "" } else { "s" },
-                    self.lines
+                    "{shown}: not intact: {n} problem{} in {}, the first at line {first}\n",
+                    if n == 1 { "" } else { "s" },
+                    lines(self.lines)
                 ));
             }
         }
         out
     }
+}
+
+fn lines(n: u64) -> String {
+    format!("{n} line{}", if n == 1 { "" } else { "s" })
 }
 
 /// Checks a journal read from `reader`, in one pass.

@@ -555,7 +555,9 @@ Examples:
   # The evidence of several runs, for an auditor's spreadsheet
   revoke report alice.ndjson bob.ndjson --format csv --to offboarding.csv
   # A printable page, from the journal
-  revoke report alice.journal --format html --to alice.html";
+  revoke report alice.journal --format html --to alice.html
+  # Whether the journal's lines are the ones the runs wrote, in their order
+  revoke report --check alice.journal";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
