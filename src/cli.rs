@@ -22,7 +22,10 @@ use crate::secret::Secret;
         skipped or planned), secrets are never printed, and the exit code says how the run \
         went: 0 all done, 1 some target failed, 2 usage or configuration error (nothing sent), \
         3 credentials rejected, 130 interrupted. Options that name no command (the run and \
-        output options) go before or after the command.",
+        output options) go before or after the command.\n\n\
+        Records name a token by its fingerprint: \"sha256:\" and the first 12 hex digits of \
+        the SHA-256 of the token. To find the record of a token:\n\
+        printf %s \"$TOKEN\" | sha256sum | cut -c1-12",
     override_usage = "revoke [OPTIONS] <COMMAND> [COMMAND OPTIONS] [TARGET]...",
     after_help = REVOKE_EXAMPLES
 )]
@@ -99,6 +102,12 @@ pub struct GlobalArgs {
     #[arg(help_heading = "Run options", long, env = "REVOKE_TIMEOUT", default_value = "30", value_name = "SECS",
           value_parser = parse_timeout, allow_negative_numbers = true, global = true)]
     pub timeout: f64,
+
+    /// A run that finds no target at all (an empty --input, a listing with nothing in it)
+    /// fails with exit 1, naming where the targets were to come from, instead of exit 0.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_REQUIRE_TARGETS", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_targets: bool,
 
     /// Append one line per finished target to FILE; a rerun with the same journal skips the
     /// targets already finished successfully.

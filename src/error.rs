@@ -8,6 +8,9 @@
 
 use std::time::Duration;
 
+/// What a record says of an error answer that carried no description of its own.
+pub const NO_DESCRIPTION: &str = "the server gave no description";
+
 /// The small shared classification that each provider's error-code table maps into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -279,6 +282,58 @@ impl ApiError {
                 http_status,
                 message: format!("{url}: {message}"),
                 request_id,
+            },
+            other => other,
+        }
+    }
+
+    /// The same error with `note` added to its message (why it was not retried). A provider's
+    /// placeholder for an answer without a description gives way to the note.
+    pub fn noted(self, note: &str) -> ApiError {
+        let add = |message: String| {
+            if message.is_empty() || message == NO_DESCRIPTION {
+                note.to_string()
+            } else {
+                format!("{message}; {note}")
+            }
+        };
+        match self {
+            ApiError::Service {
+                http_status,
+                code,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Service {
+                http_status,
+                code,
+                message: add(message),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::Unreadable {
+                http_status,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Unreadable {
+                http_status,
+                message: add(message),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::Send {
+                message,
+                timeout,
+                silent,
+            } => ApiError::Send {
+                message: add(message),
+                timeout,
+                silent,
             },
             other => other,
         }

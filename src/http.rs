@@ -325,6 +325,17 @@ pub struct Transport {
     clock: std::sync::Arc<crate::clock::Clock>,
 }
 
+/// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
+/// any host" (CURLOPT_NOPROXY: "a single * character, which matches all hosts, and effectively
+/// disables the proxy"). reqwest's matcher (hyper-util 0.1) applies `*` to host names only, not
+/// to IP addresses such as `127.0.0.1`, so the run turns proxies off itself.
+fn no_proxy_for_any_host(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|n| var(n).filter(|v| !v.trim().is_empty()))
+        .is_some_and(|v| v.split(',').any(|entry| entry.trim() == "*"))
+}
+
 impl Transport {
     /// `tls`: whether any https endpoint will be used. Loading the platform's root certificates
     /// costs start-up time, so a plain-http (loopback) run skips it.
@@ -339,6 +350,10 @@ impl Transport {
             builder = builder
                 .tls_built_in_root_certs(false)
                 .tls_built_in_native_certs(false);
+        }
+        open_files_limit();
+        if no_proxy_for_any_host(|name| std::env::var(name).ok()) {
+            builder = builder.no_proxy();
         }
         let client = builder
             .build()
@@ -453,6 +468,23 @@ fn send_error(host: &str, e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
     let e = e.without_url();
     let chain = error_chain(&e);
+    if out_of_descriptors(&e) {
+        // The process's own limit, not the server's silence: said so, with the way out, and
+        // never counted by the circuit breaker (which would skip the rest as Unreachable).
+        let limit = open_files_limit()
+            .map(|n| format!(" (now {n})"))
+            .unwrap_or_default();
+        let why = format!(
+            "too many open files: a local limit, not the server: raise it with `ulimit -n N`{limit}, or lower --concurrency"
+        );
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| crate::logging::say(&format!("revoke: warning: {why}")));
+        return ApiError::Send {
+            message: format!("{host}: {why} ({chain})"),
+            timeout: false,
+            silent: false,
+        };
+    }
     if is_certificate_error(&chain) {
         return ApiError::Certificate {
             host: host.to_string(),
@@ -475,6 +507,34 @@ fn send_error(host: &str, e: reqwest::Error) -> ApiError {
         timeout,
         silent,
     }
+}
+
+/// Whether an error comes from the process running out of file descriptors (EMFILE: its own
+/// `ulimit -n`; ENFILE: the system's).
+fn out_of_descriptors(e: &(dyn std::error::Error + 'static)) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(io.raw_os_error(), Some(EMFILE | ENFILE))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux), for the message above. Read
+/// when the transport is made: once the descriptors have run out, the file cannot be opened.
+fn open_files_limit() -> Option<u64> {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    })
 }
 
 /// Whether a connection failed because the server's certificate was refused (rustls:
@@ -526,6 +586,34 @@ pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_star_means_no_proxy_for_any_host_as_in_curl() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(no_proxy_for_any_host(env(&[("NO_PROXY", "*")])));
+        assert!(no_proxy_for_any_host(env(&[("no_proxy", " * ")])));
+        assert!(no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "example.com, *"
+        )])));
+        assert!(no_proxy_for_any_host(env(&[
+            ("NO_PROXY", ""),
+            ("no_proxy", "*")
+        ])));
+        assert!(!no_proxy_for_any_host(env(&[("NO_PROXY", "example.com")])));
+        assert!(!no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "*.example.com"
+        )])));
+        assert!(!no_proxy_for_any_host(env(&[])));
+    }
 
     #[test]
     fn http_only_to_loopback() {

@@ -64,6 +64,8 @@ pub fn main() -> ExitCode {
         Command::Report(args) => evidence::run(args),
         _ => run_on_runtime(line),
     };
+    // A run stopped while reading targets from a terminal leaves its echo off: back on.
+    input::restore_terminal();
     exit::process_code(&end)
 }
 
@@ -174,6 +176,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
         step: None,
+        verify: global.verify && !global.dry_run,
         evidence: global.evidence.clone(),
     });
     let cfg = EngineConfig {
@@ -187,7 +190,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         resume_within: global.resume_within,
         permits: None,
     };
-    let flags = engine::run(
+    let mut flags = engine::run(
         plan.provider,
         plan.transport,
         plan.jobs,
@@ -197,5 +200,18 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         stop,
     )
     .await;
-    Ended::Ran(sink.finish(flags).await.end)
+    flags.require_targets = global.require_targets;
+    let end = sink.finish(flags).await.end;
+    say_if_no_target(&end, &plan.targets_from, "");
+    Ended::Ran(end)
+}
+
+/// `--require-targets`: a run that found no target says where they were to come from (its
+/// exit code is 1, by [`exit::status`]). `prefix` names a plan's step.
+pub(crate) fn say_if_no_target(end: &exit::RunEnd, from: &str, prefix: &str) {
+    if end.flags.require_targets && end.summary.total == 0 && !end.flags.interrupted {
+        logging::error(&format!(
+            "{prefix}--require-targets: no target came from {from}"
+        ));
+    }
 }

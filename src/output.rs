@@ -48,6 +48,8 @@ pub struct SinkConfig {
     /// The step of a plan these records belong to; `None` for a single command's run, whose
     /// records are exactly the contract's record.
     pub step: Option<StepTag>,
+    /// `--verify`: text lines make room for `already_invalid, unverified` in the status column.
+    pub verify: bool,
     /// `--ticket` and `--actor`, copied into every record (and so every journal line).
     pub evidence: Evidence,
 }
@@ -249,6 +251,14 @@ struct Writer {
 }
 
 impl Writer {
+    fn status_width(&self) -> usize {
+        if self.cfg.verify {
+            VERIFY_STATUS_WIDTH
+        } else {
+            STATUS_WIDTH
+        }
+    }
+
     fn new(mut cfg: SinkConfig, out: Box<dyn Write + Send>, out_tty: bool) -> Writer {
         let bar = cfg.progress.take().map(|total| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
@@ -322,8 +332,12 @@ impl Writer {
                 record: &e.record,
             })
             .unwrap_or_default(),
-            (Format::Text, None) => text_line(&e.record),
-            (Format::Text, Some(tag)) => format!("{} {}", tag.label(), text_line(&e.record)),
+            (Format::Text, None) => text_line_in(&e.record, self.status_width()),
+            (Format::Text, Some(tag)) => format!(
+                "{} {}",
+                tag.label(),
+                text_line_in(&e.record, self.status_width())
+            ),
         };
         text.push('\n');
         if self.cfg.format == Format::Text
@@ -462,6 +476,11 @@ pub struct SummaryLine {
     pub exit_code: u8,
 }
 
+/// The status column of text output: the longest status (`already_invalid`), or with
+/// `--verify` the longest status with its verification (`already_invalid, unverified`).
+pub const STATUS_WIDTH: usize = 15;
+pub const VERIFY_STATUS_WIDTH: usize = 27;
+
 /// Whether `--verify` was meant to prove this record and could not: its reason is the
 /// record's `Unverified` error, or (an `already_invalid` record keeps the provider's own note)
 /// verification requests were sent for it.
@@ -473,6 +492,11 @@ fn unverifiable(r: &Record) -> bool {
 
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
+    text_line_in(r, STATUS_WIDTH)
+}
+
+/// [`text_line`] with a status column `width` wide.
+pub fn text_line_in(r: &Record, width: usize) -> String {
     // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
     let status = match r.verified {
         Some(true) => format!("{}, verified", r.status.as_str()),
@@ -493,7 +517,7 @@ pub fn text_line(r: &Record) -> String {
         None => status,
     };
     let mut line = format!(
-        "{:<15} {} {}",
+        "{:<width$} {} {}",
         status,
         escape(&r.provider),
         escape(&target_text(&r.target))
@@ -702,6 +726,8 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            source: None,
+            at: None,
             ticket: None,
             actor: None,
         };
@@ -727,6 +753,8 @@ mod tests {
             verified: Some(true),
             verify_attempts: 0,
             from_journal: None,
+            source: None,
+            at: None,
             ticket: None,
             actor: None,
         };

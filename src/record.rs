@@ -82,12 +82,33 @@ pub struct Record {
     /// the target was not sent again. `None` when it was sent (or planned) in this run.
     #[serde(default)]
     pub from_journal: Option<String>,
+    /// Where the target came from: `FILE:LINE` (lines counted from 1, blank and comment lines
+    /// included), `stdin:LINE` or `arg:N` (1-based); `null` for a target the provider listed.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When the target's answer came, or when it was skipped or planned: UTC, RFC 3339 with
+    /// milliseconds.
+    #[serde(default)]
+    pub at: Option<String>,
     /// `--ticket`: the change ticket the run belongs to, stamped by the sink.
     #[serde(default)]
     pub ticket: Option<String>,
     /// `--actor`: who ran it (by default the login name), stamped by the sink.
     #[serde(default)]
     pub actor: Option<String>,
+}
+
+impl Record {
+    /// The record with its `source`.
+    pub fn from(mut self, source: Option<String>) -> Record {
+        self.source = source;
+        self
+    }
+}
+
+/// The time now as a record's `at`: `2026-12-04T21:36:05.123Z`.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,12 +173,14 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            source: Some("tokens.txt:3".into()),
+            at: Some("2026-12-04T21:36:05.123Z".into()),
             ticket: None,
             actor: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"ticket":null,"actor":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z","ticket":null,"actor":null}"#
         );
     }
 }

@@ -104,6 +104,19 @@ impl Attempts {
         }
     }
 
+    /// A retryable error that gets no more attempts, saying why when the server asked for a
+    /// wait longer than revoke waits (else the record would show only the server's text).
+    fn not_retried(&self, err: ApiError) -> ApiError {
+        match err.retry_after() {
+            Some(d) if d > self.policy.max_retry_after => err.noted(&format!(
+                "the server asked to wait {} s (Retry-After), longer than the {} s revoke waits: not retried",
+                d.as_secs(),
+                self.policy.max_retry_after.as_secs()
+            )),
+            _ => err,
+        }
+    }
+
     fn reason(&self) -> StopReason {
         self.stop.reason().unwrap_or(StopReason::Interrupted)
     }
@@ -124,6 +137,8 @@ impl Attempts {
         let mut attempts: u32 = 0;
         let mut free: u32 = 0;
         let mut last: Option<ApiError> = None;
+        // Bounds the time a throttling server holds this request (`max_throttled_wait`).
+        let started = tokio::time::Instant::now();
         let result = loop {
             if let Some(rate) = &self.rate {
                 let stopped = tokio::select! {
@@ -213,8 +228,17 @@ impl Attempts {
                 self.policy
                     .delay(attempts - free, err.retry_after(), fastrand::f64())
             else {
-                break Err(err);
+                break Err(self.not_retried(err));
             };
+            if err.kind() == ErrorKind::Throttled
+                && started.elapsed() + delay > self.policy.max_throttled_wait
+            {
+                let waited = started.elapsed().as_secs();
+                break Err(err.noted(&format!(
+                    "throttled at every attempt for {waited} s: a target waits at most {} s in all for a server that keeps throttling it; not retried",
+                    self.policy.max_throttled_wait.as_secs()
+                )));
+            }
             tracing::info!(
                 "{label}: attempt {attempts} failed ({}), retrying in {} ms",
                 Redactor::global().scrub_with(&err.to_string(), secrets),

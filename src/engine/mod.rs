@@ -15,6 +15,7 @@ mod attempt;
 pub mod dedup;
 mod listing;
 pub mod signals;
+pub mod throttle;
 pub mod verify;
 
 use std::future::Future;
@@ -238,16 +239,25 @@ pub enum JobItem<J> {
     Invalid { target: Value, message: String },
 }
 
+/// An input item and where it came from: the record's `source` (`FILE:LINE`, `stdin:LINE`,
+/// `arg:N`), `None` for a target listed by the provider.
+pub type Sourced<J> = (JobItem<J>, Option<String>);
+
 /// The jobs of a run: known up front, or listed from the provider first.
 pub enum Jobs<J: Send + Sync + 'static> {
     /// From arguments, an input file or stdin, read lazily.
-    Items(Box<dyn Iterator<Item = JobItem<J>> + Send>),
+    Items(Box<dyn Iterator<Item = Sourced<J>> + Send>),
     /// Listed by a setup request (identity-store `--all`) through the attempt loop.
     Listed(Arc<dyn Listing<Job = J>>),
 }
 
 impl<J: Send + Sync + 'static> Jobs<J> {
+    /// Items with no `source`.
     pub fn items(items: impl Iterator<Item = JobItem<J>> + Send + 'static) -> Jobs<J> {
+        Jobs::Items(Box::new(items.map(|item| (item, None))))
+    }
+
+    pub fn sourced(items: impl Iterator<Item = Sourced<J>> + Send + 'static) -> Jobs<J> {
         Jobs::Items(Box::new(items))
     }
 }
@@ -298,6 +308,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
+    throttling: throttle::Throttling,
     verifying: Verifying,
 }
 
@@ -404,6 +415,7 @@ pub async fn run<P: Provider>(
         sink: sink.clone(),
         dedup: Dedup::default(),
         breaker: Breaker::default(),
+        throttling: Default::default(),
         verifying,
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
@@ -429,7 +441,7 @@ pub async fn run<P: Provider>(
                         // `--verify`: this listing is the one before the deletes.
                         let _ = before.set(Ok((listed_keys(&*provider, &items), tries)));
                     }
-                    Box::new(items.into_iter())
+                    Box::new(items.into_iter().map(|item| (item, None)))
                 }
                 (Listed::Stopped, _) => return flags(&stop, false),
                 (Listed::Failed(why), _) => {
@@ -447,7 +459,7 @@ pub async fn run<P: Provider>(
 
     // Targets are read on a blocking thread and handed over through a small channel, so a
     // million-line input is never held in memory at once.
-    let (tx, mut rx) = mpsc::channel::<JobItem<P::Job>>(256);
+    let (tx, mut rx) = mpsc::channel::<Sourced<P::Job>>(256);
     let producer = tokio::task::spawn_blocking(move || {
         for item in jobs {
             if tx.blocking_send(item).is_err() {
@@ -477,7 +489,7 @@ pub async fn run<P: Provider>(
             }
             item = rx.recv() => item,
         };
-        let Some(item) = item else { break };
+        let Some((item, source)) = item else { break };
         let i = index;
         index += 1;
         let job = match item {
@@ -493,7 +505,7 @@ pub async fn run<P: Provider>(
                         retryable: false,
                     }),
                 );
-                sink.emit(entry(record, None)).await;
+                sink.emit(entry(record.from(source), None)).await;
                 continue;
             }
             JobItem::Job(job) => job,
@@ -503,7 +515,7 @@ pub async fn run<P: Provider>(
         if let Some(found) = done.get(&key) {
             if replays(&*provider, &found, cfg.resume_within, Utc::now()) {
                 // Finished by an earlier run with this journal: reported, not sent again.
-                let record = from_journal(name, i, target, found, cfg.dry_run);
+                let record = from_journal(name, i, target, found, cfg.dry_run).from(source);
                 sink.emit(entry(record, None)).await;
                 continue;
             }
@@ -513,12 +525,12 @@ pub async fn run<P: Provider>(
             );
         }
         if let Some(reason) = stop.reason() {
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             continue;
         }
         // The same target twice is sent once; the repeat gets the first one's status.
-        let target = match ctx.dedup.check(&key, i, target) {
+        let target = match ctx.dedup.check(&key, i, target, source.clone()) {
             (Check::First, Some(target)) => target,
             (Check::Repeat(r), _) => {
                 sink.emit(entry(repeat_record(name, r), None)).await;
@@ -529,6 +541,7 @@ pub async fn run<P: Provider>(
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
             let mut planned = planned(name, i, target, request);
+            planned.record.source = source;
             if cfg.verify {
                 plan_verification(&*provider, &job, &mut planned);
             }
@@ -544,12 +557,12 @@ pub async fn run<P: Provider>(
         };
         let Some(permit) = permit else {
             let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             continue;
         };
-        let work = process(ctx.clone(), i, job, key, target, permit);
+        let work = process(ctx.clone(), i, job, key, target, source, permit);
         if !confirmed {
             // Credentials first: the first request goes alone and the rest wait for its
             // answer, so wrong credentials cost one request, not one per slot (Huawei locks
@@ -569,9 +582,9 @@ pub async fn run<P: Provider>(
         verify_by_listing(&ctx, held).await;
     }
     // Repeats whose first occurrence never ended (none are expected): skipped with it.
-    for (i, target) in ctx.dedup.leftovers() {
+    for (i, target, source) in ctx.dedup.leftovers() {
         let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-        sink.emit(entry(skipped(name, i, target, reason), None))
+        sink.emit(entry(skipped(name, i, target, reason).from(source), None))
             .await;
     }
     // Not awaited: after a stop without draining, the producer may be blocked reading a
@@ -668,6 +681,8 @@ fn bare_record(
         verified: None,
         verify_attempts: 0,
         from_journal: None,
+        source: None,
+        at: Some(crate::record::now()),
         ticket: None,
         actor: None,
     }
@@ -731,6 +746,10 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
         StopReason::EndpointMismatch => (
             "EndpointMismatch",
             "not sent: the endpoint's answers to the targets before it show it is not the provider's API",
+        ),
+        StopReason::Throttled => (
+            "Throttled",
+            "not sent: the server throttled the targets before it through all their retries",
         ),
     };
     bare_record(
@@ -811,6 +830,7 @@ async fn process<P: Provider>(
     job: P::Job,
     key: String,
     target: Value,
+    source: Option<String>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> bool {
     let provider = &*ctx.provider;
@@ -854,13 +874,18 @@ async fn process<P: Provider>(
         Tried::Stopped(reason) => {
             redactor.leave(scrub_id);
             ctx.sink
-                .emit(entry(skipped(name, index, target, reason), None))
+                .emit(entry(
+                    skipped(name, index, target, reason).from(source),
+                    None,
+                ))
                 .await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             return false;
         }
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // When the answer came (verification, if any, comes after).
+    let at = Some(crate::record::now());
     match &result {
         Ok(_) => ctx.breaker.api(),
         Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
@@ -891,6 +916,13 @@ async fn process<P: Provider>(
         }
         Err(_) => {}
     }
+    if let Some(n) = ctx.throttling.ended(&result)
+        && ctx.attempts.stop.first(StopReason::Throttled)
+    {
+        crate::logging::say(&format!(
+            "revoke: error: the server throttled {n} targets in a row through all their retries; the remaining targets are skipped (code Throttled). Try again later, or with a lower --rate or --concurrency"
+        ));
+    }
     // The provider's API answered, and not about the credentials: they were accepted. An
     // answer that is not the API's (a page, an unreadable body) says nothing about them.
     let confirmed = match &result {
@@ -919,6 +951,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            source: source.clone(),
+            at: at.clone(),
             ticket: None,
             actor: None,
         },
@@ -936,6 +970,8 @@ async fn process<P: Provider>(
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            source: source.clone(),
+            at: at.clone(),
             ticket: None,
             actor: None,
         },
@@ -1116,7 +1152,7 @@ fn repeat_record(provider: &str, r: Repeat) -> Record {
         ),
         retryable: false,
     });
-    bare_record(provider, r.index, r.target, r.status, error)
+    bare_record(provider, r.index, r.target, r.status, error).from(r.source)
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {

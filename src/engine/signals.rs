@@ -23,6 +23,8 @@ pub enum StopReason {
     EndpointMismatch,
     /// A server refused the signature's time and its `Date` was too far off to correct by.
     ClockSkew,
+    /// The server throttled several targets in a row past their retries.
+    Throttled,
 }
 
 /// The run-wide stop signal.

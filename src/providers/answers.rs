@@ -191,6 +191,8 @@ pub fn check<P: Provider>(
         verified: None,
         verify_attempts: 0,
         from_journal: None,
+        source: None,
+        at: None,
         ticket: None,
         actor: None,
     };

@@ -158,7 +158,7 @@ fn default_description(error: &str) -> &'static str {
         "unsupported_token_type" => {
             "the server does not support revoking this type of token (try another --token-type-hint)"
         }
-        _ => "the server gave no description",
+        _ => crate::error::NO_DESCRIPTION,
     }
 }
 

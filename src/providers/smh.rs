@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Body, Looks, describe, not_the_api_kind, recognise, request_id, success, wrong_place};
-use crate::engine::{JobItem, Outcome, Provider};
+use crate::engine::{JobItem, Outcome, Provider, Sourced};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
 use crate::input::RawTarget;
@@ -176,7 +176,7 @@ pub struct Batches<I> {
     seen: crate::engine::Seen,
     clients: Vec<Option<Arc<[String]>>>,
     sessions: Vec<Option<Arc<[String]>>>,
-    ready: VecDeque<JobItem<Job>>,
+    ready: VecDeque<Sourced<Job>>,
 }
 
 impl<I: Iterator<Item = RawTarget>> Batches<I> {
@@ -192,14 +192,16 @@ impl<I: Iterator<Item = RawTarget>> Batches<I> {
 }
 
 impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
-    type Item = JobItem<Job>;
+    /// A batch's `source` is its first user id's.
+    type Item = Sourced<Job>;
 
-    fn next(&mut self) -> Option<JobItem<Job>> {
+    fn next(&mut self) -> Option<Sourced<Job>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
                 return Some(item);
             }
             let mut batch = Vec::with_capacity(MAX_USER_IDS);
+            let mut first_source = None;
             let mut ended = false;
             while batch.len() < MAX_USER_IDS {
                 match self.users.next() {
@@ -210,23 +212,34 @@ impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
                     Some(RawTarget {
                         text,
                         problem: None,
+                        source,
                     }) => {
                         if self.seen.first(text.as_bytes()) {
+                            if batch.is_empty() {
+                                first_source = source;
+                            }
                             batch.push(text);
                         }
                     }
                     Some(RawTarget {
                         text,
                         problem: Some(message),
-                    }) => self.ready.push_back(JobItem::Invalid {
-                        target: serde_json::json!({ "user_ids": [text] }),
-                        message,
-                    }),
+                        source,
+                    }) => self.ready.push_back((
+                        JobItem::Invalid {
+                            target: serde_json::json!({ "user_ids": [text] }),
+                            message,
+                        },
+                        source,
+                    )),
                 }
             }
             if !batch.is_empty() {
                 let jobs = combinations(Arc::from(batch), &self.clients, &self.sessions);
-                self.ready.extend(jobs.into_iter().map(JobItem::Job));
+                self.ready.extend(
+                    jobs.into_iter()
+                        .map(|job| (JobItem::Job(job), first_source.clone())),
+                );
             }
             if self.ready.is_empty() && ended {
                 return None;
@@ -389,17 +402,19 @@ mod tests {
     fn raw(ids: &[String]) -> std::vec::IntoIter<RawTarget> {
         let raw: Vec<RawTarget> = ids
             .iter()
-            .map(|text| RawTarget {
+            .enumerate()
+            .map(|(i, text)| RawTarget {
                 text: text.clone(),
                 problem: None,
+                source: Some(format!("users.txt:{}", i + 1)),
             })
             .collect();
         raw.into_iter()
     }
 
-    fn jobs(items: impl Iterator<Item = JobItem<Job>>) -> Vec<Job> {
+    fn jobs(items: impl Iterator<Item = Sourced<Job>>) -> Vec<Job> {
         items
-            .map(|i| match i {
+            .map(|(i, _)| match i {
                 JobItem::Job(j) => j,
                 JobItem::Invalid { .. } => panic!("unexpected invalid item"),
             })
@@ -527,10 +542,14 @@ mod tests {
             RawTarget {
                 text: "x,y".into(),
                 problem: Some("stdin line 2: an id cannot contain a comma".into()),
+                source: Some("stdin:2".into()),
             },
         );
-        let got: Vec<JobItem<Job>> = Batches::new(items.into_iter(), &[], &[]).collect();
+        let got: Vec<Sourced<Job>> = Batches::new(items.into_iter(), &[], &[]).collect();
         assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1.as_deref(), Some("stdin:2"));
+        assert_eq!(got[1].1.as_deref(), Some("users.txt:1"), "the first user's");
+        let got: Vec<JobItem<Job>> = got.into_iter().map(|(i, _)| i).collect();
         match &got[0] {
             JobItem::Invalid { target, message } => {
                 assert_eq!(target, &serde_json::json!({"user_ids": ["x,y"]}));

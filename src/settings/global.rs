@@ -32,6 +32,8 @@ pub struct Global {
     pub resume_within: Duration,
     pub quiet: bool,
     pub no_progress: bool,
+    /// `--require-targets`: a run with no target is a failure.
+    pub require_targets: bool,
     /// `--ticket` and `--actor` (the actor defaulted to the login name).
     pub evidence: Evidence,
 }
@@ -76,6 +78,7 @@ impl Global {
             resume_within: layers.get("resume_within", g.resume_within, &parse_duration)?,
             quiet: g.quiet,
             no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
+            require_targets: layers.get("require_targets", g.require_targets, &parse::boolean)?,
             evidence: Evidence { ticket, actor },
         })
     }

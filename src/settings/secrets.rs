@@ -83,10 +83,7 @@ pub fn resolve(
     flag_file: Option<PathBuf>,
 ) -> Result<(Secret, String), UsageError> {
     let Some(source) = locate(cx.layers, cx.env, keys, flag_file) else {
-        return Err(UsageError::Credentials(format!(
-            "no {}: set {}, pass {} FILE, or set {} or {} in the command's context in the config file",
-            keys.what, keys.env, keys.flag, keys.file_key, keys.command_key
-        )));
+        return Err(not_found(keys));
     };
     let described = source.describe(keys);
     let stdin_taken = cx.global.input_is_stdin();
@@ -110,6 +107,14 @@ pub fn resolve(
         }
     };
     Ok((secret, described))
+}
+
+/// No source holds the secret.
+pub fn not_found(keys: &SecretKeys) -> UsageError {
+    UsageError::Credentials(format!(
+        "no {}: set {}, pass {} FILE, or set {} or {} in the command's context in the config file",
+        keys.what, keys.env, keys.flag, keys.file_key, keys.command_key
+    ))
 }
 
 fn at(f: &Found, key: &str, why: String) -> UsageError {

@@ -286,6 +286,7 @@ async fn each_layer_beats_the_one_below() {
     let run = r
         .env("REVOKE_RETRIES", "1")
         .env("REVOKE_TIMEOUT", "3")
+        .env("SMH_LIBRARY_SECRET", "layered-secret")
         .args(["config", "-o", "json", "--timeout", "2", "smh"])
         .run()
         .await;

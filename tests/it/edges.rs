@@ -336,6 +336,102 @@ async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
     assert!(!run.stderr().contains("corrected"), "{}", run.stderr());
 }
 
+/// A server that answers 429 to everything: three targets in a row throttled through their
+/// retries stop the run, the rest `skipped` with code `Throttled`, one stderr line, exit 1.
+#[tokio::test]
+async fn an_endpoint_that_always_throttles_stops_the_run_after_three() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(429))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-", "--retries", "0", "--rate", "0"])
+        .stdin(tokens(20))
+        .run()
+        .await;
+    run.assert_code(1);
+    let records = run.records();
+    assert_eq!(records.len(), 20, "every target recorded");
+    let skipped = records
+        .iter()
+        .filter(|r| r["status"] == "skipped" && r["error"]["code"] == "Throttled")
+        .count();
+    assert_eq!(skipped, 17);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("the server throttled 3 targets in a row")
+            .count(),
+        1,
+        "{err}"
+    );
+}
+
+/// Out of file descriptors (`ulimit -n 48`, `--concurrency 300`): a local limit, said so with
+/// the `ulimit -n` to raise, and never taken for an endpoint that is down.
+#[tokio::test]
+async fn too_many_open_files_is_a_local_limit_not_an_unreachable_endpoint() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(300)))
+        .mount(&server)
+        .await;
+    let home = tempfile::tempdir().unwrap();
+    let input = home.path().join("tokens.txt");
+    std::fs::write(&input, tokens(300)).unwrap();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .args(["-c", "ulimit -n 48 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_revoke"))
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "app"])
+        .args([
+            "-o",
+            "json",
+            "--rate",
+            "0",
+            "--retries",
+            "0",
+            "--concurrency",
+            "300",
+        ])
+        .arg("--input")
+        .arg(&input);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v.get("summary").is_none())
+        .collect();
+    assert_eq!(records.len(), 300, "{err}");
+    let local = records
+        .iter()
+        .filter(|r| {
+            r["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("too many open files: a local limit"))
+        })
+        .count();
+    assert!(local > 0, "the limit was reached: {err}");
+    assert!(
+        records.iter().all(|r| r["error"]["code"] != "Unreachable"),
+        "the breaker blamed the endpoint: {err}"
+    );
+    assert!(!err.contains("the endpoint is taken as down"), "{err}");
+    assert_eq!(
+        err.matches("revoke: warning: too many open files: a local limit, not the server: raise it with `ulimit -n N` (now 48)").count(),
+        1,
+        "{err}"
+    );
+}
+
 /// A server whose `Date` is far from now (a hostile one, or a broken one), answering every
 /// request with the provider's "the signature's time is off" error.
 struct FarDate {

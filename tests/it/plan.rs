@@ -191,31 +191,31 @@ async fn one_bad_step_sends_nothing_for_any_step() {
         (
             THREE.replace("context = \"ci\"", "context = \"cd\""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "context \"cd\"",
         ),
         (
             THREE.to_string(),
             CONFIG.replace("tenant-id = \"t-1\"", ""),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "--tenant-id is required",
         ),
         (
             THREE.replace("targets = [\"tok-1\", \"tok-2\"]", ""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "no token ids given",
         ),
         (
             THREE.replace("endpoint = \"{is}\"", "endpoint = \"http://example.com\""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "http",
         ),
         (
             THREE.replace("input = \"tokens.txt\"", "input = \"missing.txt\""),
             CONFIG.to_string(),
-            "step 1 (ciam, \"CIAM app\"",
+            "step 2 (ciam, \"CIAM app\"",
             "missing.txt",
         ),
     ];

@@ -301,6 +301,8 @@ pub fn assert_record_schema(r: &Value) {
             "verified",
             "verify_attempts",
             "from_journal",
+            "source",
+            "at",
             "ticket",
             "actor"
         ],
@@ -336,6 +338,14 @@ pub fn assert_record_schema(r: &Value) {
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
     assert!(r["verify_attempts"].is_u64());
     assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
+    assert!(r["source"].is_null() || r["source"].is_string());
+    let at = r["at"].as_str().expect("at is a string");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok()
+            && at.ends_with('Z')
+            && at.len() == "2026-12-04T21:36:05.123Z".len(),
+        "at is UTC RFC 3339 with milliseconds: {at}"
+    );
     assert!(r["ticket"].is_null() || r["ticket"].is_string());
     assert!(r["actor"].is_null() || r["actor"].is_string());
 }
