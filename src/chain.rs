@@ -523,6 +523,8 @@ mod tests {
             verified: None,
             verify_attempts: 0,
             from_journal: None,
+            source: None,
+            at: None,
             ticket: None,
             actor: None,
         }
