@@ -207,9 +207,9 @@ impl Checker {
 
     fn chained_line(&mut self, line: Chained) {
         if let Some(held) = self.held.take() {
-            if line.seq == self.seq + 1 {
+            if line.seq == self.seq.saturating_add(1) {
                 // `held` came before its place: moved up.
-                if held.seq == line.seq + 1 {
+                if held.seq == line.seq.saturating_add(1) {
                     self.note(
                         held.line,
                         true,
@@ -237,11 +237,11 @@ impl Checker {
                 self.gap(held);
             }
         }
-        if line.seq == self.seq + 1 {
+        if line.seq == self.seq.saturating_add(1) {
             self.in_order(line);
-        } else if line.seq > self.seq + 1 {
+        } else if line.seq > self.seq.saturating_add(1) {
             // Every seq between already named as moved up: in order after them.
-            let between = self.seq + 1..line.seq;
+            let between = self.seq.saturating_add(1)..line.seq;
             if between.clone().all(|s| self.early.contains_key(&s)) {
                 let before = self.early.get(&(line.seq - 1)).cloned();
                 for s in between {
@@ -318,7 +318,7 @@ impl Checker {
     /// further down, which the line there will say).
     fn gap(&mut self, held: Chained) {
         self.pending_not_past(held.line);
-        for s in self.seq + 1..held.seq {
+        for s in self.seq.saturating_add(1)..held.seq {
             if self.missing.len() >= MAX_REMEMBERED {
                 break;
             }
@@ -695,8 +695,64 @@ mod tests {
         Cut(usize),
     }
 
+    /// Steps of a plan append from their own threads through shared handles: one chain, in
+    /// the order of the writes.
+    #[test]
+    fn handles_on_threads_write_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (j, _) = Journal::open(&path).unwrap();
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let mut h = j.share().unwrap();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let n = t * 1000 + i;
+                        h.append(&format!("sha256:{n:032x}"), &record(n), false)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let v = verdict(&std::fs::read(&path).unwrap());
+        assert!(v.intact(), "{}", v.render("j"));
+        assert_eq!((v.chained, v.last_seq), (800, 800));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever a file holds (seqs at the edges of u64, garbage, empty and whole lines in
+        /// any order), the check ends with a verdict; and a journal opened after it chains on.
+        #[test]
+        fn any_file_gets_a_verdict(
+            picks in proptest::collection::vec((any::<u8>(), any::<u64>(), any::<u8>()), 0..40),
+        ) {
+            let all = lines(&journal(&[(6, false)]));
+            let mut file = Vec::new();
+            for (kind, seq, i) in picks {
+                match kind % 5 {
+                    0 => file.extend_from_slice(&all[i as usize % all.len()]),
+                    1 => file.extend_from_slice(format!(
+                        "{{\"seq\":{},\"prev\":\"{GENESIS}\",\"key\":\"k\",\"status\":\"revoked\",\"ok\":true,\"at\":\"t\"}}\n",
+                        [0, 1, u64::MAX, u64::MAX - 1, seq][i as usize % 5]
+                    ).as_bytes()),
+                    2 => file.extend_from_slice(b"\n"),
+                    3 => file.extend_from_slice(&[i; 7]),
+                    _ => file.extend_from_slice(b"{\"seq\":"),
+                }
+            }
+            let v = verdict(&file);
+            let _ = v.render("j");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("j");
+            std::fs::write(&path, &file).unwrap();
+            let (mut j, _) = Journal::open(&path).unwrap();
+            j.append("sha256:00000000000000000000000000000001", &record(0), false).unwrap();
+        }
 
         /// Any sequence of runs (with crashes between them) verifies; any one edit, removal
         /// or cut (but of the last line: nothing after it holds its hash) or swap of journal

@@ -592,7 +592,7 @@ impl Journal {
                 .map_err(|e| format!("cannot write journal {shown}: {e}"))?;
         }
         let next = Tip {
-            seq: last_seq + 1,
+            seq: last_seq.saturating_add(1),
             prev: tip.map_or_else(|| GENESIS.to_string(), |bytes| link(&bytes)),
         };
         Ok((
@@ -631,7 +631,7 @@ impl Journal {
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
         let next = Tip {
-            seq: line.seq + 1,
+            seq: line.seq.saturating_add(1),
             prev: link(&bytes),
         };
         bytes.push(b'\n');
