@@ -87,12 +87,13 @@ pub struct Checker {
     missing: BTreeMap<u64, u64>,
     /// Seqs already named as moved up, with their hash: their gap is not a removal.
     early: BTreeMap<u64, String>,
-    /// Lines that are not JSON at all since the last journal line: crash cuts if the next
-    /// journal line chains past them.
+    /// Lines that are not JSON since the last journal line: crash cuts if the next journal
+    /// line goes on with the next seq.
     pending: Vec<u64>,
     findings: Vec<Finding>,
+    /// Problems past [`MAX_NAMED`] findings, counted only.
     more: u64,
-    /// Lines of a problem, for the first one.
+    /// The first line with a problem.
     first_problem: Option<u64>,
 }
 
@@ -114,7 +115,7 @@ impl Checker {
                 problem,
                 what,
             });
-        } else {
+        } else if problem {
             self.more += 1;
         }
     }
@@ -405,7 +406,7 @@ pub struct Verdict {
     pub first_problem: Option<u64>,
     /// Problems and notes, in line order.
     pub findings: Vec<Finding>,
-    /// Findings past [`MAX_NAMED`], not named.
+    /// Problems past [`MAX_NAMED`] findings, not named.
     pub more: u64,
 }
 
@@ -421,7 +422,11 @@ impl Verdict {
             out.push_str(&format!("{shown}:{}: {}\n", f.line, f.what));
         }
         if self.more > 0 {
-            out.push_str(&format!("{shown}: {} more not named\n", self.more));
+            out.push_str(&format!(
+                "{shown}: {} more problem{} not named\n",
+                self.more,
+                if self.more == 1 { "" } else { "s" }
+            ));
         }
         match self.first_problem {
             None if self.chained == 0 => out.push_str(&format!(

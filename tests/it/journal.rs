@@ -150,6 +150,10 @@ async fn sigkill_mid_run_then_rerun_finishes_all_and_resends_nothing_done() {
         all,
         "the journal now has every target"
     );
+    // The kill and the rerun left one chain.
+    let check = check(&journal_path).await;
+    check.assert_code(0);
+    assert!(check.stdout().contains(": intact: "), "{}", check.stdout());
 }
 
 #[tokio::test]
