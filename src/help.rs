@@ -88,6 +88,11 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         meaning: "set to 1 to accept a --*-secret-file that other users can read",
     },
     EnvVar {
+        names: &["REVOKE_SECRET_COMMAND_TIMEOUT"],
+        commands: &["smh", "ciam"],
+        meaning: "seconds a *-command may run before it is killed (default 30)",
+    },
+    EnvVar {
         names: &["HOME"],
         commands: &["bi-embed", "identity-store"],
         meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",

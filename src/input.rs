@@ -134,6 +134,30 @@ fn rereadable(path: &Path) -> bool {
     false
 }
 
+/// Why `path` cannot hold targets: a directory, a socket, anything but a regular file, a FIFO
+/// (`<(cmd)`) or a device (a terminal, `/dev/null`). A directory used to be read as one empty
+/// line, and so one failed record, while the rest of a plan was sent.
+fn not_a_source(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Some("a directory, not a file of targets (one per line)".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_socket() {
+            return Some("a socket, not a file of targets (one per line)".into());
+        }
+        if ft.is_file() || ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
+            return None;
+        }
+        Some("not a file of targets (one per line)".into())
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 impl Targets {
     pub fn prepare(
         args: Vec<String>,
@@ -155,6 +179,9 @@ impl Targets {
             Some(p) if p.as_os_str() == "-" => {
                 count = None;
                 Some(InputSpec::Stdin)
+            }
+            Some(p) if let Some(why) = not_a_source(p) => {
+                return Err(format!("--input {}: {why}", p.display()));
             }
             Some(p) if !rereadable(p) => {
                 count = None;

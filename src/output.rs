@@ -343,6 +343,9 @@ impl Writer {
         if self.cfg.format == Format::Text
             && let Some(r) = &e.rendered
         {
+            // The request as it would be sent is masked by its builder; the redactor is the
+            // second line (a secret given as a plain option's value, `--client-id "$SECRET"`).
+            let r = Redactor::global().scrub(r);
             for line in r.lines() {
                 if !line.is_empty() {
                     text.push_str("    ");

@@ -86,6 +86,8 @@ pub(crate) enum Tried<T> {
     },
     /// Stopped before it was sent (or, with [`OnStop::Abandon`], before its answer came).
     Stopped(StopReason),
+    /// Sent, and abandoned before its answer came (a second signal): it may have taken effect.
+    Abandoned,
 }
 
 impl Attempts {
@@ -159,7 +161,12 @@ impl Attempts {
             let now = self.transport.clock().now();
             let answer = tokio::time::timeout(self.timeout, attempt(now));
             let answer = match on_stop {
-                OnStop::Finish => answer.await,
+                // Until a second signal: then nobody waits for it any longer.
+                OnStop::Finish => tokio::select! {
+                    biased;
+                    _ = self.stop.abandoned() => return Tried::Abandoned,
+                    a = answer => a,
+                },
                 OnStop::Abandon => tokio::select! {
                     biased;
                     _ = self.stop.wait() => return Tried::Stopped(self.reason()),

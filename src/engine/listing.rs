@@ -94,7 +94,7 @@ async fn pages<J: Send + Sync + 'static>(
             })
             .await;
         let (result, tries) = match tried {
-            Tried::Stopped(_) => return Listed::Stopped,
+            Tried::Stopped(_) | Tried::Abandoned => return Listed::Stopped,
             Tried::Done { result, attempts } => (result, attempts),
         };
         *sent += tries;

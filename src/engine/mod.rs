@@ -480,6 +480,11 @@ pub async fn run<P: Provider>(
     loop {
         let item = tokio::select! {
             biased;
+            // A second signal stops waiting for the rest of the input too.
+            _ = stop.abandoned() => {
+                rx.close();
+                rx.try_recv().ok()
+            }
             _ = stop.wait(), if !cfg.drain_on_stop => {
                 // No more input is read, but the lines already read are targets too: they
                 // are taken from the channel (and recorded as skipped below), then the loop
@@ -636,7 +641,9 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                     crate::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
                 }
-                Tried::Stopped(_) => Verifying::Unable("not verified: the run was stopped".into()),
+                Tried::Stopped(_) | Tried::Abandoned => {
+                    Verifying::Unable("not verified: the run was stopped".into())
+                }
             }
         }
     }
@@ -879,6 +886,17 @@ async fn process<P: Provider>(
                     None,
                 ))
                 .await;
+            emit_repeats(&ctx, &key, Status::Skipped).await;
+            return false;
+        }
+        Tried::Abandoned => {
+            redactor.leave(scrub_id);
+            let mut record = skipped(name, index, target, StopReason::Interrupted);
+            record.attempts = 1;
+            if let Some(e) = record.error.as_mut() {
+                e.message = "abandoned in flight at a second interrupt: the server may have revoked it; run again to be sure".into();
+            }
+            ctx.sink.emit(entry(record, None)).await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             return false;
         }

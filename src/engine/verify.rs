@@ -218,6 +218,8 @@ async fn ask<P: Provider>(
             Ok(result)
         }
         Tried::Stopped(reason) => Err(reason),
+        // Only a request that is waited for on a stop is abandoned (not this one).
+        Tried::Abandoned => Err(StopReason::Interrupted),
     }
 }
 

@@ -200,6 +200,75 @@ async fn the_same_certificate_is_accepted_with_its_ca_in_ssl_cert_file() {
     assert_eq!(run.summary()["summary"]["revoked"], 3);
 }
 
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` are bounded and checked before anything is sent: a device
+/// (`/dev/zero` used to grow to 3 GB), a file that is no PEM, one too large, a directory with a
+/// garbage file: exit 2 naming the variable, nothing sent, within a memory bound (`ulimit -v`).
+/// A directory holding the CA works as the file does.
+#[tokio::test]
+async fn unusable_ssl_cert_files_are_exit_2_naming_them() {
+    let (port, handshakes) = tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "hello, not a certificate\n").unwrap();
+    let broken = dir.path().join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\n!!!notbase64!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let huge = dir.path().join("huge.pem");
+    std::fs::write(&huge, vec![b'#'; 5 << 20]).unwrap();
+    let junk_dir = dir.path().join("junk");
+    std::fs::create_dir(&junk_dir).unwrap();
+    std::fs::copy(&broken, junk_dir.join("a.pem")).unwrap();
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let cases = [
+        ("SSL_CERT_FILE", "/dev/zero".into(), "not a regular file"),
+        ("SSL_CERT_FILE", garbage.clone(), "holds no certificate"),
+        ("SSL_CERT_FILE", broken.clone(), "not a PEM file"),
+        ("SSL_CERT_FILE", huge.clone(), "larger than 4 MiB"),
+        (
+            "SSL_CERT_FILE",
+            dir.path().join("missing.pem"),
+            "No such file",
+        ),
+        ("SSL_CERT_DIR", junk_dir.clone(), "not a PEM file"),
+        ("SSL_CERT_DIR", empty_dir.clone(), "no certificate found"),
+    ];
+    for (var, path, why) in cases {
+        let (mut cmd, _home) = Revoke::ciam(&format!("https://localhost:{port}"))
+            .env(var, &path)
+            .args(["t1", "t2"])
+            .into_parts();
+        // Under a memory bound: /dev/zero read whole would not fit.
+        let sh = under_ulimit_v(&mut cmd, 1_000_000);
+        let mut sh = sh;
+        let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let what = format!("{var}={}", path.display());
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(
+            err.contains("revoke: error:") && err.contains(var) && err.contains(why),
+            "{what}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{what}");
+    }
+    assert_eq!(handshakes.load(Ordering::SeqCst), 0, "nothing sent");
+    // The CA in a directory is trusted as in a file.
+    let ca_dir = dir.path().join("ca");
+    std::fs::create_dir(&ca_dir).unwrap();
+    std::fs::copy(fixture_path("ca.pem"), ca_dir.join("ca.pem")).unwrap();
+    let run = Revoke::ciam(&format!("https://localhost:{port}"))
+        .env("SSL_CERT_DIR", &ca_dir)
+        .args(["t1"])
+        .run()
+        .await;
+    run.assert_code(0);
+}
+
 /// A server whose clock is `skew` seconds ahead of ours: it dates its answers by its clock and
 /// refuses a request signed more than `window` seconds away from it, as Tencent (5 minutes,
 /// `AuthFailure.SignatureExpire`) and Huawei's gateway (15 minutes, `APIGW.0303`) do.

@@ -676,6 +676,67 @@ async fn the_text_summary_is_written_after_the_last_record() {
     );
 }
 
+/// A proxy on 127.0.0.1 that echoes the request head it received (Proxy-Authorization
+/// included) as its answer's body and request id, as a 502, a 400 and a 200: the proxy's
+/// credentials, raw, percent-encoded, decoded or in base64 (`Basic`), are never printed.
+#[tokio::test]
+async fn an_echoing_proxy_never_prints_the_proxy_credentials() {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("proxyuser:hostile/Proxy@Pw07");
+    // The base64 text whose last characters depend on the padding is left out.
+    let basic_core = basic[..basic.len() - 4].to_string();
+    let secrets = [
+        "hostile/Proxy@Pw07",
+        "hostile%2FProxy%40Pw07",
+        basic_core.as_str(),
+    ];
+    for status in [502u16, 400, 200] {
+        let proxy = Hostile::start(move |req| {
+            let one_line: String = String::from_utf8_lossy(req)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '|'
+                    }
+                })
+                .collect();
+            let headers = format!("x-request-id: {one_line}\r\n");
+            Act::Raw(answer(status, &headers, &echo_body(req, status >= 300)))
+        });
+        let url = format!("http://proxyuser:hostile%2FProxy%40Pw07@{}", proxy.addr);
+        // The endpoint is never reached directly: every request goes through the proxy.
+        let endpoint = "http://127.0.0.1:9";
+        for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+            for output in ["text", "json"] {
+                for (name, cmd, _) in providers(endpoint) {
+                    let what = format!("{name} {variable} HTTP {status} {output}");
+                    let run = cmd
+                        .env(variable, &url)
+                        .args(["-vvv", "-o", output, "--retries", "0"])
+                        .run()
+                        .await;
+                    assert!(
+                        [0, 1, 3].contains(&run.code()),
+                        "{what}: exit {}: {}",
+                        run.code(),
+                        run.stderr()
+                    );
+                    run.assert_no_secret(&secrets);
+                    // The positive control: the request went through the proxy, which echoed
+                    // its Proxy-Authorization header back, masked.
+                    let all = format!("{}{}", run.stdout(), run.stderr()).to_ascii_lowercase();
+                    assert!(
+                        all.contains("proxy-authorization: basic ***"),
+                        "{what}: the proxy's echo did not arrive:\n{all}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Endpoints that are not the API (CLI.md): a sign-in page is not a revocation, and a wrong
 // endpoint gets at most 3 targets' secrets.

@@ -571,3 +571,122 @@ async fn ctrl_c_stops_every_step() {
     assert_eq!(all.last().unwrap()["exit_code"], 130);
     assert!(count(&bi).await < 30 && count(&cb).await < 30);
 }
+
+/// An input that cannot hold targets (a directory): exit 2 naming it, nothing sent, for one
+/// command and in a plan, where it stops every step before anything is sent.
+#[tokio::test]
+async fn a_directory_as_input_is_exit_2_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    let r = Revoke::cloudbase(&server.uri());
+    let dir = r.home().join("tokens");
+    std::fs::create_dir(&dir).unwrap();
+    let run = r.args(["--input"]).args([&dir]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory, not a file of targets"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0);
+
+    let r = Revoke::new();
+    std::fs::create_dir(r.home().join("tokens")).unwrap();
+    let p = plan(
+        &r,
+        r#"
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+targets = ["tok-a"]
+
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+input = "tokens"
+"#,
+        &[("cb", &server.uri())],
+    );
+    let run = r.args(["apply"]).args([&p]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory") && run.stderr().contains("nothing was sent"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0, "a step was sent");
+}
+
+/// A plan's `${VAR}` expansion is bounded in all: a 45 KB plan referencing a 100 KB variable
+/// 5,000 times (500 MB once expanded) is exit 2 naming the bound, at once, under a memory
+/// bound (`ulimit -v`), and nothing is sent.
+#[tokio::test]
+async fn plan_expansion_is_bounded_in_all() {
+    let server = MockServer::start().await;
+    let r = Revoke::new().env("BIG", "x".repeat(100_000));
+    let targets = vec!["\"${BIG}\""; 5_000].join(", ");
+    let p = plan(
+        &r,
+        &format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"{{cb}}\"\ntargets = [{targets}]\n"
+        ),
+        &[("cb", &server.uri())],
+    );
+    let (mut cmd, _home) = r.args(["apply"]).args([&p]).into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_000_000);
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("more than 4 MiB once their ${VAR}s are replaced"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 2000,
+        "the message is bounded: {} bytes",
+        err.len()
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(count(&server).await, 0);
+}
+
+/// The steps of a plan run on a pool, not one thread each: 1,500 steps run under a memory
+/// bound (`ulimit -v` 1.5 GB: malloc reserves up to 64 MB per arena, 16 arenas on 2 cores)
+/// that a thread per step (1,500 output threads, 2 MiB of stack each) cannot fit, every step
+/// planned.
+#[tokio::test]
+async fn steps_run_on_a_pool_under_a_memory_bound() {
+    let r = Revoke::new();
+    let mut text = String::new();
+    for i in 0..1_500 {
+        text.push_str(&format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"http://127.0.0.1:9\"\ntargets = [\"tok-{i}\"]\n\n"
+        ));
+    }
+    let p = plan(&r, &text, &[]);
+    let (mut cmd, _home) = r
+        .args(["apply", "--dry-run", "-q", "-o", "json"])
+        .args([&p])
+        .into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_500_000);
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["steps"], 1_500);
+    assert_eq!(last["summary"]["planned"], 1_500);
+}

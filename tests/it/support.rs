@@ -175,16 +175,21 @@ impl Running {
 
     /// Waits for the exit (at most 60 s), on a blocking thread.
     pub async fn wait(self) -> Run {
+        self.wait_for(std::time::Duration::from_secs(60)).await
+    }
+
+    /// Waits for the exit, at most `limit`: then kills it and fails the test.
+    pub async fn wait_for(self, limit: std::time::Duration) -> Run {
         let Running { child, home } = self;
         let pid = child.id();
         let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
-        let out = match tokio::time::timeout(std::time::Duration::from_secs(60), waiting).await {
+        let out = match tokio::time::timeout(limit, waiting).await {
             Ok(out) => out.unwrap(),
             Err(_) => {
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status();
-                panic!("revoke (pid {pid}) still running after 60 s");
+                panic!("revoke (pid {pid}) still running after {limit:?}");
             }
         };
         Run { out, _home: home }
@@ -509,4 +514,25 @@ fn serve_raw(
     };
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
+}
+
+/// `cmd` run through `sh -c 'ulimit -v KIB; exec revoke ...'`: the same program, arguments,
+/// environment and directory, with its virtual memory bounded, so that a test sees an
+/// unbounded allocation fail instead of the machine swapping.
+pub fn under_ulimit_v(cmd: &mut std::process::Command, kib: u64) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("ulimit -v {kib}; exec \"$0\" \"$@\""))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    sh.env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        sh.current_dir(dir);
+    }
+    sh
 }
