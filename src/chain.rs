@@ -532,6 +532,7 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            row: None,
         }
     }
 
