@@ -1267,3 +1267,39 @@ async fn a_row_keyed_by_its_token_shows_the_fingerprint() {
         );
     }
 }
+
+/// A run over rows has one journal: a plan whose journal differs per row needs --journal.
+#[tokio::test]
+async fn a_journal_per_row_is_refused_unless_one_is_given() {
+    let smh = smh_ok().await;
+    let text = "[defaults]\njournal = \"offboard-${USER_ID}.ndjson\"\n[[step]]\ncommand = \"smh\"\nendpoint = \"{smh}\"\ntargets = [\"${USER_ID}\"]\n";
+    let r = with_config(CONFIG, "");
+    let csv = private_file(r.home(), "rows.csv", "USER_ID\nalice\nbob\n");
+    let p = plan(&r, text, &[("smh", &smh.uri())]);
+    let run = r.args(["apply", "--each"]).args([&csv, &p]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr()
+            .contains("rows.csv:3: journal: this row's is not the first row's"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&smh).await, 0);
+
+    let r = with_config(CONFIG, "");
+    let csv = private_file(r.home(), "rows.csv", "USER_ID\nalice\nbob\n");
+    let p = plan(&r, text, &[("smh", &smh.uri())]);
+    let journal = r.home().join("all.ndjson");
+    let run = r
+        .args(["apply", "--each"])
+        .args([&csv, &p])
+        .args(["--journal".as_ref(), journal.as_os_str()])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(count(&smh).await, 2);
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap().lines().count(),
+        2
+    );
+}
