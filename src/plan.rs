@@ -579,11 +579,12 @@ fn read_plan_file(path: &Path) -> Result<TomlFile, UsageError> {
     })
 }
 
-/// The `${NAME}`s a plan's text refers to, each with the first line it is on.
+/// The `${NAME}`s a plan's text refers to (comments left out), each with the first line it is
+/// on.
 fn referenced(text: &str) -> Vec<(String, usize)> {
     let mut names: Vec<(String, usize)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let mut rest = line;
+        let mut rest = without_comment(line);
         while let Some(at) = rest.find("${") {
             let after = &rest[at + 2..];
             let Some(end) = after.find('}') else { break };
@@ -595,6 +596,26 @@ fn referenced(text: &str) -> Vec<(String, usize)> {
         }
     }
     names
+}
+
+/// A TOML line without its comment: from the first `#` outside a string.
+fn without_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => return &line[..i],
+            _ => {}
+        }
+        escaped = false;
+    }
+    line
 }
 
 /// The columns of `rows` that the part of the plan at lines `from..to` (1-based, `to`
@@ -659,7 +680,7 @@ pub async fn apply(
     // `${VAR}`s no column, --var or environment variable sets: said once, for the header.
     let mut missing: Vec<String> = Vec::new();
     // Rows with a value that cannot be used: said once each, and not resolved.
-    let mut bad_rows: Vec<usize> = Vec::new();
+    let mut bad_rows = std::collections::HashSet::new();
     let mut header_found = Vec::new();
     if let Some(rows) = &rows {
         for (name, line) in referenced(text.text()) {
@@ -673,7 +694,7 @@ pub async fn apply(
                             row.line,
                             text.path.display()
                         ));
-                        bad_rows.push(i);
+                        bad_rows.insert(i);
                     }
                 }
             } else if outside.var(&name).is_none() {
@@ -1214,6 +1235,13 @@ command = "identity-store"
 all = true
 missing-ok = true
 "#;
+
+    #[test]
+    fn variables_in_comments_are_not_references() {
+        let text = "# uses ${NOPE}\na = \"${A}\" # and ${NOPE2}\nb = 'x#${B}' # \"${NOPE3}\"\nc = \"q\\\"#${C}\"\n";
+        let names: Vec<String> = referenced(text).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["A", "B", "C"]);
+    }
 
     #[test]
     fn the_contract_example_reads() {
