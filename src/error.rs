@@ -244,98 +244,42 @@ impl ApiError {
         self.prefixed(url)
     }
 
-    fn prefixed(self, url: &str) -> ApiError {
-        match self {
-            ApiError::Service {
-                http_status,
-                code,
-                message,
-                request_id,
-                kind,
-                retry_after,
-            } => ApiError::Service {
-                http_status,
-                code,
-                message: format!("{url}: {message}"),
-                request_id,
-                kind,
-                retry_after,
-            },
-            ApiError::Unreadable {
-                http_status,
-                message,
-                request_id,
-                kind,
-                retry_after,
-            } => ApiError::Unreadable {
-                http_status,
-                message: format!("{url}: {message}"),
-                request_id,
-                kind,
-                retry_after,
-            },
-            ApiError::NotTheApi {
-                http_status,
-                message,
-                request_id,
-            } => ApiError::NotTheApi {
-                http_status,
-                message: format!("{url}: {message}"),
-                request_id,
-            },
-            other => other,
+    fn prefixed(mut self, url: &str) -> ApiError {
+        if matches!(
+            self,
+            ApiError::Service { .. } | ApiError::Unreadable { .. } | ApiError::NotTheApi { .. }
+        ) {
+            let message = self.message_mut();
+            *message = format!("{url}: {message}");
         }
+        self
     }
 
     /// The same error with `note` added to its message (why it was not retried). A provider's
     /// placeholder for an answer without a description gives way to the note.
-    pub fn noted(self, note: &str) -> ApiError {
-        let add = |message: String| {
-            if message.is_empty() || message == NO_DESCRIPTION {
+    pub fn noted(mut self, note: &str) -> ApiError {
+        if matches!(
+            self,
+            ApiError::Service { .. } | ApiError::Unreadable { .. } | ApiError::Send { .. }
+        ) {
+            let message = self.message_mut();
+            *message = if message.is_empty() || message == NO_DESCRIPTION {
                 note.to_string()
             } else {
                 format!("{message}; {note}")
-            }
-        };
+            };
+        }
+        self
+    }
+
+    fn message_mut(&mut self) -> &mut String {
         match self {
-            ApiError::Service {
-                http_status,
-                code,
-                message,
-                request_id,
-                kind,
-                retry_after,
-            } => ApiError::Service {
-                http_status,
-                code,
-                message: add(message),
-                request_id,
-                kind,
-                retry_after,
-            },
-            ApiError::Unreadable {
-                http_status,
-                message,
-                request_id,
-                kind,
-                retry_after,
-            } => ApiError::Unreadable {
-                http_status,
-                message: add(message),
-                request_id,
-                kind,
-                retry_after,
-            },
-            ApiError::Send {
-                message,
-                timeout,
-                silent,
-            } => ApiError::Send {
-                message: add(message),
-                timeout,
-                silent,
-            },
-            other => other,
+            ApiError::Build { message }
+            | ApiError::Send { message, .. }
+            | ApiError::Certificate { message, .. }
+            | ApiError::Service { message, .. }
+            | ApiError::Unreadable { message, .. }
+            | ApiError::NotTheApi { message, .. } => message,
         }
     }
 

@@ -368,15 +368,7 @@ fn counts(rows: &[Row]) -> Vec<(String, usize)> {
     for r in rows {
         *by.entry(r.status()).or_default() += 1;
     }
-    let known = [
-        Status::Revoked,
-        Status::AlreadyInvalid,
-        Status::NotFound,
-        Status::Failed,
-        Status::Skipped,
-        Status::Planned,
-    ]
-    .map(Status::as_str);
+    let known = Status::ALL.map(Status::as_str);
     let mut out: Vec<(String, usize)> = known
         .iter()
         .filter_map(|s| by.remove(s).map(|n| (s.to_string(), n)))
@@ -602,18 +594,11 @@ fn html(e: &Collected, now: &str) -> String {
 
 /// The row's class: a contract status, else `other` (a value from a file never becomes markup).
 fn status_class(status: &str) -> &'static str {
-    [
-        Status::Revoked,
-        Status::AlreadyInvalid,
-        Status::NotFound,
-        Status::Failed,
-        Status::Skipped,
-        Status::Planned,
-    ]
-    .into_iter()
-    .map(Status::as_str)
-    .find(|s| *s == status)
-    .unwrap_or("other")
+    Status::ALL
+        .into_iter()
+        .map(Status::as_str)
+        .find(|s| *s == status)
+        .unwrap_or("other")
 }
 
 #[cfg(test)]

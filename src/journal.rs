@@ -111,15 +111,6 @@ impl Finished {
     }
 }
 
-const STATUSES: [Status; 6] = [
-    Status::Revoked,
-    Status::AlreadyInvalid,
-    Status::NotFound,
-    Status::Failed,
-    Status::Skipped,
-    Status::Planned,
-];
-
 /// One line of the index, 24 bytes: the key, and the time in milliseconds with the status
 /// (0: the target's last line says it did not finish successfully).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +130,7 @@ impl Slot {
                 let ms = u64::try_from(at.timestamp_millis())
                     .ok()
                     .filter(|ms| *ms < 1 << 56)?;
-                let code = STATUSES.iter().position(|s| *s == status)? as u64 + 1;
+                let code = Status::ALL.iter().position(|s| *s == status)? as u64 + 1;
                 ms << 8 | code
             }
         };
@@ -155,7 +146,7 @@ impl Slot {
     }
 
     fn finished(&self) -> Option<Finished> {
-        let status = *STATUSES.get(((self.stamp & 0xff) as usize).checked_sub(1)?)?;
+        let status = *Status::ALL.get(((self.stamp & 0xff) as usize).checked_sub(1)?)?;
         let at = DateTime::from_timestamp_millis((self.stamp >> 8) as i64)?;
         Some(Finished { status, at })
     }

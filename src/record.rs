@@ -19,6 +19,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the contract's order (the summary's, and the packed indexes' codes).
+    pub const ALL: [Status; 6] = [
+        Status::Revoked,
+        Status::AlreadyInvalid,
+        Status::NotFound,
+        Status::Failed,
+        Status::Skipped,
+        Status::Planned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Revoked => "revoked",

@@ -69,15 +69,6 @@ pub enum Check {
 #[derive(Clone, Copy)]
 struct First(u64);
 
-const STATUSES: [Status; 6] = [
-    Status::Revoked,
-    Status::AlreadyInvalid,
-    Status::NotFound,
-    Status::Failed,
-    Status::Skipped,
-    Status::Planned,
-];
-
 impl First {
     fn new(index: u64) -> First {
         First(index & ((1 << 56) - 1))
@@ -87,10 +78,10 @@ impl First {
     }
     fn status(self) -> Option<Status> {
         let n = (self.0 >> 56) as usize;
-        (n > 0).then(|| STATUSES[n - 1])
+        (n > 0).then(|| Status::ALL[n - 1])
     }
     fn ended(self, status: Status) -> First {
-        let n = STATUSES.iter().position(|s| *s == status).unwrap_or(3) as u64 + 1;
+        let n = Status::ALL.iter().position(|s| *s == status).unwrap_or(3) as u64 + 1;
         First(self.index() | (n << 56))
     }
 }
