@@ -80,10 +80,16 @@ impl Attempts {
         let (Some(adaptive), Some(rate)) = (&self.adaptive, &self.rate) else {
             return;
         };
-        let change = adaptive
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .on_answer(throttled, sent, tokio::time::Instant::now());
+        let now = tokio::time::Instant::now();
+        let mut controller = adaptive.lock().unwrap_or_else(|e| e.into_inner());
+        let mut change = controller.on_answer(throttled, sent, now);
+        // A server that states its limit (RateLimit-Policy, X-RateLimit-*) needs no probing.
+        if let Some(pace) = self.transport.take_statement().and_then(|s| s.pace())
+            && let Change::Rate(r) = controller.on_stated(pace, now)
+        {
+            change = Change::Rate(r);
+        }
+        drop(controller);
         if let Change::Rate(r) = change {
             rate.set_rate(r);
             tracing::info!("--rate auto: now {r:.1} requests/s");

@@ -23,6 +23,7 @@ mod lines;
 mod manual;
 mod network;
 mod plan;
+mod ratelimit;
 mod readme;
 mod secrets;
 mod signals;
