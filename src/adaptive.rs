@@ -58,7 +58,7 @@ const CONFIRM_ANSWERS: u64 = 6;
 pub const CLOSE: f64 = 1.08;
 /// Cruising this long (and [`PROBE_ANSWERS`] answers) without a throttle starts a probe.
 pub const PROBE_AFTER: Duration = Duration::from_secs(2);
-const PROBE_ANSWERS: u64 = 100;
+const PROBE_ANSWERS: u64 = 200;
 /// The first probe step, as a share of the cap; each confirmed step doubles it.
 const PROBE_GAIN: f64 = 0.05;
 /// Accepted answers between the throttles of an episode before they measure the limit.
