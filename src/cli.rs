@@ -22,7 +22,10 @@ use crate::secret::Secret;
         skipped or planned), secrets are never printed, and the exit code says how the run \
         went: 0 all done, 1 some target failed, 2 usage or configuration error (nothing sent), \
         3 credentials rejected, 130 interrupted. Options that name no command (the run and \
-        output options) go before or after the command.",
+        output options) go before or after the command.\n\n\
+        Records name a token by its fingerprint: \"sha256:\" and the first 12 hex digits of \
+        the SHA-256 of the token. To find the record of a token:\n\
+        printf %s \"$TOKEN\" | sha256sum | cut -c1-12",
     override_usage = "revoke [OPTIONS] <COMMAND> [COMMAND OPTIONS] [TARGET]...",
     after_help = REVOKE_EXAMPLES
 )]
@@ -56,8 +59,8 @@ pub struct GlobalArgs {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
 
-    /// After each revocation, ask the provider whether the token is really dead (ciam,
-    /// cloudbase, identity-store); records gain "verified".
+    /// Prove each revocation: ask the provider before and after it (ciam, cloudbase,
+    /// identity-store); "verified" is true only for a token seen alive before and dead after.
     #[arg(help_heading = "Run options", long, env = "REVOKE_VERIFY", global = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub verify: bool,
@@ -100,6 +103,12 @@ pub struct GlobalArgs {
           value_parser = parse_timeout, allow_negative_numbers = true, global = true)]
     pub timeout: f64,
 
+    /// A run that finds no target at all (an empty --input, a listing with nothing in it)
+    /// fails with exit 1, naming where the targets were to come from, instead of exit 0.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_REQUIRE_TARGETS", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_targets: bool,
+
     /// Append one line per finished target to FILE; a rerun with the same journal skips the
     /// targets already finished successfully.
     #[arg(
@@ -110,6 +119,43 @@ pub struct GlobalArgs {
         global = true
     )]
     pub journal: Option<PathBuf>,
+
+    /// With --journal: an smh or bi-embed entry (an action on every token a user or page has
+    /// now) replays only while younger than DURATION (90s, 15m, 24h, 7d; 0 = never); older,
+    /// the target is sent again. A revoked token or token id replays at any age.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RESUME_WITHIN", default_value = "24h",
+          value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub resume_within: std::time::Duration,
+
+    /// Ignore the journal that the config file, a plan or REVOKE_JOURNAL names, for this run:
+    /// every target is sent and nothing is journaled.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_NO_JOURNAL", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_journal: bool,
+    /// The change or incident ticket this run belongs to, copied into every record and journal
+    /// line (at most 256 bytes, no control characters).
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_TICKET",
+        value_name = "ID",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub ticket: Option<String>,
+
+    /// Who runs it, copied into every record and journal line (at most 256 bytes, no control
+    /// characters). Default: the login name: $USER, else $LOGNAME, else the name of the
+    /// process's user id in /etc/passwd, else none.
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_ACTOR",
+        value_name = "NAME",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub actor: Option<String>,
 
     /// More logging on stderr (-v info, -vv requests, -vvv answers); RUST_LOG is also honoured.
     #[arg(help_heading = "Output options", short, long, action = clap::ArgAction::Count, global = true)]
@@ -135,6 +181,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "REVOKE_CONFIG", value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
+    /// Read no config file at all (neither --config nor the default one): only flags and
+    /// environment variables.
+    #[arg(long, env = "REVOKE_NO_CONFIG", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_config: bool,
+
     /// Use the settings of [COMMAND.NAME] in the config file (else [COMMAND.default], when
     /// the file has it).
     #[arg(long, env = "REVOKE_CONTEXT", value_name = "NAME", global = true)]
@@ -159,6 +211,29 @@ pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
     })
 }
 
+/// The longest `--ticket` or `--actor`, in bytes: a ticket id or a URL to it, a name.
+pub const MAX_LABEL: usize = 256;
+
+/// A `--ticket` or `--actor` value: trimmed, not empty, at most [`MAX_LABEL`] bytes, and no
+/// control character, line or paragraph separator or bidirectional override (the value is
+/// evidence: what a reader sees must be what was given).
+pub fn parse_label(s: &str) -> Result<String, String> {
+    let v = s.trim();
+    if v.is_empty() {
+        return Err("cannot be empty".into());
+    }
+    if v.len() > MAX_LABEL {
+        return Err(format!("at most {MAX_LABEL} bytes, not {}", v.len()));
+    }
+    if v.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Err("cannot contain control characters".into());
+    }
+    Ok(v.to_string())
+}
+
 /// The longest `--timeout`: one day.
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
@@ -170,6 +245,46 @@ pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(v)
+}
+
+/// The longest `--resume-within`: ten years (longer is "always"; use a token's own journal).
+const MAX_WINDOW_SECS: u64 = 3650 * 86_400;
+
+/// `--resume-within`: `0`, or whole numbers with units, `90s`, `15m`, `24h`, `7d`, `1h30m`.
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let text = s.trim();
+    let wrong = || {
+        format!("{s:?} is not a duration: use 0 or a number with a unit, as in 90s, 15m, 24h or 7d")
+    };
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(wrong()),
+        };
+        let n: u64 = digits.parse().map_err(|_| wrong())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .filter(|t| *t <= MAX_WINDOW_SECS)
+            .ok_or_else(|| "must be at most 3650d (ten years)".to_string())?;
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(wrong());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 /// A whole number from `lo` to `hi`: clap says `invalid value '-1' for '--retries <N>': must
@@ -258,12 +373,39 @@ pub enum Command {
     IdentityStore(IdentityStoreArgs),
 
     /// Show the settings a run would use, each with where it comes from
+    ///
+    /// Each option's value and its source: flag, env NAME, FILE:LINE of the config file, or
+    /// default; secrets show as *** with their source. The config file's format (its tables,
+    /// keys, contexts and secret sources) is in revoke-config(1), section CONFIGURATION FILE:
+    /// `revoke man config`.
     #[command(after_help = CONFIG_EXAMPLES)]
     Config(ConfigArgs),
 
     /// Run a plan: the steps of a TOML file, several commands at once, in one run
+    ///
+    /// Every step is checked before anything is sent; then the steps run at the same time,
+    /// with one output stream, one journal and one exit code. The plan file's format (its
+    /// [[step]] and [defaults] tables, ${VAR}s, where values come from, examples) is in
+    /// revoke-apply(1), section PLAN FILE: `revoke man apply`.
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
+
+    /// Write the evidence of runs: one row per target, from records or journals
+    ///
+    /// Reads the NDJSON records of runs (`-o json` of a command or of `revoke apply`; summary
+    /// lines are skipped) and journal files (--journal), in any mix, and writes one row per
+    /// record or journal line: row or step, provider, target (a fingerprint or an id),
+    /// status, requested at, answered at, verified, request id, ticket and actor. A field the
+    /// input does not have is left empty. As a Markdown table (for a ticket), CSV (for a
+    /// spreadsheet: RFC 4180; a cell a spreadsheet would run as a formula gets a leading ',
+    /// so it reads as text) or one self-contained printable HTML page (no script, nothing
+    /// fetched). Lines are read
+    /// as --input lines are (UTF-8, at most 64 KiB each); at most 100000 rows. A line that is
+    /// not a record, a journal line or a summary is named on stderr as FILE:LINE: why; the
+    /// report is still written, and the exit code is 1. Exit 2 when a file cannot be read, or
+    /// nothing in them is a record, or there are more than 100000 rows: nothing is written.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -286,6 +428,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files of NDJSON records or journal lines, read in order (`-` reads stdin).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// md: a Markdown table; csv: RFC 4180 CSV; html: one self-contained printable page.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE (replaced whole, only once it is complete) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -381,6 +545,18 @@ Examples:
   USER_ID=alice revoke apply offboard.toml --journal offboard-alice.ndjson \\
     -o json";
 
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  # Run with a ticket, keeping the records and the journal
+  USER_ID=alice revoke apply offboard.toml --ticket SEC-1234 \\
+    --journal alice.journal -o json > alice.ndjson
+  # A Markdown table to paste into the ticket
+  revoke report alice.ndjson
+  # The evidence of several runs, for an auditor's spreadsheet
+  revoke report alice.ndjson bob.ndjson --format csv --to offboarding.csv
+  # A printable page, from the journal
+  revoke report alice.journal --format html --to alice.html";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   revoke completions bash > ~/.local/share/bash-completion/completions/revoke
@@ -409,7 +585,7 @@ pub struct ConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan: a TOML file of [[step]] tables (see the README's "Plans").
+    /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE).
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
 }

@@ -28,15 +28,103 @@ struct Row {
 }
 
 /// Shows the settings; exit 0, or 2 when the settings a run would use cannot be (a bad value,
-/// an unknown context).
+/// an unknown context, a required option unset, a secret that cannot be read), each problem
+/// on its own stderr line after the table.
 pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&ConfigFile>) -> Ended {
     match rows(args, g, given, file) {
-        Ok((head, rows)) => print(g.output, &head, &rows),
+        Ok((head, rows, problems)) => {
+            let printed = print(g.output, &head, &rows);
+            if problems.is_empty() {
+                return printed;
+            }
+            for p in &problems {
+                crate::logging::error(p);
+            }
+            crate::logging::error(&format!(
+                "{} problem{}: a run with these settings would stop before sending anything",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            ));
+            Ended::NothingSent
+        }
         Err(e) => {
             crate::logging::error(&e.to_string());
             Ended::NothingSent
         }
     }
+}
+
+/// What a run of each command cannot do without, as its settings check it: options one of
+/// which must be set, and the error the run gives when none is.
+type Required = (&'static [&'static str], fn(&str) -> UsageError);
+
+fn missing(flag: &'static str, value: &'static str) -> impl Fn(&str) -> UsageError {
+    move |command| UsageError::Missing {
+        flag,
+        value,
+        key: flag.trim_start_matches('-'),
+        command: command.to_string(),
+    }
+}
+
+fn required_of(command: &str) -> Vec<Required> {
+    match command {
+        "bi-embed" => vec![
+            (&["project-id"], |c| missing("--project-id", "ID")(c)),
+            (&["user-corp-id"], |c| missing("--user-corp-id", "ID")(c)),
+            (&["scope"], |c| missing("--scope", "panel|page")(c)),
+        ],
+        "smh" => vec![(&["library-id"], |c| missing("--library-id", "ID")(c))],
+        "cloudbase" => vec![(&["env-id", "endpoint"], |_| {
+            UsageError::NoEndpoint(format!(
+                "--env-id is required (it names the host https://ENV.{}), unless --endpoint is given",
+                crate::providers::cloudbase::GATEWAY_DOMAIN
+            ))
+        })],
+        "ciam" => vec![
+            (&["domain", "endpoint"], |_| {
+                UsageError::NoEndpoint(
+                    "ciam needs --domain HOST (the user directory's domain) or --endpoint URL"
+                        .into(),
+                )
+            }),
+            (&["client-id"], |c| missing("--client-id", "ID")(c)),
+        ],
+        "identity-store" => vec![
+            (&["region", "endpoint"], |_| {
+                UsageError::NoEndpoint(
+                    "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL".into(),
+                )
+            }),
+            (&["identity-store-id"], |c| {
+                missing("--identity-store-id", "ID")(c)
+            }),
+            (&["tenant-id"], |c| missing("--tenant-id", "ID")(c)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The required options of `command` that no layer sets, as the run would say.
+fn unset_required(command: &str, layers: &Layers) -> Vec<String> {
+    required_of(command)
+        .into_iter()
+        .filter(|(keys, _)| {
+            keys.iter()
+                .all(|k| layers.show(&k.replace('-', "_")).is_none())
+        })
+        .map(|(_, problem)| problem(command).to_string())
+        .collect()
+}
+
+/// Everything a run of `command` with these settings would stop on before sending, as it
+/// would say it, that can be known without running a `*-command`: required options unset, no
+/// credentials, a secret file missing, empty or readable by others. `revoke config` and a
+/// plan's checks list them all at once.
+pub fn problems(command: &str, layers: &Layers, env: &dyn Env) -> Vec<String> {
+    let mut all = unset_required(command, layers);
+    all.extend(credentials(command, layers, env).1);
+    all
 }
 
 /// What the table is about: the file, the context.
@@ -47,12 +135,13 @@ struct Head {
     contexts: Vec<String>,
 }
 
+/// The table's head and rows, and the problems a run with these settings would stop on.
 fn rows(
     args: &ConfigArgs,
     g: &GlobalArgs,
     given: &Given,
     file: Option<&ConfigFile>,
-) -> Result<(Head, Vec<Row>), UsageError> {
+) -> Result<(Head, Vec<Row>, Vec<String>), UsageError> {
     let env = ProcessEnv;
     let command = args.command.as_deref();
     let context = match command {
@@ -71,7 +160,14 @@ fn rows(
         None => Layers::new(given, &scoped),
     };
     // Refused here as a run would refuse it.
-    Global::resolve(g, &layers)?;
+    let mut problems = Vec::new();
+    let global = match Global::resolve(g, &layers) {
+        Ok(global) => Some(global),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
     let keys = match command {
         Some(c) => schema::command_keys(c).unwrap_or_default(),
         None => schema::global_keys(),
@@ -80,11 +176,33 @@ fn rows(
         .iter()
         .filter_map(|k| row(&layers, k))
         .collect::<Vec<_>>();
+    // `--actor` unset defaults to the login name, found when the settings are resolved.
+    if let Some(actor) = rows
+        .iter_mut()
+        .find(|r| r.option == "actor" && r.value.is_none())
+        && let Some(name) = global.and_then(|g| g.evidence.actor)
+    {
+        actor.value = Some(name);
+        actor.from = "login name".into();
+    }
     if let Some(c) = command {
-        rows.extend(credentials(c, &layers, &env));
+        problems.extend(unset_required(c, &layers));
+        let (secret_rows, secret_problems) = credentials(c, &layers, &env);
+        rows.extend(secret_rows);
+        problems.extend(secret_problems);
+    }
+    // As the run would: a configured journal set aside by --no-journal is none.
+    if g.no_journal
+        && let Some(r) = rows.iter_mut().find(|r| r.option == "journal")
+    {
+        r.value = None;
+        r.from = "set aside by --no-journal".into();
     }
     let head = Head {
         file: file.map(|f| f.path.display().to_string()).or_else(|| {
+            if g.no_config {
+                return Some("none (--no-config)".to_string());
+            }
             config_file::location(g.config.as_deref(), &env)
                 .map(|(p, _)| format!("{} (not found: no config file)", p.display()))
         }),
@@ -104,7 +222,7 @@ fn rows(
             })
             .unwrap_or_default(),
     };
-    Ok((head, rows))
+    Ok((head, rows, problems))
 }
 
 /// The row of an option the command line defines (file-only secret keys are shown by
@@ -130,8 +248,49 @@ fn row(layers: &Layers, key: &Key) -> Option<Row> {
     })
 }
 
-/// The command's credentials, by source (never by value). A `*-command` is not run.
-fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
+/// The command's credentials, by source (never by value), and what a run would refuse in them
+/// (none found; a secret file missing, empty or readable by others). A `*-command` is not run.
+fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<String>) {
+    let rows = credential_rows(command, layers, env);
+    let mut problems = Vec::new();
+    if let Some(keys) = schema::secret_of(command) {
+        match secrets::locate(layers, env, &keys, None) {
+            None => problems.push(secrets::not_found(&keys).to_string()),
+            Some(secrets::Source::File(f)) if f.text != "-" => {
+                if let Err(why) = crate::creds::read_secret_file(
+                    std::path::Path::new(&f.text),
+                    env,
+                    keys.file_key,
+                ) {
+                    let e = UsageError::Config {
+                        file: f.file.clone(),
+                        line: f.line,
+                        key: keys.file_key.to_string(),
+                        why,
+                    };
+                    problems.push(e.to_string());
+                }
+            }
+            Some(secrets::Source::Env(name))
+                if env.var(name).is_none_or(|v| v.trim().is_empty()) =>
+            {
+                problems.push(format!("{name} is empty"));
+            }
+            _ => {}
+        }
+    }
+    // Tencent's and Huawei's credentials: none found is what the run says too.
+    if schema::secret_of(command).is_none() && command != "cloudbase" {
+        problems.extend(
+            rows.iter()
+                .filter(|r| r.value.is_none())
+                .map(|r| r.from.clone()),
+        );
+    }
+    (rows, problems)
+}
+
+fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
     let secret = |option: &str, found: Result<String, String>| match found {
         Ok(from) => Row {
             option: option.into(),
@@ -265,7 +424,7 @@ fn table_text(head: &Head, rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             let value = r.value.clone().unwrap_or_else(|| "-".into());
-            let from = if r.value.is_none() && !r.secret {
+            let from = if r.value.is_none() && !r.secret && r.from.is_empty() {
                 "not set".into()
             } else {
                 r.from.clone()

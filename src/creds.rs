@@ -258,8 +258,37 @@ pub fn read_secret_file(path: &Path, env: &dyn Env, flag: &str) -> Result<Secret
 /// (BOM removed, UTF-8 only); a decoding problem is an error naming its cause.
 fn read_small_file(path: &Path) -> std::io::Result<String> {
     let file = std::fs::File::open(path)?;
+    if let Ok(meta) = file.metadata() {
+        warn_if_open(path, &meta);
+    }
     crate::input::read_text(file, 1024 * 1024).map_err(std::io::Error::other)
 }
+
+/// A credentials file other users can read draws one warning with the `chmod` that fixes it.
+/// It is not refused, unlike a `--*-file` secret: tccli writes its `*.credential` files 0644,
+/// and refusing them would break every tccli user.
+#[cfg(unix)]
+fn warn_if_open(path: &Path, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    static WARNED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned.iter().any(|p| p == path) {
+        return;
+    }
+    warned.push(path.to_path_buf());
+    crate::logging::say(&format!(
+        "revoke: warning: {}: permissions {mode:04o}: other users can read these credentials; run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    ));
+}
+
+#[cfg(not(unix))]
+fn warn_if_open(_path: &Path, _meta: &std::fs::Metadata) {}
 
 #[cfg(unix)]
 fn check_permissions(

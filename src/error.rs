@@ -8,6 +8,9 @@
 
 use std::time::Duration;
 
+/// What a record says of an error answer that carried no description of its own.
+pub const NO_DESCRIPTION: &str = "the server gave no description";
+
 /// The small shared classification that each provider's error-code table maps into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -24,6 +27,11 @@ pub enum ErrorKind {
     /// The server's TLS certificate was refused: no request to it can succeed; stop the run
     /// (exit 1), never retry.
     Certificate,
+    /// The answer shows the endpoint is not the provider's API: a 2xx that does not look like
+    /// the API's success (a sign-in page), or a 404 or 405 the API never gives to this request.
+    /// Never retried; when the first answers of a run are all like this, the run stops early
+    /// (`EndpointMismatch`).
+    NotTheApi,
 }
 
 impl ErrorKind {
@@ -75,6 +83,16 @@ pub enum ApiError {
         retry_after: Option<Duration>,
     },
 
+    /// A 2xx answer that does not look like the provider's documented success (an HTML page, a
+    /// body where none is expected, JSON that is not the API's): never a success. The message
+    /// says what success looks like and what came instead.
+    #[error("{message}")]
+    NotTheApi {
+        http_status: u16,
+        message: String,
+        request_id: Option<String>,
+    },
+
     /// The provider answered with something that cannot be read (HTML page, truncated JSON).
     #[error("unreadable answer (HTTP {http_status}): {message}")]
     Unreadable {
@@ -92,6 +110,7 @@ impl ApiError {
             ApiError::Build { .. } => ErrorKind::Rejected,
             ApiError::Send { .. } => ErrorKind::Transient,
             ApiError::Certificate { .. } => ErrorKind::Certificate,
+            ApiError::NotTheApi { .. } => ErrorKind::NotTheApi,
             ApiError::Service { kind, .. } | ApiError::Unreadable { kind, .. } => *kind,
         }
     }
@@ -109,6 +128,7 @@ impl ApiError {
             ApiError::Certificate { .. } => "CertificateError".into(),
             ApiError::Service { code, .. } => code.clone(),
             ApiError::Unreadable { .. } => "UnreadableResponse".into(),
+            ApiError::NotTheApi { .. } => "NotTheApi".into(),
         }
     }
 
@@ -122,24 +142,25 @@ impl ApiError {
 
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            ApiError::Service { http_status, .. } | ApiError::Unreadable { http_status, .. } => {
-                Some(*http_status)
-            }
+            ApiError::Service { http_status, .. }
+            | ApiError::Unreadable { http_status, .. }
+            | ApiError::NotTheApi { http_status, .. } => Some(*http_status),
             _ => None,
         }
     }
 
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ApiError::Service { request_id, .. } | ApiError::Unreadable { request_id, .. } => {
-                request_id.as_deref()
-            }
+            ApiError::Service { request_id, .. }
+            | ApiError::Unreadable { request_id, .. }
+            | ApiError::NotTheApi { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
+            ApiError::NotTheApi { .. } => None,
             ApiError::Service { retry_after, .. } | ApiError::Unreadable { retry_after, .. } => {
                 *retry_after
             }
@@ -194,6 +215,127 @@ impl ApiError {
                 kind,
                 retry_after,
             },
+            ApiError::NotTheApi {
+                http_status,
+                message,
+                request_id,
+            } => ApiError::NotTheApi {
+                http_status,
+                message: clean(&message),
+                request_id: request_id.map(|r| clean(&r)),
+            },
+        }
+    }
+
+    /// Whether the answer was the provider's API speaking: an error in the API's own format,
+    /// about this request. What the early stop (`EndpointMismatch`) and "credentials first"
+    /// take as proof that the endpoint is the API.
+    pub fn from_the_api(&self) -> bool {
+        matches!(self, ApiError::Service { .. }) && self.kind() != ErrorKind::NotTheApi
+    }
+
+    /// The same error, its message prefixed with where the request went (`url`, as shown,
+    /// secrets masked), when the answer shows that place is not the API: the one thing to
+    /// check is the endpoint.
+    pub fn at(self, url: &str) -> ApiError {
+        if self.kind() != ErrorKind::NotTheApi {
+            return self;
+        }
+        self.prefixed(url)
+    }
+
+    fn prefixed(self, url: &str) -> ApiError {
+        match self {
+            ApiError::Service {
+                http_status,
+                code,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Service {
+                http_status,
+                code,
+                message: format!("{url}: {message}"),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::Unreadable {
+                http_status,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Unreadable {
+                http_status,
+                message: format!("{url}: {message}"),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::NotTheApi {
+                http_status,
+                message,
+                request_id,
+            } => ApiError::NotTheApi {
+                http_status,
+                message: format!("{url}: {message}"),
+                request_id,
+            },
+            other => other,
+        }
+    }
+
+    /// The same error with `note` added to its message (why it was not retried). A provider's
+    /// placeholder for an answer without a description gives way to the note.
+    pub fn noted(self, note: &str) -> ApiError {
+        let add = |message: String| {
+            if message.is_empty() || message == NO_DESCRIPTION {
+                note.to_string()
+            } else {
+                format!("{message}; {note}")
+            }
+        };
+        match self {
+            ApiError::Service {
+                http_status,
+                code,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Service {
+                http_status,
+                code,
+                message: add(message),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::Unreadable {
+                http_status,
+                message,
+                request_id,
+                kind,
+                retry_after,
+            } => ApiError::Unreadable {
+                http_status,
+                message: add(message),
+                request_id,
+                kind,
+                retry_after,
+            },
+            ApiError::Send {
+                message,
+                timeout,
+                silent,
+            } => ApiError::Send {
+                message: add(message),
+                timeout,
+                silent,
+            },
+            other => other,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct RunFlags {
     pub setup_failed: bool,
     /// `not_found` counts as success (`--missing-ok`).
     pub missing_ok: bool,
+    /// A run with no target is a failure (`--require-targets`).
+    pub require_targets: bool,
 }
 
 /// How a run that reached the engine ended: what the sink counted and what went wrong on the
@@ -122,6 +124,7 @@ pub fn status(end: &Ended) -> Exit {
                 || s.skipped > 0
                 || (s.not_found > 0 && !f.missing_ok)
                 || f.setup_failed
+                || (f.require_targets && s.total == 0)
                 || run.journal_failed
                 || run.stdout_failed
             {
@@ -145,6 +148,7 @@ pub fn process_code(end: &Ended) -> std::process::ExitCode {
 
 /// Leaves the process at once (the second Ctrl-C), with the code of `end`.
 pub fn quit_now(end: &Ended) -> ! {
+    crate::input::restore_terminal();
     std::process::exit(i32::from(code(end)))
 }
 

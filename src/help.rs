@@ -20,7 +20,7 @@ use crate::cli::Cli;
 use crate::exit::Ended;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
-pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "version", "help"];
+pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "report", "version", "help"];
 
 /// An environment variable revoke reads (besides the options' own `env`, which clap knows).
 pub struct EnvVar {
@@ -88,9 +88,20 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         meaning: "set to 1 to accept a --*-secret-file that other users can read",
     },
     EnvVar {
+        names: &["REVOKE_SECRET_COMMAND_TIMEOUT"],
+        commands: &["smh", "ciam"],
+        meaning: "seconds a *-command may run before it is killed (default 30)",
+    },
+    EnvVar {
         names: &["HOME"],
         commands: &["bi-embed", "identity-store"],
         meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",
+    },
+    EnvVar {
+        names: &["USER", "LOGNAME"],
+        commands: EVERY,
+        meaning: "the login name, the default --actor when neither --actor, REVOKE_ACTOR nor \
+                  the config file gives one (USER first; else the user id's name in /etc/passwd)",
     },
     EnvVar {
         names: &["XDG_CONFIG_HOME"],
@@ -108,6 +119,11 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         commands: EVERY,
         meaning: "trust the CA certificates (PEM) in this file or these directories \
                   instead of the system's",
+    },
+    EnvVar {
+        names: &["TMPDIR"],
+        commands: EVERY,
+        meaning: "where a journal longer than 262,144 lines is indexed (default: /tmp)",
     },
     EnvVar {
         names: &["RUST_LOG"],

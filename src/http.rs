@@ -327,24 +327,61 @@ pub struct Transport {
     stated: std::sync::Arc<std::sync::Mutex<Option<crate::ratelimit::Statement>>>,
 }
 
+/// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
+/// any host" (CURLOPT_NOPROXY: "a single * character, which matches all hosts, and effectively
+/// disables the proxy"). reqwest's matcher (hyper-util 0.1) applies `*` to host names only, not
+/// to IP addresses such as `127.0.0.1`, so the run turns proxies off itself.
+fn no_proxy_for_any_host(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|n| var(n).filter(|v| !v.trim().is_empty()))
+        .is_some_and(|v| v.split(',').any(|entry| entry.trim() == "*"))
+}
+
 impl Transport {
     /// `tls`: whether any https endpoint will be used. Loading the platform's root certificates
     /// costs start-up time, so a plain-http (loopback) run skips it.
     pub fn new(connect_timeout: Duration, pool: usize, tls: bool) -> Result<Transport, String> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(connect_timeout)
-            .pool_max_idle_per_host(pool.max(1))
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true);
-        if !tls {
-            builder = builder
-                .tls_built_in_root_certs(false)
-                .tls_built_in_native_certs(false);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot set up HTTP: {}", error_chain(&e.without_url())))?;
+        let roots = if tls { trusted_roots()? } else { None };
+        open_files_limit();
+        // NO_PROXY is read here, in the process, so it is part of the shared client's setup.
+        let no_proxy = no_proxy_for_any_host(|name| std::env::var(name).ok());
+        let client = shared_client(connect_timeout, pool, tls, || {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(connect_timeout)
+                .pool_max_idle_per_host(pool.max(1))
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true);
+            if !tls {
+                builder = builder
+                    .tls_built_in_root_certs(false)
+                    .tls_built_in_native_certs(false);
+            }
+            if no_proxy {
+                builder = builder.no_proxy();
+            }
+            if let Some(roots) = &roots {
+                // SSL_CERT_FILE / SSL_CERT_DIR replace the system's certificates, as they do
+                // for curl and OpenSSL; revoke reads them itself, bounded (see trusted_roots).
+                builder = builder
+                    .tls_built_in_root_certs(false)
+                    .tls_built_in_native_certs(false);
+                for cert in &roots.certs {
+                    builder = builder.add_root_certificate(cert.clone());
+                }
+            }
+            builder.build().map_err(|e| {
+                let why = error_chain(&e.without_url());
+                match &roots {
+                    Some(roots) => format!(
+                        "{}: a certificate in it cannot be used ({why}); give CA certificates in PEM",
+                        roots.named
+                    ),
+                    None => format!("cannot set up HTTP: {why}"),
+                }
+            })
+        })?;
         Ok(Transport {
             client,
             clock: Default::default(),
@@ -463,10 +500,168 @@ impl Transport {
     }
 }
 
+/// One HTTP client per (timeout, pool, tls) for the whole process: the steps of a plan share
+/// it (and its connections) instead of building, and loading the CA certificates, once per step.
+fn shared_client(
+    connect_timeout: Duration,
+    pool: usize,
+    tls: bool,
+    build: impl FnOnce() -> Result<reqwest::Client, String>,
+) -> Result<reqwest::Client, String> {
+    type Clients = std::collections::HashMap<(Duration, usize, bool), reqwest::Client>;
+    static CLIENTS: std::sync::OnceLock<std::sync::Mutex<Clients>> = std::sync::OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(client) = clients.get(&(connect_timeout, pool, tls)) {
+        return Ok(client.clone());
+    }
+    let client = build()?;
+    clients.insert((connect_timeout, pool, tls), client.clone());
+    Ok(client)
+}
+
+/// The largest certificate file read (`SSL_CERT_FILE`, or one file of `SSL_CERT_DIR`): the
+/// whole Mozilla bundle is about 220 KiB.
+pub const MAX_CERT_FILE: u64 = 4 << 20;
+
+/// The most bytes read from `SSL_CERT_DIR` in all, and the most files looked at there.
+pub const MAX_CERT_DIR: u64 = 32 << 20;
+const MAX_CERT_DIR_FILES: usize = 10_000;
+
+/// The CA certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name, and how to name them.
+pub struct Roots {
+    certs: Vec<reqwest::Certificate>,
+    named: String,
+}
+
+/// The certificates of `SSL_CERT_FILE` and `SSL_CERT_DIR` (`:`-separated directories), read
+/// once per process; `None` when neither is set (the system's are used). Bounded: only regular
+/// files, at most [`MAX_CERT_FILE`] each and [`MAX_CERT_DIR`] in all (`SSL_CERT_FILE=/dev/zero`
+/// used to grow to gigabytes). An unusable file, or variables that give no certificate at all,
+/// are an error naming the variable (before, every request failed with `UnknownIssuer`).
+fn trusted_roots() -> Result<Option<&'static Roots>, String> {
+    static ROOTS: std::sync::OnceLock<Result<Option<Roots>, String>> = std::sync::OnceLock::new();
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    ROOTS
+        .get_or_init(|| load_roots(var("SSL_CERT_FILE"), var("SSL_CERT_DIR")))
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(Clone::clone)
+}
+
+fn load_roots(
+    file: Option<std::ffi::OsString>,
+    dirs: Option<std::ffi::OsString>,
+) -> Result<Option<Roots>, String> {
+    use std::path::{Path, PathBuf};
+    if file.is_none() && dirs.is_none() {
+        return Ok(None);
+    }
+    let mut named = Vec::new();
+    let mut certs = Vec::new();
+    let mut read_in_dirs = 0u64;
+    let read = |path: &Path, what: &str, budget: u64| -> Result<Vec<u8>, String> {
+        use std::io::Read;
+        let shown = format!("{what} {}", path.display());
+        let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{shown}: not a regular file; give a PEM file of CA certificates"
+            ));
+        }
+        let limit = MAX_CERT_FILE.min(budget);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(format!(
+                "{shown}: larger than {} MiB; give a PEM file of CA certificates",
+                limit >> 20
+            ));
+        }
+        Ok(bytes)
+    };
+    let parse = |bytes: &[u8], shown: &str| -> Result<Vec<reqwest::Certificate>, String> {
+        reqwest::Certificate::from_pem_bundle(bytes).map_err(|e| {
+            format!(
+                "{shown}: not a PEM file of certificates ({}); give CA certificates in PEM",
+                error_chain(&e)
+            )
+        })
+    };
+    if let Some(file) = file {
+        let path = PathBuf::from(file);
+        let shown = format!("SSL_CERT_FILE {}", path.display());
+        let found = parse(&read(&path, "SSL_CERT_FILE", MAX_CERT_FILE)?, &shown)?;
+        if found.is_empty() {
+            return Err(format!(
+                "{shown}: holds no certificate (-----BEGIN CERTIFICATE-----); give CA certificates in PEM"
+            ));
+        }
+        certs.extend(found);
+        named.push(shown);
+    }
+    if let Some(dirs) = dirs {
+        for dir in std::env::split_paths(&dirs).filter(|d| !d.as_os_str().is_empty()) {
+            let shown = format!("SSL_CERT_DIR {}", dir.display());
+            let entries = std::fs::read_dir(&dir).map_err(|e| format!("{shown}: {e}"))?;
+            for (n, entry) in entries.enumerate() {
+                if n >= MAX_CERT_DIR_FILES {
+                    return Err(format!(
+                        "{shown}: more than {MAX_CERT_DIR_FILES} files; give a directory of CA certificates"
+                    ));
+                }
+                let path = entry.map_err(|e| format!("{shown}: {e}"))?.path();
+                // As OpenSSL does: only files (links to them included) are read; anything
+                // else in the directory is passed over.
+                if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                    continue;
+                }
+                let budget = MAX_CERT_DIR.saturating_sub(read_in_dirs);
+                let bytes = read(&path, "SSL_CERT_DIR", budget)?;
+                read_in_dirs += bytes.len() as u64;
+                let file_shown = format!("SSL_CERT_DIR {}", path.display());
+                certs.extend(parse(&bytes, &file_shown)?);
+            }
+            named.push(shown);
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "{}: no certificate found; give CA certificates in PEM",
+            named.join(", ")
+        ));
+    }
+    Ok(Some(Roots {
+        certs,
+        named: named.join(", "),
+    }))
+}
+
 fn send_error(host: &str, e: reqwest::Error) -> ApiError {
     let timeout = e.is_timeout();
     let e = e.without_url();
     let chain = error_chain(&e);
+    if out_of_descriptors(&e) {
+        // The process's own limit, not the server's silence: said so, with the way out, and
+        // never counted by the circuit breaker (which would skip the rest as Unreachable).
+        let limit = open_files_limit()
+            .map(|n| format!(" (now {n})"))
+            .unwrap_or_default();
+        let why = format!(
+            "too many open files: a local limit, not the server: raise it with `ulimit -n N`{limit}, or lower --concurrency"
+        );
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| crate::logging::say(&format!("revoke: warning: {why}")));
+        return ApiError::Send {
+            message: format!("{host}: {why} ({chain})"),
+            timeout: false,
+            silent: false,
+        };
+    }
     if is_certificate_error(&chain) {
         return ApiError::Certificate {
             host: host.to_string(),
@@ -489,6 +684,34 @@ fn send_error(host: &str, e: reqwest::Error) -> ApiError {
         timeout,
         silent,
     }
+}
+
+/// Whether an error comes from the process running out of file descriptors (EMFILE: its own
+/// `ulimit -n`; ENFILE: the system's).
+fn out_of_descriptors(e: &(dyn std::error::Error + 'static)) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(io.raw_os_error(), Some(EMFILE | ENFILE))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux), for the message above. Read
+/// when the transport is made: once the descriptors have run out, the file cannot be opened.
+fn open_files_limit() -> Option<u64> {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    })
 }
 
 /// Whether a connection failed because the server's certificate was refused (rustls:
@@ -540,6 +763,34 @@ pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_star_means_no_proxy_for_any_host_as_in_curl() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(no_proxy_for_any_host(env(&[("NO_PROXY", "*")])));
+        assert!(no_proxy_for_any_host(env(&[("no_proxy", " * ")])));
+        assert!(no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "example.com, *"
+        )])));
+        assert!(no_proxy_for_any_host(env(&[
+            ("NO_PROXY", ""),
+            ("no_proxy", "*")
+        ])));
+        assert!(!no_proxy_for_any_host(env(&[("NO_PROXY", "example.com")])));
+        assert!(!no_proxy_for_any_host(env(&[(
+            "NO_PROXY",
+            "*.example.com"
+        )])));
+        assert!(!no_proxy_for_any_host(env(&[])));
+    }
 
     #[test]
     fn http_only_to_loopback() {

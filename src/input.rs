@@ -104,6 +104,8 @@ pub struct Targets {
 pub struct RawTarget {
     pub text: String,
     pub problem: Option<String>,
+    /// Where it came from, as the record's `source` says: `FILE:LINE`, `stdin:LINE`, `arg:N`.
+    pub source: Option<String>,
 }
 
 pub type Check<'a> = &'a dyn Fn(&str) -> Result<(), String>;
@@ -132,6 +134,30 @@ fn rereadable(path: &Path) -> bool {
     false
 }
 
+/// Why `path` cannot hold targets: a directory, a socket, anything but a regular file, a FIFO
+/// (`<(cmd)`) or a device (a terminal, `/dev/null`). A directory used to be read as one empty
+/// line, and so one failed record, while the rest of a plan was sent.
+fn not_a_source(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Some("a directory, not a file of targets (one per line)".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_socket() {
+            return Some("a socket, not a file of targets (one per line)".into());
+        }
+        if ft.is_file() || ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
+            return None;
+        }
+        Some("not a file of targets (one per line)".into())
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 impl Targets {
     pub fn prepare(
         args: Vec<String>,
@@ -154,6 +180,9 @@ impl Targets {
                 count = None;
                 Some(InputSpec::Stdin)
             }
+            Some(p) if let Some(why) = not_a_source(p) => {
+                return Err(format!("--input {}: {why}", p.display()));
+            }
             Some(p) if !rereadable(p) => {
                 count = None;
                 Some(InputSpec::Stream(p.to_path_buf()))
@@ -169,6 +198,22 @@ impl Targets {
             input,
             count,
         })
+    }
+
+    /// Where the targets come from, in words: `--input tokens.txt`, `the TARGET arguments`.
+    pub fn origin(&self) -> String {
+        let input = match &self.input {
+            None => None,
+            Some(InputSpec::Stdin) => Some("--input - (stdin)".to_string()),
+            Some(InputSpec::File(p) | InputSpec::Stream(p)) => {
+                Some(format!("--input {}", p.display()))
+            }
+        };
+        match (self.args.is_empty(), input) {
+            (_, None) => "the TARGET arguments".into(),
+            (true, Some(input)) => input,
+            (false, Some(input)) => format!("the TARGET arguments and {input}"),
+        }
     }
 
     /// No target at all: neither arguments nor `--input`.
@@ -188,19 +233,29 @@ impl Targets {
 
     /// The targets, in order, read lazily. `check` marks bad lines of once-only sources.
     pub fn stream(self, check: OwnedCheck) -> Box<dyn Iterator<Item = RawTarget> + Send> {
-        let args = self.args.into_iter().map(|text| RawTarget {
-            text,
-            problem: None,
-        });
+        let args = self
+            .args
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| RawTarget {
+                text,
+                problem: None,
+                source: Some(format!("arg:{}", i + 1)),
+            });
         let once = |lines: LineReader| {
             lines.map(move |r| match r {
                 Ok((n, text)) => {
                     let problem = check(&text).err().map(|e| format!("{}: {e}", n));
-                    RawTarget { text, problem }
+                    RawTarget {
+                        text,
+                        problem,
+                        source: Some(n.source()),
+                    }
                 }
                 Err(e) => RawTarget {
                     text: String::new(),
                     problem: Some(e.to_string()),
+                    source: Some(e.at.source()),
                 },
             })
         };
@@ -209,13 +264,15 @@ impl Targets {
             Some(InputSpec::File(path)) => {
                 let lines = LineReader::open(&path);
                 Box::new(args.chain(lines.map(|r| match r {
-                    Ok((_, text)) => RawTarget {
+                    Ok((at, text)) => RawTarget {
                         text,
                         problem: None,
+                        source: Some(at.source()),
                     },
                     Err(e) => RawTarget {
                         text: String::new(),
                         problem: Some(e.to_string()),
+                        source: Some(e.at.source()),
                     },
                 })))
             }
@@ -225,9 +282,13 @@ impl Targets {
                 Box::new(args.chain(once(lines)))
             }
             Some(InputSpec::Stdin) => {
+                // A person at a terminal is told what to do, and what they paste (tokens) is
+                // not shown on the screen.
+                let prompted = std::io::stdin().is_terminal().then(terminal::prompt);
                 let mut lines =
                     LineReader::new(Box::new(BufReader::new(std::io::stdin())), Source::Stdin);
                 lines.warn_if_empty = true;
+                lines.echo = prompted;
                 Box::new(args.chain(once(lines)))
             }
         }
@@ -267,11 +328,84 @@ pub enum Source {
     File(String),
 }
 
+/// Targets typed at a terminal (`--input -` with stdin a terminal): a prompt on stderr, and
+/// the terminal's echo off while they are read, so that a pasted token is not left on the
+/// screen (as `ssh-add` and `sudo` read a passphrase).
+///
+/// The echo is switched with `stty` (POSIX; `#![forbid(unsafe_code)]` rules out calling
+/// `tcsetattr` here), run on our own standard input, and restored from the settings `stty -g`
+/// saved: when the input ends, and at exit ([`restore_terminal`]), since a run stopped by a
+/// signal does not wait for a reader blocked on the terminal.
+pub mod terminal {
+    use std::process::{Command, Stdio};
+    use std::sync::Mutex;
+
+    /// The terminal settings to restore, while the echo is off.
+    static SAVED: Mutex<Option<String>> = Mutex::new(None);
+
+    /// The echo is off while this lives.
+    pub struct EchoOff(());
+
+    impl Drop for EchoOff {
+        fn drop(&mut self) {
+            restore();
+        }
+    }
+
+    fn stty(args: &[&str]) -> Option<String> {
+        let out = Command::new("stty")
+            .args(args)
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Says on stderr what to type and turns the echo off.
+    pub fn prompt() -> EchoOff {
+        let hidden = match stty(&["-g"]) {
+            Some(saved) if !saved.is_empty() && stty(&["-echo"]).is_some() => {
+                *SAVED.lock().unwrap_or_else(|e| e.into_inner()) = Some(saved);
+                " (not shown as you type)"
+            }
+            _ => "",
+        };
+        crate::logging::say(&format!(
+            "revoke: reading targets from the terminal{hidden}: paste or type them, one per line, then press Ctrl-D"
+        ));
+        EchoOff(())
+    }
+
+    /// Puts the terminal back as it was, if the echo was turned off. Safe to call at any time.
+    pub fn restore() {
+        let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(saved) = saved {
+            let _ = stty(&[&saved]);
+        }
+    }
+}
+
+pub use terminal::restore as restore_terminal;
+
 /// A line's place: `FILE:N` or `stdin line N`.
 #[derive(Clone, Debug)]
 pub struct At {
     pub source: Source,
     pub line: u64,
+}
+
+impl At {
+    /// The record's `source`: `FILE:LINE` or `stdin:LINE` (lines counted from 1, blank and
+    /// comment lines included, so an editor's line number finds it).
+    pub fn source(&self) -> String {
+        match &self.source {
+            Source::Stdin => format!("stdin:{}", self.line),
+            Source::File(name) => format!("{name}:{}", self.line),
+        }
+    }
 }
 
 impl std::fmt::Display for At {
@@ -318,6 +452,8 @@ pub struct LineReader {
     /// Say so on stderr when the source ends without a target (once-only sources: a file is
     /// checked up front instead).
     warn_if_empty: bool,
+    /// Targets typed at a terminal: its echo is off while they are read.
+    echo: Option<terminal::EchoOff>,
 }
 
 impl LineReader {
@@ -329,6 +465,7 @@ impl LineReader {
             buf: Vec::new(),
             yielded: false,
             warn_if_empty: false,
+            echo: None,
         }
     }
 
@@ -432,6 +569,8 @@ impl LineReader {
             match fill {
                 Ok(Fill::End) => {
                     self.reader = None;
+                    // The terminal's echo comes back as soon as the targets are read.
+                    self.echo = None;
                     return None;
                 }
                 Ok(Fill::Line) => {

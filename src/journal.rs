@@ -7,18 +7,38 @@
 //! a key: a 128-bit fingerprint over the provider, the options that give the target its meaning
 //! (library, project, tenant...) and the target itself (a token's own 128-bit fingerprint,
 //! never the token).
+//!
+//! What a rerun reads back is [`Done`], an index of the finished targets with the time of
+//! their answer (CLI.md "Journal replays": the record says when, and smh and bi-embed entries
+//! replay only while recent). Its memory does not grow with the journal: 24 bytes per line
+//! are held for the first [`MEMORY_SLOTS`] lines (6 MiB); a longer journal is sorted in runs
+//! of that size into unlinked temporary files (`$TMPDIR`, 24 bytes per finished target), merged
+//! into one sorted file, and looked up there through a sparse index that holds one key per
+//! [`BLOCK`] targets (16 bytes per 128 targets: 0.4 MB for 3 million).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Record, Status};
 
 /// The longest journal line read back; the lines this program writes are far shorter.
 const MAX_LINE: usize = 64 * 1024;
+
+/// How many journal lines are indexed in memory before they are sorted into a temporary file.
+pub const MEMORY_SLOTS: usize = 1 << 18;
+
+/// How many targets of the sorted file one key of the sparse index stands for.
+pub const BLOCK: usize = 128;
+
+/// How many sorted runs are kept open before they are merged into one (open files, buffers).
+const MAX_RUNS: usize = 32;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
@@ -29,30 +49,394 @@ struct Line {
     status: Status,
     ok: bool,
     at: String,
+    #[serde(default)]
+    ticket: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+/// What loading reads of a line: the rest (the target, the index) is for people and reports.
+#[derive(Deserialize)]
+struct Seen<'a> {
+    #[serde(borrow)]
+    key: std::borrow::Cow<'a, str>,
+    status: Status,
+    ok: bool,
+    #[serde(borrow)]
+    at: std::borrow::Cow<'a, str>,
+}
+
+/// A target an earlier run finished successfully: its status then, and when the answer came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    pub status: Status,
+    pub at: DateTime<Utc>,
+}
+
+impl Finished {
+    /// The time as a record carries it (RFC 3339, milliseconds, UTC).
+    pub fn at_text(&self) -> String {
+        self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+}
+
+const STATUSES: [Status; 6] = [
+    Status::Revoked,
+    Status::AlreadyInvalid,
+    Status::NotFound,
+    Status::Failed,
+    Status::Skipped,
+    Status::Planned,
+];
+
+/// One line of the index, 24 bytes: the key, and the time in milliseconds with the status
+/// (0: the target's last line says it did not finish successfully).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    hi: u64,
+    lo: u64,
+    stamp: u64,
+}
+
+impl Slot {
+    const BYTES: usize = 24;
+
+    fn new(key: u128, ok: Option<(Status, DateTime<Utc>)>) -> Option<Slot> {
+        let stamp = match ok {
+            None => 0,
+            Some((status, at)) => {
+                let ms = u64::try_from(at.timestamp_millis())
+                    .ok()
+                    .filter(|ms| *ms < 1 << 56)?;
+                let code = STATUSES.iter().position(|s| *s == status)? as u64 + 1;
+                ms << 8 | code
+            }
+        };
+        Some(Slot {
+            hi: (key >> 64) as u64,
+            lo: key as u64,
+            stamp,
+        })
+    }
+
+    fn key(&self) -> u128 {
+        (self.hi as u128) << 64 | self.lo as u128
+    }
+
+    fn finished(&self) -> Option<Finished> {
+        let status = *STATUSES.get(((self.stamp & 0xff) as usize).checked_sub(1)?)?;
+        let at = DateTime::from_timestamp_millis((self.stamp >> 8) as i64)?;
+        Some(Finished { status, at })
+    }
+
+    fn to_bytes(self) -> [u8; Slot::BYTES] {
+        let mut b = [0u8; Slot::BYTES];
+        b[..8].copy_from_slice(&self.hi.to_le_bytes());
+        b[8..16].copy_from_slice(&self.lo.to_le_bytes());
+        b[16..].copy_from_slice(&self.stamp.to_le_bytes());
+        b
+    }
+
+    fn from_bytes(b: &[u8]) -> Slot {
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        Slot {
+            hi: word(0),
+            lo: word(8),
+            stamp: word(16),
+        }
+    }
+}
+
+/// Sorts by key and keeps each key's last line (the journal's order within a key is kept by
+/// the stable sort).
+fn settle(slots: &mut Vec<Slot>) {
+    slots.sort_by_key(Slot::key);
+    slots.dedup_by(|later, kept| {
+        let same = later.key() == kept.key();
+        if same {
+            *kept = *later;
+        }
+        same
+    });
+}
+
+/// An unlinked temporary file: gone with the process, whatever happens to it.
+fn scratch() -> std::io::Result<File> {
+    let dir = std::env::temp_dir();
+    loop {
+        let path = dir.join(format!(
+            "revoke-journal-index-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => {
+                let _ = std::fs::remove_file(&path);
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("temporary file in {}: {e}", dir.display()),
+                ));
+            }
+        }
+    }
+}
+
+/// A sorted run being read back.
+struct Run {
+    reader: BufReader<File>,
+}
+
+impl Run {
+    fn open(mut file: File) -> std::io::Result<Run> {
+        file.rewind()?;
+        Ok(Run {
+            reader: BufReader::with_capacity(64 * 1024, file),
+        })
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<Slot>> {
+        let mut b = [0u8; Slot::BYTES];
+        match self.reader.read_exact(&mut b) {
+            Ok(()) => Ok(Some(Slot::from_bytes(&b))),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A sorted file of slots and its sparse index.
+struct Sorted {
+    file: File,
+    count: usize,
+    /// The first key of each [`BLOCK`] of the file.
+    sparse: Vec<u128>,
+}
+
+/// Merges sorted runs (later runs hold later lines, which win) into one. `keep_failed`: keep
+/// the slots that say a target did not finish, for a later merge to apply.
+fn merge(runs: Vec<File>, keep_failed: bool) -> std::io::Result<Sorted> {
+    let mut runs = runs
+        .into_iter()
+        .map(Run::open)
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut heap = BinaryHeap::new();
+    for (i, run) in runs.iter_mut().enumerate() {
+        if let Some(s) = run.next()? {
+            heap.push(Reverse((s.key(), i, s.stamp)));
+        }
+    }
+    let mut out = BufWriter::with_capacity(64 * 1024, scratch()?);
+    let (mut count, mut sparse) = (0usize, Vec::new());
+    while let Some(Reverse((key, i, stamp))) = heap.pop() {
+        // A run holds a key once, so its next slot has a greater key: refilled at once, it
+        // cannot come before the other runs' slots of this key.
+        if let Some(s) = runs[i].next()? {
+            heap.push(Reverse((s.key(), i, s.stamp)));
+        }
+        // Of the runs holding this key, the last (the latest lines) wins.
+        let mut winner = stamp;
+        while let Some(Reverse((k, j, st))) = heap.peek().copied() {
+            if k != key {
+                break;
+            }
+            heap.pop();
+            winner = st;
+            if let Some(s) = runs[j].next()? {
+                heap.push(Reverse((s.key(), j, s.stamp)));
+            }
+        }
+        if winner == 0 && !keep_failed {
+            continue;
+        }
+        if count % BLOCK == 0 {
+            sparse.push(key);
+        }
+        let slot = Slot {
+            hi: (key >> 64) as u64,
+            lo: key as u64,
+            stamp: winner,
+        };
+        out.write_all(&slot.to_bytes())?;
+        count += 1;
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(Sorted {
+        file,
+        count,
+        sparse,
+    })
+}
+
+/// The index as it is built, line by line.
+struct Builder {
+    chunk: Vec<Slot>,
+    runs: Vec<File>,
+    /// Slots held in memory before they are sorted into a run ([`MEMORY_SLOTS`]).
+    limit: usize,
+    /// Runs kept before they are merged into one ([`MAX_RUNS`]).
+    max_runs: usize,
+}
+
+impl Builder {
+    fn new(limit: usize, max_runs: usize) -> Builder {
+        Builder {
+            chunk: Vec::new(),
+            runs: Vec::new(),
+            limit,
+            max_runs,
+        }
+    }
+
+    fn push(&mut self, slot: Slot) -> std::io::Result<()> {
+        self.chunk.push(slot);
+        if self.chunk.len() >= self.limit {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        settle(&mut self.chunk);
+        let mut out = BufWriter::with_capacity(64 * 1024, scratch()?);
+        for s in &self.chunk {
+            out.write_all(&s.to_bytes())?;
+        }
+        self.runs
+            .push(out.into_inner().map_err(|e| e.into_error())?);
+        self.chunk.clear();
+        if self.runs.len() >= self.max_runs {
+            let merged = merge(std::mem::take(&mut self.runs), true)?;
+            self.runs.push(merged.file);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<Done> {
+        if self.runs.is_empty() {
+            settle(&mut self.chunk);
+            self.chunk.retain(|s| s.stamp != 0);
+            self.chunk.shrink_to_fit();
+            return Ok(Done {
+                index: Index::Memory(self.chunk),
+            });
+        }
+        if !self.chunk.is_empty() {
+            self.spill()?;
+        }
+        self.chunk = Vec::new();
+        Ok(Done {
+            index: Index::Disk(merge(self.runs, false)?),
+        })
+    }
+}
+
+enum Index {
+    Memory(Vec<Slot>),
+    Disk(Sorted),
 }
 
 /// The targets an earlier run finished successfully, by key.
-#[derive(Default)]
 pub struct Done {
-    keys: HashMap<u128, Status>,
+    index: Index,
+}
+
+impl Default for Done {
+    fn default() -> Done {
+        Done {
+            index: Index::Memory(Vec::new()),
+        }
+    }
 }
 
 impl Done {
-    pub fn get(&self, key: &str) -> Option<Status> {
-        self.keys.get(&key_bits(key)?).copied()
+    /// What the journal says of `key`, when its last line for it is a success.
+    pub fn get(&self, key: &str) -> Option<Finished> {
+        let key = key_bits(key)?;
+        match &self.index {
+            Index::Memory(slots) => {
+                let i = slots.binary_search_by_key(&key, Slot::key).ok()?;
+                slots[i].finished()
+            }
+            Index::Disk(sorted) => {
+                let block = sorted
+                    .sparse
+                    .partition_point(|k| *k <= key)
+                    .checked_sub(1)?;
+                let start = block * BLOCK;
+                let n = BLOCK.min(sorted.count - start);
+                let mut buf = [0u8; BLOCK * Slot::BYTES];
+                let buf = &mut buf[..n * Slot::BYTES];
+                // A failed read loses only the skip: the target is sent again, which is
+                // harmless (revocation is idempotent).
+                if let Err(e) = sorted.file.read_exact_at(buf, (start * Slot::BYTES) as u64) {
+                    tracing::warn!("cannot read the journal's index: {e}");
+                    return None;
+                }
+                let slot = |i: usize| Slot::from_bytes(&buf[i * Slot::BYTES..]);
+                let (mut lo, mut hi) = (0, n);
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    match slot(mid).key().cmp(&key) {
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                        std::cmp::Ordering::Equal => return slot(mid).finished(),
+                    }
+                }
+                None
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        match &self.index {
+            Index::Memory(slots) => slots.len(),
+            Index::Disk(sorted) => sorted.count,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len() == 0
     }
 }
 
 fn key_bits(key: &str) -> Option<u128> {
     u128::from_str_radix(key.strip_prefix("sha256:")?, 16).ok()
+}
+
+/// `--input` and `--journal` naming one file (by any path: compared by device and inode):
+/// the journal's own lines would be read back as targets, and the file would grow as it is
+/// read. `input` `-` is stdin, which may be redirected from the journal too.
+pub fn refuse_as_input(journal: &Path, input: &Path) -> Result<(), String> {
+    let of_input = if input.as_os_str() == "-" {
+        std::fs::metadata("/dev/stdin")
+    } else {
+        std::fs::metadata(input)
+    };
+    let (Ok(j), Ok(i)) = (std::fs::metadata(journal), of_input) else {
+        return Ok(());
+    };
+    if j.dev() == i.dev() && j.ino() == i.ino() {
+        let what = if input.as_os_str() == "-" {
+            "stdin (--input -) is".to_string()
+        } else {
+            format!("--input {} is", input.display())
+        };
+        return Err(format!(
+            "{what} the journal file {}: the journal's own lines would be read back as targets; give --journal a file of its own",
+            journal.display()
+        ));
+    }
+    Ok(())
 }
 
 pub struct Journal {
@@ -79,8 +463,9 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open journal {shown}: {e}"))?;
-        let mut done = Done::default();
+        let mut index = Builder::new(MEMORY_SLOTS, MAX_RUNS);
         let mut last_byte = None;
+        let index_error = |e: std::io::Error| format!("cannot index journal {shown}: {e}");
         {
             let mut reader = BufReader::new(&file);
             let mut buf = Vec::new();
@@ -106,18 +491,24 @@ impl Journal {
                 }
                 // A line cut short by a kill does not parse and is ignored: its target was not
                 // recorded as done, so the rerun does it.
-                let Ok(line) = serde_json::from_slice::<Line>(&buf) else {
+                let Ok(line) = serde_json::from_slice::<Seen>(&buf) else {
                     continue;
                 };
-                if let Some(bits) = key_bits(&line.key) {
-                    if line.ok {
-                        done.keys.insert(bits, line.status);
-                    } else {
-                        done.keys.remove(&bits);
-                    }
+                let Some(bits) = key_bits(&line.key) else {
+                    continue;
+                };
+                // A success without a readable time is not taken as one (sent again: harmless).
+                let ok = match DateTime::parse_from_rfc3339(&line.at) {
+                    Ok(at) if line.ok => Some((line.status, at.to_utc())),
+                    _ => None,
+                };
+                let slot = Slot::new(bits, ok).or_else(|| Slot::new(bits, None));
+                if let Some(slot) = slot {
+                    index.push(slot).map_err(index_error)?;
                 }
             }
         }
+        let done = index.finish().map_err(index_error)?;
         if last_byte.is_some_and(|b| b != b'\n') {
             // Start our lines on a line of their own after a cut-off one.
             file.write_all(b"\n")
@@ -155,6 +546,8 @@ impl Journal {
             status: record.status,
             ok: record.status.is_success(missing_ok),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ticket: record.ticket.clone(),
+            actor: record.actor.clone(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
         bytes.push(b'\n');
@@ -181,6 +574,12 @@ mod tests {
             error: None,
             elapsed_ms: 1,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: None,
+            at: None,
+            ticket: None,
+            actor: None,
         }
     }
 
@@ -204,8 +603,8 @@ mod tests {
             .write_all(b"{\"key\":\"sha256:0")
             .unwrap();
         let (mut j, done) = Journal::open(&path).unwrap();
-        assert_eq!(done.get(k1), Some(Status::Revoked));
-        assert_eq!(done.get(k2), None);
+        assert_eq!(done.get(k1).map(|f| f.status), Some(Status::Revoked));
+        assert!(done.get(k2).is_none());
         j.append(k2, &record(1, Status::Revoked), false).unwrap();
         drop(j);
         let (_, done) = Journal::open(&path).unwrap();
@@ -213,5 +612,48 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
         assert!(text.lines().last().unwrap().starts_with("{\"key\""));
+    }
+
+    /// The index spilled to sorted runs (and runs merged into one) answers exactly as a map of
+    /// every line, the last line of a key winning, would.
+    #[test]
+    fn spilled_index_answers_as_the_whole_journal_would() {
+        use std::collections::HashMap;
+        let at = |ms: i64| DateTime::from_timestamp_millis(1_700_000_000_000 + ms).unwrap();
+        for (limit, max_runs) in [(usize::MAX, 32), (7, 32), (5, 3), (1, 2)] {
+            let mut model: HashMap<u128, Option<(Status, DateTime<Utc>)>> = HashMap::new();
+            let mut builder = Builder::new(limit, max_runs);
+            let mut rng = fastrand::Rng::with_seed(limit as u64);
+            for n in 0..600 {
+                // Few keys, many lines: every key is written, failed and rewritten.
+                let key = (rng.u128(0..90) << 64) | rng.u128(0..3);
+                let ok = match rng.u8(0..4) {
+                    0 => None,
+                    1 => Some((Status::AlreadyInvalid, at(n))),
+                    _ => Some((Status::Revoked, at(n))),
+                };
+                model.insert(key, ok);
+                builder.push(Slot::new(key, ok).unwrap()).unwrap();
+            }
+            let done = builder.finish().unwrap();
+            assert_eq!(matches!(done.index, Index::Disk(_)), limit < 600);
+            let successes = model.values().filter(|v| v.is_some()).count();
+            assert_eq!(done.len(), successes, "limit {limit}");
+            for hi in 0..100u128 {
+                for lo in 0..4u128 {
+                    let key = hi << 64 | lo;
+                    let want = model
+                        .get(&key)
+                        .copied()
+                        .flatten()
+                        .map(|(status, at)| Finished { status, at });
+                    assert_eq!(
+                        done.get(&format!("sha256:{key:032x}")),
+                        want,
+                        "limit {limit}, key {key:x}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -16,7 +16,9 @@ pub mod config;
 pub mod creds;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod exit;
+pub mod formats;
 pub mod help;
 pub mod http;
 pub mod input;
@@ -48,6 +50,9 @@ use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
     output::guard_standard_descriptors();
+    // Before the first message of any kind, usage errors included.
+    secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
         Err(e) => return exit::process_code(&help::parse_failed(e)),
@@ -59,12 +64,17 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => help::completions(*shell),
         Command::Man(args) => manual::run(args, line.cli.global.quiet),
         Command::Version { json } => help::version(*json),
+        Command::Report(args) => evidence::run(args),
         _ => run_on_runtime(line),
     };
+    // A run stopped while reading targets from a terminal leaves its echo off: back on.
+    input::restore_terminal();
     exit::process_code(&end)
 }
 
 fn run_on_runtime(line: CommandLine) -> Ended {
+    // Before anything that can take time: the config file, secret commands, the journal.
+    engine::signals::install(line.cli.global.quiet);
     // One thread: the work is waiting on the network, and the rare CPU work (signing, JSON) is
     // microseconds. Measured against the 2-worker runtime on 2 cores: one-shot 4.2 -> 3.3 ms,
     // bulk with no latency at --concurrency 64 about 19k -> 29k revocations/s, bulk at 10 ms
@@ -90,7 +100,12 @@ pub async fn run(line: CommandLine) -> Ended {
     let CommandLine { cli, given } = line;
     // The configuration source below flags and environment: the config file's context for
     // this command, then its [defaults].
-    let file = match ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv) {
+    // `--no-config`: no file at all, not even the one `--config` or REVOKE_CONFIG names.
+    let file = match cli.global.no_config {
+        true => Ok(None),
+        false => ConfigFile::load(cli.global.config.as_deref(), &ProcessEnv),
+    };
+    let file = match file {
         Ok(file) => file,
         Err(e) => return usage(e),
     };
@@ -132,6 +147,7 @@ pub async fn run(line: CommandLine) -> Ended {
         | Command::Apply(_)
         | Command::Completions { .. }
         | Command::Man(_)
+        | Command::Report(_)
         | Command::Version { .. } => Ended::Printed,
     }
 }
@@ -165,6 +181,8 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         missing_ok: plan.missing_ok,
         provider: plan.provider.name(),
         step: None,
+        verify: global.verify && !global.dry_run,
+        evidence: global.evidence.clone(),
     });
     let cfg = EngineConfig {
         concurrency: global.concurrency,
@@ -174,9 +192,10 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         dry_run: global.dry_run,
         drain_on_stop: plan.drainable,
         verify: global.verify,
+        resume_within: global.resume_within,
         permits: None,
     };
-    let flags = engine::run(
+    let mut flags = engine::run(
         plan.provider,
         plan.transport,
         plan.jobs,
@@ -186,5 +205,18 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
         stop,
     )
     .await;
-    Ended::Ran(sink.finish(flags).await.end)
+    flags.require_targets = global.require_targets;
+    let end = sink.finish(flags).await.end;
+    say_if_no_target(&end, &plan.targets_from, "");
+    Ended::Ran(end)
+}
+
+/// `--require-targets`: a run that found no target says where they were to come from (its
+/// exit code is 1, by [`exit::status`]). `prefix` names a plan's step.
+pub(crate) fn say_if_no_target(end: &exit::RunEnd, from: &str, prefix: &str) {
+    if end.flags.require_targets && end.summary.total == 0 && !end.flags.interrupted {
+        logging::error(&format!(
+            "{prefix}--require-targets: no target came from {from}"
+        ));
+    }
 }

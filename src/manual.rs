@@ -13,6 +13,7 @@ use clap::{Arg, ArgAction, Command};
 
 use crate::cli::ManArgs;
 use crate::exit::Ended;
+use crate::formats::Piece;
 use crate::help;
 
 /// The exit statuses, as `../shared/CLI.md` lists them.
@@ -48,7 +49,8 @@ pub const FILES: &[(&str, &[&str], &str)] = &[
         "$XDG_CONFIG_HOME/revoke/config.toml",
         &[],
         "The configuration file (~/.config/revoke/config.toml when XDG_CONFIG_HOME is unset): \
-         defaults for the options, and named contexts per command.",
+         defaults for the options, and named contexts per command. Its format (tables, keys, \
+         contexts, secret sources) is in revoke-config(1), section CONFIGURATION FILE.",
     ),
     (
         "~/.tccli/<profile>.credential",
@@ -221,6 +223,11 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
 
     options(&mut r, root, sub);
 
+    if let Some((title, pieces)) = name.and_then(crate::formats::section) {
+        r.request("SH", &[title]);
+        format_section(&mut r, &pieces);
+    }
+
     let vars = help::environment(root, name);
     if !vars.is_empty() {
         r.request("SH", &["ENVIRONMENT"]);
@@ -292,6 +299,39 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
         r.line(&format!(".BR {} (1){comma}", escape(page)));
     }
     r.0
+}
+
+/// A file format's section (`crate::formats`), in roff.
+fn format_section(r: &mut Roff, pieces: &[Piece]) {
+    for piece in pieces {
+        match piece {
+            Piece::Heading(h) => r.request("SS", &[h]),
+            Piece::Para(text) => {
+                r.request("PP", &[]);
+                r.text(text);
+            }
+            Piece::Item(term, text) => {
+                r.request("TP", &[]);
+                r.line(&format!("\\fB{}\\fR", escape(term)));
+                r.text(text);
+            }
+            Piece::Verbatim(text) => {
+                r.request("PP", &[]);
+                r.request("nf", &[]);
+                r.request("RS", &["4"]);
+                for line in text.lines() {
+                    if line.is_empty() {
+                        // An empty line of text would be a paragraph break to some formatters.
+                        r.line("\\&");
+                    } else {
+                        r.text(line);
+                    }
+                }
+                r.request("RE", &[]);
+                r.request("fi", &[]);
+            }
+        }
+    }
 }
 
 /// The usage line `--help` shows, without its `Usage: `.

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::{self, Ended, RunEnd, RunFlags};
 use crate::journal::Journal;
-use crate::record::{Record, Summary};
+use crate::record::{Record, Status, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -48,6 +48,17 @@ pub struct SinkConfig {
     /// The step of a plan these records belong to; `None` for a single command's run, whose
     /// records are exactly the contract's record.
     pub step: Option<StepTag>,
+    /// `--verify`: text lines make room for `already_invalid, unverified` in the status column.
+    pub verify: bool,
+    /// `--ticket` and `--actor`, copied into every record (and so every journal line).
+    pub evidence: Evidence,
+}
+
+/// Who ran a run and under which ticket: the same for every record of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub ticket: Option<String>,
+    pub actor: Option<String>,
 }
 
 /// Which step of a plan a record belongs to: each record and the step's summary carry it.
@@ -240,6 +251,14 @@ struct Writer {
 }
 
 impl Writer {
+    fn status_width(&self) -> usize {
+        if self.cfg.verify {
+            VERIFY_STATUS_WIDTH
+        } else {
+            STATUS_WIDTH
+        }
+    }
+
     fn new(mut cfg: SinkConfig, out: Box<dyn Write + Send>, out_tty: bool) -> Writer {
         let bar = cfg.progress.take().map(|total| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
@@ -296,16 +315,15 @@ impl Writer {
 
     fn entry(&mut self, mut e: Entry) {
         clean(&mut e.record, e.scrub_id);
-        match (
-            e.record.verified,
-            e.record.error.as_ref().map(|x| x.code.as_str()),
-        ) {
-            (Some(true), _) => self.verify_counts.0 += 1,
-            (Some(false), _) => self.verify_counts.1 += 1,
-            (None, Some("Unverified")) => self.verify_counts.2 += 1,
-            _ => {}
+        e.record.ticket.clone_from(&self.cfg.evidence.ticket);
+        e.record.actor.clone_from(&self.cfg.evidence.actor);
+        match e.record.verified {
+            Some(true) => self.verify_counts.0 += 1,
+            Some(false) => self.verify_counts.1 += 1,
+            None if unverifiable(&e.record) => self.verify_counts.2 += 1,
+            None => {}
         }
-        self.summary.add(e.record.status);
+        self.summary.count(&e.record);
         let mut text = match (self.cfg.format, &self.cfg.step) {
             (Format::Json, None) => serde_json::to_string(&e.record).unwrap_or_default(),
             (Format::Json, Some(tag)) => serde_json::to_string(&Tagged {
@@ -314,13 +332,20 @@ impl Writer {
                 record: &e.record,
             })
             .unwrap_or_default(),
-            (Format::Text, None) => text_line(&e.record),
-            (Format::Text, Some(tag)) => format!("{} {}", tag.label(), text_line(&e.record)),
+            (Format::Text, None) => text_line_in(&e.record, self.status_width()),
+            (Format::Text, Some(tag)) => format!(
+                "{} {}",
+                tag.label(),
+                text_line_in(&e.record, self.status_width())
+            ),
         };
         text.push('\n');
         if self.cfg.format == Format::Text
             && let Some(r) = &e.rendered
         {
+            // The request as it would be sent is masked by its builder; the redactor is the
+            // second line (a secret given as a plain option's value, `--client-id "$SECRET"`).
+            let r = Redactor::global().scrub(r);
             for line in r.lines() {
                 if !line.is_empty() {
                     text.push_str("    ");
@@ -454,16 +479,48 @@ pub struct SummaryLine {
     pub exit_code: u8,
 }
 
+/// The status column of text output: the longest status (`already_invalid`), or with
+/// `--verify` the longest status with its verification (`already_invalid, unverified`).
+pub const STATUS_WIDTH: usize = 15;
+pub const VERIFY_STATUS_WIDTH: usize = 27;
+
+/// Whether `--verify` was meant to prove this record and could not: its reason is the
+/// record's `Unverified` error, or (an `already_invalid` record keeps the provider's own note)
+/// verification requests were sent for it.
+fn unverifiable(r: &Record) -> bool {
+    r.verified.is_none()
+        && matches!(r.status, Status::Revoked | Status::AlreadyInvalid)
+        && (r.error.as_ref().is_some_and(|e| e.code == "Unverified") || r.verify_attempts > 0)
+}
+
 /// `revoked          ciam token=sha256:1f2e3d4c5b6a  HTTP 200, 1 attempt, 4 ms`
 pub fn text_line(r: &Record) -> String {
+    text_line_in(r, STATUS_WIDTH)
+}
+
+/// [`text_line`] with a status column `width` wide.
+pub fn text_line_in(r: &Record, width: usize) -> String {
     // `--verify` at a glance: `revoked, verified` vs `revoked, unverified`.
-    let status = match (r.verified, r.error.as_ref().map(|e| e.code.as_str())) {
-        (Some(true), _) => format!("{}, verified", r.status.as_str()),
-        (None, Some("Unverified")) => format!("{}, unverified", r.status.as_str()),
+    let status = match r.verified {
+        Some(true) => format!("{}, verified", r.status.as_str()),
+        None if unverifiable(r) => format!("{}, unverified", r.status.as_str()),
         _ => r.status.as_str().to_string(),
     };
+    // A replay says so where the status is read: it was not sent in this run.
+    let status = match &r.from_journal {
+        Some(at) => format!(
+            "{status} (from the journal, {}; {})",
+            journal_time(at),
+            if r.status == crate::record::Status::Planned {
+                "would not be sent again"
+            } else {
+                "not sent again"
+            }
+        ),
+        None => status,
+    };
     let mut line = format!(
-        "{:<15} {} {}",
+        "{:<width$} {} {}",
         status,
         escape(&r.provider),
         escape(&target_text(&r.target))
@@ -479,6 +536,13 @@ pub fn text_line(r: &Record) -> String {
             if r.attempts == 1 { "" } else { "s" }
         ));
     }
+    if r.verify_attempts > 0 {
+        facts.push(format!(
+            "{} verification request{}",
+            r.verify_attempts,
+            if r.verify_attempts == 1 { "" } else { "s" }
+        ));
+    }
     if r.attempts > 0 {
         facts.push(format!("{} ms", r.elapsed_ms));
     }
@@ -492,6 +556,14 @@ pub fn text_line(r: &Record) -> String {
         line.push_str(&format!("  ({})", facts.join(", ")));
     }
     line
+}
+
+/// `2026-12-04 21:36 UTC`, from the record's RFC 3339 time.
+fn journal_time(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => t.to_utc().format("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => escape(at).into_owned(),
+    }
 }
 
 fn target_text(target: &Value) -> String {
@@ -617,8 +689,14 @@ pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+    // How many came from the journal, and how many were sent now: a replay is not a send.
+    let replays = match (s.from_journal, s.planned) {
+        (0, _) => String::new(),
+        (n, p) if p > 0 => format!(" ({n} from the journal, would not be sent again)"),
+        (n, _) => format!(" ({} sent now, {n} from the journal)", s.sent),
+    };
     format!(
-        "{provider}: {} target{}{}{}; exit {code}",
+        "{provider}: {} target{}{}{}{replays}; exit {code}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         if parts.is_empty() { "" } else { ": " },
@@ -649,6 +727,12 @@ mod tests {
             }),
             elapsed_ms: 9,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: None,
+            at: None,
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             text_line(&r),
@@ -670,6 +754,12 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: Some(true),
+            verify_attempts: 0,
+            from_journal: None,
+            source: None,
+            at: None,
+            ticket: None,
+            actor: None,
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),
@@ -693,6 +783,22 @@ mod tests {
             text_line(&r).starts_with("revoked         ciam"),
             "{}",
             text_line(&r)
+        );
+        // An already_invalid record keeps the provider's note; the checks sent for it say it
+        // was meant to be verified.
+        r.status = Status::AlreadyInvalid;
+        r.verify_attempts = 1;
+        r.error = Some(RecordError {
+            code: "ACCESS_TOKEN_INVALID".into(),
+            message: "x".into(),
+            retryable: false,
+        });
+        assert!(unverifiable(&r));
+        let line = text_line(&r);
+        assert!(
+            line.starts_with("already_invalid, unverified ciam")
+                && line.contains("1 verification request,"),
+            "{line}"
         );
     }
 

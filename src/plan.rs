@@ -39,7 +39,7 @@ use crate::creds::{Env, ProcessEnv};
 use crate::engine::{self, EngineConfig, Provider, Stop};
 use crate::exit::{self, Ended};
 use crate::journal::{Done, Journal};
-use crate::output::{Format, Sink, SinkConfig, StepTag};
+use crate::output::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::record::Summary;
 use crate::retry::RetryPolicy;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
@@ -63,6 +63,8 @@ pub struct PlanFile {
 
 /// One `[[step]]`.
 pub struct StepSpec {
+    /// Its 0-based position in the plan.
+    pub index: usize,
     pub command: String,
     pub context: Option<String>,
     pub name: Option<String>,
@@ -80,7 +82,8 @@ impl StepSpec {
             .map(|n| format!(", {n:?}"))
             .unwrap_or_default();
         format!(
-            "step {index} ({}{name}, {}:{})",
+            "step {} ({}{name}, {}:{})",
+            index + 1,
             self.command,
             self.table.file.display(),
             self.table.line
@@ -89,14 +92,27 @@ impl StepSpec {
 }
 
 impl PlanFile {
-    pub fn load(path: &Path, env: &dyn Env) -> Result<PlanFile, UsageError> {
+    /// Reads a plan; the steps that read well, and every problem of the others.
+    pub fn load(path: &Path, env: &dyn Env) -> Result<(PlanFile, Vec<UsageError>), UsageError> {
         let file = TomlFile::read(path).map_err(|e| {
             UsageError::ConfigFile(format!("cannot read the plan {}: {e}", path.display()))
         })?;
-        PlanFile::parse(&file, env)
+        PlanFile::read(&file, env)
     }
 
+    /// A plan with no problem.
     pub fn parse(file: &TomlFile, env: &dyn Env) -> Result<PlanFile, UsageError> {
+        let (plan, mut problems) = PlanFile::read(file, env)?;
+        match problems.len() {
+            0 => Ok(plan),
+            1 => Err(problems.remove(0)),
+            _ => Err(UsageError::Several(problems)),
+        }
+    }
+
+    /// Reads the plan: what cannot be read at all is `Err`; the steps that read well come
+    /// with every problem found in the rest.
+    pub fn read(file: &TomlFile, env: &dyn Env) -> Result<(PlanFile, Vec<UsageError>), UsageError> {
         let doc = file.parse()?;
         let base = file
             .path
@@ -113,9 +129,13 @@ impl PlanFile {
             env,
             expand: true,
             base: Some(base),
+            budget: std::cell::Cell::new(settings::toml_file::MAX_EXPANDED),
         };
         let mut defaults = Table::empty(&file.path, "[defaults]");
         let mut steps = Vec::new();
+        // Every problem of the file is reported at once, not one per run.
+        let mut problems = Vec::new();
+        let mut step_count = 0;
         let mut top: Vec<_> = doc.get_ref().iter().collect();
         top.sort_by_key(|(k, _)| k.span().start);
         for (k, v) in top {
@@ -127,22 +147,31 @@ impl PlanFile {
                         span: k.span(),
                         scope: "a global option ([defaults] holds the options every step takes)",
                     };
-                    defaults = check_table(file, &place, table, &global_keys(), &[], &reading)?;
+                    match check_table(file, &place, table, &global_keys(), &[], &reading) {
+                        Ok(t) => defaults = t,
+                        Err(e) => problems.push(e),
+                    }
                 }
                 ("step", toml::de::DeValue::Array(items)) => {
                     for item in items.iter() {
+                        let index = step_count;
+                        step_count += 1;
                         let Some(table) = item.get_ref().as_table() else {
-                            return Err(file.error(
+                            problems.push(file.error(
                                 &item.span(),
                                 "step",
                                 "each step is a [[step]] table",
                             ));
+                            continue;
                         };
-                        steps.push(step(file, steps.len(), &item.span(), table, &reading)?);
+                        match step(file, index, &item.span(), table, &reading) {
+                            Ok(s) => steps.push(s),
+                            Err(e) => problems.push(e),
+                        }
                     }
                 }
                 ("defaults" | "step", other) => {
-                    return Err(file.error(
+                    problems.push(file.error(
                         &k.span(),
                         name,
                         format!(
@@ -160,7 +189,7 @@ impl PlanFile {
                     let hint = suggest(name, ["defaults", "step"])
                         .map(|s| format!(" (did you mean {s}?)"))
                         .unwrap_or_default();
-                    return Err(file.error(
+                    problems.push(file.error(
                         &k.span(),
                         name,
                         format!("unknown key: a plan holds [defaults] and [[step]] tables{hint}"),
@@ -168,17 +197,20 @@ impl PlanFile {
                 }
             }
         }
-        if steps.is_empty() {
+        if steps.is_empty() && step_count == 0 && problems.is_empty() {
             return Err(UsageError::ConfigFile(format!(
                 "{}: the plan has no step: add [[step]] tables with command = \"...\"",
                 file.path.display()
             )));
         }
-        Ok(PlanFile {
-            path: file.path.clone(),
-            defaults,
-            steps,
-        })
+        Ok((
+            PlanFile {
+                path: file.path.clone(),
+                defaults,
+                steps,
+            },
+            problems,
+        ))
     }
 }
 
@@ -190,22 +222,15 @@ fn step(
     table: &toml::de::DeTable<'_>,
     reading: &Reading,
 ) -> Result<StepSpec, UsageError> {
-    let title = format!("step {index}");
+    let title = format!("step {}", index + 1);
     let string = |key: &str| -> Result<Option<(String, std::ops::Range<usize>)>, UsageError> {
         let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == key) else {
             return Ok(None);
         };
         match v.get_ref() {
             toml::de::DeValue::String(s) => {
-                let s = settings::toml_file::expand(s, reading.env).map_err(|var| {
-                    file.error(
-                        &v.span(),
-                        key,
-                        format!(
-                            "${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"
-                        ),
-                    )
-                })?;
+                let s = settings::toml_file::expand(s, reading.env, &reading.budget)
+                    .map_err(|why| file.error(&v.span(), key, why.to_string()))?;
                 Ok(Some((s, k.span())))
             }
             other => Err(file.error(
@@ -275,6 +300,7 @@ fn step(
     };
     let table = check_table(file, &place, table, &keys, &STEP_KEYS, reading)?;
     Ok(StepSpec {
+        index,
         command,
         context: string("context")?.map(|(c, _)| c),
         name: string("name")?.map(|(n, _)| n),
@@ -282,6 +308,9 @@ fn step(
         table,
     })
 }
+
+/// The most steps of a plan that run at the same time (fewer when `--concurrency` is lower).
+pub const MAX_STEPS_AT_ONCE: usize = 16;
 
 /// What every step of a running plan shares.
 struct Shared {
@@ -317,6 +346,9 @@ struct Step<P: Provider> {
     policy: RetryPolicy,
     timeout: Duration,
     dry_run: bool,
+    resume_within: Duration,
+    require_targets: bool,
+    evidence: Evidence,
 }
 
 impl<P: Provider> Ready for Step<P> {
@@ -341,7 +373,11 @@ impl<P: Provider> Ready for Step<P> {
             policy,
             timeout,
             dry_run,
+            resume_within,
+            require_targets,
+            evidence,
         } = *self;
+        let tag_step = tag.step;
         let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
         let sink = Sink::start_with_writer(
             SinkConfig {
@@ -353,6 +389,8 @@ impl<P: Provider> Ready for Step<P> {
                 missing_ok: plan.missing_ok,
                 provider: plan.provider.name(),
                 step: Some(tag),
+                verify: verify && !dry_run,
+                evidence,
             },
             Box::new(shared.out.writer()),
         );
@@ -365,10 +403,12 @@ impl<P: Provider> Ready for Step<P> {
             drain_on_stop: plan.drainable,
             permits: Some(shared.permits.clone()),
             verify,
+            resume_within,
         };
         let done = shared.done.clone();
+        let targets_from = plan.targets_from.clone();
         Ok(Box::pin(async move {
-            let flags = engine::run(
+            let mut flags = engine::run(
                 plan.provider,
                 plan.transport,
                 plan.jobs,
@@ -378,7 +418,11 @@ impl<P: Provider> Ready for Step<P> {
                 stop,
             )
             .await;
-            Ended::Ran(sink.finish(flags).await.end)
+            flags.require_targets = require_targets;
+            let end = sink.finish(flags).await.end;
+            let step = format!("step {}: ", tag_step + 1);
+            crate::say_if_no_target(&end, &targets_from, &step);
+            Ended::Ran(end)
         }))
     }
 }
@@ -443,6 +487,28 @@ fn usage(e: impl std::fmt::Display) -> Ended {
     Ended::NothingSent
 }
 
+/// The problems found in a plan: one line each, then how many; nothing was sent.
+fn problems(found: Vec<String>) -> Ended {
+    if let [one] = &found[..] {
+        return usage(format!("{one} (nothing was sent for any step of the plan)"));
+    }
+    for p in &found {
+        crate::logging::error(p);
+    }
+    usage(format!(
+        "{} problems in the plan: nothing was sent for any step",
+        found.len()
+    ))
+}
+
+/// The problems a plan file's reading found, as lines.
+fn lines_of(e: UsageError) -> Vec<String> {
+    match e {
+        UsageError::Several(all) => all.into_iter().flat_map(lines_of).collect(),
+        e => vec![e.to_string()],
+    }
+}
+
 /// Runs the plan `args.plan`.
 pub async fn apply(
     args: &ApplyArgs,
@@ -451,8 +517,12 @@ pub async fn apply(
     file: Option<&ConfigFile>,
 ) -> Ended {
     let env = ProcessEnv;
-    let plan = match PlanFile::load(&args.plan, &env) {
-        Ok(plan) => plan,
+    // Every step is checked, and every problem reported, before anything is sent.
+    let (plan, mut found) = match PlanFile::load(&args.plan, &env) {
+        Ok((plan, found)) => (
+            plan,
+            found.into_iter().flat_map(lines_of).collect::<Vec<_>>(),
+        ),
         Err(e) => return usage(e),
     };
     // The plan's own settings: the command line, the environment, the plan's [defaults], the
@@ -465,7 +535,8 @@ pub async fn apply(
     };
     let mut ready: Vec<Box<dyn Ready>> = Vec::new();
     let mut stdin_step: Option<usize> = None;
-    for (index, spec) in plan.steps.iter().enumerate() {
+    for spec in &plan.steps {
+        let index = spec.index;
         let label = spec.label(index);
         let sources = Sources {
             g,
@@ -479,20 +550,21 @@ pub async fn apply(
             Ok((step, reads_stdin)) => {
                 if reads_stdin {
                     if let Some(first) = stdin_step {
-                        return usage(format!(
-                            "{label}: input = \"-\": step {first} already reads its targets from stdin; only one step can"
+                        found.push(format!(
+                            "{label}: input = \"-\": step {} already reads its targets from stdin; only one step can",
+                            first + 1
                         ));
+                    } else {
+                        stdin_step = Some(index);
                     }
-                    stdin_step = Some(index);
                 }
                 ready.push(step);
             }
-            Err(e) => {
-                return usage(format!(
-                    "{label}: {e} (nothing was sent for any step of the plan)"
-                ));
-            }
+            Err(e) => found.extend(lines_of(e).into_iter().map(|e| format!("{label}: {e}"))),
         }
+    }
+    if !found.is_empty() {
+        return problems(found);
     }
     // Once every step checked out: one journal for the whole plan.
     let (journal, done) = match &global.journal {
@@ -508,7 +580,7 @@ pub async fn apply(
         for step in &ready {
             crate::logging::say(&format!(
                 "revoke: dry run: nothing will be sent; step {}: credentials from {}; secrets are shown as ***",
-                step.tag().step,
+                step.tag().step + 1,
                 step.credentials()
             ));
         }
@@ -531,26 +603,43 @@ pub async fn apply(
             for s in &stops {
                 s.interrupt();
             }
+            all.abandoned().await;
+            for s in &stops {
+                s.abandon();
+            }
         })
     };
-    let mut running = Vec::new();
     let count = ready.len();
+    // A pool: at most this many steps run at once, each with its output thread and input
+    // reader; the next starts when one ends. (One thread per step: 25,845 steps panicked with
+    // `spawn output thread: WouldBlock`, 12,000 took 475 MB.) More steps than `--concurrency`
+    // could not send at once anyway: they share its permits.
+    let at_once = global.concurrency.clamp(1, MAX_STEPS_AT_ONCE);
+    let mut running = tokio::task::JoinSet::new();
+    let mut ends: Vec<Ended> = Vec::with_capacity(count);
     for (step, stop) in ready.into_iter().zip(stops) {
+        while running.len() >= at_once {
+            if let Some(end) = running.join_next().await {
+                ends.push(end.unwrap_or(Ended::NothingSent));
+            }
+        }
         match step.run(&shared, stop) {
-            Ok(fut) => running.push(tokio::spawn(fut)),
+            // A dry run sends nothing and takes no time: its steps are shown one after the
+            // other, in the plan's order.
+            Ok(fut) if global.dry_run => ends.push(fut.await),
+            Ok(fut) => {
+                running.spawn(fut);
+            }
             Err(e) => {
-                // Only a journal that cannot be shared: before anything is sent.
-                forward.abort();
-                for r in &running {
-                    r.abort();
-                }
-                return usage(e);
+                // A journal that cannot be shared: the steps already started go on, and this
+                // one is a usage error.
+                crate::logging::error(&e);
+                ends.push(Ended::NothingSent);
             }
         }
     }
-    let mut ends = Vec::with_capacity(count);
-    for r in running {
-        ends.push(r.await.unwrap_or(Ended::NothingSent));
+    while let Some(end) = running.join_next().await {
+        ends.push(end.unwrap_or(Ended::NothingSent));
     }
     forward.abort();
     let mut total = Summary::default();
@@ -597,6 +686,8 @@ fn add(total: &mut Summary, s: &Summary) {
     total.failed += s.failed;
     total.skipped += s.skipped;
     total.planned += s.planned;
+    total.from_journal += s.from_journal;
+    total.sent += s.sent;
 }
 
 /// What a step's settings are read from, besides its own keys.
@@ -635,6 +726,10 @@ impl Sources<'_> {
         global.concurrency = plan_global.concurrency;
         global.quiet = plan_global.quiet;
         global.no_progress = true;
+        // The plan's journal is not a step's input (by any path).
+        if let (Some(journal), Some(input)) = (&plan_global.journal, &global.input) {
+            crate::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
+        }
         global.journal = None;
         let reads_stdin = global.input_is_stdin();
         let cx = Context {
@@ -652,17 +747,34 @@ impl Sources<'_> {
             step: index,
             name: spec.name.clone(),
         };
-        let resolved: Box<dyn Ready> = match line.cli.command {
-            Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
-            Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
-            Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
-            Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
-            Command::IdentityStore(a) => {
-                ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
+        let resolved = (|| -> Result<Box<dyn Ready>, UsageError> {
+            Ok(match line.cli.command {
+                Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
+                Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
+                Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
+                Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
+                Command::IdentityStore(a) => {
+                    ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
+                }
+                _ => unreachable!("a plan's steps are checked to be run commands"),
+            })
+        })();
+        // A command's settings stop at their first problem; the others that can be known
+        // without running anything (`revoke config`'s checks) are listed with it.
+        resolved.map(|r| (r, reads_stdin)).map_err(|first| {
+            let said = first.to_string();
+            let mut all = vec![first];
+            all.extend(
+                crate::config::problems(&spec.command, &layers, env)
+                    .into_iter()
+                    .filter(|p| *p != said)
+                    .map(UsageError::ConfigFile),
+            );
+            match all.len() {
+                1 => all.remove(0),
+                _ => UsageError::Several(all),
             }
-            _ => unreachable!("a plan's steps are checked to be run commands"),
-        };
-        Ok((resolved, reads_stdin))
+        })
     }
 }
 
@@ -674,6 +786,9 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
         policy: g.policy,
         timeout: g.timeout,
         dry_run: g.dry_run,
+        resume_within: g.resume_within,
+        require_targets: g.require_targets,
+        evidence: g.evidence.clone(),
         plan,
         tag,
     })
@@ -758,7 +873,7 @@ missing-ok = true
             ),
             (
                 "[[step]]\ncommand = \"smh\"\nlibrary-idd = \"x\"\n",
-                "DIR/offboard.toml:3: library-idd: unknown key in step 0: not an option of smh (did you mean library-id?)",
+                "DIR/offboard.toml:3: library-idd: unknown key in step 1: not an option of smh (did you mean library-id?)",
             ),
             (
                 "[[step]]\ncommand = \"smh\"\ntargets = [\"${NOPE}\"]\n",
@@ -770,7 +885,7 @@ missing-ok = true
             ),
             (
                 "[[step]]\ntargets = [\"a\"]\n",
-                "DIR/offboard.toml:1: step 0: no command",
+                "DIR/offboard.toml:1: step 1: no command",
             ),
             (
                 "[step]\ncommand = \"smh\"\n",

@@ -74,6 +74,41 @@ pub struct Record {
     /// was not asked or could not say (`null`).
     #[serde(default)]
     pub verified: Option<bool>,
+    /// `--verify`: the verification requests sent for this target (before and after the
+    /// revocation, retries and rechecks included); never counted in `attempts`.
+    #[serde(default)]
+    pub verify_attempts: u32,
+    /// When an earlier run with this journal got the answer this record repeats (RFC 3339):
+    /// the target was not sent again. `None` when it was sent (or planned) in this run.
+    #[serde(default)]
+    pub from_journal: Option<String>,
+    /// Where the target came from: `FILE:LINE` (lines counted from 1, blank and comment lines
+    /// included), `stdin:LINE` or `arg:N` (1-based); `null` for a target the provider listed.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When the target's answer came, or when it was skipped or planned: UTC, RFC 3339 with
+    /// milliseconds.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// `--ticket`: the change ticket the run belongs to, stamped by the sink.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// `--actor`: who ran it (by default the login name), stamped by the sink.
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+impl Record {
+    /// The record with its `source`.
+    pub fn from(mut self, source: Option<String>) -> Record {
+        self.source = source;
+        self
+    }
+}
+
+/// The time now as a record's `at`: `2026-12-04T21:36:05.123Z`.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,9 +120,26 @@ pub struct Summary {
     pub failed: u64,
     pub skipped: u64,
     pub planned: u64,
+    /// Of the above, the targets an earlier run finished (per the journal), not sent again.
+    #[serde(default)]
+    pub from_journal: u64,
+    /// Of the above, the targets sent in this run (at least one attempt): for the text summary.
+    #[serde(skip)]
+    pub sent: u64,
 }
 
 impl Summary {
+    /// Counts one record: its status, whether it came from the journal, whether it was sent.
+    pub fn count(&mut self, record: &Record) {
+        self.add(record.status);
+        if record.from_journal.is_some() {
+            self.from_journal += 1;
+        }
+        if record.attempts > 0 {
+            self.sent += 1;
+        }
+    }
+
     pub fn add(&mut self, status: Status) {
         self.total += 1;
         match status {
@@ -119,10 +171,16 @@ mod tests {
             error: None,
             elapsed_ms: 4,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: Some("tokens.txt:3".into()),
+            at: Some("2026-12-04T21:36:05.123Z".into()),
+            ticket: None,
+            actor: None,
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null}"#
+            r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked","http_status":200,"attempts":1,"request_id":null,"data":null,"error":null,"elapsed_ms":4,"verified":null,"verify_attempts":0,"from_journal":null,"source":"tokens.txt:3","at":"2026-12-04T21:36:05.123Z","ticket":null,"actor":null}"#
         );
     }
 }

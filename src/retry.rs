@@ -16,6 +16,11 @@ pub struct RetryPolicy {
     /// A `Retry-After` longer than this is not waited for: the target fails now, with the
     /// server's answer, instead of holding the run for hours.
     pub max_retry_after: Duration,
+    /// The most a target waits in all while the server keeps throttling it (its backoffs,
+    /// `Retry-After`s and the rate limit's waits between its attempts): past it, the target
+    /// fails with the throttled answer instead of holding the run (`--rate auto` retries
+    /// throttled answers without counting them against `--retries`, so this is its bound).
+    pub max_throttled_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -25,6 +30,7 @@ impl Default for RetryPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(300),
+            max_throttled_wait: Duration::from_secs(300),
         }
     }
 }

@@ -5,7 +5,10 @@
 //! Tokens are named in output by [`fingerprint`]. As a second line of defence, the process-wide
 //! [`Redactor`] knows every credential of the run and the tokens of the requests in flight, and
 //! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
-//! messages and panic messages.
+//! messages and panic messages. The secrets of the environment (credential variables, proxy
+//! userinfo) and of the `--*-secret-file` files are registered before the command line is
+//! parsed ([`register_environment`], [`register_secret_files`]), so that no usage error can
+//! echo one.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -237,6 +240,130 @@ impl Redactor {
     }
 }
 
+/// The environment variables that hold a credential, whichever command reads them: each is
+/// known to the redactor before the first message, so that a secret given by mistake as another
+/// option's value (`--token-type-hint "$CIAM_CLIENT_SECRET"`, `REVOKE_CONCURRENCY=$SECRET`) is
+/// never echoed in a usage error.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "TENCENTCLOUD_SECRET_ID",
+    "TENCENTCLOUD_SECRET_KEY",
+    "TENCENTCLOUD_TOKEN",
+    "SMH_LIBRARY_SECRET",
+    "CIAM_CLIENT_SECRET",
+    "HUAWEICLOUD_SDK_AK",
+    "HUAWEICLOUD_SDK_SK",
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+];
+
+/// The proxy variables, as curl reads them: their userinfo (`http://user:pass@proxy:3128`) is
+/// a credential that the proxy client sends as `Proxy-Authorization: Basic base64(user:pass)`.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Registers every secret the environment holds: the credential variables and the proxy
+/// credentials. Called first thing, before the command line is parsed.
+pub fn register_environment(var: impl Fn(&str) -> Option<String>) {
+    let redactor = Redactor::global();
+    for name in SECRET_VARIABLES {
+        if let Some(v) = var(name) {
+            for value in [v.trim(), v.as_str()] {
+                redactor.add(&Secret::new(value));
+            }
+        }
+    }
+    for name in PROXY_VARIABLES {
+        if let Some(v) = var(name) {
+            for secret in proxy_credentials(&v) {
+                redactor.add(&secret);
+            }
+        }
+    }
+}
+
+/// The options whose value names a file holding a secret: read (when it is a small regular
+/// file) and registered before the command line is parsed, so that a parse error about another
+/// option cannot echo the secret either. The run reads them again, with all its checks.
+pub const SECRET_FILE_FLAGS: &[&str] = &["--library-secret-file", "--client-secret-file"];
+
+/// Registers the secrets in the files that `args` (the command line) names with
+/// [`SECRET_FILE_FLAGS`]; anything unusable is left to the run to report.
+pub fn register_secret_files(args: &[std::ffi::OsString]) {
+    let mut paths = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let Some(arg) = arg.to_str() else { continue };
+        for flag in SECRET_FILE_FLAGS {
+            if arg == *flag {
+                paths.extend(args.get(i + 1).cloned());
+            } else if let Some(path) = arg.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+                paths.push(path.into());
+            }
+        }
+    }
+    for path in paths {
+        let path = std::path::Path::new(&path);
+        // Not stdin (read once, by the run), nothing but a small regular file.
+        if path.as_os_str() == "-" || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if let Ok(text) = std::fs::File::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                crate::input::read_text(f, crate::input::MAX_SECRET).map_err(|e| e.to_string())
+            })
+        {
+            Redactor::global().add(&Secret::new(text));
+        }
+    }
+}
+
+/// The credentials in a proxy URL's userinfo, in the forms they travel in: as written (percent-
+/// encoded) and decoded, the password alone and `user:password` (whose base64 is the
+/// `Proxy-Authorization: Basic` value; [`Redactor::add`] adds the base64 forms).
+pub fn proxy_credentials(proxy: &str) -> Vec<Secret> {
+    let proxy = proxy.trim();
+    let url = if proxy.contains("://") {
+        proxy.to_string()
+    } else {
+        format!("http://{proxy}")
+    };
+    let Ok(url) = reqwest::Url::parse(&url) else {
+        // Not a URL reqwest would use; what looks like userinfo is still kept out of output.
+        return match proxy.rsplit_once('@') {
+            Some((info, _)) => {
+                let info = info.rsplit("://").next().unwrap_or(info);
+                vec![Secret::new(info)]
+            }
+            None => Vec::new(),
+        };
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let (user, password) = (url.username(), url.password().unwrap_or_default());
+    if user.is_empty() && password.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (u, p) in [
+        (user.to_string(), password.to_string()),
+        (decode(user), decode(password)),
+    ] {
+        out.push(Secret::new(format!("{u}:{p}")));
+        if !p.is_empty() {
+            out.push(Secret::new(p));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +426,23 @@ mod tests {
             r.scrub_for(1, "credential-1 token-one token-two"),
             "*** *** token-two"
         );
+    }
+
+    #[test]
+    fn proxy_credentials_in_every_form() {
+        use base64::Engine as _;
+        let r = Redactor::default();
+        for s in proxy_credentials("http://bob:s3cr%40t-pw@127.0.0.1:3128") {
+            r.add(&s);
+        }
+        let basic = base64::engine::general_purpose::STANDARD.encode("bob:s3cr@t-pw");
+        let text = format!("a bob:s3cr%40t-pw b s3cr@t-pw c Basic {basic} d");
+        let cleaned = r.scrub(&text).into_owned();
+        assert!(!cleaned.contains("s3cr"), "{cleaned}");
+        assert!(!cleaned.contains(&basic[..basic.len() - 2]), "{cleaned}");
+        assert!(proxy_credentials("http://127.0.0.1:3128").is_empty());
+        let bare = proxy_credentials("alice:longpassword@proxy:8080");
+        assert!(bare.iter().any(|s| s.expose() == "longpassword"));
     }
 
     #[test]

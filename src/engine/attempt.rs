@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::signals::{Stop, StopReason};
 use crate::adaptive::{Change, Controller};
+use crate::clock::Correction;
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{PreparedRequest, RawResponse, Transport};
 use crate::rate::RateLimiter;
@@ -41,6 +42,19 @@ pub(crate) enum Label {
     Target(u64),
     /// A setup request, by what it does: `listing bearer tokens`.
     Setup(&'static str),
+    /// A `--verify` request about one target (before or after its revocation).
+    Verify(u64),
+    /// A `--verify` request for the whole run (discovery, identity-store's listings).
+    VerifySetup(&'static str),
+}
+
+impl Label {
+    /// Whether the request is a verification's: its failures never stop the run (credentials
+    /// refused, a certificate refused): verification never decides whether revocations are
+    /// sent (`../shared/CLI.md`, "Verification is a change observed").
+    fn verifies(self) -> bool {
+        matches!(self, Label::Verify(_) | Label::VerifySetup(_))
+    }
 }
 
 impl fmt::Display for Label {
@@ -48,6 +62,8 @@ impl fmt::Display for Label {
         match self {
             Label::Target(i) => write!(f, "target {i}"),
             Label::Setup(what) => f.write_str(what),
+            Label::Verify(i) => write!(f, "target {i}'s verification"),
+            Label::VerifySetup(what) => write!(f, "--verify: {what}"),
         }
     }
 }
@@ -70,6 +86,8 @@ pub(crate) enum Tried<T> {
     },
     /// Stopped before it was sent (or, with [`OnStop::Abandon`], before its answer came).
     Stopped(StopReason),
+    /// Sent, and abandoned before its answer came (a second signal): it may have taken effect.
+    Abandoned,
 }
 
 impl Attempts {
@@ -96,6 +114,19 @@ impl Attempts {
         }
     }
 
+    /// A retryable error that gets no more attempts, saying why when the server asked for a
+    /// wait longer than revoke waits (else the record would show only the server's text).
+    fn not_retried(&self, err: ApiError) -> ApiError {
+        match err.retry_after() {
+            Some(d) if d > self.policy.max_retry_after => err.noted(&format!(
+                "the server asked to wait {} s (Retry-After), longer than the {} s revoke waits: not retried",
+                d.as_secs(),
+                self.policy.max_retry_after.as_secs()
+            )),
+            _ => err,
+        }
+    }
+
     fn reason(&self) -> StopReason {
         self.stop.reason().unwrap_or(StopReason::Interrupted)
     }
@@ -116,6 +147,8 @@ impl Attempts {
         let mut attempts: u32 = 0;
         let mut free: u32 = 0;
         let mut last: Option<ApiError> = None;
+        // Bounds the time a throttling server holds this request (`max_throttled_wait`).
+        let started = tokio::time::Instant::now();
         let result = loop {
             if let Some(rate) = &self.rate {
                 let stopped = tokio::select! {
@@ -137,7 +170,12 @@ impl Attempts {
             let now = self.transport.clock().now();
             let answer = tokio::time::timeout(self.timeout, attempt(now));
             let answer = match on_stop {
-                OnStop::Finish => answer.await,
+                // Until a second signal: then nobody waits for it any longer.
+                OnStop::Finish => tokio::select! {
+                    biased;
+                    _ = self.stop.abandoned() => return Tried::Abandoned,
+                    a = answer => a,
+                },
                 OnStop::Abandon => tokio::select! {
                     biased;
                     _ = self.stop.wait() => return Tried::Stopped(self.reason()),
@@ -159,12 +197,36 @@ impl Attempts {
             if err.http_status().is_some() {
                 self.learn(err.kind() == ErrorKind::Throttled, sent);
             }
-            if is_clock_skew(&err, self.transport.clock())
-                && let Some(said) = self.transport.clock().correct()
-            {
-                // Re-signed at once with the server's time, which every later request keeps.
-                crate::logging::say(&format!("revoke: warning: {said}"));
-                continue;
+            if is_clock_skew(&err, self.transport.clock()) {
+                match self.transport.clock().correct() {
+                    Correction::Corrected(said) => {
+                        // Re-signed at once with the server's time, which every later request
+                        // keeps.
+                        crate::logging::say(&format!("revoke: warning: {said}"));
+                        continue;
+                    }
+                    // A server's time more than a day off is never signed: the target fails,
+                    // and so would every other (and Huawei locks a key after five signature
+                    // failures), so the run stops.
+                    Correction::Refused(why) => {
+                        let e = ApiError::Service {
+                            http_status: err.http_status().unwrap_or_default(),
+                            code: "ClockSkew".into(),
+                            message: format!("{} refused the request's time: {why}", err.code()),
+                            request_id: err.request_id().map(str::to_string),
+                            kind: ErrorKind::Rejected,
+                            retry_after: None,
+                        };
+                        if self.stop.first(StopReason::ClockSkew) {
+                            crate::logging::say(&format!(
+                                "revoke: error: {}; the remaining targets are skipped (code ClockSkew)",
+                                Redactor::global().scrub_with(&e.message(), secrets)
+                            ));
+                        }
+                        break Err(e);
+                    }
+                    Correction::Nothing => {}
+                }
             }
             if !err.retryable() {
                 break Err(err);
@@ -182,8 +244,17 @@ impl Attempts {
                 self.policy
                     .delay(attempts - free, err.retry_after(), fastrand::f64())
             else {
-                break Err(err);
+                break Err(self.not_retried(err));
             };
+            if err.kind() == ErrorKind::Throttled
+                && started.elapsed() + delay > self.policy.max_throttled_wait
+            {
+                let waited = started.elapsed().as_secs();
+                break Err(err.noted(&format!(
+                    "throttled at every attempt for {waited} s: a target waits at most {} s in all for a server that keeps throttling it; not retried",
+                    self.policy.max_throttled_wait.as_secs()
+                )));
+            }
             tracing::info!(
                 "{label}: attempt {attempts} failed ({}), retrying in {} ms",
                 Redactor::global().scrub_with(&err.to_string(), secrets),
@@ -199,7 +270,9 @@ impl Attempts {
             }
             last = Some(err);
         };
-        if let Err(e) = &result {
+        if let Err(e) = &result
+            && !label.verifies()
+        {
             match e.kind() {
                 // Never retried, and the next request would fail the same way (Huawei locks
                 // an access key after five signature failures in a row): the run stops.
@@ -251,5 +324,6 @@ pub async fn exchange<T>(
 ) -> Result<T, ApiError> {
     let scrub = request.scrubber();
     let response = transport.exchange(request, &scrub).await?;
-    read(response).map_err(|e| scrub.error(e))
+    // An answer that shows the endpoint is not the API names where the request went (masked).
+    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
 }

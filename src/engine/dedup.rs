@@ -49,6 +49,8 @@ pub struct Repeat {
     pub target: Value,
     pub first: u64,
     pub status: Status,
+    /// The repeat's own `source`.
+    pub source: Option<String>,
 }
 
 /// What the run loop does with a target.
@@ -96,8 +98,11 @@ impl First {
 #[derive(Default)]
 pub struct Dedup {
     firsts: Mutex<HashMap<Key, First>>,
-    waiting: Mutex<HashMap<Key, Vec<(u64, Value)>>>,
+    waiting: Mutex<HashMap<Key, Vec<Waiting>>>,
 }
+
+/// A repeat waiting for its first occurrence: its index, target and source.
+type Waiting = (u64, Value, Option<String>);
 
 /// 96 bits of a target's journal key.
 type Key = [u8; 12];
@@ -114,7 +119,13 @@ fn bits(key: &str) -> Option<Key> {
 }
 
 impl Dedup {
-    pub fn check(&self, key: &str, index: u64, target: Value) -> (Check, Option<Value>) {
+    pub fn check(
+        &self,
+        key: &str,
+        index: u64,
+        target: Value,
+        source: Option<String>,
+    ) -> (Check, Option<Value>) {
         let Some(k) = bits(key) else {
             return (Check::First, Some(target));
         };
@@ -126,6 +137,7 @@ impl Dedup {
                     target,
                     first: f.index(),
                     status: f.status().expect("ended"),
+                    source,
                 }),
                 None,
             ),
@@ -135,7 +147,7 @@ impl Dedup {
                     .unwrap_or_else(|e| e.into_inner())
                     .entry(k)
                     .or_default()
-                    .push((index, target));
+                    .push((index, target, source));
                 (Check::Waiting, None)
             }
             None => {
@@ -170,18 +182,19 @@ impl Dedup {
             .unwrap_or_default();
         waiting
             .into_iter()
-            .map(|(index, target)| Repeat {
+            .map(|(index, target, source)| Repeat {
                 index,
                 target,
                 first,
                 status,
+                source,
             })
             .collect()
     }
 
     /// Repeats still waiting when the run ends (their first occurrence never ended: it was
     /// stopped): they end as it did, `skipped`.
-    pub fn leftovers(&self) -> Vec<(u64, Value)> {
+    pub fn leftovers(&self) -> Vec<Waiting> {
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         waiting.drain().flat_map(|(_, v)| v).collect()
     }
@@ -196,15 +209,15 @@ mod tests {
     #[test]
     fn a_repeat_waits_for_its_first_then_gets_its_status() {
         let d = Dedup::default();
-        assert!(matches!(d.check(K, 0, Value::Null).0, Check::First));
-        assert!(matches!(d.check(K, 1, Value::Null).0, Check::Waiting));
+        assert!(matches!(d.check(K, 0, Value::Null, None).0, Check::First));
+        assert!(matches!(d.check(K, 1, Value::Null, None).0, Check::Waiting));
         let r = d.finish(K, Status::Revoked);
         assert_eq!(r.len(), 1);
         assert_eq!(
             (r[0].index, r[0].first, r[0].status),
             (1, 0, Status::Revoked)
         );
-        match d.check(K, 2, Value::Null).0 {
+        match d.check(K, 2, Value::Null, None).0 {
             Check::Repeat(r) => assert_eq!((r.index, r.first, r.status), (2, 0, Status::Revoked)),
             _ => panic!("not a repeat"),
         }

@@ -5,7 +5,8 @@
 //! page waiting for its answer is dropped on a stop: a listing changes nothing. The listing is
 //! bounded, whatever the server answers: at most [`MAX_PAGES`] pages and [`MAX_LISTED`] items,
 //! and a next-page marker seen before ends it (the pages would go round for ever). A bound
-//! reached is an error naming the bound, and nothing is revoked.
+//! reached is an error naming the bound; the caller says what it means for the run (before the
+//! deletes: nothing was revoked; `--verify`'s listing after them: they are not verified).
 
 use std::collections::HashSet;
 
@@ -56,14 +57,29 @@ pub(crate) enum Listed<J> {
     All(Vec<JobItem<J>>),
     /// Interrupted: nothing more is sent.
     Stopped,
-    /// Failed (reported on stderr); with credentials rejected, the stop says so.
-    Failed,
+    /// Failed: why, for the caller to report (with credentials rejected on a listing of the
+    /// targets, the stop says so too).
+    Failed(String),
 }
 
-/// Every page of `listing`, through the attempt loop.
+/// Every page of `listing`, through the attempt loop, as `label` (a listing of the targets, or
+/// `--verify`'s, whose failures never stop the run).
+/// With how the listing ended comes the number of requests it took (pages and retries).
 pub(crate) async fn list<J: Send + Sync + 'static>(
     listing: &dyn Listing<Job = J>,
     attempts: &Attempts,
+    label: Label,
+) -> (Listed<J>, u32) {
+    let mut sent = 0;
+    let listed = pages(listing, attempts, label, &mut sent).await;
+    (listed, sent)
+}
+
+async fn pages<J: Send + Sync + 'static>(
+    listing: &dyn Listing<Job = J>,
+    attempts: &Attempts,
+    label: Label,
+    sent: &mut u32,
 ) -> Listed<J> {
     let what = listing.what();
     let mut items = Vec::new();
@@ -72,21 +88,22 @@ pub(crate) async fn list<J: Send + Sync + 'static>(
     for _ in 0..MAX_PAGES {
         let m = marker.as_deref();
         let tried = attempts
-            .run(Label::Setup(what), &[], OnStop::Abandon, |now| async move {
+            .run(label, &[], OnStop::Abandon, |now| async move {
                 let request = listing.page_request(m, now)?;
                 exchange(&attempts.transport, &request, |a| listing.read_page(a)).await
             })
             .await;
         let (result, tries) = match tried {
-            Tried::Stopped(_) => return Listed::Stopped,
+            Tried::Stopped(_) | Tried::Abandoned => return Listed::Stopped,
             Tried::Done { result, attempts } => (result, attempts),
         };
+        *sent += tries;
         let next = match result {
             Ok(p) => {
                 items.extend(p.items);
                 if items.len() > MAX_LISTED {
                     return failed(format!(
-                        "{what}: more than {MAX_LISTED} items listed, the most one run takes (MAX_LISTED); nothing was revoked"
+                        "{what}: more than {MAX_LISTED} items listed, the most one run takes (MAX_LISTED)"
                     ));
                 }
                 p.next_marker.filter(|m| !m.is_empty())
@@ -119,13 +136,12 @@ pub(crate) async fn list<J: Send + Sync + 'static>(
     }
     // The last page allowed named a next one.
     failed(format!(
-        "{what}: more than {MAX_PAGES} pages, the most one listing may have (MAX_PAGES); nothing was revoked"
+        "{what}: more than {MAX_PAGES} pages, the most one listing may have (MAX_PAGES)"
     ))
 }
 
 fn failed<J>(message: String) -> Listed<J> {
-    crate::logging::error(&message);
-    Listed::Failed
+    Listed::Failed(message)
 }
 
 /// A failed setup request, for the one-line error message.

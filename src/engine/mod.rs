@@ -15,6 +15,7 @@ mod attempt;
 pub mod dedup;
 mod listing;
 pub mod signals;
+pub mod throttle;
 pub mod verify;
 
 use std::future::Future;
@@ -39,7 +40,7 @@ use crate::adaptive::Controller;
 use crate::error::ApiError;
 use crate::exit::RunFlags;
 use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::journal::Done;
+use crate::journal::{Done, Finished};
 use crate::output::{Entry, SinkHandle};
 use crate::rate::{Rate, RateLimiter};
 use crate::record::{Record, RecordError, Status};
@@ -86,7 +87,8 @@ impl Outcome {
     }
 
     /// An answer that is not an error but says something about the target (`already_invalid`,
-    /// `not_found`): the provider's code and message go in the record's `error`.
+    /// `not_found`): the provider's code and message go in the record's `error`. Never
+    /// `revoked`: that takes a recognised success ([`Outcome::revoked`]).
     pub fn noted(
         status: Status,
         http_status: u16,
@@ -94,6 +96,10 @@ impl Outcome {
         code: String,
         message: String,
     ) -> Self {
+        assert!(
+            matches!(status, Status::AlreadyInvalid | Status::NotFound),
+            "a noted outcome is already_invalid or not_found"
+        );
         Outcome {
             status,
             http_status: Some(http_status),
@@ -107,10 +113,16 @@ impl Outcome {
         }
     }
 
-    pub fn revoked(http_status: u16, request_id: Option<String>, data: Option<Value>) -> Self {
+    /// `revoked`: made only of an answer that looks like the API's own success (see
+    /// [`crate::providers::recognise`]), never of a bare 2xx.
+    pub fn revoked(
+        seen: crate::providers::Recognised,
+        request_id: Option<String>,
+        data: Option<Value>,
+    ) -> Self {
         Outcome {
             status: Status::Revoked,
-            http_status: Some(http_status),
+            http_status: Some(seen.status()),
             request_id,
             data,
             error: None,
@@ -135,6 +147,13 @@ pub trait Provider: Send + Sync + 'static {
     /// The options that give a job its meaning (library, project, tenant...), so that a journal
     /// entry for one library is not taken as done for another.
     fn scope(&self) -> String;
+
+    /// Whether the action is on "every token a user or page has now" (smh, bi-embed), which a
+    /// journal entry proves only for the tokens of its day: such entries replay only while
+    /// younger than `--resume-within`. A revoked token or token id stays revoked: `false`.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
 
     /// Secret values of this job (a token), scrubbed from everything printed while it runs.
     fn job_secrets<'a>(&self, _job: &'a Self::Job) -> Vec<&'a str> {
@@ -183,6 +202,12 @@ pub trait Provider: Send + Sync + 'static {
         })
     }
 
+    /// `--verify`, per target: why a token that the check before the revocation did not see
+    /// alive cannot be verified (the record's reason for `verified: null`).
+    fn unseen(&self) -> String {
+        "the verification cannot see this token with these credentials (it was not seen alive before the revocation)".into()
+    }
+
     /// `--verify`, [`Verification::ListAfter`]: the listing of what is still alive.
     fn verify_listing(&self) -> Option<&dyn Listing<Job = Self::Job>> {
         None
@@ -214,16 +239,25 @@ pub enum JobItem<J> {
     Invalid { target: Value, message: String },
 }
 
+/// An input item and where it came from: the record's `source` (`FILE:LINE`, `stdin:LINE`,
+/// `arg:N`), `None` for a target listed by the provider.
+pub type Sourced<J> = (JobItem<J>, Option<String>);
+
 /// The jobs of a run: known up front, or listed from the provider first.
 pub enum Jobs<J: Send + Sync + 'static> {
     /// From arguments, an input file or stdin, read lazily.
-    Items(Box<dyn Iterator<Item = JobItem<J>> + Send>),
+    Items(Box<dyn Iterator<Item = Sourced<J>> + Send>),
     /// Listed by a setup request (identity-store `--all`) through the attempt loop.
     Listed(Arc<dyn Listing<Job = J>>),
 }
 
 impl<J: Send + Sync + 'static> Jobs<J> {
+    /// Items with no `source`.
     pub fn items(items: impl Iterator<Item = JobItem<J>> + Send + 'static) -> Jobs<J> {
+        Jobs::Items(Box::new(items.map(|item| (item, None))))
+    }
+
+    pub fn sourced(items: impl Iterator<Item = Sourced<J>> + Send + 'static) -> Jobs<J> {
         Jobs::Items(Box::new(items))
     }
 }
@@ -243,17 +277,30 @@ pub struct EngineConfig {
     pub permits: Option<Arc<Semaphore>>,
     /// `--verify`: ask the provider whether each revoked token is really dead.
     pub verify: bool,
+    /// `--resume-within`: how old a journal entry of a provider that
+    /// [acts on current tokens](Provider::acts_on_current_tokens) may be and still replay;
+    /// zero: never.
+    pub resume_within: Duration,
 }
 
 /// What `--verify` does in this run.
 enum Verifying {
     Off,
-    PerTarget,
+    /// A check before and after each revocation, while the gate is open.
+    PerTarget(verify::Gate),
     /// Verification was asked for but cannot happen: every revoked record says why.
     Unable(String),
-    /// identity-store: records are held until one listing after the run.
-    ListAfter(std::sync::Mutex<Vec<(Record, String, u64)>>),
+    /// identity-store: one listing before the deletes (`before`: the journal keys it listed,
+    /// or why there are none) and one after the run; records are held until then.
+    ListAfter {
+        before: std::sync::OnceLock<ListedBefore>,
+        held: std::sync::Mutex<Vec<(Record, String, u64)>>,
+    },
 }
+
+/// `--verify`'s listing before the deletes: the keys of the ids it listed and the requests it
+/// took, or why there is none.
+type ListedBefore = Result<(std::collections::HashSet<String>, u32), String>;
 
 struct Ctx<P: Provider> {
     provider: Arc<P>,
@@ -261,6 +308,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
+    throttling: throttle::Throttling,
     verifying: Verifying,
 }
 
@@ -268,18 +316,53 @@ struct Ctx<P: Provider> {
 /// endpoint is taken as down, once it has answered before.
 pub const BREAKER_AFTER_ANSWERS: u32 = 5;
 
+/// At most this many targets are sent to an endpoint whose answers show it is not the
+/// provider's API (CLI.md, "Endpoints that are not the API").
+pub const MISMATCH_AFTER: u32 = 3;
+
 /// The circuit breaker: when the endpoint gives no answer at all (connection refused or reset,
 /// timeouts) to target after target, the rest are `skipped` with code `Unreachable` instead of
 /// each spending `(retries+1) x timeout`. The rule: a target that ended with no answer before
 /// the endpoint ever answered trips it (nothing suggests the next would fare better: a wrong
 /// host, a firewall that drops); after an answer, [`BREAKER_AFTER_ANSWERS`] in a row do.
+///
+/// It also stops a run at an endpoint that answers, but is not the API: a sign-in page, a
+/// captive portal, a wrong path answering 404 (errors of kind [`ErrorKind::NotTheApi`]). When
+/// [`MISMATCH_AFTER`] targets have had such answers before any answer from the API itself, the
+/// rest are `skipped` with code `EndpointMismatch`. Such answers never confirm the credentials,
+/// so targets go one at a time until then: at most [`MISMATCH_AFTER`] are sent, each with its
+/// secrets, whatever `--concurrency`.
+///
+/// [`ErrorKind::NotTheApi`]: crate::error::ErrorKind::NotTheApi
 #[derive(Default)]
 pub struct Breaker {
     answered: std::sync::atomic::AtomicBool,
     silent_in_a_row: std::sync::atomic::AtomicU32,
+    /// An answer came that only the API gives (its success, its own error format).
+    api_seen: std::sync::atomic::AtomicBool,
+    mismatches: std::sync::atomic::AtomicU32,
 }
 
 impl Breaker {
+    /// The API itself answered: the endpoint is the API.
+    pub fn api(&self) {
+        self.answer();
+        self.api_seen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A target ended with an answer showing the endpoint is not the API: whether the breaker
+    /// trips (and after how many).
+    pub fn mismatch(&self) -> Option<u32> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.answer();
+        if self.api_seen.load(Relaxed) {
+            return None;
+        }
+        let n = self.mismatches.fetch_add(1, Relaxed) + 1;
+        (n >= MISMATCH_AFTER).then_some(n)
+    }
+
     pub fn answer(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         self.answered.store(true, Relaxed);
@@ -332,6 +415,7 @@ pub async fn run<P: Provider>(
         sink: sink.clone(),
         dedup: Dedup::default(),
         breaker: Breaker::default(),
+        throttling: Default::default(),
         verifying,
     });
     // Until an answer shows the credentials are accepted, requests go one at a time.
@@ -345,21 +429,37 @@ pub async fn run<P: Provider>(
                 .await;
             return flags(&stop, false);
         }
-        Jobs::Listed(listing) => match listing::list(&*listing, &ctx.attempts).await {
-            Listed::All(items) => {
-                tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
-                // The listing was answered: the credentials work.
-                confirmed = true;
-                Box::new(items.into_iter())
+        Jobs::Listed(listing) => {
+            match listing::list(&*listing, &ctx.attempts, Label::Setup(listing.what())).await {
+                (Listed::All(items), tries) => {
+                    tracing::info!("{}: {} item(s) listed", listing.what(), items.len());
+                    // The listing was answered: the credentials work, and the endpoint is the
+                    // API.
+                    confirmed = true;
+                    ctx.breaker.api();
+                    if let Verifying::ListAfter { before, .. } = &ctx.verifying {
+                        // `--verify`: this listing is the one before the deletes.
+                        let _ = before.set(Ok((listed_keys(&*provider, &items), tries)));
+                    }
+                    Box::new(items.into_iter().map(|item| (item, None)))
+                }
+                (Listed::Stopped, _) => return flags(&stop, false),
+                (Listed::Failed(why), _) => {
+                    crate::logging::error(&format!("{why}; nothing was revoked"));
+                    return flags(&stop, true);
+                }
             }
-            Listed::Stopped => return flags(&stop, false),
-            Listed::Failed => return flags(&stop, true),
-        },
+        }
     };
+    if let Verifying::ListAfter { before, .. } = &ctx.verifying
+        && before.get().is_none()
+    {
+        let _ = before.set(list_before(&ctx).await);
+    }
 
     // Targets are read on a blocking thread and handed over through a small channel, so a
     // million-line input is never held in memory at once.
-    let (tx, mut rx) = mpsc::channel::<JobItem<P::Job>>(256);
+    let (tx, mut rx) = mpsc::channel::<Sourced<P::Job>>(256);
     let producer = tokio::task::spawn_blocking(move || {
         for item in jobs {
             if tx.blocking_send(item).is_err() {
@@ -380,6 +480,11 @@ pub async fn run<P: Provider>(
     loop {
         let item = tokio::select! {
             biased;
+            // A second signal stops waiting for the rest of the input too.
+            _ = stop.abandoned() => {
+                rx.close();
+                rx.try_recv().ok()
+            }
             _ = stop.wait(), if !cfg.drain_on_stop => {
                 // No more input is read, but the lines already read are targets too: they
                 // are taken from the channel (and recorded as skipped below), then the loop
@@ -389,7 +494,7 @@ pub async fn run<P: Provider>(
             }
             item = rx.recv() => item,
         };
-        let Some(item) = item else { break };
+        let Some((item, source)) = item else { break };
         let i = index;
         index += 1;
         let job = match item {
@@ -405,26 +510,32 @@ pub async fn run<P: Provider>(
                         retryable: false,
                     }),
                 );
-                sink.emit(entry(record, None)).await;
+                sink.emit(entry(record.from(source), None)).await;
                 continue;
             }
             JobItem::Job(job) => job,
         };
         let target = provider.identity(&job);
         let key = long_fingerprint(&format!("{name}\n{scope}\n{}", provider.job_key(&job)));
-        if let Some(status) = done.get(&key) {
-            // Finished by an earlier run with this journal: reported, not sent again.
-            let record = bare_record(name, i, target, status, None);
-            sink.emit(entry(record, None)).await;
-            continue;
+        if let Some(found) = done.get(&key) {
+            if replays(&*provider, &found, cfg.resume_within, Utc::now()) {
+                // Finished by an earlier run with this journal: reported, not sent again.
+                let record = from_journal(name, i, target, found, cfg.dry_run).from(source);
+                sink.emit(entry(record, None)).await;
+                continue;
+            }
+            tracing::info!(
+                "target {i}: the journal's entry from {} is older than --resume-within: sent again ({name} acts on the tokens there are now)",
+                found.at_text()
+            );
         }
         if let Some(reason) = stop.reason() {
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             continue;
         }
         // The same target twice is sent once; the repeat gets the first one's status.
-        let target = match ctx.dedup.check(&key, i, target) {
+        let target = match ctx.dedup.check(&key, i, target, source.clone()) {
             (Check::First, Some(target)) => target,
             (Check::Repeat(r), _) => {
                 sink.emit(entry(repeat_record(name, r), None)).await;
@@ -435,6 +546,7 @@ pub async fn run<P: Provider>(
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
             let mut planned = planned(name, i, target, request);
+            planned.record.source = source;
             if cfg.verify {
                 plan_verification(&*provider, &job, &mut planned);
             }
@@ -450,12 +562,12 @@ pub async fn run<P: Provider>(
         };
         let Some(permit) = permit else {
             let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-            sink.emit(entry(skipped(name, i, target, reason), None))
+            sink.emit(entry(skipped(name, i, target, reason).from(source), None))
                 .await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             continue;
         };
-        let work = process(ctx.clone(), i, job, key, target, permit);
+        let work = process(ctx.clone(), i, job, key, target, source, permit);
         if !confirmed {
             // Credentials first: the first request goes alone and the rest wait for its
             // answer, so wrong credentials cost one request, not one per slot (Huawei locks
@@ -470,14 +582,14 @@ pub async fn run<P: Provider>(
     }
     drop(rx);
     while tasks.join_next().await.is_some() {}
-    if let Verifying::ListAfter(held) = &ctx.verifying {
+    if let Verifying::ListAfter { held, .. } = &ctx.verifying {
         let held = std::mem::take(&mut *held.lock().unwrap_or_else(|e| e.into_inner()));
         verify_by_listing(&ctx, held).await;
     }
     // Repeats whose first occurrence never ended (none are expected): skipped with it.
-    for (i, target) in ctx.dedup.leftovers() {
+    for (i, target, source) in ctx.dedup.leftovers() {
         let reason = stop.reason().unwrap_or(StopReason::Interrupted);
-        sink.emit(entry(skipped(name, i, target, reason), None))
+        sink.emit(entry(skipped(name, i, target, reason).from(source), None))
             .await;
     }
     // Not awaited: after a stop without draining, the producer may be blocked reading a
@@ -491,8 +603,11 @@ pub async fn run<P: Provider>(
 /// here, through the attempt loop.
 async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying {
     match provider.verification() {
-        Verification::PerTarget => Verifying::PerTarget,
-        Verification::ListAfter => Verifying::ListAfter(Default::default()),
+        Verification::PerTarget => Verifying::PerTarget(Default::default()),
+        Verification::ListAfter => Verifying::ListAfter {
+            before: Default::default(),
+            held: Default::default(),
+        },
         Verification::Unavailable(why) => {
             crate::logging::say(&format!(
                 "revoke: warning: --verify: {} cannot be verified ({why}); nothing extra is sent and records say \"verified\": null",
@@ -503,7 +618,7 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
         Verification::Discover => {
             let tried = attempts
                 .run(
-                    Label::Setup("discovering the verification endpoint"),
+                    Label::VerifySetup("discovering the verification endpoint"),
                     &[],
                     OnStop::Abandon,
                     |now| async move {
@@ -516,7 +631,7 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 )
                 .await;
             match tried {
-                Tried::Done { result: Ok(()), .. } => Verifying::PerTarget,
+                Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
                     let why = crate::output::cut(
@@ -526,7 +641,9 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                     crate::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
                 }
-                Tried::Stopped(_) => Verifying::Unable("not verified: the run was stopped".into()),
+                Tried::Stopped(_) | Tried::Abandoned => {
+                    Verifying::Unable("not verified: the run was stopped".into())
+                }
             }
         }
     }
@@ -569,7 +686,49 @@ fn bare_record(
         error,
         elapsed_ms: 0,
         verified: None,
+        verify_attempts: 0,
+        from_journal: None,
+        source: None,
+        at: Some(crate::record::now()),
+        ticket: None,
+        actor: None,
     }
+}
+
+/// Whether a journal entry stands for this run's target (CLI.md "Journal replays"): always for
+/// a revoked token or token id; for an action on the tokens a user or page has now, only while
+/// the entry is younger than `window` (zero: never).
+fn replays<P: Provider>(
+    provider: &P,
+    found: &Finished,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    if !provider.acts_on_current_tokens() {
+        return true;
+    }
+    // An entry from the future (a clock set back) is as young as can be.
+    let age = (now - found.at).to_std().unwrap_or(Duration::ZERO);
+    age < window
+}
+
+/// The record of a target an earlier run finished: its status then, `attempts: 0`, and when.
+/// In a dry run it is `planned` with `from_journal` set: nothing would be sent for it.
+fn from_journal(
+    provider: &str,
+    index: u64,
+    target: Value,
+    found: Finished,
+    dry_run: bool,
+) -> Record {
+    let status = if dry_run {
+        Status::Planned
+    } else {
+        found.status
+    };
+    let mut record = bare_record(provider, index, target, status, None);
+    record.from_journal = Some(found.at_text());
+    record
 }
 
 fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Record {
@@ -587,6 +746,18 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             "Unreachable",
             "not sent: the endpoint gave no answer to the targets before it",
         ),
+        StopReason::ClockSkew => (
+            "ClockSkew",
+            "not sent: the server refused the signature's time, and its Date is more than 24 h off the local clock",
+        ),
+        StopReason::EndpointMismatch => (
+            "EndpointMismatch",
+            "not sent: the endpoint's answers to the targets before it show it is not the provider's API",
+        ),
+        StopReason::Throttled => (
+            "Throttled",
+            "not sent: the server throttled the targets before it through all their retries",
+        ),
     };
     bare_record(
         provider,
@@ -601,18 +772,21 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
     )
 }
 
-/// `--dry-run --verify`: the verification that would follow, masked, under the planned request
-/// (text) and as `data.verify` (JSON).
+/// `--dry-run --verify`: the verification requests around the revocation, masked, under the
+/// planned request (text) and as `data.verify`, with `data.verify_when` saying when (JSON).
 fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entry) {
     let now = Utc::now();
-    let (what, request) = match provider.verification() {
-        Verification::PerTarget => ("then, to verify it", provider.verify_request(job, now).ok()),
+    let (when, request) = match provider.verification() {
+        Verification::PerTarget => (
+            "before and after the revocation (verified only if seen alive before and dead after)",
+            provider.verify_request(job, now).ok(),
+        ),
         Verification::Discover => (
-            "then, to verify it, once per run: find the introspection endpoint, and ask it",
+            "once per run, to find the introspection endpoint; then that endpoint is asked about the token before and after the revocation (verified only if seen alive before and dead after)",
             provider.discovery_request(now).ok(),
         ),
         Verification::ListAfter => (
-            "then, to verify it, once after every delete: list the tokens",
+            "once before the first delete and once after the last (verified only if listed before and not after)",
             provider
                 .verify_listing()
                 .and_then(|l| l.page_request(None, now).ok()),
@@ -621,10 +795,11 @@ fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entr
     };
     let Some(request) = request else { return };
     if let Some(text) = planned.rendered.as_mut() {
-        text.push_str(&format!("{what}:\n{}", request.render()));
+        text.push_str(&format!("--verify sends, {when}:\n{}", request.render()));
     }
     if let Some(Value::Object(map)) = planned.record.data.as_mut() {
         map.insert("verify".into(), request.to_json());
+        map.insert("verify_when".into(), Value::String(when.into()));
     }
 }
 
@@ -662,6 +837,7 @@ async fn process<P: Provider>(
     job: P::Job,
     key: String,
     target: Value,
+    source: Option<String>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> bool {
     let provider = &*ctx.provider;
@@ -670,28 +846,80 @@ async fn process<P: Provider>(
     let redactor = Redactor::global();
     let scrub_id = Redactor::fresh_id();
     redactor.enter(scrub_id, &secrets);
-    let started = Instant::now();
     let transport = &ctx.attempts.transport;
-    let tried = ctx
-        .attempts
-        .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
-            provider.execute(transport, &job, now)
-        })
-        .await;
+    // `--verify`: the token as the checking credentials see it before the revocation.
+    let mut verify_attempts = 0;
+    let check = match &ctx.verifying {
+        Verifying::PerTarget(gate) => Some(verify::Check {
+            provider,
+            attempts: &ctx.attempts,
+            gate,
+            index,
+            job: &job,
+            secrets: &secrets,
+        }),
+        _ => None,
+    };
+    let before = match &check {
+        Some(check) => Some(verify::before(check, &mut verify_attempts).await),
+        None => None,
+    };
+    let started = Instant::now();
+    // A stop that came while the check before was out: the revocation is not sent.
+    let tried = match ctx.attempts.stop.reason() {
+        Some(reason) if before.is_some() => Tried::Stopped(reason),
+        _ => {
+            ctx.attempts
+                .run(Label::Target(index), &secrets, OnStop::Finish, |now| {
+                    provider.execute(transport, &job, now)
+                })
+                .await
+        }
+    };
     let (result, attempts) = match tried {
         Tried::Done { result, attempts } => (result, attempts),
         Tried::Stopped(reason) => {
             redactor.leave(scrub_id);
             ctx.sink
-                .emit(entry(skipped(name, index, target, reason), None))
+                .emit(entry(
+                    skipped(name, index, target, reason).from(source),
+                    None,
+                ))
                 .await;
+            emit_repeats(&ctx, &key, Status::Skipped).await;
+            return false;
+        }
+        Tried::Abandoned => {
+            redactor.leave(scrub_id);
+            let mut record = skipped(name, index, target, StopReason::Interrupted);
+            record.attempts = 1;
+            if let Some(e) = record.error.as_mut() {
+                e.message = "abandoned in flight at a second interrupt: the server may have revoked it; run again to be sure".into();
+            }
+            ctx.sink.emit(entry(record, None)).await;
             emit_repeats(&ctx, &key, Status::Skipped).await;
             return false;
         }
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    // When the answer came (verification, if any, comes after).
+    let at = Some(crate::record::now());
     match &result {
-        Ok(_) => ctx.breaker.answer(),
+        Ok(_) => ctx.breaker.api(),
+        Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
+            if let Some(n) = ctx.breaker.mismatch()
+                && ctx.attempts.stop.first(StopReason::EndpointMismatch)
+            {
+                let said = crate::output::cut(
+                    redactor.scrub_with(&e.to_string(), &secrets),
+                    crate::output::MAX_MESSAGE,
+                );
+                crate::logging::say(&format!(
+                    "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"
+                ));
+            }
+        }
+        Err(e) if e.from_the_api() => ctx.breaker.api(),
         Err(e) if e.http_status().is_some() => ctx.breaker.answer(),
         Err(e @ ApiError::Send { silent: true, .. }) => {
             if let Some(n) = ctx.breaker.silence()
@@ -706,11 +934,19 @@ async fn process<P: Provider>(
         }
         Err(_) => {}
     }
-    // The provider answered, and not about the credentials: they were accepted.
+    if let Some(n) = ctx.throttling.ended(&result)
+        && ctx.attempts.stop.first(StopReason::Throttled)
+    {
+        crate::logging::say(&format!(
+            "revoke: error: the server throttled {n} targets in a row through all their retries; the remaining targets are skipped (code Throttled). Try again later, or with a lower --rate or --concurrency"
+        ));
+    }
+    // The provider's API answered, and not about the credentials: they were accepted. An
+    // answer that is not the API's (a page, an unreadable body) says nothing about them.
     let confirmed = match &result {
         Ok(_) => true,
         Err(e) => {
-            e.http_status().is_some()
+            e.from_the_api()
                 && matches!(
                     e.kind(),
                     crate::error::ErrorKind::Rejected | crate::error::ErrorKind::NotFound
@@ -731,6 +967,12 @@ async fn process<P: Provider>(
             error: o.error.map(|e| scrub_error(e, &secrets)),
             elapsed_ms,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: source.clone(),
+            at: at.clone(),
+            ticket: None,
+            actor: None,
         },
         Err(e) => Record {
             provider: name.to_string(),
@@ -744,17 +986,24 @@ async fn process<P: Provider>(
             error: Some(scrub_error(RecordError::from_api(&e), &secrets)),
             elapsed_ms,
             verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: source.clone(),
+            at: at.clone(),
+            ticket: None,
+            actor: None,
         },
     };
     let mut record = record;
-    match &ctx.verifying {
-        Verifying::PerTarget if verify::wanted(&record) => {
-            verify::one(provider, &ctx.attempts, index, &job, &secrets, &mut record).await;
+    record.verify_attempts = verify_attempts;
+    match (&ctx.verifying, check.zip(before)) {
+        (Verifying::PerTarget(_), Some((check, before))) if verify::wanted(&record) => {
+            verify::after(&check, before, &mut record).await;
         }
-        Verifying::Unable(why) if verify::wanted(&record) => {
+        (Verifying::Unable(why), _) if verify::wanted(&record) => {
             verify::unverified(&mut record, why.clone());
         }
-        Verifying::ListAfter(held) => {
+        (Verifying::ListAfter { held, .. }, _) => {
             // Written after the listing that verifies them (the end of `run`), up to as many
             // as one listing can return; memory stays bounded whatever the input.
             let status = record.status;
@@ -793,45 +1042,105 @@ async fn process<P: Provider>(
     confirmed
 }
 
-/// identity-store's `--verify`: one listing after the deletes; a deleted id still listed is
-/// alive. Then the held records are written.
+/// The journal keys of the listed ids.
+fn listed_keys<P: Provider>(
+    provider: &P,
+    items: &[JobItem<P::Job>],
+) -> std::collections::HashSet<String> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            JobItem::Job(job) => Some(long_fingerprint(&format!(
+                "{}\n{}\n{}",
+                provider.name(),
+                provider.scope(),
+                provider.job_key(job)
+            ))),
+            JobItem::Invalid { .. } => None,
+        })
+        .collect()
+}
+
+/// identity-store's `--verify`, before the first delete: the listing of what is alive. Its
+/// failure is said once on stderr; the deletes are sent anyway, unverified.
+async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
+    let provider = &*ctx.provider;
+    let Some(listing) = provider.verify_listing() else {
+        return Err("not verified: no listing".into());
+    };
+    let label = Label::VerifySetup("listing the tokens before the deletes");
+    match listing::list(listing, &ctx.attempts, label).await {
+        (Listed::All(items), tries) => Ok((listed_keys(provider, &items), tries)),
+        (Listed::Stopped, _) => Err("not verified: the run was stopped during the listing".into()),
+        (Listed::Failed(why), _) => {
+            crate::logging::say(&format!(
+                "revoke: warning: --verify: {why}; the deletes are sent all the same, unverified"
+            ));
+            Err(format!(
+                "not verified: the listing before the deletes failed: {why}"
+            ))
+        }
+    }
+}
+
+/// identity-store's `--verify`, after the deletes: one more listing. A deleted id listed before
+/// and not now is verified; listed now, alive; not listed before, not verifiable. Then the
+/// held records are written.
 async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String, u64)>) {
     let provider = &*ctx.provider;
-    let wanted = held.iter().any(|(r, _, _)| verify::wanted(r));
-    let verdict: Result<std::collections::HashSet<String>, String> = match provider.verify_listing()
-    {
-        _ if !wanted => Ok(Default::default()),
-        _ if ctx.attempts.stop.reason().is_some() => {
+    let Verifying::ListAfter { before, .. } = &ctx.verifying else {
+        return;
+    };
+    let wanted = held.iter().filter(|(r, _, _)| verify::wanted(r)).count();
+    let proof = match before.get() {
+        // Nothing to verify: no listing, and no record is changed below.
+        _ if wanted == 0 => Err(String::new()),
+        None => Err("not verified: the run was stopped".into()),
+        Some(Err(why)) => Err(why.clone()),
+        Some(Ok(_)) if ctx.attempts.stop.reason().is_some() => {
             Err("not verified: the run was stopped".into())
         }
-        None => Err("not verified: no listing".into()),
-        Some(listing) => match listing::list(listing, &ctx.attempts).await {
-            Listed::All(items) => Ok(items
-                .iter()
-                .filter_map(|i| match i {
-                    JobItem::Job(job) => Some(long_fingerprint(&format!(
-                        "{}\n{}\n{}",
-                        provider.name(),
-                        provider.scope(),
-                        provider.job_key(job)
-                    ))),
-                    JobItem::Invalid { .. } => None,
-                })
-                .collect()),
-            Listed::Stopped => Err("not verified: the run was stopped during the listing".into()),
-            Listed::Failed => {
-                Err("not verified: the listing that verifies the deletes failed".into())
+        Some(Ok((seen, before_tries))) => match provider.verify_listing() {
+            None => Err("not verified: no listing".into()),
+            Some(listing) => {
+                let label = Label::VerifySetup("listing the tokens after the deletes");
+                match listing::list(listing, &ctx.attempts, label).await {
+                    (Listed::All(items), tries) => {
+                        Ok((seen, listed_keys(provider, &items), before_tries + tries))
+                    }
+                    (Listed::Stopped, _) => {
+                        Err("not verified: the run was stopped during the listing".into())
+                    }
+                    (Listed::Failed(why), _) => {
+                        // The deletes happened: their records say so; only the proof is missing.
+                        crate::logging::say(&format!(
+                            "revoke: warning: --verify: {why}; the {wanted} delete(s) were sent and are recorded, unverified"
+                        ));
+                        Err(format!(
+                            "not verified: the listing after the deletes failed: {why}"
+                        ))
+                    }
+                }
             }
         },
     };
     for (mut record, key, scrub_id) in held {
         if verify::wanted(&record) {
-            match &verdict {
-                Ok(alive) if alive.contains(&key) => {
-                    verify::still_active(&mut record, "the token list")
-                }
-                Ok(_) => record.verified = Some(true),
+            match &proof {
                 Err(why) => verify::unverified(&mut record, why.clone()),
+                Ok((seen, alive, tries)) => {
+                    record.verify_attempts = *tries;
+                    if !seen.contains(&key) {
+                        verify::unverified(
+                            &mut record,
+                            "not verified: the token id was not listed before the deletes (the listing cannot see it with these credentials)".into(),
+                        );
+                    } else if alive.contains(&key) {
+                        verify::still_active(&mut record, "the token list");
+                    } else {
+                        record.verified = Some(true);
+                    }
+                }
             }
         }
         let mut done = entry(record, Some(key));
@@ -861,7 +1170,7 @@ fn repeat_record(provider: &str, r: Repeat) -> Record {
         ),
         retryable: false,
     });
-    bare_record(provider, r.index, r.target, r.status, error)
+    bare_record(provider, r.index, r.target, r.status, error).from(r.source)
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {
@@ -869,4 +1178,29 @@ fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {
     e.message = r.scrub_with(&e.message, secrets);
     e.code = r.scrub_with(&e.code, secrets);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_stops_at_the_third_answer_that_is_not_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), None);
+        assert_eq!(b.mismatch(), Some(MISMATCH_AFTER));
+        // Answers that are not the API's do count as answers for the silence rule.
+        assert_eq!(b.silence(), None);
+    }
+
+    #[test]
+    fn an_answer_from_the_api_means_the_endpoint_is_the_api() {
+        let b = Breaker::default();
+        assert_eq!(b.mismatch(), None);
+        b.api();
+        for _ in 0..10 {
+            assert_eq!(b.mismatch(), None);
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! Property tests of every provider's answer handling (test-only): random answers (status x
 //! headers x body, with the run's own secrets echoed back in every encoding a server might use)
 //! are interpreted, turned into the record the engine would make, and passed through the sink's
-//! scrubber. Never a panic; never a secret in the record, text or JSON; `revoked` only on a
-//! 2xx; and the prepared request carries the target's exact bytes.
+//! scrubber. Never a panic; never a secret in the record, text or JSON; `revoked` only on an
+//! answer that looks like the API's documented success (each provider's test states it on its
+//! own, from the seed), never on an HTML page or an empty body where the API sends one; and
+//! the prepared request carries the target's exact bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -80,6 +82,14 @@ fn codes() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A corporate SSO gateway's sign-in page, as it answers any request: `200 text/html`.
+pub const SIGN_IN_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Sign in - Corp SSO</title>\n</head>\n<body>\n<form method=\"post\" action=\"/login\"><input name=\"username\"><input name=\"password\" type=\"password\"><button>Sign in</button></form>\n</body>\n</html>\n";
+
+/// Whether a body is an HTML page (whitespace, then a tag).
+fn is_html(body: &[u8]) -> bool {
+    body.trim_ascii().first() == Some(&b'<')
+}
+
 /// Random answers for a provider whose secrets are `secrets`.
 pub fn samples(secrets: Vec<String>) -> impl Strategy<Value = Sample> {
     let status = prop_oneof![
@@ -112,9 +122,15 @@ pub fn samples(secrets: Vec<String>) -> impl Strategy<Value = Sample> {
         }),
         Just(b"{}".to_vec()),
         Just(Vec::new()),
+        Just(b" \r\n".to_vec()),
+        // What a sign-in gateway, a captive portal or a wrong endpoint answers, 200 or not.
+        Just(SIGN_IN_PAGE.as_bytes().to_vec()),
+        text.clone().prop_map(|t| {
+            format!("<html><head><title>{t}</title></head><body>{t}</body></html>").into_bytes()
+        }),
     ];
     let headers = (
-        proptest::option::of(text),
+        proptest::option::of(text.clone()),
         proptest::option::of(prop_oneof!["[0-9]{1,6}", "[ -~]{0,10}"]),
     )
         .prop_map(|(id, retry)| {
@@ -144,10 +160,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1 << 60);
 /// Interprets `sample`, makes the engine's record of it, passes it through the sink's scrubber,
 /// and checks it. `credentials` are the provider's secrets (known to the redactor, as the
 /// credential loaders make them); the job's own secrets come from the provider.
+/// `documented_success(status, body)` is the provider's success as its documentation states it,
+/// written apart from the provider's code: `revoked` only when it holds.
 pub fn check<P: Provider>(
     provider: &P,
     job: &P::Job,
     credentials: &[&str],
+    documented_success: fn(u16, &[u8]) -> bool,
     sample: Sample,
 ) -> Result<(), TestCaseError> {
     let redactor = Redactor::global();
@@ -170,6 +189,12 @@ pub fn check<P: Provider>(
         error: None,
         elapsed_ms: 0,
         verified: None,
+        verify_attempts: 0,
+        from_journal: None,
+        source: None,
+        at: None,
+        ticket: None,
+        actor: None,
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {
@@ -178,13 +203,25 @@ pub fn check<P: Provider>(
                     (200..300).contains(&status),
                     "revoked on HTTP {status}: {sample:?}"
                 );
+                prop_assert!(!is_html(&sample.body), "revoked on a page: {sample:?}");
+                prop_assert!(
+                    documented_success(status, &sample.body),
+                    "revoked on an answer that is not the documented success: {sample:?}"
+                );
             }
             record.status = o.status;
             record.request_id = o.request_id;
             record.data = o.data;
             record.error = o.error;
         }
-        Err(e) => record.error = Some(RecordError::from_api(&e)),
+        Err(e) => {
+            // A 2xx page is never a success, and says the endpoint is not the API.
+            if (200..300).contains(&status) && is_html(&sample.body) {
+                prop_assert_eq!(e.code(), "NotTheApi", "{:?}", sample);
+                prop_assert!(!e.retryable());
+            }
+            record.error = Some(RecordError::from_api(&e));
+        }
     }
     clean(&mut record, Some(id));
     let json = serde_json::to_string(&record).unwrap();

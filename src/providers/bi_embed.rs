@@ -15,6 +15,10 @@ use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
 use crate::sign::tc3;
 
+use super::{
+    Body, Looks, describe, not_the_api, not_the_api_kind, recognise, success, wrong_place,
+};
+
 pub const ACTION: &str = "ClearEmbedToken";
 pub const VERSION: &str = "2022-01-05";
 /// The credential-scope service is the product's first DNS label, `bi` on every BI host; it is
@@ -26,6 +30,14 @@ pub const DEFAULT_ENDPOINT: &str = "https://bi.intl.tencentcloudapi.com";
 pub const DOCUMENTED_RATE: f64 = 20.0;
 /// The SDK sends `application/json` with no charset; the signed value must be the one sent.
 const CONTENT_TYPE: &str = "application/json";
+
+/// "Output Example": HTTP 200 with `{"Response": {"Data": ..., "RequestId": ...}}` (seed 000), a
+/// `Response` without `Error`.
+const SUCCESS: Looks = Looks {
+    what: "a Tencent Cloud API 3.0 success",
+    statuses: &[200],
+    body: Body::Json,
+};
 
 /// The token scope (`Scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +183,12 @@ impl Provider for BiEmbed {
         }
     }
 
+    /// ClearEmbedToken clears the tokens a page has *now*: a journal entry says nothing of
+    /// the tokens issued since.
+    fn acts_on_current_tokens(&self) -> bool {
+        true
+    }
+
     fn scope(&self) -> String {
         format!(
             "{}\n{}\n{}\n{}",
@@ -237,45 +255,66 @@ impl Provider for BiEmbed {
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         let parsed: Result<Envelope, _> = serde_json::from_slice(&resp.body);
         let retry_after = resp.retry_after();
-        match parsed {
-            Ok(Envelope { response }) => {
-                if let Some(e) = response.error {
-                    // Errors normally come in HTTP 200 bodies; a retryable status (429, 5xx)
-                    // stays retryable whatever code a proxy or gateway put in the body.
-                    let kind = match (error_kind(&e.code), ErrorKind::from_status(resp.status)) {
-                        (ErrorKind::Rejected, by_status) if by_status.retryable() => by_status,
-                        (kind, _) => kind,
-                    };
-                    return Err(ApiError::Service {
-                        http_status: resp.status,
-                        kind,
-                        code: e.code,
-                        message: e.message,
-                        request_id: response.request_id,
-                        retry_after,
-                    });
-                }
-                if resp.status != 200 {
-                    return Err(ApiError::unreadable(
-                        resp.status,
-                        format!("HTTP {} with a Response and no Error", resp.status),
-                        response.request_id,
-                        retry_after,
-                    ));
-                }
-                Ok(Outcome::revoked(
-                    resp.status,
+        if let Ok(Envelope {
+            response:
+                ResponseBody {
+                    error: Some(e),
+                    request_id,
+                    ..
+                },
+        }) = parsed
+        {
+            // Errors normally come in HTTP 200 bodies; a retryable status (429, 5xx) stays
+            // retryable whatever code a proxy or gateway put in the body.
+            let kind = match (error_kind(&e.code), ErrorKind::from_status(resp.status)) {
+                (ErrorKind::Rejected, by_status) if by_status.retryable() => by_status,
+                (kind, _) => kind,
+            };
+            return Err(ApiError::Service {
+                http_status: resp.status,
+                kind,
+                code: e.code,
+                message: e.message,
+                request_id,
+                retry_after,
+            });
+        }
+        if success(resp.status) {
+            let seen = recognise(&resp, &SUCCESS, None)?;
+            return match parsed {
+                Ok(Envelope { response }) => Ok(Outcome::revoked(
+                    seen,
                     response.request_id,
                     Some(response.data),
-                ))
-            }
-            Err(e) => Err(ApiError::unreadable(
+                )),
+                Err(e) => Err(not_the_api(
+                    &resp,
+                    &SUCCESS,
+                    format!("JSON that is not an API 3.0 answer ({e})"),
+                    None,
+                )),
+            };
+        }
+        let e = match parsed {
+            Ok(Envelope { response }) => ApiError::unreadable(
                 resp.status,
-                format!("not a Tencent Cloud API 3.0 answer: {e}"),
+                format!("HTTP {} with a Response and no Error", resp.status),
+                response.request_id,
+                retry_after,
+            ),
+            Err(_) => ApiError::unreadable(
+                resp.status,
+                format!("not a Tencent Cloud API 3.0 answer: {}", describe(&resp)),
                 None,
                 retry_after,
-            )),
+            ),
+        };
+        // API 3.0 answers every call at `/` with 200 (errors in the body): a 404 or 405 is
+        // something else answering.
+        if wrong_place(resp.status) {
+            return Err(not_the_api_kind(e));
         }
+        Err(e)
     }
 }
 
@@ -323,6 +362,46 @@ mod tests {
         })
     }
 
+    #[test]
+    fn success_is_a_response_without_error_and_anything_else_is_not() {
+        let p = provider();
+        let j = Job {
+            page_id: Some("p1".into()),
+        };
+        let example =
+            r#"{"Response":{"Extra":"Extra","Msg":"Msg","Data":false,"RequestId":"RequestId"}}"#;
+        let o = p
+            .interpret(&j, crate::providers::answer(200, &[], example))
+            .unwrap();
+        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.request_id.as_deref(), Some("RequestId"));
+        let page = "<html><head><title>Sign in - Corp SSO</title></head></html>";
+        for (status, body) in [
+            (200, page),
+            (200, ""),
+            (200, r#"{"ok":true}"#),
+            (201, example),
+        ] {
+            let e = p
+                .interpret(&j, crate::providers::answer(status, &[], body))
+                .unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{status} {body:?}");
+            assert!(!e.retryable());
+        }
+        let e = p
+            .interpret(&j, crate::providers::answer(404, &[], page))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
+    }
+
+    /// Seed 000, "Output Example": HTTP 200, `{"Response": {...}}` without `Error`.
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return false;
+        };
+        status == 200 && v["Response"].is_object() && v["Response"].get("Error").is_none()
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
@@ -338,6 +417,7 @@ mod tests {
                 &provider(),
                 &Job { page_id: Some("p1".into()) },
                 &["propSecretKey0000001", "propSessionToken0001"],
+                documented_success,
                 sample,
             )?;
         }

@@ -4,8 +4,10 @@
 //! One form-encoded `POST {endpoint}/oauth2/revoke` per token. The client authenticates with
 //! `client_secret_post` (`client_id` and `client_secret` in the body, the only method CIAM's
 //! Revoke Token page shows), or with `--client-auth basic`, `client_secret_basic` (RFC 6749
-//! 2.3.1). Nothing here is CIAM-specific beyond the path: any 2xx is success whatever its body,
-//! and errors are RFC 6749 5.2 JSON objects.
+//! 2.3.1). Nothing here is CIAM-specific beyond the path: success is RFC 7009's 200 with no body
+//! or a JSON one (never a page: a sign-in page is not a revocation), and errors are RFC 6749 5.2
+//! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
+//! revocation (`crate::engine::verify`).
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -13,7 +15,9 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{header_request_id, success};
+use super::{
+    Body, Looks, describe, header_request_id, not_the_api_kind, recognise, success, wrong_place,
+};
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
@@ -25,6 +29,17 @@ pub const PATH: &str = "/oauth2/revoke";
 /// "Request Content-Type: application/x-www-form-urlencoded"; RFC 7009 2.1 asks the same.
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const SECRET_ENV: &str = "CIAM_CLIENT_SECRET";
+
+/// RFC 7009 2.2: "The authorization server responds with HTTP status code 200 if the token has
+/// been revoked successfully or if the client submitted an invalid token" ... "The content of
+/// the response body is ignored by the client as all necessary information is conveyed in the
+/// response code." CIAM's page shows `HTTP/1.1 200 OK` and no body. A 204 (no content, from a
+/// lax server) says the same; a 202 ("accepted", not done) or a page does not.
+const SUCCESS: Looks = Looks {
+    what: "an RFC 7009 revocation success",
+    statuses: &[200, 204],
+    body: Body::NoneOrJson,
+};
 
 /// How the client authenticates (RFC 6749 2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +83,8 @@ pub struct CiamConfig {
 pub enum VerifyAt {
     /// RFC 7662 introspection, with the client's own credentials.
     Introspect(Url),
-    /// OpenID Connect userinfo, with the access token as Bearer (401 = dead).
+    /// OpenID Connect userinfo, with the access token as Bearer (a 401 with `Bearer
+    /// error="invalid_token"` = dead).
     UserInfo(Url),
 }
 
@@ -142,7 +158,74 @@ fn default_description(error: &str) -> &'static str {
         "unsupported_token_type" => {
             "the server does not support revoking this type of token (try another --token-type-hint)"
         }
-        _ => "the server gave no description",
+        _ => crate::error::NO_DESCRIPTION,
+    }
+}
+
+/// Whether the answer carries a `Bearer` challenge with `error="invalid_token"` (RFC 6750 3 and
+/// 3.1), in any of its `WWW-Authenticate` headers.
+fn invalid_token(resp: &RawResponse) -> bool {
+    resp.headers
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(bearer_invalid_token)
+}
+
+/// Reads one `WWW-Authenticate` value (RFC 9110 11.6.1: challenges, each a scheme followed by
+/// `name=value` parameters, a value a token or a quoted string) and says whether a `Bearer`
+/// challenge has `error` `invalid_token`.
+pub fn bearer_invalid_token(value: &str) -> bool {
+    let separator = |c: char| c == ',' || c.is_ascii_whitespace();
+    let mut rest = value;
+    let mut bearer = false;
+    loop {
+        rest = rest.trim_start_matches(separator);
+        if rest.is_empty() {
+            return false;
+        }
+        let end = rest
+            .find(|c: char| c == '=' || separator(c))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        let after = rest[end..].trim_start_matches([' ', '\t']);
+        let Some(v) = after.strip_prefix('=') else {
+            // A bare token: the next challenge's scheme.
+            bearer = name.eq_ignore_ascii_case("bearer");
+            rest = &rest[end..];
+            continue;
+        };
+        let v = v.trim_start_matches([' ', '\t']);
+        let (param, next) = match v.strip_prefix('"') {
+            Some(quoted) => {
+                let mut text = String::new();
+                let mut escaped = false;
+                let mut close = quoted.len();
+                for (i, c) in quoted.char_indices() {
+                    match c {
+                        _ if escaped => {
+                            text.push(c);
+                            escaped = false;
+                        }
+                        '\\' => escaped = true,
+                        '"' => {
+                            close = i + 1;
+                            break;
+                        }
+                        _ => text.push(c),
+                    }
+                }
+                (text, &quoted[close..])
+            }
+            None => {
+                let e = v.find(separator).unwrap_or(v.len());
+                (v[..e].to_string(), &v[e..])
+            }
+        };
+        if bearer && name.eq_ignore_ascii_case("error") && param == "invalid_token" {
+            return true;
+        }
+        rest = next;
     }
 }
 
@@ -364,8 +447,14 @@ impl Provider for Ciam {
             }
             Some(VerifyAt::UserInfo(_)) => match resp.status {
                 s if success(s) => Ok(Verdict::Alive),
-                // OpenID Connect Core 5.3.3 / RFC 6750 3.1: invalid_token for a revoked token.
-                401 => Ok(Verdict::Dead),
+                // OpenID Connect Core 5.3.3 / RFC 6750 3.1: a protected resource refusing a bad
+                // token answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+                401 if invalid_token(&resp) => Ok(Verdict::Dead),
+                // Any other 401 (no challenge, `invalid_client` from a misdiscovered endpoint, a
+                // server that refuses refresh tokens there) says nothing about the token.
+                401 => Ok(Verdict::Unknown(
+                    "userinfo answered 401 without `WWW-Authenticate: Bearer error=\"invalid_token\"` (RFC 6750 3.1), which says nothing about the token".into(),
+                )),
                 403 => Ok(Verdict::Unknown(
                     "userinfo answered 403 (insufficient_scope): the token cannot be checked there"
                         .into(),
@@ -378,19 +467,22 @@ impl Provider for Ciam {
         }
     }
 
+    fn unseen(&self) -> String {
+        match self.verify_at.get() {
+            Some(VerifyAt::UserInfo(_)) => "userinfo refused this token before the revocation (401 invalid_token): it was already invalid, or cannot be checked there, so the revocation cannot be proved".into(),
+            _ => "the introspection endpoint cannot see this token with these credentials (RFC 7662 2.2: \"active\": false before the revocation, as for another client's token or one already invalid), so the revocation cannot be proved".into(),
+        }
+    }
+
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         // RFC 7009 has no request id; gateways in front of a server often add this one.
         let request_id = header_request_id(&resp, &["x-request-id"]);
         if success(resp.status) {
-            // RFC 7009 2.2: "The authorization server responds with HTTP status code 200 if the
-            // token has been revoked successfully or if the client submitted an invalid token.
-            // Note: invalid tokens do not cause an error response" ... "The content of the
-            // response body is ignored by the client as all necessary information is conveyed
-            // in the response code." Other 2xx (a 204 from a lax server) are read the same way.
-            return Ok(Outcome::revoked(resp.status, request_id, None));
+            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
         }
         let retry_after = resp.retry_after();
-        match serde_json::from_slice::<ErrorResponse>(&resp.body) {
+        let answer = match serde_json::from_slice::<ErrorResponse>(&resp.body) {
             Ok(e) => {
                 let mut message = e
                     .error_description
@@ -408,12 +500,21 @@ impl Provider for Ciam {
                     retry_after,
                 })
             }
-            Err(e) => Err(ApiError::unreadable(
+            Err(_) => Err(ApiError::unreadable(
                 resp.status,
-                format!("not an OAuth 2.0 error response (RFC 6749 5.2): {e}"),
+                format!(
+                    "not an OAuth 2.0 error response (RFC 6749 5.2): {}",
+                    describe(&resp)
+                ),
                 request_id,
                 retry_after,
             )),
+        };
+        // RFC 7009 documents no 404 or 405 (an unknown token is answered 200): such an answer
+        // comes from something that is not the revocation endpoint, whatever its body says.
+        match answer {
+            Err(e) if wrong_place(resp.status) => Err(not_the_api_kind(e)),
+            other => other,
         }
     }
 }
@@ -438,6 +539,33 @@ mod tests {
     fn job(token: &str) -> Job {
         Job {
             token: Secret::new(token),
+        }
+    }
+
+    #[test]
+    fn only_a_bearer_invalid_token_challenge_says_the_token_is_bad() {
+        for (value, want) in [
+            (r#"Bearer error="invalid_token""#, true),
+            (
+                r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#,
+                true,
+            ),
+            (r#"bearer error=invalid_token"#, true),
+            (
+                r#"Basic realm="x", Bearer realm="y", error="invalid_token""#,
+                true,
+            ),
+            (r#"Bearer realm="a, error=\"invalid_token\"""#, false),
+            (r#"Bearer error="invalid_request""#, false),
+            (r#"Bearer error="insufficient_scope""#, false),
+            (r#"Basic error="invalid_token""#, false),
+            (r#"Bearer realm="x", Basic error="invalid_token""#, false),
+            (r#"Bearer"#, false),
+            (r#"Bearer error="invalid_token"#, true),
+            ("", false),
+            ("=,=\"", false),
+        ] {
+            assert_eq!(bearer_invalid_token(value), want, "{value}");
         }
     }
 
@@ -530,13 +658,48 @@ mod tests {
         assert!(!req.render().contains("VEVOQU5U"), "{}", req.render());
     }
 
+    /// RFC 7009 2.2: 200, the body ignored: empty or JSON. A page is not a revocation.
     #[test]
-    fn any_success_is_revoked_whatever_the_body() {
+    fn success_is_200_with_no_body_or_json() {
         let c = ciam(ClientAuth::Post, None);
-        for body in ["", "{}", "not json", r#"{"error":"ignored"}"#] {
-            let o = c.interpret(&job("t"), answer(200, &[], body)).unwrap();
-            assert_eq!(o, Outcome::revoked(200, None, None), "body {body:?}");
+        for (status, body) in [
+            (200, ""),
+            (200, "{}"),
+            (200, r#"{"error":"ignored"}"#),
+            (204, ""),
+        ] {
+            let o = c.interpret(&job("t"), answer(status, &[], body)).unwrap();
+            assert_eq!(o.status, crate::record::Status::Revoked, "body {body:?}");
+            assert_eq!(o.http_status, Some(status));
         }
+        let page = "<html><head><title>Sign in - Corp SSO</title></head><body></body></html>";
+        for (status, body) in [(200, page), (200, "not json"), (202, ""), (201, "{}")] {
+            let e = c
+                .interpret(&job("t"), answer(status, &[], body))
+                .unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{status} {body:?}");
+            assert!(!e.retryable());
+        }
+        // RFC 7009 has no 404 or 405: whatever its body, the endpoint is not a revocation one.
+        for body in [page, r#"{"error":"not_found"}"#, ""] {
+            let e = c.interpret(&job("t"), answer(404, &[], body)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotTheApi, "{body:?}");
+            let e = c.interpret(&job("t"), answer(405, &[], body)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotTheApi, "{body:?}");
+        }
+        // JSON cut short is not the API's success either.
+        let e = c
+            .interpret(&job("t"), answer(200, &[], r#"{"revoked":tr"#))
+            .unwrap_err();
+        assert_eq!(e.code(), "NotTheApi");
+        assert!(!e.retryable());
+    }
+
+    /// RFC 7009 2.2 and CIAM's page: 200 (a 204 too), no body or a JSON one.
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        let body = body.trim_ascii();
+        matches!(status, 200 | 204)
+            && (body.is_empty() || serde_json::from_slice::<Value>(body).is_ok())
     }
 
     #[test]
@@ -591,6 +754,7 @@ mod tests {
                 &ciam(auth, None),
                 &job("prop-ciam-token-0001"),
                 &["TENANT_CLIENT_SECRET"],
+                documented_success,
                 sample,
             )?;
         }

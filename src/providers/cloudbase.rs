@@ -3,8 +3,8 @@
 //! Per token: `POST /auth/v1/revoke[?client_id=ID]` with `Authorization: Bearer <token>` ("The
 //! user's access_token, format is Bearer xxx", required), `x-device-id` when given, and the JSON
 //! body `{"token":"<token>"}`. The page says the body is "any"; the official SDK's `signOut`
-//! sends exactly that body (and no Authorization header), so both are sent. 200 means revoked;
-//! the body (schema "any") is not read.
+//! sends exactly that body (and no Authorization header), so both are sent. A 200 with a JSON
+//! body (schema "any") and no error code in it means revoked; a 200 page does not.
 //!
 //! Errors come in two shapes: the auth service's `{error, error_code, error_description}` (the
 //! seed's error schema) and the gateway's `{code, message}` (uppercase codes such as
@@ -16,7 +16,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{request_id, success, text};
+use super::{Body, Looks, describe, recognise, request_id, success, text, wrong_place};
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
@@ -33,6 +33,14 @@ pub const PATH: &str = "/auth/v1/revoke";
 /// answered `{}` (HTTP 200).
 pub const INTROSPECT_PATH: &str = "/auth/v1/token/introspect";
 const CONTENT_TYPE: &str = "application/json";
+
+/// "200: A successful response. Response Headers: application/json. Schema: any" (seed 002):
+/// a JSON document, whose content is not needed.
+const SUCCESS: Looks = Looks {
+    what: "a CloudBase revoke success",
+    statuses: &[200],
+    body: Body::Json,
+};
 
 /// What the client is built from.
 pub struct CloudbaseConfig {
@@ -133,9 +141,12 @@ pub fn error_kind(code: &str, http_status: u16) -> ErrorKind {
     }
 }
 
-/// [`ErrorKind::from_status`], with a 401 about the per-target token kept to that target.
+/// [`ErrorKind::from_status`], with a 401 about the per-target token kept to that target, and
+/// a 404 or 405, which CloudBase documents for neither its auth service nor its gateway, taken
+/// as what it is: the endpoint is not the API.
 fn kind_for_status(http_status: u16) -> ErrorKind {
     match ErrorKind::from_status(http_status) {
+        _ if wrong_place(http_status) => ErrorKind::NotTheApi,
         ErrorKind::Credentials => ErrorKind::Rejected,
         kind => kind,
     }
@@ -146,14 +157,18 @@ fn kind_for_status(http_status: u16) -> ErrorKind {
 fn unreadable(resp: &RawResponse) -> ApiError {
     let mut e = ApiError::unreadable(
         resp.status,
-        format!("HTTP {} without a CloudBase error body", resp.status),
+        format!(
+            "HTTP {} without a CloudBase error body: {}",
+            resp.status,
+            describe(resp)
+        ),
         request_id(None, resp, &["x-request-id"]),
         resp.retry_after(),
     );
     if let ApiError::Unreadable { kind, .. } = &mut e
-        && *kind == ErrorKind::Credentials
+        && (*kind == ErrorKind::Credentials || wrong_place(resp.status))
     {
-        *kind = ErrorKind::Rejected;
+        *kind = kind_for_status(resp.status);
     }
     e
 }
@@ -256,17 +271,26 @@ impl Provider for Cloudbase {
         }
     }
 
+    fn unseen(&self) -> String {
+        "the introspection endpoint cannot see this token (before the revocation it answered as for an invalid token: already unusable, or not this environment's), so the revocation cannot be proved".into()
+    }
+
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        if success(resp.status) {
-            // "200: A successful response." Its schema is "any": nothing in it is needed.
+        let body = serde_json::from_slice::<ErrorBody>(&resp.body).ok();
+        let code = body.as_ref().and_then(|b| {
+            b.error
+                .as_ref()
+                .and_then(text)
+                .or_else(|| b.code.as_ref().and_then(text))
+        });
+        if success(resp.status) && code.is_none() {
             let request_id = request_id(None, &resp, &["x-request-id"]);
-            return Ok(Outcome::revoked(resp.status, request_id, None));
+            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
         }
-        let Ok(body) = serde_json::from_slice::<ErrorBody>(&resp.body) else {
-            return Err(unreadable(&resp));
-        };
-        let code = body.error.as_ref().and_then(text);
-        let Some(code) = code.or_else(|| body.code.as_ref().and_then(text)) else {
+        // An error code, whatever the status (a gateway may answer 200 with one): the API's
+        // own refusal, never a success.
+        let (Some(body), Some(code)) = (body, code) else {
             return Err(unreadable(&resp));
         };
         let message = body.error_description.or(body.message).unwrap_or_default();
@@ -395,7 +419,30 @@ mod tests {
         let o = p
             .interpret(&j, answer(200, &[("x-request-id", "r-1")], "{}"))
             .unwrap();
-        assert_eq!(o, Outcome::revoked(200, Some("r-1".into()), None));
+        assert_eq!(o.status, Status::Revoked);
+        assert_eq!(o.http_status, Some(200));
+        assert_eq!(o.request_id.as_deref(), Some("r-1"));
+
+        // 200 with no JSON, or a page: not CloudBase's success.
+        let page = "<html><head><title>Sign in - Corp SSO</title></head></html>";
+        for body in ["", page, "OK"] {
+            let e = p.interpret(&j, answer(200, &[], body)).unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{body:?}");
+            assert!(!e.retryable());
+        }
+        // An error code in a 200 is the API's refusal, never a success.
+        let e = p
+            .interpret(
+                &j,
+                answer(200, &[], r#"{"code":"INVALID_ENV","message":"no env"}"#),
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "INVALID_ENV");
+        // CloudBase documents no 404: not the API, whatever the body.
+        for body in [page, "", r#"{"code":"NOT_FOUND","message":"x"}"#] {
+            let e = p.interpret(&j, answer(404, &[], body)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotTheApi, "{body:?}");
+        }
 
         let o = p
             .interpret(
@@ -447,6 +494,16 @@ mod tests {
         assert!(e.retryable());
     }
 
+    /// Seed 002: "200: A successful response", `application/json`, schema "any" (and no error
+    /// code in it).
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return false;
+        };
+        let code = |k: &str| v.get(k).and_then(text).is_some();
+        status == 200 && !code("error") && !code("code")
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
@@ -458,6 +515,7 @@ mod tests {
                 &provider(Some("client-1"), None),
                 &job("prop-cb-token-00001"),
                 &[],
+                documented_success,
                 sample,
             )?;
         }

@@ -11,7 +11,10 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{check_segment, header_request_id, success, text};
+use super::{
+    Body, Looks, check_segment, describe, header_request_id, not_the_api, not_the_api_kind,
+    recognise, success, text, wrong_place,
+};
 use crate::creds::HuaweiCredentials;
 use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
@@ -25,6 +28,21 @@ use crate::sign::huawei;
 const CONTENT_TYPE: &str = "application/json";
 /// Page size asked for when following `page_info.next_marker` (see the [`Listing`] impl).
 const LIST_PAGE_LIMIT: &str = "100";
+
+/// DeleteBearerToken: "Status code: 200 Successful", no response parameter, "Example Response:
+/// None" (seed 004). An empty JSON object says as little and is taken the same way.
+const DELETED: Looks = Looks {
+    what: "a DeleteBearerToken success",
+    statuses: &[200],
+    body: Body::NoneOrEmptyObject,
+};
+
+/// ListBearerTokens: 200 with `{"bearer_tokens": [...]}` (`reference/providers.md` (d)).
+const LISTED: Looks = Looks {
+    what: "a ListBearerTokens answer",
+    statuses: &[200],
+    body: Body::Json,
+};
 
 /// `https://identitystore.{region}.myhuaweicloud.com`, the SDK's pattern for every region it
 /// lists (`identitycenterstore_region.py`). `region` is a DNS label.
@@ -121,13 +139,16 @@ pub fn error_kind(status: u16, code: &str) -> ErrorKind {
         Some("0301" | "0303" | "0307") => ErrorKind::Credentials,
         // Not authorized, access denied, project unavailable (403).
         Some("0302" | "0306" | "0310") => ErrorKind::Rejected,
-        // "API does not exist": a wrong host or path, never a missing token.
-        Some("0101") => ErrorKind::Rejected,
+        // "API does not exist": a wrong host or path, never a missing token; every request to
+        // this endpoint would get it.
+        Some("0101") => ErrorKind::NotTheApi,
         // Internal error (500), IAM unavailable (503).
         Some("0601" | "0613") => ErrorKind::Transient,
         // 0201 is "backend unavailable" with 502 and "backend timeout" with 504 (retryable), a
         // bad request with 400/413/414/494: its status says which.
         _ if BAD_REQUEST_404.contains(&code) => ErrorKind::Rejected,
+        // The API documents no 405: the method is not this API's.
+        _ if status == 405 => ErrorKind::NotTheApi,
         _ => ErrorKind::from_status(status),
     }
 }
@@ -174,15 +195,25 @@ fn api_error(resp: &RawResponse) -> ApiError {
             request_id: header_id.or(e.request_id),
             retry_after,
         },
-        None => ApiError::unreadable(
-            resp.status,
-            format!(
-                "HTTP {} without a Huawei Cloud error body (error_code, error_msg)",
-                resp.status
-            ),
-            header_id,
-            retry_after,
-        ),
+        None => {
+            let e = ApiError::unreadable(
+                resp.status,
+                format!(
+                    "HTTP {} without a Huawei Cloud error body (error_code, error_msg): {}",
+                    resp.status,
+                    describe(resp)
+                ),
+                header_id,
+                retry_after,
+            );
+            // The documented 404 has a body (error_code, error_msg, request_id); a bare one,
+            // or a 405, comes from something that is not the API.
+            if wrong_place(resp.status) {
+                not_the_api_kind(e)
+            } else {
+                e
+            }
+        }
     }
 }
 
@@ -309,14 +340,17 @@ impl Listing for IdentityStore {
         if !success(resp.status) {
             return Err(api_error(&resp));
         }
-        let page: ListBearerTokensResponse = serde_json::from_slice(&resp.body).map_err(|e| {
-            ApiError::unreadable(
-                resp.status,
-                format!("not a ListBearerTokens answer: {e}"),
-                header_request_id(&resp, &["x-request-id"]),
-                None,
-            )
-        })?;
+        let request_id = header_request_id(&resp, &["x-request-id"]);
+        let seen = recognise(&resp, &LISTED, request_id.clone())?;
+        let page: ListBearerTokensResponse =
+            serde_json::from_value(seen.json().cloned().unwrap_or_default()).map_err(|e| {
+                not_the_api(
+                    &resp,
+                    &LISTED,
+                    format!("JSON that is not one ({e})"),
+                    request_id,
+                )
+            })?;
         let items = page
             .bearer_tokens
             .into_iter()
@@ -377,9 +411,9 @@ impl Provider for IdentityStore {
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         if success(resp.status) {
-            // "200: Successful", with no body.
             let request_id = header_request_id(&resp, &["x-request-id"]);
-            return Ok(Outcome::revoked(resp.status, request_id, None));
+            let seen = recognise(&resp, &DELETED, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
         }
         match api_error(&resp) {
             // A 404 that the service explains (not a wrong path, not a bad request) is the token
@@ -441,7 +475,8 @@ mod tests {
             (403, "APIGW.0302", ErrorKind::Rejected),
             (403, "APIGW.0306", ErrorKind::Rejected),
             (403, "APIGW.0310", ErrorKind::Rejected),
-            (404, "APIGW.0101", ErrorKind::Rejected),
+            (404, "APIGW.0101", ErrorKind::NotTheApi),
+            (405, "Other.1", ErrorKind::NotTheApi),
             (502, "APIGW.0201", ErrorKind::Transient),
             (504, "APIGW.0201", ErrorKind::Transient),
             (400, "APIGW.0201", ErrorKind::Rejected),
@@ -572,7 +607,28 @@ mod tests {
         let o = s
             .interpret(&job, answer(200, &[("x-request-id", "r-0")], ""))
             .unwrap();
-        assert_eq!(o, Outcome::revoked(200, Some("r-0".into()), None));
+        assert_eq!(o.status, Status::Revoked);
+        assert_eq!(o.http_status, Some(200));
+        assert_eq!(o.request_id.as_deref(), Some("r-0"));
+        assert!(s.interpret(&job, answer(200, &[], "{}")).is_ok());
+
+        // Seed 004: 200 with no body. A page, a body with something in it: not the API.
+        let page = "<html><head><title>Sign in - Corp SSO</title></head></html>";
+        for (status, body) in [
+            (200, page),
+            (200, r#"{"token_id":"x"}"#),
+            (204, ""),
+            (200, "[]"),
+        ] {
+            let e = s.interpret(&job, answer(status, &[], body)).unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{status} {body:?}");
+            assert!(!e.retryable());
+        }
+        // The documented 404 has Huawei's error body; a page with 404, or a 405, is not it.
+        let e = s.interpret(&job, answer(404, &[], page)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
+        let e = s.interpret(&job, answer(405, &[], "")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
 
         let body = r#"{"error_code":"IIC.404","error_msg":"Not Found: token.","request_id":"r-1"}"#;
         let o = s.interpret(&job, answer(404, &[], body)).unwrap();
@@ -583,7 +639,7 @@ mod tests {
         // A 404 that names a wrong path is a failure, even with --missing-ok.
         let body = r#"{"error_code":"APIGW.0101","error_msg":"The API does not exist or has not been published in the environment","request_id":"r-2"}"#;
         let e = s.interpret(&job, answer(404, &[], body)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
         // So is a 404 nobody explains.
         let e = s.interpret(&job, answer(404, &[], "")).unwrap_err();
         assert_eq!(e.code(), "UnreadableResponse");
@@ -615,6 +671,12 @@ mod tests {
         assert!(parse_error(br#"{"bearer_tokens":[]}"#).is_none());
     }
 
+    /// Seed 004: "Status code: 200 Successful", "Example Response: None" (or `{}`).
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        let body = body.trim_ascii();
+        status == 200 && (body.is_empty() || body == b"{}")
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
@@ -629,6 +691,7 @@ mod tests {
                 &store(Some("prop-security-token-0001"), None),
                 &Job { token_id: "tok-1".into() },
                 &["ExampleSecretKey0123456789abcdefghijklmn", "prop-security-token-0001"],
+                documented_success,
                 sample,
             )?;
         }

@@ -17,6 +17,7 @@ pub mod smh;
 
 use serde_json::Value;
 
+use crate::error::{ApiError, ErrorKind};
 use crate::http::RawResponse;
 use crate::secret::{Secret, fingerprint, long_fingerprint};
 
@@ -90,9 +91,242 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-/// A 2xx status: the answer says the request was done.
+/// A 2xx status. Not by itself a success: a sign-in page, a captive portal or a wrong
+/// `--endpoint` answers 200 too. A revocation is `revoked` only through [`recognise`].
 pub fn success(status: u16) -> bool {
     (200..300).contains(&status)
+}
+
+/// What a provider's documented success looks like. Each provider states its own where it
+/// reads an answer, and [`recognise`] holds the answer to it: the record's `revoked` is made
+/// from a [`Recognised`] answer only, so no provider can take "any 2xx" for success.
+#[derive(Debug, Clone, Copy)]
+pub struct Looks {
+    /// Whose success, in messages: `"an SMH success"`.
+    pub what: &'static str,
+    /// The statuses the API answers a success with.
+    pub statuses: &'static [u16],
+    pub body: Body,
+}
+
+/// The body of a documented success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// None at all (SMH: "returns HTTP 204 No Content ... Null. No response body.").
+    None,
+    /// None, or a JSON object with no member, which says as little (Huawei: "Status code: 200
+    /// Successful", with no response parameter and "Example Response: None").
+    NoneOrEmptyObject,
+    /// None, or any JSON (RFC 7009 2.2: "The content of the response body is ignored by the
+    /// client as all necessary information is conveyed in the response code.").
+    NoneOrJson,
+    /// A JSON document (CloudBase: "200 ... application/json", schema "any"; Tencent Cloud API
+    /// 3.0: `{"Response": {...}}`).
+    Json,
+}
+
+impl Looks {
+    /// `HTTP 204 with no body`, `HTTP 200 or 204 with no body or a JSON body`.
+    fn described(&self) -> String {
+        let statuses: Vec<String> = self.statuses.iter().map(u16::to_string).collect();
+        let body = match self.body {
+            Body::None => "no body",
+            Body::NoneOrEmptyObject => "no body (or {})",
+            Body::NoneOrJson => "no body or a JSON body",
+            Body::Json => "a JSON body",
+        };
+        format!("HTTP {} with {body}", statuses.join(" or "))
+    }
+}
+
+/// A 2xx answer that looks like the API's documented success: the only way to
+/// [`Outcome::revoked`](crate::engine::Outcome::revoked). Made by [`recognise`] alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognised {
+    status: u16,
+    json: Option<Value>,
+}
+
+impl Recognised {
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The body, when it is JSON.
+    pub fn json(&self) -> Option<&Value> {
+        self.json.as_ref()
+    }
+}
+
+/// Holds a 2xx answer to what the API's success `looks` like. An answer that does not look like
+/// it (an HTML page, a body where none is expected, JSON where the API sends none, anything
+/// but JSON where it does, JSON that ends mid-document) is [`ApiError::NotTheApi`], never
+/// retried: a sign-in page answers the same way every time, and no provider documents an
+/// unreadable 2xx as transient (Tencent's SDK retries network errors, non-200 statuses and
+/// throttling only). An answer cut off on the way (shorter than its `Content-Length`) never
+/// gets here: it is a transient send error.
+pub fn recognise(
+    resp: &RawResponse,
+    looks: &Looks,
+    request_id: Option<String>,
+) -> Result<Recognised, ApiError> {
+    let refuse = |came: String| not_the_api(resp, looks, came, request_id.clone());
+    if !looks.statuses.contains(&resp.status) {
+        return Err(refuse(describe(resp)));
+    }
+    let body = resp.body.trim_ascii();
+    if body.is_empty() {
+        return match looks.body {
+            Body::Json => Err(refuse("an empty body".into())),
+            _ => Ok(Recognised {
+                status: resp.status,
+                json: None,
+            }),
+        };
+    }
+    if looks.body == Body::None {
+        return Err(refuse(format!(
+            "a body where none is expected: {}",
+            describe(resp)
+        )));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) if looks.body == Body::NoneOrEmptyObject && !m.is_empty() => {
+            Err(refuse(describe(resp)))
+        }
+        Ok(v) if looks.body == Body::NoneOrEmptyObject && !v.is_object() => {
+            Err(refuse(describe(resp)))
+        }
+        Ok(v) => Ok(Recognised {
+            status: resp.status,
+            json: Some(v),
+        }),
+        Err(e) if e.is_eof() && matches!(body[0], b'{' | b'[') => Err(refuse(format!(
+            "JSON that ends mid-document ({} bytes)",
+            body.len()
+        ))),
+        Err(_) => Err(refuse(describe(resp))),
+    }
+}
+
+/// The error for a 2xx answer that is not the API's success: what success looks like, and
+/// what `came` instead.
+pub fn not_the_api(
+    resp: &RawResponse,
+    looks: &Looks,
+    came: String,
+    request_id: Option<String>,
+) -> ApiError {
+    ApiError::NotTheApi {
+        http_status: resp.status,
+        message: format!(
+            "HTTP {}, but not {} ({}): {came}; is the endpoint the API?",
+            resp.status,
+            looks.what,
+            looks.described()
+        ),
+        request_id,
+    }
+}
+
+/// What an answer is, in a few words, for a message: `an HTML page titled "Sign in"`, `a JSON
+/// object`, `12 bytes of text/plain`. The server's words in it are bounded here and scrubbed
+/// and escaped where they are printed.
+pub fn describe(resp: &RawResponse) -> String {
+    let body = resp.body.trim_ascii();
+    let content_type = resp
+        .header("content-type")
+        .map(|t| t.split(';').next().unwrap_or_default().trim().to_string())
+        .filter(|t| !t.is_empty());
+    if body.is_empty() {
+        return format!("HTTP {} with no body", resp.status);
+    }
+    if is_html(body) {
+        return match title(body) {
+            Some(t) => format!("an HTML page titled {t:?}"),
+            None => "an HTML page".into(),
+        };
+    }
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return match v {
+            Value::Object(m) if m.is_empty() => "an empty JSON object".into(),
+            Value::Object(_) => "a JSON object".into(),
+            Value::Array(_) => "a JSON array".into(),
+            _ => "a JSON value".into(),
+        };
+    }
+    format!(
+        "{} bytes of {}",
+        resp.body.len(),
+        content_type
+            .as_deref()
+            .unwrap_or("something that is not JSON")
+    )
+}
+
+/// Whether a body is an HTML (or XML) page: it opens with a tag.
+fn is_html(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    head.starts_with('<')
+        && ["<!doctype", "<html", "<head", "<body", "<title", "<?xml"]
+            .iter()
+            .any(|t| head.contains(t))
+}
+
+/// The text of an HTML page's `<title>`, whitespace collapsed, at most 80 characters.
+fn title(body: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]).into_owned();
+    let lower = head.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower[open..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let text: Vec<&str> = head[start..end].split_whitespace().collect();
+    let text = text.join(" ");
+    if text.is_empty() {
+        return None;
+    }
+    Some(text.chars().take(80).collect())
+}
+
+/// A 404 or 405: what a wrong `--endpoint` answers (no such path, not this method). For a
+/// request to which the API documents no such answer, it shows the endpoint is not the API.
+pub fn wrong_place(status: u16) -> bool {
+    matches!(status, 404 | 405)
+}
+
+/// `e`, of kind [`ErrorKind::NotTheApi`]: an answer the API never gives to this request.
+pub fn not_the_api_kind(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Service {
+            http_status,
+            code,
+            message,
+            request_id,
+            retry_after,
+            ..
+        } => ApiError::Service {
+            http_status,
+            code,
+            message,
+            request_id,
+            kind: ErrorKind::NotTheApi,
+            retry_after,
+        },
+        ApiError::Unreadable {
+            http_status,
+            message,
+            request_id,
+            retry_after,
+            ..
+        } => ApiError::Unreadable {
+            http_status,
+            message,
+            request_id,
+            kind: ErrorKind::NotTheApi,
+            retry_after,
+        },
+        other => other,
+    }
 }
 
 /// The first of the `names` headers the answer carries with a value: where providers and the
@@ -170,6 +404,96 @@ mod tests {
             Some("s-1")
         );
         assert_eq!(request_id(None, &a, &["x-request-id"]), None);
+    }
+
+    const NO_BODY: Looks = Looks {
+        what: "a success",
+        statuses: &[204],
+        body: Body::None,
+    };
+    const JSON: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::Json,
+    };
+    const EMPTY: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::NoneOrEmptyObject,
+    };
+    const EMPTY_OR_JSON: Looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::NoneOrJson,
+    };
+
+    fn code(looks: &Looks, status: u16, body: &str) -> String {
+        match recognise(&answer(status, &[], body), looks, None) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.code(),
+        }
+    }
+
+    #[test]
+    fn only_what_looks_like_the_success_is_recognised() {
+        let page =
+            "<!DOCTYPE html><html><head><title>\n Sign in -\tCorp SSO </title></head></html>";
+        for (looks, status, body, want) in [
+            (&NO_BODY, 204, "", "ok"),
+            (&NO_BODY, 204, " \r\n", "ok"),
+            (&NO_BODY, 200, "", "NotTheApi"),
+            (&NO_BODY, 204, "{}", "NotTheApi"),
+            (&NO_BODY, 204, page, "NotTheApi"),
+            (&JSON, 200, "{}", "ok"),
+            (&JSON, 200, "[1]", "ok"),
+            (&JSON, 200, "", "NotTheApi"),
+            (&JSON, 200, page, "NotTheApi"),
+            (&JSON, 200, "OK", "NotTheApi"),
+            (&JSON, 200, r#"{"Response":{"Requ"#, "NotTheApi"),
+            (&EMPTY, 200, "", "ok"),
+            (&EMPTY, 200, "{ }", "ok"),
+            (&EMPTY, 200, r#"{"a":1}"#, "NotTheApi"),
+            (&EMPTY, 200, "[]", "NotTheApi"),
+            (&EMPTY_OR_JSON, 200, "", "ok"),
+            (&EMPTY_OR_JSON, 200, r#"{"a":1}"#, "ok"),
+            (&EMPTY_OR_JSON, 200, page, "NotTheApi"),
+            (&EMPTY_OR_JSON, 202, "", "NotTheApi"),
+        ] {
+            assert_eq!(code(looks, status, body), want, "{status} {body:?}");
+        }
+        let e = recognise(&answer(200, &[], page), &JSON, Some("r-1".into())).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "HTTP 200, but not a success (HTTP 200 with a JSON body): an HTML page titled \"Sign in - Corp SSO\"; is the endpoint the API?"
+        );
+        assert_eq!(e.request_id(), Some("r-1"));
+        assert!(!e.retryable());
+        let e = recognise(&answer(200, &[], r#"{"a":"#), &JSON, None).unwrap_err();
+        assert!(e.message().contains("JSON that ends mid-document"), "{e}");
+        assert!(
+            !e.retryable(),
+            "no provider documents an unreadable 2xx as transient"
+        );
+    }
+
+    #[test]
+    fn answers_are_described_in_a_few_bounded_words() {
+        let long = format!("<html><title>{}</title></html>", "x".repeat(500));
+        assert_eq!(
+            describe(&answer(200, &[], &long)).len(),
+            "an HTML page titled \"\"".len() + 80
+        );
+        assert_eq!(describe(&answer(200, &[], "<html></html>")), "an HTML page");
+        assert_eq!(
+            describe(&answer(
+                200,
+                &[("content-type", "text/plain; charset=utf-8")],
+                "hello"
+            )),
+            "5 bytes of text/plain"
+        );
+        assert_eq!(describe(&answer(200, &[], "[]")), "a JSON array");
+        assert_eq!(describe(&answer(204, &[], "")), "HTTP 204 with no body");
     }
 
     #[test]

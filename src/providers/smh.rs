@@ -23,8 +23,8 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{request_id, success};
-use crate::engine::{JobItem, Outcome, Provider};
+use super::{Body, Looks, describe, not_the_api_kind, recognise, request_id, success, wrong_place};
+use crate::engine::{JobItem, Outcome, Provider, Sourced};
 use crate::error::{ApiError, ErrorKind};
 use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
 use crate::input::RawTarget;
@@ -115,9 +115,12 @@ pub fn error_kind(code: &str, http_status: u16) -> ErrorKind {
         "WrongLibraryIdOrSecret" | "EmptyLibrarySecret" | "EmptyLibraryIdOrSecret" => {
             ErrorKind::Credentials
         }
-        // The library, or the route, is not there (a wrong --endpoint): a rejection of the
-        // request, not a "not found" answer about the users.
-        "LibraryNotFound" | "RouteNotFound" => ErrorKind::Rejected,
+        // The library is not there: a rejection of the request, not a "not found" answer
+        // about the users.
+        "LibraryNotFound" => ErrorKind::Rejected,
+        // No such route: the endpoint is not the business API (a path prefix too many or too
+        // few), which every further request would meet too.
+        "RouteNotFound" => ErrorKind::NotTheApi,
         _ => ErrorKind::from_status(http_status),
     }
 }
@@ -173,7 +176,7 @@ pub struct Batches<I> {
     seen: crate::engine::Seen,
     clients: Vec<Option<Arc<[String]>>>,
     sessions: Vec<Option<Arc<[String]>>>,
-    ready: VecDeque<JobItem<Job>>,
+    ready: VecDeque<Sourced<Job>>,
 }
 
 impl<I: Iterator<Item = RawTarget>> Batches<I> {
@@ -189,14 +192,16 @@ impl<I: Iterator<Item = RawTarget>> Batches<I> {
 }
 
 impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
-    type Item = JobItem<Job>;
+    /// A batch's `source` is its first user id's.
+    type Item = Sourced<Job>;
 
-    fn next(&mut self) -> Option<JobItem<Job>> {
+    fn next(&mut self) -> Option<Sourced<Job>> {
         loop {
             if let Some(item) = self.ready.pop_front() {
                 return Some(item);
             }
             let mut batch = Vec::with_capacity(MAX_USER_IDS);
+            let mut first_source = None;
             let mut ended = false;
             while batch.len() < MAX_USER_IDS {
                 match self.users.next() {
@@ -207,23 +212,34 @@ impl<I: Iterator<Item = RawTarget>> Iterator for Batches<I> {
                     Some(RawTarget {
                         text,
                         problem: None,
+                        source,
                     }) => {
                         if self.seen.first(text.as_bytes()) {
+                            if batch.is_empty() {
+                                first_source = source;
+                            }
                             batch.push(text);
                         }
                     }
                     Some(RawTarget {
                         text,
                         problem: Some(message),
-                    }) => self.ready.push_back(JobItem::Invalid {
-                        target: serde_json::json!({ "user_ids": [text] }),
-                        message,
-                    }),
+                        source,
+                    }) => self.ready.push_back((
+                        JobItem::Invalid {
+                            target: serde_json::json!({ "user_ids": [text] }),
+                            message,
+                        },
+                        source,
+                    )),
                 }
             }
             if !batch.is_empty() {
                 let jobs = combinations(Arc::from(batch), &self.clients, &self.sessions);
-                self.ready.extend(jobs.into_iter().map(JobItem::Job));
+                self.ready.extend(
+                    jobs.into_iter()
+                        .map(|job| (JobItem::Job(job), first_source.clone())),
+                );
             }
             if self.ready.is_empty() && ended {
                 return None;
@@ -265,6 +281,14 @@ impl Smh {
     }
 }
 
+/// "Deleted successfully, returns HTTP 204 No Content." ... "Response Body: Null. No response
+/// body." (seed 001).
+const SUCCESS: Looks = Looks {
+    what: "an SMH success",
+    statuses: &[204],
+    body: Body::None,
+};
+
 /// Where SMH and its gateway put a request id, when the body has none.
 const REQUEST_ID_HEADERS: [&str; 2] = ["x-request-id", "x-smh-request-id"];
 
@@ -305,6 +329,12 @@ impl Provider for Smh {
         )
     }
 
+    /// smh deletes every token the users have *now*: a journal entry says nothing of the
+    /// tokens issued since.
+    fn acts_on_current_tokens(&self) -> bool {
+        true
+    }
+
     fn scope(&self) -> String {
         format!("{}\n{}", self.url, self.library_id)
     }
@@ -320,13 +350,9 @@ impl Provider for Smh {
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
         let retry_after = resp.retry_after();
         if success(resp.status) {
-            // "Deleted successfully, returns HTTP 204 No Content." Any other 2xx is read the
-            // same way: the body is "Null. No response body."
-            return Ok(Outcome::revoked(
-                resp.status,
-                request_id(None, &resp, &REQUEST_ID_HEADERS),
-                None,
-            ));
+            let request_id = request_id(None, &resp, &REQUEST_ID_HEADERS);
+            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
         }
         match serde_json::from_slice::<SmhError>(&resp.body) {
             Ok(SmhError {
@@ -341,6 +367,17 @@ impl Provider for Smh {
                 message,
                 retry_after,
             }),
+            // SMH documents its 404s with a code; a 404 or 405 without one is not SMH's.
+            _ if wrong_place(resp.status) => Err(not_the_api_kind(ApiError::unreadable(
+                resp.status,
+                format!(
+                    "HTTP {} without an SMH error body: {}",
+                    resp.status,
+                    describe(&resp)
+                ),
+                request_id(None, &resp, &REQUEST_ID_HEADERS),
+                retry_after,
+            ))),
             _ => Err(ApiError::unreadable(
                 resp.status,
                 format!("HTTP {} without an SMH error body", resp.status),
@@ -365,17 +402,19 @@ mod tests {
     fn raw(ids: &[String]) -> std::vec::IntoIter<RawTarget> {
         let raw: Vec<RawTarget> = ids
             .iter()
-            .map(|text| RawTarget {
+            .enumerate()
+            .map(|(i, text)| RawTarget {
                 text: text.clone(),
                 problem: None,
+                source: Some(format!("users.txt:{}", i + 1)),
             })
             .collect();
         raw.into_iter()
     }
 
-    fn jobs(items: impl Iterator<Item = JobItem<Job>>) -> Vec<Job> {
+    fn jobs(items: impl Iterator<Item = Sourced<Job>>) -> Vec<Job> {
         items
-            .map(|i| match i {
+            .map(|(i, _)| match i {
                 JobItem::Job(j) => j,
                 JobItem::Invalid { .. } => panic!("unexpected invalid item"),
             })
@@ -414,7 +453,7 @@ mod tests {
             assert_eq!(error_kind(code, 400), ErrorKind::Credentials, "{code}");
         }
         assert_eq!(error_kind("LibraryNotFound", 404), ErrorKind::Rejected);
-        assert_eq!(error_kind("RouteNotFound", 404), ErrorKind::Rejected);
+        assert_eq!(error_kind("RouteNotFound", 404), ErrorKind::NotTheApi);
         assert_eq!(error_kind("ParamInvalid", 400), ErrorKind::Rejected);
         assert_eq!(error_kind("UserIdLengthExceed", 400), ErrorKind::Rejected);
         assert_eq!(error_kind("NoPermission", 403), ErrorKind::Rejected);
@@ -503,10 +542,14 @@ mod tests {
             RawTarget {
                 text: "x,y".into(),
                 problem: Some("stdin line 2: an id cannot contain a comma".into()),
+                source: Some("stdin:2".into()),
             },
         );
-        let got: Vec<JobItem<Job>> = Batches::new(items.into_iter(), &[], &[]).collect();
+        let got: Vec<Sourced<Job>> = Batches::new(items.into_iter(), &[], &[]).collect();
         assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1.as_deref(), Some("stdin:2"));
+        assert_eq!(got[1].1.as_deref(), Some("users.txt:1"), "the first user's");
+        let got: Vec<JobItem<Job>> = got.into_iter().map(|(i, _)| i).collect();
         match &got[0] {
             JobItem::Invalid { target, message } => {
                 assert_eq!(target, &serde_json::json!({"user_ids": ["x,y"]}));
@@ -561,7 +604,8 @@ mod tests {
         let p = provider();
         let j = job(&["a"], None, None);
         let o = p.interpret(&j, answer(204, &[], "")).unwrap();
-        assert_eq!(o, Outcome::revoked(204, None, None));
+        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.http_status, Some(204));
 
         let e = p
             .interpret(
@@ -601,6 +645,51 @@ mod tests {
         assert!(!e.retryable());
     }
 
+    /// Only the documented 204 with no body is a success: a sign-in page, a 200, a body are not
+    /// SMH's, and are not retried.
+    #[test]
+    fn a_2xx_that_is_not_204_without_a_body_is_not_the_api() {
+        let p = provider();
+        let j = job(&["a"], None, None);
+        let page = "<!DOCTYPE html><html><head><title>Sign in - Corp SSO</title></head></html>";
+        for (status, body) in [(200, page), (200, ""), (201, ""), (204, "{}"), (200, "{}")] {
+            let e = p.interpret(&j, answer(status, &[], body)).unwrap_err();
+            assert_eq!(e.code(), "NotTheApi", "{status} {body:?}");
+            assert_eq!(e.kind(), ErrorKind::NotTheApi);
+            assert!(!e.retryable());
+            assert_eq!(e.http_status(), Some(status));
+        }
+        let e = p.interpret(&j, answer(200, &[], page)).unwrap_err();
+        assert!(
+            e.message().contains("\"Sign in - Corp SSO\""),
+            "{}",
+            e.message()
+        );
+        assert!(
+            e.message().contains("HTTP 204 with no body"),
+            "{}",
+            e.message()
+        );
+        // A 404 without SMH's error body, and SMH's own "no such route": not the API.
+        let e = p.interpret(&j, answer(404, &[], page)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotTheApi);
+        let e = p
+            .interpret(
+                &j,
+                answer(404, &[], r#"{"code":"RouteNotFound","message":"no"}"#),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (e.code().as_str(), e.kind()),
+            ("RouteNotFound", ErrorKind::NotTheApi)
+        );
+    }
+
+    /// SMH's documented success (seed 001): HTTP 204, no body.
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        status == 204 && body.trim_ascii().is_empty()
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
@@ -612,6 +701,7 @@ mod tests {
                 &provider(),
                 &job(&["u1", "u2"], None, None),
                 &["s3cret/+&=,-~"],
+                documented_success,
                 sample,
             )?;
         }

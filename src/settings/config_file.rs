@@ -90,6 +90,7 @@ impl ConfigFile {
             env,
             expand: false,
             base: None,
+            budget: Default::default(),
         };
         let mut defaults = Table::empty(&file.path, "[defaults]");
         let mut contexts = Vec::new();

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use super::UsageError;
 use super::layers::{Layers, parse};
-use crate::cli::{GlobalArgs, parse_rate, parse_timeout};
+use crate::cli::{GlobalArgs, parse_duration, parse_label, parse_rate, parse_timeout};
+use crate::creds::{Env, ProcessEnv};
 use crate::http::Endpoint;
+use crate::output::Evidence;
 use crate::output::Format;
 use crate::rate::Rate;
 use crate::retry::RetryPolicy;
@@ -26,8 +28,14 @@ pub struct Global {
     pub policy: RetryPolicy,
     pub timeout: Duration,
     pub journal: Option<PathBuf>,
+    /// `--resume-within`: how old an smh or bi-embed journal entry may be and still replay.
+    pub resume_within: Duration,
     pub quiet: bool,
     pub no_progress: bool,
+    /// `--require-targets`: a run with no target is a failure.
+    pub require_targets: bool,
+    /// `--ticket` and `--actor` (the actor defaulted to the login name).
+    pub evidence: Evidence,
 }
 
 impl Global {
@@ -37,13 +45,22 @@ impl Global {
             None | Some("") => None,
             Some(e) => Some(Endpoint::parse(e).map_err(UsageError::Endpoint)?),
         };
-        let journal = layers.get_opt("journal", g.journal.clone(), &parse::path)?;
+        // `--no-journal` sets aside whatever journal is configured, for this run.
+        let journal = match g.no_journal {
+            true => None,
+            false => layers.get_opt("journal", g.journal.clone(), &parse::path)?,
+        };
         if journal.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(UsageError::JournalNotAFile);
         }
         let concurrency = layers.get("concurrency", g.concurrency, &parse::number_in(1, 4096))?;
         let retries = layers.get("retries", g.retries, &parse::number_in(0, 100))?;
         let timeout = layers.get("timeout", g.timeout, &parse_timeout)?;
+        let ticket = layers.get_opt("ticket", g.ticket.clone(), &parse_label)?;
+        let actor = match layers.get_opt("actor", g.actor.clone(), &parse_label)? {
+            Some(actor) => Some(actor),
+            None => login_name(&ProcessEnv, PASSWD),
+        };
         Ok(Global {
             format: layers.get("output", g.output, &parse::choice)?,
             dry_run: layers.get("dry_run", g.dry_run, &parse::boolean)?,
@@ -58,8 +75,11 @@ impl Global {
             },
             timeout: Duration::from_secs_f64(timeout),
             journal,
+            resume_within: layers.get("resume_within", g.resume_within, &parse_duration)?,
             quiet: g.quiet,
             no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
+            require_targets: layers.get("require_targets", g.require_targets, &parse::boolean)?,
+            evidence: Evidence { ticket, actor },
         })
     }
 
@@ -86,5 +106,97 @@ impl Global {
 
     pub fn input_is_stdin(&self) -> bool {
         self.input.as_deref().is_some_and(|p| p.as_os_str() == "-")
+    }
+}
+
+/// Where the user database is read for the default actor.
+const PASSWD: &str = "/etc/passwd";
+
+/// The most of the user database read looking for the name of the process's user id.
+const MAX_PASSWD: u64 = 4 * 1024 * 1024;
+
+/// The default `--actor`: the login name, as `logname` and `whoami` would say it: $USER, else
+/// $LOGNAME, else the name of the process's user id in `passwd`, else none. A value that would
+/// not pass as `--actor` (too long, control characters) is passed over for the next source.
+fn login_name(env: &dyn Env, passwd: &str) -> Option<String> {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| env.var(name))
+        .chain(uid_name(passwd))
+        .find_map(|name| parse_label(&name).ok())
+}
+
+/// The name of the process's user id in `passwd` (`name:password:uid:...` lines).
+fn uid_name(passwd: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        // The owner of /proc/self is the process's user id (no `unsafe` getuid call needed).
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let mut text = String::new();
+        std::fs::File::open(passwd)
+            .ok()?
+            .take(MAX_PASSWD)
+            .read_to_string(&mut text)
+            .ok()?;
+        name_of_uid(&text, uid)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = passwd;
+        None
+    }
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+fn name_of_uid(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, &'static str>);
+    impl Env for MapEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_actor_defaults_to_the_login_name() {
+        let none = "/nonexistent/passwd";
+        let env = |pairs: &[(&'static str, &'static str)]| MapEnv(pairs.iter().copied().collect());
+        assert_eq!(
+            login_name(&env(&[("USER", "alice"), ("LOGNAME", "bob")]), none).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            login_name(&env(&[("LOGNAME", "bob")]), none).as_deref(),
+            Some("bob")
+        );
+        // A value that is not a fit name is passed over.
+        assert_eq!(
+            login_name(
+                &env(&[("USER", "al\u{1b}[2Jice"), ("LOGNAME", "bob")]),
+                none
+            )
+            .as_deref(),
+            Some("bob")
+        );
+        assert_eq!(login_name(&env(&[]), none), None);
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n#c\nbroken\ncarol:x:1000:1000::/home/c:/bin/sh\n";
+        assert_eq!(name_of_uid(passwd, 1000).as_deref(), Some("carol"));
+        assert_eq!(name_of_uid(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(name_of_uid(passwd, 7), None);
     }
 }

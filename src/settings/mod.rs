@@ -130,6 +130,10 @@ pub enum UsageError {
         command: String,
     },
 
+    /// Several problems, found together (a plan's steps are all checked before any is run).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Several(Vec<UsageError>),
+
     /// A value in a configuration source that cannot be used.
     #[error("{}:{line}: {key}: {why}", file.display())]
     Config {
@@ -169,6 +173,8 @@ pub struct Plan<P: Provider> {
     pub journal: Option<Journal>,
     /// What an earlier run with this journal finished.
     pub done: Done,
+    /// Where the targets come from, for `--require-targets`' message.
+    pub targets_from: String,
 }
 
 impl<P: Provider> Plan<P> {
@@ -188,6 +194,8 @@ pub struct Input<J: Send + Sync + 'static> {
     jobs: Jobs<J>,
     count: Option<u64>,
     drainable: bool,
+    /// Where the targets come from, in words.
+    from: String,
 }
 
 impl<J: Send + Sync + 'static> Input<J> {
@@ -199,20 +207,22 @@ impl<J: Send + Sync + 'static> Input<J> {
         job: impl Fn(String) -> J + Send + 'static,
         identity: impl Fn(&str) -> Value + Send + 'static,
     ) -> Input<J> {
-        let (count, drainable) = (targets.count, targets.drainable());
-        let jobs = targets
-            .stream(Box::new(check))
-            .map(move |raw| match raw.problem {
+        let (count, drainable, from) = (targets.count, targets.drainable(), targets.origin());
+        let jobs = targets.stream(Box::new(check)).map(move |raw| {
+            let item = match raw.problem {
                 None => JobItem::Job(job(raw.text)),
                 Some(message) => JobItem::Invalid {
                     target: identity(&raw.text),
                     message,
                 },
-            });
+            };
+            (item, raw.source)
+        });
         Input {
-            jobs: Jobs::items(jobs),
+            jobs: Jobs::sourced(jobs),
             count,
             drainable,
+            from,
         }
     }
 
@@ -224,13 +234,14 @@ impl<J: Send + Sync + 'static> Input<J> {
         jobs: impl FnOnce(Box<dyn Iterator<Item = crate::input::RawTarget> + Send>) -> I,
     ) -> Input<J>
     where
-        I: Iterator<Item = JobItem<J>> + Send + 'static,
+        I: Iterator<Item = crate::engine::Sourced<J>> + Send + 'static,
     {
-        let (n, drainable) = (count(targets.count), targets.drainable());
+        let (n, drainable, from) = (count(targets.count), targets.drainable(), targets.origin());
         Input {
-            jobs: Jobs::items(jobs(targets.stream(Box::new(check)))),
+            jobs: Jobs::sourced(jobs(targets.stream(Box::new(check)))),
             count: n,
             drainable,
+            from,
         }
     }
 
@@ -240,12 +251,14 @@ impl<J: Send + Sync + 'static> Input<J> {
             jobs: Jobs::items(std::iter::once(JobItem::Job(job))),
             count: Some(1),
             drainable: true,
+            from: "the command itself".into(),
         }
     }
 
     /// Jobs the provider lists first; in a dry run, the list call is the one planned job.
     pub fn listed(listing: Arc<dyn Listing<Job = J>>, dry_run: bool) -> Input<J> {
         Input {
+            from: format!("the provider's listing ({})", listing.what()),
             jobs: Jobs::Listed(listing),
             count: dry_run.then_some(1),
             drainable: true,
@@ -338,6 +351,9 @@ impl Context<'_> {
         .map_err(UsageError::Http)?;
         let (journal, done) = match &self.global.journal {
             Some(path) => {
+                if let Some(input) = &self.global.input {
+                    crate::journal::refuse_as_input(path, input).map_err(UsageError::Journal)?;
+                }
                 let (j, d) = Journal::open(path).map_err(UsageError::Journal)?;
                 (Some(j), d)
             }
@@ -351,6 +367,7 @@ impl Context<'_> {
             default_rate: None,
             missing_ok: false,
             credentials_source: credentials_source.into(),
+            targets_from: input.from,
             transport,
             journal,
             done,

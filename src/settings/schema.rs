@@ -16,7 +16,16 @@ pub const RUN_COMMANDS: [&str; 5] = ["bi-embed", "smh", "cloudbase", "ciam", "id
 
 /// Options that make no sense in a file: they are about this process (logging, which file and
 /// context to read), not about a run.
-const NOT_IN_FILES: [&str; 6] = ["help", "version", "verbose", "quiet", "config", "context"];
+const NOT_IN_FILES: [&str; 8] = [
+    "help",
+    "version",
+    "verbose",
+    "quiet",
+    "config",
+    "context",
+    "no-config",
+    "no-journal",
+];
 
 /// The TOML type a key takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,22 +40,39 @@ pub struct TomlFile {
     text: String,
     /// Other users can read the file: it may not hold a secret.
     open_to_others: bool,
+    /// Where each line after the first starts, for [`TomlFile::line`] (a plan of 12,000 steps
+    /// counted its newlines from the start for every key: minutes).
+    line_starts: Vec<usize>,
 }
 
 impl TomlFile {
     /// Reads `path`; `Err(NotFound)` when it does not exist, so that the caller decides whether
     /// that is fine.
     pub fn read(path: &Path) -> std::io::Result<TomlFile> {
+        // Checked before the open too: opening a FIFO waits for a writer, maybe forever
+        // (`--config FIFO` used to hang). The check after the open holds if the path changed.
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(std::io::Error::other(
+                "not a regular file (a FIFO, a device or a directory cannot be a settings file)",
+            ));
+        }
         let file = std::fs::File::open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(std::io::Error::other("not a regular file"));
         }
         let text = read_whole(file).map_err(std::io::Error::other)?;
+        let line_starts = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
         Ok(TomlFile {
             path: path.to_path_buf(),
             text,
             open_to_others: open_to_others(&meta),
+            line_starts,
         })
     }
 
@@ -74,11 +91,8 @@ impl TomlFile {
     /// The 1-based line a span starts on.
     pub fn line(&self, span: &Range<usize>) -> usize {
         let end = span.start.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        // The lines that start at or before `end`, after the first.
+        self.line_starts.partition_point(|&start| start <= end) + 1
     }
 
     /// An error about `key`, written at `span`.
@@ -195,6 +209,38 @@ pub struct Reading<'a> {
     /// Relative paths are relative to this directory (a plan's); `None`: to the working
     /// directory.
     pub base: Option<&'a Path>,
+    /// How many bytes the `${VAR}` expansions of this file may still produce, in all.
+    pub budget: std::cell::Cell<usize>,
+}
+
+/// The most text a plan's strings may hold once their `${VAR}`s are replaced, in all: four
+/// times the largest plan file. (A 20 KB plan referencing a 100 KB variable 5,000 times used
+/// to grow to gigabytes.)
+pub const MAX_EXPANDED: usize = 4 << 20;
+
+/// Why a `${VAR}` could not be replaced.
+#[derive(Debug, PartialEq)]
+pub enum Unexpanded {
+    /// The variable is unset (or empty).
+    Unset(String),
+    /// The text would pass [`MAX_EXPANDED`].
+    TooLarge,
+}
+
+impl std::fmt::Display for Unexpanded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unexpanded::Unset(var) => write!(
+                f,
+                "${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"
+            ),
+            Unexpanded::TooLarge => write!(
+                f,
+                "the plan's strings would hold more than {} MiB once their ${{VAR}}s are replaced; use an input file for many targets",
+                MAX_EXPANDED >> 20
+            ),
+        }
+    }
 }
 
 /// Where a table is and what it is for, in messages.
@@ -310,19 +356,19 @@ pub fn convert(
             format!(
                 "expected {}, found {}",
                 key.kind.expected(),
-                describe(value.get_ref())
+                // A secret's value is never echoed, whatever its type.
+                if key.kind == Kind::Secret {
+                    describe_type(value.get_ref()).to_string()
+                } else {
+                    describe(value.get_ref())
+                }
             ),
         )
     };
     let text = |s: &str| -> Result<String, UsageError> {
         if reading.expand {
-            expand(s, reading.env).map_err(|var| {
-                file.error(
-                    &span,
-                    name,
-                    format!("${{{var}}} is not set (a plan takes ${{VAR}} from the environment)"),
-                )
-            })
+            expand(s, reading.env, &reading.budget)
+                .map_err(|why| file.error(&span, name, why.to_string()))
         } else {
             Ok(s.to_string())
         }
@@ -379,26 +425,41 @@ pub fn path(p: &str, reading: &Reading) -> String {
     }
 }
 
-/// `text` with each `${NAME}` replaced by the environment variable NAME; `Err(NAME)` for the
-/// first one unset (or empty). A `$` not followed by `{` is kept.
-pub fn expand(text: &str, env: &dyn Env) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
+/// `text` with each `${NAME}` replaced by the environment variable NAME; an error for the
+/// first one unset (or empty), or when the result would pass what is left of `budget` (which
+/// it then uses). A `$` not followed by `{` is kept.
+pub fn expand(
+    text: &str,
+    env: &dyn Env,
+    budget: &std::cell::Cell<usize>,
+) -> Result<String, Unexpanded> {
+    let mut out = String::with_capacity(text.len().min(budget.get()));
     let mut rest = text;
+    let push = |out: &mut String, s: &str| -> Result<(), Unexpanded> {
+        let left = budget.get();
+        if s.len() > left {
+            budget.set(0);
+            return Err(Unexpanded::TooLarge);
+        }
+        budget.set(left - s.len());
+        out.push_str(s);
+        Ok(())
+    };
     while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
+        push(&mut out, &rest[..at])?;
         let after = &rest[at + 2..];
         let Some(end) = after.find('}') else {
-            out.push_str(&rest[at..]);
+            push(&mut out, &rest[at..])?;
             return Ok(out);
         };
         let name = &after[..end];
         match env.var(name) {
-            Some(v) => out.push_str(&v),
-            None => return Err(name.to_string()),
+            Some(v) => push(&mut out, &v)?,
+            None => return Err(Unexpanded::Unset(name.to_string())),
         }
         rest = &after[end + 1..];
     }
-    out.push_str(rest);
+    push(&mut out, rest)?;
     Ok(out)
 }
 
@@ -412,6 +473,18 @@ pub fn describe(v: &DeValue<'_>) -> String {
         DeValue::Datetime(_) => "a date".into(),
         DeValue::Array(_) => "an array".into(),
         DeValue::Table(_) => "a table".into(),
+    }
+}
+
+/// A TOML value's type only, for a secret's type error.
+pub fn describe_type(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) | DeValue::Float(_) => "a number",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
     }
 }
 
@@ -430,12 +503,31 @@ mod tests {
     #[test]
     fn variables_are_expanded_and_unset_ones_named() {
         let env = MapEnv(HashMap::from([("USER_ID", "alice"), ("EMPTY", "")]));
+        let budget = std::cell::Cell::new(MAX_EXPANDED);
         assert_eq!(
-            expand("offboard-${USER_ID}.ndjson", &env).unwrap(),
+            expand("offboard-${USER_ID}.ndjson", &env, &budget).unwrap(),
             "offboard-alice.ndjson"
         );
-        assert_eq!(expand("$HOME and ${", &env).unwrap(), "$HOME and ${");
-        assert_eq!(expand("a ${NOPE} b", &env).unwrap_err(), "NOPE");
+        assert_eq!(
+            expand("$HOME and ${", &env, &budget).unwrap(),
+            "$HOME and ${"
+        );
+        assert_eq!(
+            expand("a ${NOPE} b", &env, &budget).unwrap_err(),
+            Unexpanded::Unset("NOPE".into())
+        );
+        let small = std::cell::Cell::new(30);
+        assert!(expand("${USER_ID}${USER_ID}", &env, &small).is_ok());
+        assert_eq!(small.get(), 20);
+        assert_eq!(
+            expand(
+                "${USER_ID}${USER_ID}${USER_ID}${USER_ID}${USER_ID}",
+                &env,
+                &small
+            )
+            .unwrap_err(),
+            Unexpanded::TooLarge
+        );
     }
 
     #[test]
@@ -446,6 +538,7 @@ mod tests {
             env: &env,
             expand: false,
             base: Some(base),
+            budget: Default::default(),
         };
         assert_eq!(path("~/s.secret", &r), "/home/u/s.secret");
         assert_eq!(path("tokens/a.txt", &r), "/plans/tokens/a.txt");

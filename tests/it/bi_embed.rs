@@ -250,12 +250,14 @@ async fn request_limit_exceeded_is_retried_with_a_fresh_signature() {
     }
 }
 
+/// A 200 page is not an API 3.0 answer: `NotTheApi`, not retried (the page answers the same
+/// way every time).
 #[tokio::test]
-async fn unreadable_answers_are_retried_then_fail() {
+async fn a_page_with_200_is_not_the_api_and_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
-        .expect(2)
+        .expect(1)
         .mount(&server)
         .await;
     let run = Revoke::bi_embed(&server.uri())
@@ -266,9 +268,9 @@ async fn unreadable_answers_are_retried_then_fail() {
     run.assert_code(1);
     let r = &run.records()[0];
     assert_eq!(r["status"], "failed");
-    assert_eq!(r["attempts"], 2);
-    assert_eq!(r["error"]["code"], "UnreadableResponse");
-    assert_eq!(r["error"]["retryable"], true);
+    assert_eq!(r["attempts"], 1);
+    assert_eq!(r["error"]["code"], "NotTheApi");
+    assert_eq!(r["error"]["retryable"], false);
 }
 
 #[tokio::test]

@@ -286,6 +286,7 @@ async fn each_layer_beats_the_one_below() {
     let run = r
         .env("REVOKE_RETRIES", "1")
         .env("REVOKE_TIMEOUT", "3")
+        .env("SMH_LIBRARY_SECRET", "layered-secret")
         .args(["config", "-o", "json", "--timeout", "2", "smh"])
         .run()
         .await;
@@ -634,4 +635,39 @@ async fn config_flag_and_inline_secrets() {
         file.display()
     ));
     run.assert_no_secret(&["inlineSecret0002"]);
+}
+
+/// `--config FIFO` (and `apply FIFO`) is refused at once, exit 2: opening a FIFO with no
+/// writer used to hang the run.
+#[tokio::test]
+async fn a_fifo_as_config_or_plan_is_refused_at_once() {
+    for as_plan in [false, true] {
+        let r = Revoke::new();
+        let fifo = r.home().join("config.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let r = if as_plan {
+            r.args(["apply"]).args([&fifo])
+        } else {
+            r.args(["--config"]).args([&fifo]).args([
+                "cloudbase",
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "t1",
+            ])
+        };
+        let running = r.spawn();
+        let started = std::time::Instant::now();
+        let run = running.wait_for(std::time::Duration::from_secs(10)).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        run.assert_code(2);
+        assert!(
+            run.stderr().contains("not a regular file"),
+            "{}",
+            run.stderr()
+        );
+    }
 }

@@ -28,6 +28,7 @@ use revoke::exit::RunFlags;
 use revoke::http::{PreparedRequest, RawResponse, Transport};
 use revoke::journal::Done;
 use revoke::output::{Format, Sink, SinkConfig};
+use revoke::providers::{Body, Looks, recognise};
 use revoke::rate::Rate;
 use revoke::record::{Record, Status};
 use revoke::retry::RetryPolicy;
@@ -46,10 +47,17 @@ struct Step {
     result: Result<Outcome, ApiError>,
 }
 
+/// A success, recognised as any provider's is: here, an RFC 7009 200 with no body.
 fn ok() -> Step {
+    let looks = Looks {
+        what: "a success",
+        statuses: &[200],
+        body: Body::NoneOrJson,
+    };
+    let seen = recognise(&RawResponse::new(200, &[], ""), &looks, None).unwrap();
     Step {
         latency: None,
-        result: Ok(Outcome::revoked(200, None, None)),
+        result: Ok(Outcome::revoked(seen, None, None)),
     }
 }
 
@@ -262,6 +270,7 @@ fn config(concurrency: usize, rate: Option<f64>, retries: u32) -> EngineConfig {
         dry_run: false,
         drain_on_stop: true,
         verify: false,
+        resume_within: Duration::from_secs(86_400),
         permits: None,
     }
 }
@@ -299,6 +308,8 @@ where
             missing_ok: false,
             provider: "fake",
             step: None,
+            verify: false,
+            evidence: Default::default(),
         },
         Box::new(buf.clone()),
     );
@@ -879,4 +890,108 @@ async fn a_stop_before_the_first_dispatch_sends_nothing() {
         assert!(ran.records.iter().all(|r| r.status == Status::Skipped));
         assert_eq!(ran.exit_code, 130);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A server that throttles everything
+
+#[tokio::test(start_paused = true)]
+async fn targets_throttled_through_their_retries_three_in_a_row_stop_the_run() {
+    const JOBS: u64 = 10;
+    let mut fake = Fake::new(10 * MS);
+    for j in 0..JOBS {
+        fake = fake.script(j, (0..20).map(|_| fail(throttled(None))));
+    }
+    let fake = Arc::new(fake);
+    let ran = run_fake(&fake, JOBS, config(4, None, 3), Arc::default()).await;
+
+    let failed: Vec<u64> = ran
+        .records
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .map(|r| r.index)
+        .collect();
+    assert_eq!(
+        failed,
+        [0, 1, 2],
+        "throttled after their retries: {ran:?}",
+        ran = ran.statuses()
+    );
+    for r in &ran.records[3..] {
+        assert_eq!(r.status, Status::Skipped, "{r:?}");
+        assert_eq!(r.error.as_ref().unwrap().code, "Throttled");
+        assert_eq!(r.attempts, 0);
+    }
+    assert_eq!(fake.calls().len(), 3 * 4, "nothing sent after the stop");
+    assert_eq!(ran.exit_code, 1);
+    assert_attempts_match_calls(&ran, &fake);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_between_throttled_targets_starts_the_count_again() {
+    let mut fake = Fake::new(10 * MS);
+    for j in [0, 1, 3, 4] {
+        fake = fake.script(j, (0..20).map(|_| fail(throttled(None))));
+    }
+    let fake = Arc::new(fake);
+    let ran = run_fake(&fake, 6, config(1, None, 1), Arc::default()).await;
+    assert_eq!(
+        ran.statuses(),
+        [
+            Status::Failed,
+            Status::Failed,
+            Status::Revoked,
+            Status::Failed,
+            Status::Failed,
+            Status::Revoked
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_rate_auto_a_throttled_target_waits_at_most_max_throttled_wait() {
+    // Under --rate auto, throttled answers are retried without counting against --retries:
+    // with Retry-After: 60 at every answer, only the bound on the total wait ends the target.
+    let fake = Arc::new(Fake::new(10 * MS).script(
+        0,
+        (0..50).map(|_| fail(throttled(Some(Duration::from_secs(60))))),
+    ));
+    let mut cfg = config(1, None, 3);
+    cfg.rate = Rate::Auto;
+    let ran = run_fake(&fake, 1, cfg, Arc::default()).await;
+    let r = ran.record(0);
+    assert_eq!(r.status, Status::Failed);
+    let max = RetryPolicy::default().max_throttled_wait;
+    assert!(
+        ran.returned_at <= max + Duration::from_secs(1),
+        "the target held the run for {:?}",
+        ran.returned_at
+    );
+    assert_eq!(r.attempts, 5, "60 s apart within 300 s");
+    let message = &r.error.as_ref().unwrap().message;
+    assert!(
+        message.contains("a target waits at most 300 s in all"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_over_the_cap_says_so_in_the_record() {
+    let fake = Arc::new(Fake::new(10 * MS).script(
+        0,
+        [fail(ApiError::Service {
+            http_status: 503,
+            code: "temporarily_unavailable".into(),
+            message: revoke::error::NO_DESCRIPTION.into(),
+            request_id: None,
+            kind: ErrorKind::Transient,
+            retry_after: Some(Duration::from_secs(3600)),
+        })],
+    ));
+    let ran = run_fake(&fake, 1, config(1, None, 3), Arc::default()).await;
+    let e = ran.record(0).error.clone().unwrap();
+    assert_eq!(
+        e.message,
+        "the server asked to wait 3600 s (Retry-After), longer than the 300 s revoke waits: not retried"
+    );
 }

@@ -7,7 +7,8 @@
 //! shows the class is retried (`once` ends `revoked` after 2 attempts), that retries are
 //! bounded (`always` ends `failed` after `--retries` + 1 attempts, with the class's record),
 //! that the other targets are unaffected (exit 1, not 3), and that every target has exactly
-//! one record.
+//! one record. A 200 that is not an API 3.0 answer is the exception: not the API, never
+//! retried (`not_the_api_class`).
 
 use std::time::{Duration, SystemTime};
 
@@ -267,32 +268,61 @@ async fn request_limit_exceeded_in_a_200_body_is_retried_and_fails_after_its_ret
     assert_eq!(always["request_id"], "5e1c9b2a-3f4d-4e6a-8b7c-9d0e1f2a3b4c");
 }
 
+/// `always` gets `failure` (a 200 that is not an API 3.0 answer), the others succeed:
+/// `always` is `failed` with code `NotTheApi` after one attempt (never retried: it is not the
+/// API answering, CLI.md "Endpoints that are not the API"), the others are unaffected.
+async fn not_the_api_class(failure: ResponseTemplate) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(page("always"))
+        .respond_with(failure)
+        .expect(1)
+        .named("not the API")
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(SUCCESS, "application/json"))
+        .expect(2)
+        .named("success")
+        .mount(&server)
+        .await;
+    let run = bi(&server.uri(), 2).run().await;
+    run.assert_code(1);
+    server.verify().await;
+    let records = run.records();
+    let statuses: Vec<&str> = records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["revoked", "failed", "revoked"],
+        "{}",
+        run.stdout()
+    );
+    let always = &records[1];
+    assert_eq!(always["attempts"], 1, "{always}");
+    assert_eq!(always["http_status"], 200);
+    assert_eq!(always["error"]["code"], "NotTheApi", "{always}");
+    assert_eq!(always["error"]["retryable"], false);
+    run.assert_no_secret(&[KEY]);
+}
+
+/// JSON that ends mid-document, served whole: no provider documents it as transient.
 #[tokio::test]
-async fn truncated_json_body_is_retried_and_fails_after_its_retries() {
-    wiremock_class(
-        ResponseTemplate::new(200).set_body_raw(
-            fixture("bi_embed/success_truncated.json"),
-            "application/json",
-        ),
-        2,
-        Failed {
-            http_status: Some(200),
-            code: "UnreadableResponse",
-        },
-    )
+async fn truncated_json_body_with_200_is_not_success_and_not_retried() {
+    not_the_api_class(ResponseTemplate::new(200).set_body_raw(
+        fixture("bi_embed/success_truncated.json"),
+        "application/json",
+    ))
     .await;
 }
 
 #[tokio::test]
-async fn non_json_body_with_200_is_not_success() {
-    wiremock_class(
+async fn non_json_body_with_200_is_not_success_and_not_retried() {
+    not_the_api_class(
         ResponseTemplate::new(200)
             .set_body_raw(fixture("bi_embed/not_json_envoy.txt"), "text/plain"),
-        2,
-        Failed {
-            http_status: Some(200),
-            code: "UnreadableResponse",
-        },
     )
     .await;
 }

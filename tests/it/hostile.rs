@@ -675,3 +675,269 @@ async fn the_text_summary_is_written_after_the_last_record() {
         "the summary is not last:\n{text}"
     );
 }
+
+/// A proxy on 127.0.0.1 that echoes the request head it received (Proxy-Authorization
+/// included) as its answer's body and request id, as a 502, a 400 and a 200: the proxy's
+/// credentials, raw, percent-encoded, decoded or in base64 (`Basic`), are never printed.
+#[tokio::test]
+async fn an_echoing_proxy_never_prints_the_proxy_credentials() {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("proxyuser:hostile/Proxy@Pw07");
+    // The base64 text whose last characters depend on the padding is left out.
+    let basic_core = basic[..basic.len() - 4].to_string();
+    let secrets = [
+        "hostile/Proxy@Pw07",
+        "hostile%2FProxy%40Pw07",
+        basic_core.as_str(),
+    ];
+    for status in [502u16, 400, 200] {
+        let proxy = Hostile::start(move |req| {
+            let one_line: String = String::from_utf8_lossy(req)
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() || c == ' ' {
+                        c
+                    } else {
+                        '|'
+                    }
+                })
+                .collect();
+            let headers = format!("x-request-id: {one_line}\r\n");
+            Act::Raw(answer(status, &headers, &echo_body(req, status >= 300)))
+        });
+        let url = format!("http://proxyuser:hostile%2FProxy%40Pw07@{}", proxy.addr);
+        // The endpoint is never reached directly: every request goes through the proxy.
+        let endpoint = "http://127.0.0.1:9";
+        for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+            for output in ["text", "json"] {
+                for (name, cmd, _) in providers(endpoint) {
+                    let what = format!("{name} {variable} HTTP {status} {output}");
+                    let run = cmd
+                        .env(variable, &url)
+                        .args(["-vvv", "-o", output, "--retries", "0"])
+                        .run()
+                        .await;
+                    assert!(
+                        [0, 1, 3].contains(&run.code()),
+                        "{what}: exit {}: {}",
+                        run.code(),
+                        run.stderr()
+                    );
+                    run.assert_no_secret(&secrets);
+                    // The positive control: the request went through the proxy, which echoed
+                    // its Proxy-Authorization header back, masked.
+                    let all = format!("{}{}", run.stdout(), run.stderr()).to_ascii_lowercase();
+                    assert!(
+                        all.contains("proxy-authorization: basic ***"),
+                        "{what}: the proxy's echo did not arrive:\n{all}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints that are not the API (CLI.md): a sign-in page is not a revocation, and a wrong
+// endpoint gets at most 3 targets' secrets.
+
+const SIGN_IN: &str = include_str!("../fixtures/not_the_api/sign_in_corp_sso.html");
+const NOT_FOUND: &str = include_str!("../fixtures/not_the_api/not_found_nginx.html");
+
+/// A server answering every request with `status` and `page` as `text/html`.
+async fn page_server(status: u16, page: &'static str) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A corporate SSO gateway answers every request `200 text/html` "Sign in - Corp SSO": no
+/// provider records `revoked`; each target is `failed` with code `NotTheApi`, not retried, and
+/// the run exits 1.
+#[tokio::test]
+async fn a_sign_in_page_is_never_a_revocation_for_any_provider() {
+    let server = page_server(200, SIGN_IN).await;
+    for (name, cmd, sentinels) in providers(&server.uri()) {
+        let run = cmd.args(["-o", "json"]).run().await;
+        run.assert_code(1);
+        let records = run.records();
+        // smh sends its two user ids in one request (one record).
+        let want = if name == "smh" { 1 } else { 2 };
+        assert_eq!(records.len(), want, "{name}: {}", run.stdout());
+        for r in &records {
+            assert_eq!(r["status"], "failed", "{name}: {r}");
+            assert_eq!(r["http_status"], 200, "{name}: {r}");
+            assert_eq!(r["error"]["code"], "NotTheApi", "{name}: {r}");
+            assert_eq!(r["error"]["retryable"], false, "{name}: {r}");
+            assert_eq!(r["attempts"], 1, "{name}: {r}");
+            let message = r["error"]["message"].as_str().unwrap();
+            assert!(message.contains("Sign in - Corp SSO"), "{name}: {message}");
+        }
+        assert_eq!(run.summary()["summary"]["revoked"], 0, "{name}");
+        run.assert_no_secret(&sentinels);
+    }
+}
+
+/// The 30 records of a run stopped early: the first `sent` failed with `code`, the rest
+/// skipped `EndpointMismatch`, exit 1, one stderr line naming `endpoint` and the answer.
+#[track_caller]
+fn assert_stopped_early(run: &Run, sent: usize, code: &str, endpoint: &str, answer: &str) {
+    run.assert_code(1);
+    let records = run.records();
+    assert_eq!(records.len(), 30, "one record per target: {}", run.stdout());
+    for (i, r) in records.iter().enumerate() {
+        assert_record_schema(r);
+        if i < sent {
+            assert_eq!(r["status"], "failed", "{r}");
+            assert_eq!(r["error"]["code"], code, "{r}");
+        } else {
+            assert_eq!(r["status"], "skipped", "{r}");
+            assert_eq!(r["error"]["code"], "EndpointMismatch", "{r}");
+            assert_eq!(r["attempts"], 0, "{r}");
+        }
+    }
+    let err = run.stderr();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("EndpointMismatch"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert!(lines[0].starts_with("revoke: error: "), "{err}");
+    assert!(lines[0].contains(endpoint), "names the endpoint: {err}");
+    assert!(lines[0].contains(answer), "names the answer: {err}");
+}
+
+/// `--endpoint http://host/wrong` with 30 tokens, whatever `--concurrency`: 3 requests (each
+/// carrying the client secret) reach the 404 page, not 30.
+#[tokio::test]
+async fn thirty_tokens_to_a_wrong_endpoint_send_at_most_three() {
+    let server = page_server(404, NOT_FOUND).await;
+    let tokens: String = (0..30)
+        .map(|i| format!("wrongEndpointTok{i:02}\n"))
+        .collect();
+    let endpoint = format!("{}/wrong", server.uri());
+    let run = Revoke::ciam(&endpoint)
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
+        .stdin(tokens)
+        .run()
+        .await;
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3, "requests received: {}", run.stdout());
+    assert_stopped_early(
+        &run,
+        3,
+        "UnreadableResponse",
+        "/wrong/oauth2/revoke",
+        "404 Not Found",
+    );
+    let r = &run.records()[0];
+    assert_eq!(r["http_status"], 404);
+    run.assert_no_secret(&[CIAM_SECRET, "wrongEndpointTok"]);
+}
+
+/// The same with a 200 sign-in page: 3 requests, the rest skipped.
+#[tokio::test]
+async fn thirty_tokens_to_a_sign_in_page_send_at_most_three() {
+    let server = page_server(200, SIGN_IN).await;
+    let tokens: String = (0..30).map(|i| format!("signInPageTok{i:02}\n")).collect();
+    let run = Revoke::cloudbase(&server.uri())
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
+        .stdin(tokens)
+        .run()
+        .await;
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_stopped_early(&run, 3, "NotTheApi", &server.uri(), "Sign in - Corp SSO");
+    run.assert_no_secret(&["signInPageTok"]);
+}
+
+/// identity-store documents its 404 (the token is not there): 30 of them are the API
+/// speaking, `not_found`, and every target is sent.
+#[tokio::test]
+async fn a_documented_404_never_stops_the_run() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("DELETE"))
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_raw(
+            fixture("identity_store/error_not_found.json"),
+            "application/json",
+        ))
+        .expect(30)
+        .mount(&server)
+        .await;
+    let ids: String = (0..30).map(|i| format!("tok-{i:02}\n")).collect();
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--input", "-", "--missing-ok"])
+        .stdin(ids)
+        .run()
+        .await;
+    run.assert_code(0);
+    server.verify().await;
+    assert!(run.records().iter().all(|r| r["status"] == "not_found"));
+}
+
+/// Once the API itself has answered, later 404 pages are failures of their targets, not a
+/// reason to stop: the endpoint was shown to be the API.
+#[tokio::test]
+async fn pages_after_an_answer_from_the_api_do_not_stop_the_run() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_raw(NOT_FOUND, "text/html"))
+        .mount(&server)
+        .await;
+    let tokens: String = (0..8).map(|i| format!("afterApiTok{i:02}\n")).collect();
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-"])
+        .stdin(tokens)
+        .run()
+        .await;
+    run.assert_code(1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 8);
+    let records = run.records();
+    assert_eq!(records[0]["status"], "revoked");
+    assert!(records[1..].iter().all(|r| r["status"] == "failed"));
+    assert!(
+        !run.stderr().contains("EndpointMismatch"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// An unreadable 4xx page says nothing about the credentials either: it does not open the run to
+/// `--concurrency` requests at once, so the 404 pages that follow still stop it after three.
+#[tokio::test]
+async fn a_page_never_confirms_the_credentials() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(400).set_body_raw(SIGN_IN, "text/html"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_raw(NOT_FOUND, "text/html"))
+        .mount(&server)
+        .await;
+    let tokens: String = (0..30).map(|i| format!("pageCredTok{i:02}\n")).collect();
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input", "-", "--concurrency", "16", "--rate", "0"])
+        .stdin(tokens)
+        .run()
+        .await;
+    run.assert_code(1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    let records = run.records();
+    assert_eq!(records.len(), 30);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["error"]["code"] == "EndpointMismatch")
+            .count(),
+        26
+    );
+}

@@ -198,3 +198,498 @@ async fn a_journal_with_a_half_written_last_line_is_tolerated() {
         .assert_code(0);
     assert!(pages_received(&server).await.is_empty(), "all done");
 }
+
+// ---- Journal replays (CLI.md "Journal replays (resume, never memory)") ----
+
+async fn ciam_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn smh_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn sent(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+/// `ciam` with `tokens` on stdin and `journal`.
+fn ciam_run(server: &MockServer, journal: &Path, tokens: &[&str]) -> Revoke {
+    Revoke::ciam(&server.uri())
+        .args(["--journal"])
+        .args([journal])
+        .args(["--input", "-"])
+        .stdin(tokens.join("\n"))
+}
+
+/// `ciam_run` with text output.
+fn ciam_text(server: &MockServer, journal: &Path, tokens: &[&str]) -> Revoke {
+    Revoke::new()
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .args([
+            "ciam",
+            "--endpoint",
+            &server.uri(),
+            "--client-id",
+            CIAM_CLIENT_ID,
+        ])
+        .args(["--journal"])
+        .args([journal])
+        .args(["--input", "-"])
+        .stdin(tokens.join("\n"))
+}
+
+/// When the journal says each page id or token fingerprint was answered (`at`).
+fn journal_times(path: &Path) -> std::collections::BTreeMap<String, String> {
+    journal(path)
+        .0
+        .iter()
+        .filter(|l| l["ok"] == true)
+        .map(|l| {
+            let t = &l["target"];
+            let id = t["token"]
+                .as_str()
+                .or(t["page_id"].as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| t.to_string());
+            (id, l["at"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_replay_says_so_in_the_record_the_text_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let server = ciam_server().await;
+    ciam_run(&server, &j, &["tokA", "tokB"])
+        .run()
+        .await
+        .assert_code(0);
+    assert_eq!(sent(&server).await, 2);
+    let times = journal_times(&j);
+
+    // JSON: the two journaled tokens are not sent, and their records say when they were.
+    let run = ciam_run(&server, &j, &["tokA", "tokB", "tokC"]).run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&server).await, 3, "only tokC is sent");
+    let records = run.records();
+    for r in &records {
+        assert_record_schema(r);
+        let fp = r["target"]["token"].as_str().unwrap();
+        match times.get(fp) {
+            Some(at) => {
+                assert_eq!(r["from_journal"], at.as_str(), "{r}");
+                assert_eq!(r["attempts"], 0, "{r}");
+                assert_eq!(r["status"], "revoked", "{r}");
+                assert!(r["http_status"].is_null(), "{r}");
+            }
+            None => {
+                assert!(r["from_journal"].is_null(), "sent in this run: {r}");
+                assert_eq!(r["attempts"], 1, "{r}");
+            }
+        }
+    }
+    let summary = run.summary();
+    assert_summary_schema(&summary, 0);
+    assert_eq!(summary["summary"]["from_journal"], 2, "{summary}");
+    assert_eq!(summary["summary"]["revoked"], 3, "{summary}");
+
+    // Text: the status column says it, and the summary tells sent from replayed.
+    let run = ciam_text(&server, &j, &["tokA", "tokD"]).run().await;
+    run.assert_code(0);
+    let at = chrono::DateTime::parse_from_rfc3339(&times[&revoke::secret::fingerprint("tokA")])
+        .unwrap()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let out = run.stdout();
+    let replayed = out.lines().find(|l| !l.contains("attempt")).unwrap();
+    assert!(
+        replayed.starts_with(&format!(
+            "revoked (from the journal, {at}; not sent again) ciam token="
+        )),
+        "{out}"
+    );
+    assert!(
+        run.stderr()
+            .contains("ciam: 2 targets: 2 revoked (1 sent now, 1 from the journal); exit 0"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_what_the_journal_would_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let server = ciam_server().await;
+    ciam_run(&server, &j, &["tokA"]).run().await.assert_code(0);
+    let at = journal_times(&j)[&revoke::secret::fingerprint("tokA")].clone();
+
+    let run = ciam_run(&server, &j, &["tokA", "tokB"])
+        .args(["--dry-run"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(sent(&server).await, 1, "a dry run sends nothing");
+    let records = run.records();
+    assert_eq!(records[0]["status"], "planned", "{}", records[0]);
+    assert_eq!(records[0]["from_journal"], at.as_str());
+    assert!(records[0]["data"].is_null(), "no request would be sent");
+    assert_eq!(records[1]["status"], "planned");
+    assert!(records[1]["from_journal"].is_null());
+    assert!(records[1]["data"].is_object(), "the request it would send");
+    assert_eq!(run.summary()["summary"]["from_journal"], 1);
+
+    let run = ciam_text(&server, &j, &["tokA"])
+        .args(["--dry-run"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert!(
+        run.stdout().starts_with("planned (from the journal, ")
+            && run
+                .stdout()
+                .contains("; would not be sent again) ciam token="),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stderr()
+            .contains("1 planned (1 from the journal, would not be sent again)"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// smh deletes every token a user has *now*: its journal entries replay only while younger than
+/// --resume-within; a revoked ciam token stays revoked at any age.
+#[tokio::test]
+async fn resume_within_bounds_replays_of_actions_on_current_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let (smh, ciam) = (smh_server().await, ciam_server().await);
+    let smh_run = |extra: &[&str]| {
+        Revoke::smh(&smh.uri())
+            .args(["--journal"])
+            .args([&j])
+            .args(extra)
+            .args(["alice"])
+    };
+    smh_run(&[]).run().await.assert_code(0);
+    ciam_run(&ciam, &j, &["tokA"]).run().await.assert_code(0);
+    assert_eq!((sent(&smh).await, sent(&ciam).await), (1, 1));
+
+    // Young: replayed (default 24h, and 1s right away).
+    let run = smh_run(&["--resume-within", "1s"]).run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&smh).await, 1, "replayed");
+    assert!(run.records()[0]["from_journal"].is_string());
+    // 0 = never: sent again at once, from the flag, the environment or the config file.
+    smh_run(&["--resume-within", "0"])
+        .run()
+        .await
+        .assert_code(0);
+    assert_eq!(sent(&smh).await, 2);
+    smh_run(&[])
+        .env("REVOKE_RESUME_WITHIN", "0")
+        .run()
+        .await
+        .assert_code(0);
+    assert_eq!(sent(&smh).await, 3);
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[defaults]\nresume-within = \"0\"\n").unwrap();
+    smh_run(&[&format!("--config={}", config.display())])
+        .run()
+        .await
+        .assert_code(0);
+    assert_eq!(sent(&smh).await, 4);
+    // bi-embed clears the tokens a page has now: the same rule.
+    let bi = answering(Duration::ZERO).await;
+    let bi_run = |window: &str| {
+        Revoke::bi_embed(&bi.uri())
+            .args(["--rate", "0", "--journal"])
+            .args([&j])
+            .args(["--resume-within", window, "p1"])
+    };
+    bi_run("24h").run().await.assert_code(0);
+    bi_run("24h").run().await.assert_code(0);
+    assert_eq!(pages_received(&bi).await.len(), 1, "replayed");
+    bi_run("0").run().await.assert_code(0);
+    assert_eq!(pages_received(&bi).await.len(), 2, "0 = never replayed");
+
+    // Older than the window: smh is sent again; the ciam token still replays, marked.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let run = smh_run(&["--resume-within", "1s"]).run().await;
+    run.assert_code(0);
+    assert_eq!(
+        sent(&smh).await,
+        5,
+        "re-sent: tokens issued since would survive"
+    );
+    let r = &run.records()[0];
+    assert!(r["from_journal"].is_null(), "{r}");
+    assert_eq!(r["attempts"], 1, "{r}");
+    let run = ciam_run(&ciam, &j, &["tokA"])
+        .args(["--resume-within", "1s"])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(sent(&ciam).await, 1, "a revoked token stays revoked");
+    assert!(run.records()[0]["from_journal"].is_string());
+}
+
+#[tokio::test]
+async fn resume_within_takes_a_duration_with_its_unit() {
+    for bad in ["5", "1w", "-1h", "h", "99999d"] {
+        Revoke::smh("http://127.0.0.1:9")
+            .args([format!("--resume-within={bad}"), "alice".into()])
+            .run()
+            .await
+            .assert_usage("--resume-within");
+    }
+    let run = Revoke::smh("http://127.0.0.1:9")
+        .args(["--dry-run", "alice"])
+        .args(["--resume-within", "1h30m"])
+        .run()
+        .await;
+    run.assert_code(0);
+}
+
+#[tokio::test]
+async fn no_journal_sets_a_configured_journal_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let server = ciam_server().await;
+    ciam_run(&server, &j, &["tokA"]).run().await.assert_code(0);
+    let before = std::fs::read(&j).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[defaults]\njournal = {:?}\n", j.to_str().unwrap()),
+    )
+    .unwrap();
+    let run = |r: Revoke| {
+        r.args(["--config"])
+            .args([&config])
+            .args(["--input", "-"])
+            .stdin("tokA")
+            .run()
+    };
+    // Configured: replayed.
+    run(Revoke::ciam(&server.uri())).await.assert_code(0);
+    assert_eq!(sent(&server).await, 1);
+    // Set aside by the flag, then by the environment (over REVOKE_JOURNAL too).
+    let out = run(Revoke::ciam(&server.uri()).args(["--no-journal"])).await;
+    out.assert_code(0);
+    assert!(out.records()[0]["from_journal"].is_null());
+    assert_eq!(sent(&server).await, 2);
+    run(Revoke::ciam(&server.uri())
+        .env("REVOKE_NO_JOURNAL", "1")
+        .env("REVOKE_JOURNAL", &j))
+    .await
+    .assert_code(0);
+    assert_eq!(sent(&server).await, 3);
+    assert_eq!(std::fs::read(&j).unwrap(), before, "nothing journaled");
+    // `revoke config` shows it as the run takes it.
+    let shown = Revoke::new()
+        .args(["config", "--no-journal", "--config"])
+        .args([&config])
+        .args(["ciam"])
+        .run()
+        .await;
+    // The table is shown; ciam's required options are unset here, which `revoke config`
+    // names on stderr (exit 2), as the run would.
+    shown.assert_code(2);
+    assert!(
+        shown
+            .stdout()
+            .lines()
+            .any(|l| l.starts_with("  journal ") && l.ends_with("set aside by --no-journal")),
+        "{}",
+        shown.stdout()
+    );
+}
+
+#[tokio::test]
+async fn no_config_reads_no_config_file() {
+    let server = ciam_server().await;
+    let r = Revoke::ciam(&server.uri());
+    // A default config file that would stop any run.
+    let dir = r.home().join(".config/revoke");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "[defaults]\nno-such-key = 1\n").unwrap();
+    let named = r.home().join("named.toml");
+    std::fs::write(&named, "this is not toml").unwrap();
+    let home = r.home().to_path_buf();
+    r.args(["--input", "-"])
+        .stdin("tokA")
+        .run()
+        .await
+        .assert_usage("no-such-key");
+    let with_home = |r: Revoke| r.env("HOME", &home).args(["--input", "-"]).stdin("tokA");
+    with_home(Revoke::ciam(&server.uri()).args(["--no-config"]))
+        .run()
+        .await
+        .assert_code(0);
+    // Not the one --config or REVOKE_CONFIG names either.
+    with_home(
+        Revoke::ciam(&server.uri())
+            .args(["--no-config", "--config"])
+            .args([&named]),
+    )
+    .run()
+    .await
+    .assert_code(0);
+    with_home(
+        Revoke::ciam(&server.uri())
+            .env("REVOKE_CONFIG", &named)
+            .env("REVOKE_NO_CONFIG", "true"),
+    )
+    .run()
+    .await
+    .assert_code(0);
+    assert_eq!(sent(&server).await, 3);
+    let shown = Revoke::new()
+        .env("HOME", &home)
+        .args(["config", "--no-config", "ciam"])
+        .run()
+        .await;
+    // ciam's required options are unset with no config file: named on stderr, exit 2.
+    shown.assert_code(2);
+    assert!(
+        shown
+            .stdout()
+            .starts_with("config file  none (--no-config)\n"),
+        "{}",
+        shown.stdout()
+    );
+}
+
+/// `--input F --journal F`: revoke would read its own lines back as targets, growing the
+/// file as it reads it. Refused, by any path to the file, and from stdin too.
+#[tokio::test]
+async fn an_input_that_is_the_journal_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let server = ciam_server().await;
+    ciam_run(&server, &j, &["tokA", "tokB"])
+        .run()
+        .await
+        .assert_code(0);
+    let before = std::fs::read(&j).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&j, &link).unwrap();
+    let hard = dir.path().join("hard");
+    std::fs::hard_link(&j, &hard).unwrap();
+    let dotted = dir.path().join(".").join("j.ndjson");
+    for (input, journal) in [(&j, &j), (&link, &j), (&j, &hard), (&dotted, &link)] {
+        Revoke::ciam(&server.uri())
+            .args(["--input"])
+            .args([input])
+            .args(["--journal"])
+            .args([journal])
+            .run()
+            .await
+            .assert_usage("the journal's own lines would be read back as targets");
+    }
+    // stdin redirected from the journal.
+    let (mut cmd, _home) = Revoke::ciam(&server.uri())
+        .args(["--input", "-", "--journal"])
+        .args([&link])
+        .into_parts();
+    let out = cmd
+        .stdin(std::fs::File::open(&j).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin (--input -) is the journal"));
+    assert_eq!(sent(&server).await, 2, "nothing sent");
+    assert_eq!(
+        std::fs::read(&j).unwrap(),
+        before,
+        "the journal did not grow"
+    );
+}
+
+/// Runs `r` under `ulimit -v kib` (its address space: what it can ever allocate).
+fn under_ulimit_v(r: Revoke, kib: u64) -> std::process::Output {
+    let (cmd, _home) = r.into_parts();
+    let mut sh = std::process::Command::new("sh");
+    sh.env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    sh.arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    sh.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+/// The journal's index does not grow with the journal: 500,000 lines (90 MB; the index of
+/// every key needed 52 MB here, 209 MB at 3 million) load in an address space of 44 MiB, and
+/// the one line that matters is still found among them.
+#[tokio::test]
+async fn a_long_journal_loads_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let server = ciam_server().await;
+    let tokens = dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "tokA\n").unwrap();
+    let with_input = |r: Revoke| r.args(["--input"]).args([&tokens]);
+    let run = with_input(Revoke::ciam(&server.uri()).args(["--journal"]).args([&j]));
+    run.run().await.assert_code(0);
+    let ours = std::fs::read_to_string(&j).unwrap();
+
+    // 250,000 other targets' lines on either side of ours, as earlier runs wrote them.
+    let mut text = String::with_capacity(120 << 20);
+    let filler = |text: &mut String, from: u64| {
+        for i in from..from + 250_000 {
+            text.push_str(&format!(
+                "{{\"key\":\"sha256:{:032x}\",\"provider\":\"ciam\",\"index\":{i},\"target\":{{\"token\":\"sha256:{:012x}\"}},\"status\":\"revoked\",\"ok\":true,\"at\":\"2026-12-04T21:36:00.123Z\"}}\n",
+                (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+                i
+            ));
+        }
+    };
+    filler(&mut text, 0);
+    text.push_str(&ours);
+    filler(&mut text, 250_000);
+    std::fs::write(&j, &text).unwrap();
+    drop(text);
+
+    std::fs::write(&tokens, "tokA\ntokB\n").unwrap();
+    let r = with_input(Revoke::ciam(&server.uri()).args(["--journal"]).args([&j]));
+    let out = under_ulimit_v(r, 44 * 1024);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records[0]["from_journal"].is_string(), "{}", records[0]);
+    assert!(records[1]["from_journal"].is_null(), "{}", records[1]);
+    assert_eq!(
+        sent(&server).await,
+        2,
+        "tokA once, in the first run; tokB now"
+    );
+}

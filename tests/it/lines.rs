@@ -21,8 +21,9 @@ fn store(server: &MockServer) -> Revoke {
 
 async fn accepting() -> MockServer {
     let server = MockServer::start().await;
+    // DeleteBearerToken's documented success (seed 004): 200, no body.
     Mock::given(m::method("DELETE"))
-        .respond_with(ResponseTemplate::new(204))
+        .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
     server
@@ -175,7 +176,7 @@ async fn the_same_target_twice_is_sent_once_and_each_gets_a_record() {
     let server = MockServer::start().await;
     // Slow enough that the repeats are read while the first is still in flight.
     Mock::given(m::method("DELETE"))
-        .respond_with(ResponseTemplate::new(204).set_delay(std::time::Duration::from_millis(200)))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(200)))
         .mount(&server)
         .await;
     let run = store(&server)

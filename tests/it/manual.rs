@@ -656,3 +656,82 @@ async fn negative_and_out_of_range_numbers() {
         .await;
     run.assert_usage("invalid value '-1' for '--retries <N>'");
 }
+
+/// The formats are in the manual, not only in the README: the plan in revoke-apply(1), the
+/// config file in revoke-config(1), and `--help` of both commands says where.
+#[tokio::test]
+async fn the_plan_and_config_formats_are_in_the_manual() {
+    let apply = Revoke::new().arg_list(&["man", "apply"]).run().await;
+    apply.assert_code(0);
+    let page = apply.stdout();
+    let format = page
+        .split("\n.SH \"PLAN FILE\"\n")
+        .nth(1)
+        .expect("a PLAN FILE section")
+        .split("\n.SH ")
+        .next()
+        .unwrap();
+    for must in [
+        "[[step]]",
+        "\\fBcommand\\fR",
+        "\\fBtargets\\fR",
+        "\\fBcontext\\fR",
+        "\\fBname\\fR",
+        "[defaults]",
+        "${VAR}",
+        "${USER_ID}",
+        "\\-\\-dry\\-run",
+        "identity\\-store",
+        "all = true",
+    ] {
+        assert!(format.contains(must), "{must} not in PLAN FILE:\n{format}");
+    }
+    // The per-user example holds no tenant-wide step.
+    let per_user = format
+        .split("one departing user")
+        .nth(1)
+        .unwrap()
+        .split(".SS")
+        .next()
+        .unwrap();
+    assert!(!per_user.contains("all = true"), "{per_user}");
+
+    let config = Revoke::new().arg_list(&["man", "config"]).run().await;
+    config.assert_code(0);
+    let page = config.stdout();
+    let format = page
+        .split("\n.SH \"CONFIGURATION FILE\"\n")
+        .nth(1)
+        .expect("a CONFIGURATION FILE section")
+        .split("\n.SH ")
+        .next()
+        .unwrap();
+    for must in [
+        "[defaults]",
+        "[COMMAND.CONTEXT]",
+        "\\-\\-context",
+        "[smh.CONTEXT]",
+        "library\\-id (a string)",
+        "ticket (a string)",
+        "client\\-secret\\-command (a command line)",
+        "*\\-secret\\-file",
+        "CIAM_CLIENT_SECRET",
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+        "chmod 600",
+    ] {
+        assert!(
+            format.contains(must),
+            "{must} not in CONFIGURATION FILE:\n{format}"
+        );
+    }
+
+    for (command, page) in [("apply", "revoke-apply(1)"), ("config", "revoke-config(1)")] {
+        let help = Revoke::new().arg_list(&[command, "--help"]).run().await;
+        help.assert_code(0);
+        assert!(
+            help.stdout().contains(page),
+            "{command} --help: {}",
+            help.stdout()
+        );
+    }
+}

@@ -90,3 +90,24 @@ async fn dns_and_tls_failures_name_the_host() {
     assert!(msg.starts_with(&format!("{host}:")), "{msg}");
     run.assert_no_secret(&["proxy-test-secret", "proxy-test-token"]);
 }
+
+/// curl reads `NO_PROXY=*` as "no proxy for any host", IP addresses included.
+#[tokio::test]
+async fn no_proxy_star_bypasses_the_proxy_for_every_host_as_curl_does() {
+    let (proxy, through_proxy) =
+        first_lines(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+    let (api, direct) = first_lines(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    for no_proxy in [("NO_PROXY", "*"), ("no_proxy", "*")] {
+        let run = ciam(&api)
+            .env("HTTP_PROXY", &proxy)
+            .env(no_proxy.0, no_proxy.1)
+            .run()
+            .await;
+        run.assert_code(0);
+    }
+    assert!(
+        through_proxy.lock().unwrap().is_empty(),
+        "nothing went through the proxy"
+    );
+    assert_eq!(direct.lock().unwrap().len(), 2);
+}

@@ -191,31 +191,31 @@ async fn one_bad_step_sends_nothing_for_any_step() {
         (
             THREE.replace("context = \"ci\"", "context = \"cd\""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "context \"cd\"",
         ),
         (
             THREE.to_string(),
             CONFIG.replace("tenant-id = \"t-1\"", ""),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "--tenant-id is required",
         ),
         (
             THREE.replace("targets = [\"tok-1\", \"tok-2\"]", ""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "no token ids given",
         ),
         (
             THREE.replace("endpoint = \"{is}\"", "endpoint = \"http://example.com\""),
             CONFIG.to_string(),
-            "step 2 (identity-store",
+            "step 3 (identity-store",
             "http",
         ),
         (
             THREE.replace("input = \"tokens.txt\"", "input = \"missing.txt\""),
             CONFIG.to_string(),
-            "step 1 (ciam, \"CIAM app\"",
+            "step 2 (ciam, \"CIAM app\"",
             "missing.txt",
         ),
     ];
@@ -485,8 +485,58 @@ async fn a_plan_killed_and_rerun_with_its_journal_resends_nothing_done() {
     assert_eq!(tokens1.len() + tokens2.len(), 30, "every token done once");
     let all = lines(&run2);
     assert_eq!(all.last().unwrap()["summary"]["revoked"], 60);
+    // The replays say so, in each record and in the summaries.
+    let replayed = pages1.len() + tokens1.len();
+    for step in 0..2 {
+        for r in step_records(&all, step) {
+            let id = r["target"]["page_id"]
+                .as_str()
+                .or(r["target"]["token"].as_str())
+                .unwrap();
+            let from_journal = pages1.contains(id) || tokens1.contains(id);
+            assert_eq!(r["from_journal"].is_string(), from_journal, "{r}");
+            assert_eq!(r["attempts"] == 0, from_journal, "{r}");
+        }
+    }
+    let from_steps: u64 = (0..2)
+        .map(|s| {
+            step_summary(&all, s)["summary"]["from_journal"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(from_steps, replayed as u64);
+    assert_eq!(
+        all.last().unwrap()["summary"]["from_journal"],
+        replayed as u64
+    );
     let (pages, tokens) = done(&journal);
     assert_eq!((pages.len(), tokens.len()), (30, 30));
+}
+
+/// A step's input that is the plan's journal (by any path) is refused before anything is sent.
+#[tokio::test]
+async fn a_step_input_that_is_the_plan_journal_is_refused() {
+    let server = slow(Duration::ZERO).await;
+    let r = Revoke::new()
+        .env("TENCENTCLOUD_SECRET_ID", TC_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", TC_KEY);
+    let journal = r.home().join("journal.ndjson");
+    std::fs::write(&journal, "p01\n").unwrap();
+    std::os::unix::fs::symlink(&journal, r.home().join("pages.txt")).unwrap();
+    let p = r.home().join("plan.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[defaults]\njournal = \"journal.ndjson\"\n[[step]]\ncommand = \"bi-embed\"\nendpoint = \"{}\"\nproject-id = \"1\"\nuser-corp-id = \"2\"\nscope = \"page\"\ninput = \"pages.txt\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let run = r.args(["apply", "-o", "json"]).args([&p]).run().await;
+    run.assert_usage("the journal's own lines would be read back as targets");
+    assert_eq!(count(&server).await, 0);
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "p01\n");
 }
 
 #[tokio::test]
@@ -520,4 +570,123 @@ async fn ctrl_c_stops_every_step() {
     }
     assert_eq!(all.last().unwrap()["exit_code"], 130);
     assert!(count(&bi).await < 30 && count(&cb).await < 30);
+}
+
+/// An input that cannot hold targets (a directory): exit 2 naming it, nothing sent, for one
+/// command and in a plan, where it stops every step before anything is sent.
+#[tokio::test]
+async fn a_directory_as_input_is_exit_2_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    let r = Revoke::cloudbase(&server.uri());
+    let dir = r.home().join("tokens");
+    std::fs::create_dir(&dir).unwrap();
+    let run = r.args(["--input"]).args([&dir]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory, not a file of targets"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0);
+
+    let r = Revoke::new();
+    std::fs::create_dir(r.home().join("tokens")).unwrap();
+    let p = plan(
+        &r,
+        r#"
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+targets = ["tok-a"]
+
+[[step]]
+command = "cloudbase"
+endpoint = "{cb}"
+input = "tokens"
+"#,
+        &[("cb", &server.uri())],
+    );
+    let run = r.args(["apply"]).args([&p]).run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("a directory") && run.stderr().contains("nothing was sent"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(count(&server).await, 0, "a step was sent");
+}
+
+/// A plan's `${VAR}` expansion is bounded in all: a 45 KB plan referencing a 100 KB variable
+/// 5,000 times (500 MB once expanded) is exit 2 naming the bound, at once, under a memory
+/// bound (`ulimit -v`), and nothing is sent.
+#[tokio::test]
+async fn plan_expansion_is_bounded_in_all() {
+    let server = MockServer::start().await;
+    let r = Revoke::new().env("BIG", "x".repeat(100_000));
+    let targets = vec!["\"${BIG}\""; 5_000].join(", ");
+    let p = plan(
+        &r,
+        &format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"{{cb}}\"\ntargets = [{targets}]\n"
+        ),
+        &[("cb", &server.uri())],
+    );
+    let (mut cmd, _home) = r.args(["apply"]).args([&p]).into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_000_000);
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("more than 4 MiB once their ${VAR}s are replaced"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 2000,
+        "the message is bounded: {} bytes",
+        err.len()
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(count(&server).await, 0);
+}
+
+/// The steps of a plan run on a pool, not one thread each: 1,500 steps run under a memory
+/// bound (`ulimit -v` 1.5 GB: malloc reserves up to 64 MB per arena, 16 arenas on 2 cores)
+/// that a thread per step (1,500 output threads, 2 MiB of stack each) cannot fit, every step
+/// planned.
+#[tokio::test]
+async fn steps_run_on_a_pool_under_a_memory_bound() {
+    let r = Revoke::new();
+    let mut text = String::new();
+    for i in 0..1_500 {
+        text.push_str(&format!(
+            "[[step]]\ncommand = \"cloudbase\"\nendpoint = \"http://127.0.0.1:9\"\ntargets = [\"tok-{i}\"]\n\n"
+        ));
+    }
+    let p = plan(&r, &text, &[]);
+    let (mut cmd, _home) = r
+        .args(["apply", "--dry-run", "-q", "-o", "json"])
+        .args([&p])
+        .into_parts();
+    let mut sh = under_ulimit_v(&mut cmd, 1_500_000);
+    let out = tokio::task::spawn_blocking(move || sh.output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["steps"], 1_500);
+    assert_eq!(last["summary"]["planned"], 1_500);
 }

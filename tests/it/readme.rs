@@ -89,6 +89,7 @@ fn revoke(home: &Path) -> Revoke {
         .env("PATH", path)
         .env("HUAWEICLOUD_SDK_AK", HW_AK)
         .env("HUAWEICLOUD_SDK_SK", HW_SK)
+        .env("USER", "you")
         .current_dir(home)
 }
 
@@ -154,6 +155,11 @@ async fn the_readme_examples_run_as_written() {
     std::fs::write(home.join("tokens.txt"), "readmeToken01\nreadmeToken02\n").unwrap();
     write(&home.join("offboard.toml"), block(&all, "offboard.toml"));
     write(&home.join("tokens/alice-ciam.txt"), "aliceToken01\n");
+    write(&home.join("tokens/alice-identity-store.txt"), "tok-2\n");
+    write(
+        &home.join("tenant-cleanup.toml"),
+        block(&all, "tenant-cleanup.toml"),
+    );
 
     let mut ran = 0;
     for (name, text) in all.iter().filter(|(n, _)| n == "run") {
@@ -202,7 +208,11 @@ async fn the_readme_examples_run_as_written() {
     );
     // The plan's journal is where the plan says, with a line per target of the real run.
     let journal = std::fs::read_to_string(home.join("offboard-alice.ndjson")).unwrap();
-    assert_eq!(journal.lines().count(), 4, "{journal}");
+    assert_eq!(journal.lines().count(), 3, "{journal}");
+    // The offboarding plan is the user's only: nothing in it lists a tenant's tokens.
+    let offboard = block(&all, "offboard.toml");
+    assert!(!offboard.contains("all = true"), "{offboard}");
+    assert!(block(&all, "tenant-cleanup.toml").contains("TENANT-WIDE"));
 
     // The outputs shown are the outputs produced.
     for (name, expected) in all

@@ -175,16 +175,21 @@ impl Running {
 
     /// Waits for the exit (at most 60 s), on a blocking thread.
     pub async fn wait(self) -> Run {
+        self.wait_for(std::time::Duration::from_secs(60)).await
+    }
+
+    /// Waits for the exit, at most `limit`: then kills it and fails the test.
+    pub async fn wait_for(self, limit: std::time::Duration) -> Run {
         let Running { child, home } = self;
         let pid = child.id();
         let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
-        let out = match tokio::time::timeout(std::time::Duration::from_secs(60), waiting).await {
+        let out = match tokio::time::timeout(limit, waiting).await {
             Ok(out) => out.unwrap(),
             Err(_) => {
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status();
-                panic!("revoke (pid {pid}) still running after 60 s");
+                panic!("revoke (pid {pid}) still running after {limit:?}");
             }
         };
         Run { out, _home: home }
@@ -298,7 +303,13 @@ pub fn assert_record_schema(r: &Value) {
             "data",
             "error",
             "elapsed_ms",
-            "verified"
+            "verified",
+            "verify_attempts",
+            "from_journal",
+            "source",
+            "at",
+            "ticket",
+            "actor"
         ],
         "record fields and order: {r}"
     );
@@ -330,6 +341,18 @@ pub fn assert_record_schema(r: &Value) {
     }
     assert!(r["elapsed_ms"].is_u64());
     assert!(r["verified"].is_null() || r["verified"].is_boolean());
+    assert!(r["verify_attempts"].is_u64());
+    assert!(r["from_journal"].is_null() || r["from_journal"].is_string());
+    assert!(r["source"].is_null() || r["source"].is_string());
+    let at = r["at"].as_str().expect("at is a string");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(at).is_ok()
+            && at.ends_with('Z')
+            && at.len() == "2026-12-04T21:36:05.123Z".len(),
+        "at is UTC RFC 3339 with milliseconds: {at}"
+    );
+    assert!(r["ticket"].is_null() || r["ticket"].is_string());
+    assert!(r["actor"].is_null() || r["actor"].is_string());
 }
 
 #[track_caller]
@@ -350,7 +373,8 @@ pub fn assert_summary_schema(s: &Value, exit_code: i32) {
             "not_found",
             "failed",
             "skipped",
-            "planned"
+            "planned",
+            "from_journal"
         ]
     );
     assert_eq!(s["exit_code"].as_i64(), Some(exit_code as i64));
@@ -490,4 +514,25 @@ fn serve_raw(
     };
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.flush();
+}
+
+/// `cmd` run through `sh -c 'ulimit -v KIB; exec revoke ...'`: the same program, arguments,
+/// environment and directory, with its virtual memory bounded, so that a test sees an
+/// unbounded allocation fail instead of the machine swapping.
+pub fn under_ulimit_v(cmd: &mut std::process::Command, kib: u64) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("ulimit -v {kib}; exec \"$0\" \"$@\""))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    sh.env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        sh.current_dir(dir);
+    }
+    sh
 }
