@@ -443,6 +443,15 @@ pub struct ReportArgs {
     /// Write the report to FILE (replaced whole, only once it is complete) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub to: Option<PathBuf>,
+
+    /// Verify each FILE's hash chain instead (a --journal file): every line carries the hash
+    /// of the one before and its seq. Prints FILE:LINE: what for each line edited, removed,
+    /// moved or unchained (written by a revoke before the chain), then a verdict per file
+    /// with the last line's seq and hash (keep it: a chain cannot show an edit of its last
+    /// line or lines cut off its end). A line cut short by a crash is named as such and is no
+    /// problem. Exit 0 when every file is intact, 1 when one is not, 2 when one cannot be read.
+    #[arg(long, conflicts_with_all = ["format", "to"])]
+    pub check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -555,7 +564,9 @@ Examples:
   # The evidence of several runs, for an auditor's spreadsheet
   revoke report alice.ndjson bob.ndjson --format csv --to offboarding.csv
   # A printable page, from the journal
-  revoke report alice.journal --format html --to alice.html";
+  revoke report alice.journal --format html --to alice.html
+  # Whether the journal's lines are the ones the runs wrote, in their order
+  revoke report --check alice.journal";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:

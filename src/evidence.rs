@@ -80,6 +80,9 @@ pub struct Collected {
 
 /// `revoke report`.
 pub fn run(args: &ReportArgs) -> Ended {
+    if args.check {
+        return crate::chain::run(&args.files);
+    }
     let evidence = match read(&args.files) {
         Ok(e) => e,
         Err(e) => {

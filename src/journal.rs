@@ -15,6 +15,16 @@
 //! of that size into unlinked temporary files (`$TMPDIR`, 24 bytes per finished target), merged
 //! into one sorted file, and looked up there through a sparse index that holds one key per
 //! [`BLOCK`] targets (16 bytes per 128 targets: 0.4 MB for 3 million).
+//!
+//! The journal is tamper-evident (checked by `revoke report --check`, [`crate::chain`]): each
+//! line carries `seq`, its place in the chain (1, 2, 3... across every run that appended to
+//! the file), and `prev`, the SHA-256 of the previous journal line's exact bytes without its
+//! newline (`sha256:` and 64 hex digits; [`GENESIS`] for the first line of a file). A run
+//! opening the journal takes both from the pass that already reads every line to load it: the
+//! last line that reads as a journal line (a line cut short by a crash does not) is the one the
+//! next line chains to. Every handle on a journal ([`Journal::share`], a plan's steps) appends
+//! through one lock that builds the line, hashes it and writes it, so the chain is in write
+//! order. Lines without `seq` and `prev` (written before the chain) are loaded as before.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,14 +32,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::record::{Record, Status};
 
 /// The longest journal line read back; the lines this program writes are far shorter.
-const MAX_LINE: usize = 64 * 1024;
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// How many journal lines are indexed in memory before they are sorted into a temporary file.
 pub const MEMORY_SLOTS: usize = 1 << 18;
@@ -40,8 +52,18 @@ pub const BLOCK: usize = 128;
 /// How many sorted runs are kept open before they are merged into one (open files, buffers).
 const MAX_RUNS: usize = 32;
 
+/// The `prev` of a file's first line: no line came before it.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A line's link in the chain: `sha256:` and the SHA-256 of its bytes, without the newline.
+pub fn link(line: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(line)))
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Line {
+    seq: u64,
+    prev: String,
     key: String,
     provider: String,
     index: u64,
@@ -56,8 +78,14 @@ struct Line {
 }
 
 /// What loading reads of a line: the rest (the target, the index) is for people and reports.
+/// A line that reads as this is a journal line, for the chain too ([`crate::chain`]).
 #[derive(Deserialize)]
-struct Seen<'a> {
+pub(crate) struct Seen<'a> {
+    /// Absent on lines written before the chain.
+    #[serde(default)]
+    pub seq: Option<u64>,
+    #[serde(default, borrow)]
+    pub prev: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     key: std::borrow::Cow<'a, str>,
     status: Status,
@@ -439,9 +467,55 @@ pub fn refuse_as_input(journal: &Path, input: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// One line as read back, bounded by [`MAX_LINE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// The end of the file.
+    End,
+    /// A line, in the buffer without its newline; `newline`: whether one ended it (the last
+    /// line of a file cut short by a crash has none).
+    Line { newline: bool },
+    /// A line longer than [`MAX_LINE`]: skipped unread, nothing of it held.
+    TooLong,
+}
+
+/// Reads the next line into `buf` (cleared first), never holding more than [`MAX_LINE`] bytes.
+pub fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<LineRead> {
+    buf.clear();
+    let n = reader.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(LineRead::End);
+    }
+    let newline = buf.last() == Some(&b'\n');
+    if newline {
+        buf.pop();
+    }
+    if buf.len() > MAX_LINE {
+        buf.clear();
+        if !newline {
+            reader.skip_until(b'\n')?;
+        }
+        return Ok(LineRead::TooLong);
+    }
+    Ok(LineRead::Line { newline })
+}
+
+/// Where the next line of a journal goes in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tip {
+    seq: u64,
+    prev: String,
+}
+
+/// The one writer of a journal's lines: every handle on it appends through this.
+struct Chained {
+    file: File,
+    next: Tip,
+}
+
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    chained: Arc<Mutex<Chained>>,
 }
 
 impl Journal {
@@ -464,81 +538,87 @@ impl Journal {
             .open(path)
             .map_err(|e| format!("cannot open journal {shown}: {e}"))?;
         let mut index = Builder::new(MEMORY_SLOTS, MAX_RUNS);
-        let mut last_byte = None;
+        let mut ends_in_newline = true;
         let index_error = |e: std::io::Error| format!("cannot index journal {shown}: {e}");
+        // The last journal line (its bytes) and the last `seq`: where the next line chains.
+        let (mut tip, mut last_seq) = (None::<Vec<u8>>, 0);
         {
             let mut reader = BufReader::new(&file);
             let mut buf = Vec::new();
             loop {
-                buf.clear();
-                // Bounded: a line longer than any line this program writes is skipped unread.
-                let n = (&mut reader)
-                    .take(MAX_LINE as u64 + 1)
-                    .read_until(b'\n', &mut buf)
+                let read = read_line(&mut reader, &mut buf)
                     .map_err(|e| format!("cannot read journal {shown}: {e}"))?;
-                if n == 0 {
-                    break;
-                }
-                last_byte = buf.last().copied();
-                if n > MAX_LINE && last_byte != Some(b'\n') {
-                    reader
-                        .skip_until(b'\n')
-                        .map_err(|e| format!("cannot read journal {shown}: {e}"))?;
-                    // Whether it ended in a newline is unknown: start ours on a fresh line (an
-                    // empty line is ignored when loading).
-                    last_byte = Some(0);
-                    continue;
+                match read {
+                    LineRead::End => break,
+                    LineRead::Line { newline } => ends_in_newline = newline,
+                    // Bounded: a line longer than any line this program writes is skipped
+                    // unread. Whether it ended in a newline is unknown: start ours on a fresh
+                    // line (an empty line is ignored when loading).
+                    LineRead::TooLong => {
+                        ends_in_newline = false;
+                        continue;
+                    }
                 }
                 // A line cut short by a kill does not parse and is ignored: its target was not
-                // recorded as done, so the rerun does it.
+                // recorded as done, so the rerun does it. The chain goes on from the line
+                // before it.
                 let Ok(line) = serde_json::from_slice::<Seen>(&buf) else {
                     continue;
                 };
-                let Some(bits) = key_bits(&line.key) else {
-                    continue;
-                };
-                // A success without a readable time is not taken as one (sent again: harmless).
-                let ok = match DateTime::parse_from_rfc3339(&line.at) {
-                    Ok(at) if line.ok => Some((line.status, at.to_utc())),
-                    _ => None,
-                };
-                let slot = Slot::new(bits, ok).or_else(|| Slot::new(bits, None));
+                if let Some(seq) = line.seq {
+                    last_seq = seq;
+                }
+                let slot = key_bits(&line.key).and_then(|bits| {
+                    // A success without a readable time is not taken as one (sent again:
+                    // harmless).
+                    let ok = match DateTime::parse_from_rfc3339(&line.at) {
+                        Ok(at) if line.ok => Some((line.status, at.to_utc())),
+                        _ => None,
+                    };
+                    Slot::new(bits, ok).or_else(|| Slot::new(bits, None))
+                });
                 if let Some(slot) = slot {
                     index.push(slot).map_err(index_error)?;
                 }
+                // Kept by swapping buffers: no copy per line.
+                let held = tip.get_or_insert_with(Vec::new);
+                std::mem::swap(held, &mut buf);
             }
         }
         let done = index.finish().map_err(index_error)?;
-        if last_byte.is_some_and(|b| b != b'\n') {
+        if !ends_in_newline {
             // Start our lines on a line of their own after a cut-off one.
             file.write_all(b"\n")
                 .map_err(|e| format!("cannot write journal {shown}: {e}"))?;
         }
+        let next = Tip {
+            seq: last_seq.saturating_add(1),
+            prev: tip.map_or_else(|| GENESIS.to_string(), |bytes| link(&bytes)),
+        };
         Ok((
             Journal {
                 path: path.to_path_buf(),
-                file,
+                chained: Arc::new(Mutex::new(Chained { file, next })),
             },
             done,
         ))
     }
 
-    /// Another handle on the same journal, for a plan's steps: the same open file, appended
-    /// to with one write per line, so that the lines of steps running at once never mix.
+    /// Another handle on the same journal, for a plan's steps: its lines go through the same
+    /// lock as this one's, so they never mix and the chain follows the order of the writes.
     pub fn share(&self) -> Result<Journal, String> {
-        let file = self
-            .file
-            .try_clone()
-            .map_err(|e| format!("cannot share journal {}: {e}", self.path.display()))?;
         Ok(Journal {
             path: self.path.clone(),
-            file,
+            chained: self.chained.clone(),
         })
     }
 
-    /// Appends the line for a finished record, in one write.
+    /// Appends the line for a finished record, chained to the line before it, in one write.
     pub fn append(&mut self, key: &str, record: &Record, missing_ok: bool) -> Result<(), String> {
+        let mut chained = self.chained.lock().unwrap_or_else(|e| e.into_inner());
         let line = Line {
+            seq: chained.next.seq,
+            prev: chained.next.prev.clone(),
             key: key.to_string(),
             provider: record.provider.clone(),
             index: record.index,
@@ -550,10 +630,19 @@ impl Journal {
             actor: record.actor.clone(),
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| e.to_string())?;
+        let next = Tip {
+            seq: line.seq.saturating_add(1),
+            prev: link(&bytes),
+        };
         bytes.push(b'\n');
-        self.file
+        chained
+            .file
             .write_all(&bytes)
-            .map_err(|e| format!("cannot write journal {}: {e}", self.path.display()))
+            .map_err(|e| format!("cannot write journal {}: {e}", self.path.display()))?;
+        // A failed write leaves at most part of a line, which the next line chains past, as
+        // after a crash.
+        chained.next = next;
+        Ok(())
     }
 }
 
@@ -611,7 +700,7 @@ mod tests {
         assert_eq!(done.len(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
-        assert!(text.lines().last().unwrap().starts_with("{\"key\""));
+        assert!(text.lines().last().unwrap().starts_with("{\"seq\":3,"));
     }
 
     /// The index spilled to sorted runs (and runs merged into one) answers exactly as a map of

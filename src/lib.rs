@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adaptive;
+pub mod chain;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -550,3 +550,95 @@ async fn a_replayed_target_is_reported_with_its_earlier_answer() {
     assert_eq!((&rows[1][8][..], &rows[1][9][..]), ("SEC-1", "dana"));
     assert_eq!(rows[1][5], first_at);
 }
+
+// ---- The journal's hash chain (`revoke report --check`) ----
+
+async fn check(journal: &Path) -> Run {
+    Revoke::new()
+        .args(["report", "--check"])
+        .args([journal])
+        .run()
+        .await
+}
+
+/// The journal's lines, each with its newline.
+fn journal_text_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn check_passes_on_a_plan_journal_and_names_an_edit_a_removal_and_a_swap() {
+    let (smh, ciam) = (smh_server().await, ciam_server().await);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, journal) = plan_run(dir.path(), &smh, &ciam).await;
+    let lines = journal_text_lines(&journal);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let shown = journal.display().to_string();
+
+    // As written by the plan's steps (one chain through all of them): intact.
+    let run = check(&journal).await;
+    run.assert_code(0);
+    let out = run.stdout();
+    assert!(
+        out.starts_with(&format!(
+            "{shown}: intact: 4 lines, chained from seq 1 to 4;"
+        )),
+        "{out}"
+    );
+    assert!(run.stderr().is_empty(), "{}", run.stderr());
+
+    // A status changed in a line that is not the last: that line is named.
+    let i = lines[..3]
+        .iter()
+        .position(|l| l.contains("\"status\":\"revoked\""))
+        .expect("a revoked line before the last");
+    let mut edited = lines.clone();
+    edited[i] = edited[i].replace("\"status\":\"revoked\"", "\"status\":\"failed\"");
+    std::fs::write(&journal, edited.concat()).unwrap();
+    let run = check(&journal).await;
+    run.assert_code(1);
+    let out = run.stdout();
+    assert!(
+        out.starts_with(&format!("{shown}:{}: edited: ", i + 1)),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(&format!(
+            "{shown}: not intact: 1 problem in 4 lines, the first at line {}\n",
+            i + 1
+        )),
+        "{out}"
+    );
+
+    // One line deleted: the line after the gap is named, with the seq missing.
+    let mut removed = lines.clone();
+    removed.remove(1);
+    std::fs::write(&journal, removed.concat()).unwrap();
+    let run = check(&journal).await;
+    run.assert_code(1);
+    assert!(
+        run.stdout().starts_with(&format!(
+            "{shown}:2: removed: 1 line missing before it (seq 2)\n"
+        )),
+        "{}",
+        run.stdout()
+    );
+
+    // Two lines swapped: both named.
+    let mut swapped = lines.clone();
+    swapped.swap(1, 2);
+    std::fs::write(&journal, swapped.concat()).unwrap();
+    let run = check(&journal).await;
+    run.assert_code(1);
+    assert!(
+        run.stdout().starts_with(&format!(
+            "{shown}:2: moved: swapped with line 3 (seq 3 is written before seq 2)\n"
+        )),
+        "{}",
+        run.stdout()
+    );
+}

@@ -150,6 +150,10 @@ async fn sigkill_mid_run_then_rerun_finishes_all_and_resends_nothing_done() {
         all,
         "the journal now has every target"
     );
+    // The kill and the rerun left one chain.
+    let check = check(&journal_path).await;
+    check.assert_code(0);
+    assert!(check.stdout().contains(": intact: "), "{}", check.stdout());
 }
 
 #[tokio::test]
@@ -691,5 +695,185 @@ async fn a_long_journal_loads_in_bounded_memory() {
         sent(&server).await,
         2,
         "tokA once, in the first run; tokB now"
+    );
+}
+
+// ---- The hash chain across runs (`revoke report --check`) ----
+
+async fn check(journal: &Path) -> Run {
+    Revoke::new()
+        .args(["report", "--check"])
+        .args([journal])
+        .run()
+        .await
+}
+
+fn sha256_link(line: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(line.as_bytes()))
+    )
+}
+
+#[tokio::test]
+async fn two_runs_append_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.ndjson");
+    let server = answering(Duration::ZERO).await;
+    bi(&server, &journal_path)
+        .args(["p1", "p2"])
+        .run()
+        .await
+        .assert_code(0);
+    restart(&server, Duration::ZERO).await;
+    bi(&server, &journal_path)
+        .args(["p1", "p2", "p3", "p4"])
+        .run()
+        .await
+        .assert_code(0);
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    let first: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["prev"], format!("sha256:{}", "0".repeat(64)));
+    for i in 1..4 {
+        let line: Value = serde_json::from_str(lines[i]).unwrap();
+        assert_eq!(line["seq"], i as u64 + 1, "{text}");
+        // The second run's first line chains to the first run's last.
+        assert_eq!(line["prev"], sha256_link(lines[i - 1]), "line {}", i + 1);
+    }
+    let run = check(&journal_path).await;
+    run.assert_code(0);
+    assert!(
+        run.stdout().contains(
+            ": intact: 4 lines, chained from seq 1 to 4; the last line's hash is sha256:"
+        ),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[tokio::test]
+async fn a_line_cut_by_a_kill_then_a_rerun_is_a_crash_not_an_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.ndjson");
+    let server = answering(Duration::ZERO).await;
+    bi(&server, &journal_path)
+        .args(["p1", "p2", "p3"])
+        .run()
+        .await
+        .assert_code(0);
+    // What SIGKILL in the middle of the last write leaves: half a line, no newline.
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    let last = text.lines().last().unwrap();
+    let keep = text.len() - last.len() / 2 - 1;
+    std::fs::write(&journal_path, &text[..keep]).unwrap();
+    let shown = journal_path.display().to_string();
+
+    // Cut and nothing after it: a note, exit 0.
+    let run = check(&journal_path).await;
+    run.assert_code(0);
+    assert!(
+        run.stdout().starts_with(&format!(
+            "{shown}:3: cut short (a crash while it was written)"
+        )),
+        "{}",
+        run.stdout()
+    );
+
+    // The rerun chains to the last whole line, past the cut one, which stays in the file.
+    restart(&server, Duration::ZERO).await;
+    bi(&server, &journal_path)
+        .args(["p1", "p2", "p3", "p4"])
+        .run()
+        .await
+        .assert_code(0);
+    let run = check(&journal_path).await;
+    run.assert_code(0);
+    let out = run.stdout();
+    assert!(
+        out.starts_with(&format!(
+            "{shown}:3: cut short by a crash (not tampering): line 4, written by a later run, goes on with the next seq\n"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("edited"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{shown}: intact: 5 lines, chained from seq 1 to 4;"
+        )),
+        "{out}"
+    );
+
+    // The same cut line, but the line before it edited: the edit is named, and the cut line
+    // is still a crash's.
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    lines[1] = lines[1].replace("\"ok\":true", "\"ok\":false");
+    std::fs::write(&journal_path, lines.concat()).unwrap();
+    let run = check(&journal_path).await;
+    run.assert_code(1);
+    assert!(
+        run.stdout().starts_with(&format!(
+            "{shown}:2: edited: its hash is not the `prev` of line 4 (seq 3)\n{shown}:3: cut short by a crash"
+        )),
+        "{}",
+        run.stdout()
+    );
+}
+
+/// `--check` reads a journal as a stream: 50,000 chained lines with an 80 MB line among them
+/// are checked in an address space of 40 MiB; the long line is named, not read, and a swap
+/// near the end is still found exactly.
+#[tokio::test]
+async fn check_reads_a_long_journal_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let mut lines = Vec::with_capacity(50_000);
+    let mut prev = format!("sha256:{}", "0".repeat(64));
+    for i in 0..50_000u64 {
+        let line = format!(
+            "{{\"seq\":{},\"prev\":\"{prev}\",\"key\":\"sha256:{i:032x}\",\"provider\":\"ciam\",\"index\":{i},\"target\":{{\"token\":\"sha256:{i:012x}\"}},\"status\":\"revoked\",\"ok\":true,\"at\":\"2026-12-04T21:36:00.123Z\"}}\n",
+            i + 1
+        );
+        prev = sha256_link(line.trim_end_matches('\n'));
+        lines.push(line);
+    }
+    lines.swap(45_000, 45_001);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&j).unwrap());
+    use std::io::Write;
+    for (i, line) in lines.iter().enumerate() {
+        if i == 20_000 {
+            let chunk = vec![b'x'; 1 << 20];
+            for _ in 0..80 {
+                file.write_all(&chunk).unwrap();
+            }
+            file.write_all(b"\n").unwrap();
+        }
+        file.write_all(line.as_bytes()).unwrap();
+    }
+    file.into_inner().unwrap().sync_all().unwrap();
+    drop(lines);
+
+    let out = under_ulimit_v(
+        Revoke::new().args(["report", "--check"]).args([&j]),
+        40 * 1024,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = j.display();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "{shown}:20001: longer than 64 KiB: not a journal line\n\
+             {shown}:45002: moved: swapped with line 45003 (seq 45002 is written before seq 45001)\n\
+             {shown}: not intact: 2 problems in 50001 lines, the first at line 20001\n"
+        )
     );
 }
