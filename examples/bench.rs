@@ -11,8 +11,14 @@
 //! - memory: peak RSS for 1,000 and 1,000,000 input lines, `--dry-run` and against the server;
 //! - the release binary's size.
 //!
-//! - adaptive: `--rate auto` against a token bucket of unknown rate Q (10, 100, 1,000/s), side
-//!   by side with a fixed `--rate Q` run: the share of Q achieved, the share of answers throttled;
+//! - adaptive: `--rate auto` against a token bucket of unknown rate Q (5, 50, 300, 2,000/s) and
+//!   depth 1, Q/5 and Q, 8 x Q targets each (at least 200), side by side with a fixed `--rate Q`
+//!   run: the share of Q achieved over the whole run, the share of answers throttled;
+//! - limitchange: a bucket whose rate halves (300 -> 150/s), and one whose rate doubles, in the
+//!   middle of the run: the share of the new limit reached from 5 s after the change;
+//! - noise: a server throttling a random 20% of requests whatever the rate, `--rate auto` next
+//!   to `--rate 0`;
+//! - million: a million targets against a server with no limit, `--rate auto` next to `--rate 0`;
 //! - black hole: an endpoint that accepts connections and never answers, 500 targets at the
 //!   default flags: the time until `revoke` exits with every target recorded;
 //! - verify: revocations per second on a bulk run with and without `--verify`;
@@ -20,7 +26,8 @@
 //!   `SSL_CERT_FILE`; curl gets `--cacert`), against curl;
 //!
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
-//! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `blackhole`, `verify`, `https`, `memory`). The
+//! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `limitchange`, `noise`, `million`,
+//! `blackhole`, `verify`, `https`, `memory`). The
 //! README quotes a full run.
 
 use std::collections::VecDeque;
@@ -42,11 +49,25 @@ struct Server {
     requests: AtomicU64,
     throttled: AtomicU64,
     window: Mutex<VecDeque<Instant>>,
-    /// A token bucket instead of the window: (rate and depth Q, tokens, last refill).
-    bucket: Mutex<Option<(f64, f64, Instant)>>,
+    /// A token bucket instead of the window.
+    bucket: Mutex<Option<Bucket>>,
+    /// A share of requests throttled whatever the rate (f64 bits; 0: none).
+    noise: AtomicU64,
+    /// When each request was accepted (for the limit-change runs).
+    accepted_at: Mutex<Vec<Instant>>,
     /// The `token=` values revoked so far: introspection answers `active: true` until then, so
     /// that `--verify` sees the change it proves.
     revoked: Mutex<std::collections::HashSet<Vec<u8>>>,
+}
+
+/// A token bucket of rate `q` and depth `depth`, full at the start, as API gateways limit;
+/// `change`: at that instant the rate becomes the new one.
+struct Bucket {
+    q: f64,
+    depth: f64,
+    tokens: f64,
+    at: Instant,
+    change: Option<(Instant, f64)>,
 }
 
 impl Server {
@@ -57,25 +78,61 @@ impl Server {
         self.throttled.store(0, Ordering::SeqCst);
         self.window.lock().unwrap().clear();
         *self.bucket.lock().unwrap() = None;
+        self.noise.store(0f64.to_bits(), Ordering::SeqCst);
+        self.accepted_at.lock().unwrap().clear();
         self.revoked.lock().unwrap().clear();
     }
 
-    /// A token bucket of rate and depth `q` (one second of burst), full at the start, as API
-    /// gateways limit: the limit the adaptive rate has to find.
-    fn reset_bucket(&self, q: f64) {
+    /// A token bucket of rate `q` and depth `depth`, full at the start: the limit the adaptive
+    /// rate has to find. `change`: after that long, the rate becomes the second value.
+    fn reset_bucket(&self, q: f64, depth: f64, change: Option<(Duration, f64)>) {
         self.reset(0, 0);
-        *self.bucket.lock().unwrap() = Some((q, q, Instant::now()));
+        let now = Instant::now();
+        *self.bucket.lock().unwrap() = Some(Bucket {
+            q,
+            depth,
+            tokens: depth,
+            at: now,
+            change: change.map(|(after, q)| (now + after, q)),
+        });
+    }
+
+    /// No limit, but a share of requests throttled whatever the rate.
+    fn reset_noise(&self, share: f64) {
+        self.reset(0, 0);
+        self.noise.store(share.to_bits(), Ordering::SeqCst);
+    }
+
+    fn admit(&self) -> bool {
+        let ok = self.admit_inner();
+        if ok && self.bucket.lock().unwrap().is_some() {
+            self.accepted_at.lock().unwrap().push(Instant::now());
+        }
+        ok
     }
 
     /// A strict sliding window: an arrival is throttled when the last second already holds
     /// `limit` accepted requests.
-    fn admit(&self) -> bool {
-        if let Some((q, tokens, at)) = self.bucket.lock().unwrap().as_mut() {
+    fn admit_inner(&self) -> bool {
+        let noise = f64::from_bits(self.noise.load(Ordering::Relaxed));
+        if noise > 0.0 && fastrand::f64() < noise {
+            return false;
+        }
+        if let Some(b) = self.bucket.lock().unwrap().as_mut() {
             let now = Instant::now();
-            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * *q).min(*q);
-            *at = now;
-            if *tokens >= 1.0 {
-                *tokens -= 1.0;
+            if let Some((when, q)) = b.change
+                && now >= when
+            {
+                // Refill at the old rate up to the change, then at the new one.
+                b.tokens = (b.tokens + when.duration_since(b.at).as_secs_f64() * b.q).min(b.depth);
+                b.at = when;
+                b.q = q;
+                b.change = None;
+            }
+            b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * b.q).min(b.depth);
+            b.at = now;
+            if b.tokens >= 1.0 {
+                b.tokens -= 1.0;
                 return true;
             }
             return false;
@@ -422,6 +479,16 @@ fn time_and_rss(mut cmd: Command) -> (f64, u64) {
     (t.elapsed().as_secs_f64(), peak)
 }
 
+/// The summary's `failed` count in a JSON run's output.
+fn failed_count(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            v["summary"]["failed"].as_u64()
+        })
+        .unwrap_or(0)
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "ok" } else { "MISSED" }
 }
@@ -658,61 +725,152 @@ fn main() {
 
     // Adaptive rate against an unknown token bucket.
     if section("adaptive") {
-        let (qs, secs_each): (&[f64], f64) = if quick {
-            (&[10.0, 100.0], 6.0)
+        let qs: &[f64] = if quick {
+            &[5.0, 50.0]
         } else {
-            (&[10.0, 100.0, 1000.0], 20.0)
+            &[5.0, 50.0, 300.0, 2000.0]
         };
         println!(
-            "\n## adaptive: --rate auto against a token bucket of unknown rate Q (depth Q), {secs_each:.0} s of targets each"
+            "\n## adaptive: --rate auto against a token bucket of unknown rate Q and depth D, 8 x Q targets (at least 200), next to a fixed --rate Q"
         );
         println!(
-            "{:>6} {:>10} {:>9} {:>10} {:>11}",
-            "Q", "rate", "% of Q", "throttled", "duration"
+            "{:>6} {:>6} {:>8} {:>9} {:>10} {:>10} {:>9}  verdict",
+            "Q", "D", "rate", "% of Q", "throttled", "duration", "vs fixed"
         );
         let mut all_ok = true;
         for &q in qs {
-            let n = (q * secs_each) as usize;
+            let n = ((8.0 * q) as usize).max(200);
             let toks = tokens_file(dir.path(), n);
-            let mut shares = Vec::new();
-            for rate in ["auto".to_string(), format!("{q}")] {
-                server.reset_bucket(q);
-                let mut c = revoke_ciam(&bin, port);
-                c.args(["--rate", &rate, "--concurrency", "64", "--input"])
-                    .arg(&toks);
-                let (secs, code, out) = run_any(c);
-                let requests = server.requests.load(Ordering::SeqCst);
-                let throttled = server.throttled.load(Ordering::SeqCst);
-                // Every target accepted once: n accepted over the run, against q per second.
-                let share = (n as f64 - 1.0) / secs / q;
-                let th = throttled as f64 / requests.max(1) as f64;
-                println!(
-                    "{q:>6} {rate:>10} {:>8.1}% {:>9.2}% {secs:>10.2}s{}",
-                    share * 100.0,
-                    th * 100.0,
-                    if code == 0 {
-                        String::new()
-                    } else {
-                        let failed = out
-                            .lines()
-                            .find_map(|l| {
-                                let v: serde_json::Value = serde_json::from_str(l).ok()?;
-                                v["summary"]["failed"].as_u64()
-                            })
-                            .unwrap_or(0);
-                        format!("  (exit {code}: {failed} failed)")
-                    }
-                );
-                shares.push((share, th));
-                all_ok &= code == 0;
+            let mut depths = vec![1.0, (q / 5.0).max(1.0), q];
+            depths.dedup();
+            for depth in depths {
+                let mut rows = Vec::new();
+                for rate in ["auto".to_string(), format!("{q}")] {
+                    server.reset_bucket(q, depth, None);
+                    let mut c = revoke_ciam(&bin, port);
+                    c.args(["--rate", &rate, "--concurrency", "64", "--input"])
+                        .arg(&toks);
+                    let (secs, code, out) = run_any(c);
+                    let requests = server.requests.load(Ordering::SeqCst);
+                    let throttled = server.throttled.load(Ordering::SeqCst);
+                    // Every target accepted once: n accepted over the run, against q per second.
+                    let share = (n as f64 - 1.0) / secs / q;
+                    let th = throttled as f64 / requests.max(1) as f64;
+                    let failed = failed_count(&out);
+                    rows.push((rate, share, th, secs, code, failed));
+                }
+                let (auto, fixed) = (&rows[0], &rows[1]);
+                let ok = auto.1 >= 0.9 && auto.2 <= 0.03 && auto.4 == 0 && auto.1 >= fixed.1 * 0.9;
+                all_ok &= ok;
+                for (i, (rate, share, th, secs, code, failed)) in rows.iter().enumerate() {
+                    println!(
+                        "{q:>6} {depth:>6} {rate:>8} {:>8.1}% {:>9.2}% {secs:>9.2}s {:>9}  {}{}",
+                        share * 100.0,
+                        th * 100.0,
+                        if i == 0 {
+                            format!("{:.2}x", share / fixed.1)
+                        } else {
+                            String::new()
+                        },
+                        if i == 0 { verdict(ok) } else { "" },
+                        if *code == 0 {
+                            String::new()
+                        } else {
+                            format!("  (exit {code}: {failed} failed)")
+                        }
+                    );
+                }
             }
-            let (auto, fixed) = (shares[0], shares[1]);
-            let ok = auto.0 >= 0.9 && auto.1 <= 0.03 && auto.0 >= fixed.0 * 0.9;
-            all_ok &= ok;
         }
         println!(
-            "auto: >= 90% of Q, <= 3% throttled, within 10% of the fixed --rate Q, every target revoked, for each Q: {}",
+            "auto: >= 90% of Q, <= 3% throttled, within 10% of the fixed --rate Q, every target revoked, in every cell: {}",
             verdict(all_ok)
+        );
+    }
+
+    // A limit that halves, and one that doubles, in the middle of the run.
+    if section("limitchange") {
+        let secs_each = if quick { 6.0 } else { 12.0 };
+        println!(
+            "\n## limit change: --rate auto against a bucket (depth Q/5) whose rate changes after {secs_each:.0} s"
+        );
+        for (q, then) in [(300.0, 150.0), (150.0, 300.0)] {
+            let n = ((q + then) * secs_each) as usize;
+            let toks = tokens_file(dir.path(), n);
+            server.reset_bucket(q, q / 5.0, Some((Duration::from_secs_f64(secs_each), then)));
+            let start = Instant::now();
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--concurrency", "64", "--input"]).arg(&toks);
+            let (secs, code, out) = run_any(c);
+            let at = server.accepted_at.lock().unwrap().clone();
+            let per_second: Vec<usize> = (0..secs.ceil() as usize)
+                .map(|s| {
+                    at.iter()
+                        .filter(|t| t.duration_since(start).as_secs() as usize == s)
+                        .count()
+                })
+                .collect();
+            // From 5 s after the change, for 5 s: the share of the new limit.
+            let from = secs_each as usize + 5;
+            let window = &per_second[from.min(per_second.len())..(from + 5).min(per_second.len())];
+            let share = window.iter().sum::<usize>() as f64 / window.len().max(1) as f64 / then;
+            println!(
+                "{q} -> {then}/s: exit {code} ({} failed), {:.1}% of the new limit from 5 s to 10 s after the change (target 90-100%: {}); accepted per second: {per_second:?}",
+                failed_count(&out),
+                share * 100.0,
+                verdict(window.len() == 5 && (0.9..=1.04).contains(&share))
+            );
+        }
+    }
+
+    // Throttling that does not depend on the rate.
+    if section("noise") {
+        let n = 400;
+        let toks = tokens_file(dir.path(), n);
+        println!(
+            "\n## noise: {n} targets against a server throttling a random 20% of requests at any rate"
+        );
+        let mut times = Vec::new();
+        for rate in ["auto", "0"] {
+            server.reset_noise(0.2);
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--rate", rate, "--concurrency", "64", "--input"])
+                .arg(&toks);
+            let (secs, code, out) = run_any(c);
+            println!(
+                "--rate {rate:>4}: {secs:.2} s, {} requests, exit {code} ({} failed)",
+                server.requests.load(Ordering::SeqCst),
+                failed_count(&out)
+            );
+            times.push(secs);
+        }
+        println!(
+            "auto at {:.0}% of the speed of --rate 0 (target >= 50%: {})",
+            times[1] / times[0] * 100.0,
+            verdict(times[1] / times[0] >= 0.5)
+        );
+    }
+
+    // The price of --rate auto on a long run against a server with no limit.
+    if section("million") {
+        let n = if quick { 100_000 } else { 1_000_000 };
+        let toks = tokens_file(dir.path(), n);
+        println!("\n## million: {n} targets against a server with no limit, concurrency 64");
+        let mut rates = Vec::new();
+        for rate in ["auto", "0"] {
+            server.reset(0, 0);
+            let mut c = revoke_ciam(&bin, port);
+            c.args(["--rate", rate, "--concurrency", "64", "--input"])
+                .arg(&toks);
+            let (secs, code, _) = run_any(c);
+            let rps = n as f64 / secs;
+            println!("--rate {rate:>4}: {rps:>8.0}/s ({secs:.1} s, exit {code})");
+            rates.push(rps);
+        }
+        println!(
+            "auto at {:.1}% of --rate 0 (target >= 90%: {})",
+            rates[0] / rates[1] * 100.0,
+            verdict(rates[0] >= 0.9 * rates[1])
         );
     }
 

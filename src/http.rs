@@ -323,6 +323,8 @@ pub struct Transport {
     client: reqwest::Client,
     /// The time to sign with, corrected by the servers' `Date` when they say it is off.
     clock: std::sync::Arc<crate::clock::Clock>,
+    /// The last rate limit a server stated in its answer's fields, for `--rate auto`.
+    stated: std::sync::Arc<std::sync::Mutex<Option<crate::ratelimit::Statement>>>,
 }
 
 /// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
@@ -383,6 +385,7 @@ impl Transport {
         Ok(Transport {
             client,
             clock: Default::default(),
+            stated: Default::default(),
         })
     }
 
@@ -474,6 +477,12 @@ impl Transport {
         {
             self.clock.observe(date, chrono::Utc::now());
         }
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some(st) = crate::ratelimit::read(&headers, unix) {
+            *self.stated.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
+        }
         Ok(RawResponse {
             status,
             headers,
@@ -483,6 +492,11 @@ impl Transport {
 
     pub fn clock(&self) -> &crate::clock::Clock {
         &self.clock
+    }
+
+    /// The rate limit a server stated since the last call, if any.
+    pub fn take_statement(&self) -> Option<crate::ratelimit::Statement> {
+        self.stated.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 

@@ -30,6 +30,7 @@ pub mod output;
 pub mod plan;
 pub mod providers;
 pub mod rate;
+pub mod ratelimit;
 pub mod record;
 pub mod retry;
 pub mod rows;

@@ -92,14 +92,22 @@ pub(crate) enum Tried<T> {
 
 impl Attempts {
     /// Tells `--rate auto` of an answer (throttled or not) and applies what it decides.
-    fn learn(&self, throttled: bool) {
+    /// `sent`: when the request went out (an answer to one sent before the cap last changed
+    /// says nothing of the current cap).
+    fn learn(&self, throttled: bool, sent: tokio::time::Instant) {
         let (Some(adaptive), Some(rate)) = (&self.adaptive, &self.rate) else {
             return;
         };
-        let change = adaptive
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .on_answer(throttled, tokio::time::Instant::now());
+        let now = tokio::time::Instant::now();
+        let mut controller = adaptive.lock().unwrap_or_else(|e| e.into_inner());
+        let mut change = controller.on_answer(throttled, sent, now);
+        // A server that states its limit (RateLimit-Policy, X-RateLimit-*) needs no probing.
+        if let Some(pace) = self.transport.take_statement().and_then(|s| s.pace())
+            && let Change::Rate(r) = controller.on_stated(pace, now)
+        {
+            change = Change::Rate(r);
+        }
+        drop(controller);
         if let Change::Rate(r) = change {
             rate.set_rate(r);
             tracing::info!("--rate auto: now {r:.1} requests/s");
@@ -157,6 +165,7 @@ impl Attempts {
                 }
             }
             attempts += 1;
+            let sent = tokio::time::Instant::now();
             // Signed at the corrected time once a server has said our clock is off.
             let now = self.transport.clock().now();
             let answer = tokio::time::timeout(self.timeout, attempt(now));
@@ -175,7 +184,7 @@ impl Attempts {
             };
             let err = match answer {
                 Ok(Ok(value)) => {
-                    self.learn(false);
+                    self.learn(false, sent);
                     break Ok(value);
                 }
                 Ok(Err(e)) => e,
@@ -186,7 +195,7 @@ impl Attempts {
                 },
             };
             if err.http_status().is_some() {
-                self.learn(err.kind() == ErrorKind::Throttled);
+                self.learn(err.kind() == ErrorKind::Throttled, sent);
             }
             if is_clock_skew(&err, self.transport.clock()) {
                 match self.transport.clock().correct() {

@@ -25,6 +25,7 @@ mod manual;
 mod network;
 mod operator;
 mod plan;
+mod ratelimit;
 mod readme;
 mod secrets;
 mod signals;
