@@ -27,8 +27,8 @@
 //!
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
 //! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `limitchange`, `noise`, `million`,
-//! `blackhole`, `verify`, `https`, `memory`). The
-//! README quotes a full run.
+//! `blackhole`, `verify`, `https`, `memory`), and `BENCH_CELLS=5x5,50x50` only those cells (Q x
+//! D) of `adaptive`. The README quotes a full run.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -738,12 +738,19 @@ fn main() {
             "Q", "D", "rate", "% of Q", "throttled", "duration", "vs fixed"
         );
         let mut all_ok = true;
+        // `BENCH_CELLS=5x5,50x50`: only those cells (Q x D).
+        let cells = std::env::var("BENCH_CELLS").unwrap_or_default();
         for &q in qs {
             let n = ((8.0 * q) as usize).max(200);
             let toks = tokens_file(dir.path(), n);
             let mut depths = vec![1.0, (q / 5.0).max(1.0), q];
             depths.dedup();
             for depth in depths {
+                if !cells.is_empty()
+                    && !cells.split(',').any(|c| c.trim() == format!("{q}x{depth}"))
+                {
+                    continue;
+                }
                 let mut rows = Vec::new();
                 for rate in ["auto".to_string(), format!("{q}")] {
                     server.reset_bucket(q, depth, None);

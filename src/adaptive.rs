@@ -23,7 +23,10 @@
 //!   is throttled (the ramp to thousands per second takes well under a second).
 //! - **A throttled answer** to a request sent at the current cap (older ones were already acted
 //!   on) goes back to `good` when the cap was a trial above it, or halves the cap; with a
-//!   measured limit, the cap is that limit. The limiter keeps 3% under the cap
+//!   measured limit, the cap is that limit. Throttled four times in five after a cut (a full
+//!   bucket hid the limit from Start, which overshot it several-fold), the cap falls at once to
+//!   the share of answers accepted at it, where each halving would cost a few more throttled
+//!   answers. The limiter keeps 3% under the cap
 //!   ([`crate::rate::SAFETY`]).
 //! - **Search**: a cap that passed [`CONFIRM`] becomes `good`; while `edge / good` > [`CLOSE`],
 //!   the next trial is their geometric mean. Then **cruise** at `good`.
@@ -282,7 +285,7 @@ impl Controller {
         // whatever the rate): two throttled among four answers at the cap, or two thirds of
         // three (far above a bucket's rate).
         let far_above = n >= 4 && share >= 0.5;
-        if further && !(far_above || n >= 4 && level.throttled >= 2 && level.accepted >= 8) {
+        if further && !(far_above || n >= 4 && level.throttled >= 2 && level.accepted >= 5) {
             return Change::None;
         }
         if let Some(h) = self.hypothesis
@@ -312,7 +315,7 @@ impl Controller {
                 .episode
                 .as_ref()
                 .and_then(Episode::measured)
-                .or_else(|| (level.accepted >= 8).then(|| level.accepted_rate(now)))
+                .or_else(|| (level.accepted >= 5).then(|| level.accepted_rate(now)))
                 .unwrap_or(0.0);
             if measured > 0.0 && measured < self.rate {
                 // (A bucket that overflowed between the throttles admitted less than its rate:
@@ -334,9 +337,19 @@ impl Controller {
             // below is known to pass any more; a measure follows if this is still too fast.
             self.good = 0.0;
             self.rate * 0.85
+        } else if further && n >= 4 && share >= 0.8 {
+            // Several times the limit (a full bucket hid it from Start, which overshot): the
+            // share accepted at this cap says how far, where each halving would cost a few
+            // more throttled answers. The estimate is above the limit but for chance; the
+            // search must not go back up to where the cap was when the bucket refills. (Not
+            // at lower shares: a server that throttles a share of requests whatever the rate
+            // sends short runs of throttles too.)
+            let estimate = self.rate * ((level.accepted + 1) as f64 / (n + 1) as f64).min(0.5);
+            self.edge = self.edge.min(estimate * 1.5);
+            estimate
         } else {
-            // The end of Start (the cap doubled since the last rate that passed), or far
-            // above the limit.
+            // The end of Start (the cap doubled since the last rate that passed), or above
+            // the limit.
             self.rate / 2.0
         };
         self.set(target, now)
@@ -590,10 +603,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_bucket_a_second_deep() {
         let mut ok = true;
-        // Not met at Q = 5 and 50: 7.4% and 4.8% throttled. A full bucket hides the limit
-        // from Start, which overshoots it several-fold before the first throttle.
-        ok &= cell(5.0, 5.0, 0.9, 0.08).await;
-        ok &= cell(50.0, 50.0, 0.9, 0.06).await;
+        // Not met at Q = 5 and 50: 3.9% and 3.4% throttled (7.4% and 4.8% before the cut
+        // by the accepted share). A full bucket hides the limit from Start, which overshoots
+        // it several-fold before the first throttle.
+        ok &= cell(5.0, 5.0, 0.9, 0.04).await;
+        ok &= cell(50.0, 50.0, 0.9, 0.04).await;
         ok &= cell(300.0, 300.0, 0.9, 0.03).await;
         ok &= cell(2000.0, 2000.0, 0.9, 0.03).await;
         assert!(ok, "a cell missed: see above");
