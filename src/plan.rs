@@ -747,9 +747,16 @@ pub async fn apply(
             break;
         }
         let mut say = |p: String, columns: &[String]| {
+            // A cell's value is never quoted back: a sheet of leavers can hold tokens, and a
+            // token put in the wrong column would reach the terminal and CI logs. The
+            // column's name says where to look.
             if unset(&p) || !said.insert(p.clone()) && rows.is_some() {
                 return;
             }
+            let p = match row {
+                Some((rows, row)) => unquote_cells(p, &rows.header, &row.values),
+                None => p,
+            };
             let columns = match columns {
                 [] => String::new(),
                 [one] => format!("column {one}: "),
@@ -1193,8 +1200,46 @@ fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Read
     })
 }
 
+/// `message` with each of a row's cell values replaced by its column's `${NAME}`, longest
+/// first (so a value that holds another is replaced whole). Values of fewer than 4 characters
+/// stay: they are no secret, and replacing them would garble the words around them.
+fn unquote_cells(mut message: String, header: &[String], values: &[String]) -> String {
+    let mut cells: Vec<(&String, &String)> = header
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| v.chars().count() >= 4)
+        .collect();
+    cells.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    for (name, value) in cells {
+        if message.contains(value.as_str()) {
+            message = message.replace(value.as_str(), &format!("${{{name}}}"));
+        }
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cell_value_is_never_quoted_back() {
+        let header = ["TOKEN".to_string(), "USER".to_string(), "ID".to_string()];
+        let values = [
+            "SECRETTOKEN1".to_string(),
+            "SECRETTOKEN1-alice".to_string(),
+            "u1".to_string(),
+        ];
+        let m = unquote_cells(
+            r#"token-type-hint: "SECRETTOKEN1" is not one of ...; user "SECRETTOKEN1-alice", id u1"#
+                .to_string(),
+            &header,
+            &values,
+        );
+        assert_eq!(
+            m,
+            r#"token-type-hint: "${TOKEN}" is not one of ...; user "${USER}", id u1"#
+        );
+    }
     use super::*;
     use std::collections::HashMap;
 

@@ -733,6 +733,54 @@ fn leavers(r: &Revoke, csv: &str) -> PathBuf {
     private_file(r.home(), "leavers.csv", csv)
 }
 
+/// A sheet can hold tokens: a cell put in the wrong option is named by its column in the
+/// problem, never quoted back to the terminal (or a CI log).
+#[tokio::test]
+async fn a_cell_in_the_wrong_option_is_named_by_its_column_not_quoted() {
+    let cm = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&cm)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = private_file(
+        dir.path(),
+        "leaked.csv",
+        "TOKEN,OWNER\nleakedTokenAAAA1111,alice\nleakedTokenBBBB2222,bob\n",
+    );
+    let p = private_file(
+        dir.path(),
+        "plan.toml",
+        &format!(
+            "[[step]]\ncommand = \"ciam\"\nendpoint = \"{}\"\nclient-id = \"app\"\ntoken-type-hint = \"${{TOKEN}}\"\ntargets = [\"x\"]\n",
+            cm.uri()
+        ),
+    );
+    for dry in [false, true] {
+        let mut cmd = Revoke::new()
+            .env("CIAM_CLIENT_SECRET", "ciamSecret00001")
+            .args(["apply", "--each"])
+            .args([&csv, &p]);
+        if dry {
+            cmd = cmd.args(["--dry-run"]);
+        }
+        let run = cmd.run().await;
+        run.assert_code(2);
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(!all.contains("leakedToken"), "a cell quoted back:\n{all}");
+        for line in [2, 3] {
+            let want = format!("leaked.csv:{line}: ");
+            assert!(
+                run.stderr()
+                    .lines()
+                    .any(|l| l.contains(&want) && l.contains("token-type-hint: \"${TOKEN}\"")),
+                "row {line} named with its column:\n{all}"
+            );
+        }
+    }
+}
+
 fn row_records<'a>(all: &'a [Value], key: &str, step: u64) -> Vec<&'a Value> {
     all.iter()
         .filter(|v| v["row"]["key"] == key && v["step"] == step && v.get("summary").is_none())
