@@ -34,9 +34,14 @@
 //!   10%, 20%, 40%... per confirmed step, so a limit that doubled is found in about a second, and
 //!   the first throttle returns to `good` and bisects again.
 //! - **Throttles that do not depend on the rate** (a shared quota, a server that throttles a
-//!   share of requests whatever the rate): after a cut, if the share throttled did not fall and
-//!   the accepted rate fell with the cap, the cut only lost throughput. The cap goes back up,
-//!   the share becomes the *noise* level, and only throttling above it counts from then on.
+//!   share of requests whatever the rate): throttled again after a cut, at a moderate share,
+//!   the cap goes to a **probe** a fifth below the rate measured between the throttles (over
+//!   six accepted answers at least), where a bucket throttles nothing. A throttle there (or at
+//!   any cap that far below a measure), or a share that did not fall at the measured rate:
+//!   lowering the rate did not lower the throttling. The cap goes back to the highest it
+//!   reached, the share becomes the *noise* level, and only throttling above it counts from
+//!   then on. A throttle before anything was accepted is not a bucket's (a bucket starts full)
+//!   and cuts nothing.
 //! - **A stated limit** (`RateLimit-Policy`, `X-RateLimit-*`: [`crate::ratelimit`]) is used as
 //!   it is: no probing above it.
 //!
@@ -66,8 +71,15 @@ const PROBE_ANSWERS: u64 = 200;
 const PROBE_GAIN: f64 = 0.05;
 /// Accepted answers between the throttles of an episode before they measure the limit.
 pub const MIN_MEASURED: u64 = 12;
+/// Accepted answers between the throttles of an episode before they set a probe below them.
+const PROBE_MEASURED: u64 = 6;
+/// How far below that measure the probe goes: the measure is good to one request in six.
+const PROBE_BELOW: f64 = 0.8;
 /// No throttle for this long ends an episode (the bucket may have refilled).
 pub const QUIET: Duration = Duration::from_secs(1);
+/// ... or for this many requests at the cap, when that is longer (at a few per second, one
+/// second holds too few requests to show the bucket refilled).
+const QUIET_ANSWERS: f64 = 20.0;
 /// The lowest cap: one request every two seconds still makes progress.
 pub const MIN_RATE: f64 = 0.5;
 /// The highest cap (the engine's own speed is far below it).
@@ -128,17 +140,26 @@ struct Episode {
 /// A cut to the rate the server was measured to admit: a bucket throttles nothing there.
 #[derive(Clone, Copy)]
 struct Hypothesis {
-    /// The cap and its throttled share before the cut.
-    rate: f64,
+    /// The throttled share before the cut.
     share: f64,
+    /// The rate cut to.
     measured: f64,
+    /// A cut below the measure, where one throttled answer shows noise.
+    probe: bool,
+    /// Where to go back to when it is noise: the highest cap reached.
+    back: f64,
 }
 
 impl Episode {
     /// The server's admitted rate: what its bucket refilled between two moments it was empty.
     fn measured(&self) -> Option<f64> {
+        self.measured_over(MIN_MEASURED)
+    }
+
+    /// The same, from `min` accepted answers on.
+    fn measured_over(&self, min: u64) -> Option<f64> {
         let secs = self.last.duration_since(self.first).as_secs_f64();
-        (self.at_last >= MIN_MEASURED && secs > 0.0).then(|| self.at_last as f64 / secs)
+        (self.at_last >= min && secs > 0.0).then(|| self.at_last as f64 / secs)
     }
 }
 
@@ -162,6 +183,8 @@ pub struct Controller {
     edge: f64,
     /// The share of answers throttled whatever the rate (0 until shown otherwise).
     noise: f64,
+    /// The highest cap set since the run began (or noise was found).
+    peak: f64,
     /// What the server says its limit is.
     stated: Option<f64>,
     /// Throttled answers seen, and all answers (for `-v` and the benchmark).
@@ -188,6 +211,7 @@ impl Controller {
             good: 0.0,
             edge: f64::INFINITY,
             noise: 0.0,
+            peak: START,
             stated: None,
             throttled: 0,
             answers: 0,
@@ -203,6 +227,7 @@ impl Controller {
         let ceiling = self.stated.unwrap_or(MAX_RATE).min(MAX_RATE);
         let rate = rate.min(ceiling).max(MIN_RATE);
         self.level = Level::new(rate, now);
+        self.peak = self.peak.max(rate);
         if rate == self.rate {
             return Change::None;
         }
@@ -215,10 +240,15 @@ impl Controller {
     pub fn on_answer(&mut self, throttled: bool, sent: Instant, now: Instant) -> Change {
         self.answers += 1;
         if let Some(ep) = &self.episode
-            && now.duration_since(ep.last) > QUIET
+            && now.duration_since(ep.last)
+                > QUIET.max(Duration::from_secs_f64(QUIET_ANSWERS / self.rate))
         {
             self.episode = None;
         }
+        let measured_before = self
+            .episode
+            .as_ref()
+            .and_then(|e| e.measured_over(PROBE_MEASURED));
         if throttled {
             self.throttled += 1;
             match &mut self.episode {
@@ -244,7 +274,7 @@ impl Controller {
         }
         if throttled {
             self.level.throttled += 1;
-            self.on_throttle(now)
+            self.on_throttle(now, measured_before)
         } else {
             self.level.accepted += 1;
             self.on_accepted(now)
@@ -259,7 +289,8 @@ impl Controller {
         p > 0.0 && self.level.share() <= p + 2.0 * (p * (1.0 - p) / n).sqrt() + 0.02
     }
 
-    fn on_throttle(&mut self, now: Instant) -> Change {
+    /// `measured_before`: the episode's measure before this throttle, if it had one.
+    fn on_throttle(&mut self, now: Instant, measured_before: Option<f64>) -> Change {
         let level = self.level;
         let (n, share) = (level.answers(), level.share());
         if self.noise > 0.0 {
@@ -278,6 +309,12 @@ impl Controller {
             };
             return self.set(target, now);
         }
+        if self.phase == Phase::Start && self.throttled == self.answers && self.answers <= 2 {
+            // Throttled before anything was accepted: a bucket starts full, and admits the
+            // first request whatever the rate; this throttle was not the run's doing. (A bucket
+            // emptied by someone else throttles the next request too, which then cuts.)
+            return Change::None;
+        }
         // Throttled at a cap that was itself a cut (none known to pass): a further cut.
         let further = self.phase != Phase::Start && self.good == 0.0;
         // The first cut of an episode costs one throttled answer, as a bucket's edge should.
@@ -285,26 +322,67 @@ impl Controller {
         // whatever the rate): two throttled among four answers at the cap, or two thirds of
         // three (far above a bucket's rate).
         let far_above = n >= 4 && share >= 0.5;
-        if further && !(far_above || n >= 4 && level.throttled >= 2 && level.accepted >= 5) {
+        // Below the rate measured between earlier throttles, a bucket throttles nothing.
+        let below_measure = measured_before.is_some_and(|m| level.rate <= m * PROBE_BELOW * 1.01);
+        let probed = self.hypothesis.is_some_and(|h| {
+            level.rate <= h.measured * 1.01
+                && (h.probe && n >= 3 && share <= 0.5
+                    || n >= 6 && level.throttled >= 2 && share >= 0.6 * h.share)
+        });
+        if let Some(h) = self.hypothesis
+            && h.probe
+            && level.rate <= h.measured * 1.01
+            && n < 3
+        {
+            // Too few answers at the probe yet to say a share.
             return Change::None;
         }
-        if let Some(h) = self.hypothesis
-            && level.rate <= h.measured * 1.01
-            && n >= 6
-            && level.throttled >= 2
-            && share >= 0.6 * h.share
-        {
-            // At the rate the server was measured to admit, a bucket throttles nothing (it
-            // refills faster than the run takes). Throttled at the same share as above it:
-            // the throttling does not depend on the rate. Back up, and count only what
-            // exceeds that share from now on.
+        if probed || below_measure && n >= 3 && share <= 0.5 {
+            let h = self.hypothesis.unwrap_or(Hypothesis {
+                share,
+                measured: self.rate,
+                probe: true,
+                back: self.peak,
+            });
+            // At the rate the server was measured to admit (a probe: a fifth below it), a
+            // bucket throttles nothing (it refills faster than the run takes). Throttled all
+            // the same, at a share like the one above: lowering the rate did not lower the
+            // throttling, so the rate is not its cause. Back up to the highest cap reached,
+            // and count only what exceeds that share from now on.
             self.noise = (share + h.share) / 2.0;
             self.hypothesis = None;
             self.phase = Phase::Start;
             self.good = 0.0;
             self.edge = f64::INFINITY;
             self.episode = None;
-            return self.set(h.rate, now);
+            return self.set(h.back, now);
+        }
+        if (further || self.good >= self.rate)
+            && !far_above
+            && let Some(measured) = self
+                .episode
+                .as_ref()
+                .and_then(|e| e.measured_over(PROBE_MEASURED))
+            && measured * PROBE_BELOW < self.rate
+        {
+            // Throttled again after a cut, at a moderate share: either a bucket emptied by
+            // the run (which admitted `measured` between the throttles, up to a request), or
+            // throttling that does not depend on the rate. Below the measure, a bucket
+            // throttles nothing: one throttled answer there tells them apart, where waiting
+            // for more throttles at each cap would take seconds at the low rates where this
+            // happens (the first throttles of a run come while it starts slowly).
+            self.hypothesis = Some(Hypothesis {
+                share,
+                measured: measured * PROBE_BELOW,
+                probe: true,
+                back: self.peak,
+            });
+            self.edge = self.edge.min(self.rate).min(measured * 1.03);
+            self.phase = Phase::Search;
+            return self.set(measured * PROBE_BELOW, now);
+        }
+        if further && !(far_above || n >= 4 && level.throttled >= 2 && level.accepted >= 5) {
+            return Change::None;
         }
         self.edge = self.edge.min(self.rate);
         self.phase = Phase::Search;
@@ -321,9 +399,10 @@ impl Controller {
                 // (A bucket that overflowed between the throttles admitted less than its rate:
                 // the measure is never above the limit.)
                 self.hypothesis = Some(Hypothesis {
-                    rate: self.rate,
                     share,
                     measured,
+                    probe: false,
+                    back: self.peak,
                 });
                 self.good = 0.0;
                 self.edge = self.edge.min(measured * 1.03);
@@ -439,6 +518,7 @@ mod tests {
         at: Instant,
         noise: f64,
         rng: fastrand::Rng,
+        seed: u64,
         /// (after, new q): the limit changes during the run.
         change: Option<(Instant, f64)>,
     }
@@ -452,6 +532,7 @@ mod tests {
                 at: now,
                 noise: 0.0,
                 rng: fastrand::Rng::with_seed(7),
+                seed: 0,
                 change: None,
             }
         }
@@ -503,6 +584,7 @@ mod tests {
         fixed: Option<f64>,
     ) -> Run {
         let t0 = Instant::now();
+        let seed = bucket.seed;
         let limiter = Arc::new(RateLimiter::new(fixed.unwrap_or(START)).unwrap());
         let controller = Arc::new(Mutex::new(Controller::new(t0)));
         let bucket = Arc::new(Mutex::new(bucket));
@@ -518,9 +600,10 @@ mod tests {
                 accepted_at.clone(),
             );
             workers.push(tokio::spawn(async move {
-                let mut rng = fastrand::Rng::with_seed(w as u64);
+                let mut rng = fastrand::Rng::with_seed(seed * 1000 + w as u64);
+                let policy = crate::retry::RetryPolicy::default();
                 while next.fetch_add(1, Ordering::SeqCst) < targets {
-                    loop {
+                    for attempt in 1.. {
                         limiter.acquire().await;
                         let sent = Instant::now();
                         tokio::time::sleep(latency / 2).await;
@@ -537,7 +620,13 @@ mod tests {
                             accepted_at.lock().unwrap().push(now.duration_since(t0));
                             break;
                         }
-                        tokio::time::sleep(Duration::from_millis(200).mul_f64(rng.f64())).await;
+                        // The engine's wait: under --rate auto a throttled retry is free (up
+                        // to 8 times: the first retry's 200 ms at most), else it backs off.
+                        let free = if fixed.is_none() { attempt.min(8) } else { 0 };
+                        let Some(wait) = policy.delay(attempt - free, None, rng.f64()) else {
+                            break;
+                        };
+                        tokio::time::sleep(wait).await;
                     }
                 }
             }));
@@ -636,31 +725,41 @@ mod tests {
     }
 
     /// A server that throttles a random 20% of requests whatever the rate: the cap is not
-    /// pinned down (at least half the speed of an unlimited run, which only the answers'
-    /// latency and the retries' waits bound).
+    /// pinned down. Lowering it does not lower the share throttled, which a bucket's would:
+    /// the run finishes at no less than half the speed of an unlimited one (`--rate 0`, whose
+    /// retries back off), in each of ten runs with different draws.
     #[tokio::test(start_paused = true)]
     async fn throttles_that_do_not_depend_on_the_rate_do_not_pin_it() {
-        let noisy = || {
+        let noisy = |seed| {
             let mut bucket = Bucket::new(1e9, 1e9, Instant::now());
             bucket.noise = 0.2;
+            bucket.rng = fastrand::Rng::with_seed(seed);
+            bucket.seed = seed;
             bucket
         };
-        let r = run(noisy(), 400, 64, LOOPBACK).await;
-        let unlimited = run_at(noisy(), 400, 64, LOOPBACK, Some(MAX_RATE)).await;
-        eprintln!(
-            "noise: {:.0}/s ({:.1}% throttled, cap {:.0}) against {:.0}/s unlimited",
-            r.per_second,
-            r.throttled * 100.0,
-            r.rate,
-            unlimited.per_second
-        );
-        // Not met: the target is half the unlimited speed; the noise test needs a few
-        // answers at two caps, which at Start's 10/s takes seconds (before: 0.5/s for good).
+        let mut worst = f64::INFINITY;
+        for seed in 1..=10 {
+            let r = run(noisy(seed), 400, 64, LOOPBACK).await;
+            let unlimited = run_at(noisy(seed), 400, 64, LOOPBACK, Some(MAX_RATE)).await;
+            let speed = r.per_second / unlimited.per_second;
+            eprintln!(
+                "noise, draw {seed}: {:.0}/s ({:.1}% throttled, cap {:.0}) against {:.0}/s unlimited: {:.0}%",
+                r.per_second,
+                r.throttled * 100.0,
+                r.rate,
+                unlimited.per_second,
+                speed * 100.0
+            );
+            worst = worst.min(speed);
+        }
+        // Not met: the issue asks for 50% in every draw. The old controller's worst draw was
+        // 2% (median 12%), this one's 14% (median 20%): the first throttles come while the
+        // run starts slowly (10-40/s), where telling a bucket from noise takes seconds of
+        // answers, and a bucket one request deep at 5/s allows no probing above it.
         assert!(
-            r.per_second >= 0.08 * unlimited.per_second,
-            "{:.0}/s against {:.0}/s",
-            r.per_second,
-            unlimited.per_second
+            worst >= 0.12,
+            "{:.0}% of the unlimited speed",
+            worst * 100.0
         );
     }
 
