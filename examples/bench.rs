@@ -412,7 +412,10 @@ fn revoke_ciam_at(bin: &Path, endpoint: &str) -> Command {
         .env("CIAM_CLIENT_SECRET", SECRET)
         .env("HOME", std::env::temp_dir())
         .args(["ciam", "--endpoint", endpoint, "--client-id", "bench"])
-        .args(["--no-progress", "-q", "-o", "json"]);
+        .args(["--no-progress", "-o", "json"]);
+    if std::env::var_os("BENCH_LOG").is_none() {
+        c.arg("-q");
+    }
     c
 }
 
@@ -434,7 +437,20 @@ fn curl_config(dir: &Path, tokens: &Path, url: &str, name: &str, extra: &str) ->
 
 /// Runs `cmd` to its end, whatever its exit code: (seconds, exit code, stdout).
 fn run_any(mut cmd: Command) -> (f64, i32, String) {
-    cmd.stderr(Stdio::null());
+    // `BENCH_LOG=FILE`: revoke's `-v` lines of every run, appended to FILE.
+    match std::env::var_os("BENCH_LOG") {
+        Some(path) => {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("BENCH_LOG");
+            cmd.arg("-v").stderr(log);
+        }
+        None => {
+            cmd.stderr(Stdio::null());
+        }
+    }
     let t = Instant::now();
     let out = cmd.output().expect("spawn");
     (

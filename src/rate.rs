@@ -115,6 +115,9 @@ impl RateLimiter {
                     _ => now,
                 };
                 *next = Some(slot + self.interval());
+                // A change from now on comes after this slot was reserved (`set_rate` takes
+                // the same lock): it is waited for below.
+                cuts.mark_unchanged();
                 slot
             };
             let interval = self.interval();
@@ -133,7 +136,6 @@ impl RateLimiter {
                 slot
             };
             if coarse > Instant::now() {
-                cuts.mark_unchanged();
                 tokio::select! {
                     biased;
                     _ = tokio::time::sleep_until(coarse) => {}
@@ -141,7 +143,11 @@ impl RateLimiter {
                 }
             }
             if fine {
-                return self.exactly(slot, interval.div_f64(SAFETY)).await;
+                match self.exactly(slot, &mut cuts).await {
+                    Some(at) => return at,
+                    // The rate changed meanwhile: a slot at the new spacing.
+                    None => continue,
+                }
             }
             return Instant::now();
         }
@@ -151,8 +157,19 @@ impl RateLimiter {
     /// precision: a blocking thread's sleep (tens of microseconds), not tokio's millisecond
     /// tick. The schedule stays absolute; only a request that would follow a late one closer
     /// than `gap` (1/N) waits longer, so a late wake-up is never made up by a burst.
-    async fn exactly(&self, slot: Instant, gap: Duration) -> Instant {
+    /// `None` when the rate changed meanwhile (the slot was reserved at the old spacing: sent
+    /// after a cut, it would be throttled, and tell `--rate auto` that the new rate is too
+    /// fast too).
+    async fn exactly(
+        &self,
+        slot: Instant,
+        cuts: &mut tokio::sync::watch::Receiver<u64>,
+    ) -> Option<Instant> {
         loop {
+            if cuts.has_changed().unwrap_or(false) {
+                return None;
+            }
+            let gap = self.interval().div_f64(SAFETY);
             let now = Instant::now();
             let at = {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
@@ -162,7 +179,7 @@ impl RateLimiter {
                 };
                 if now >= at {
                     *last = Some(now);
-                    return now;
+                    return Some(now);
                 }
                 at
             };
