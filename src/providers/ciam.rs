@@ -9,7 +9,10 @@
 //! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
 //! revocation (`crate::engine::verify`).
 
-use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
+use crate::providers::{
+    Credentials, Descriptor, Discovery, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys,
+    TokenCheck, Verification,
+};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
@@ -19,9 +22,9 @@ use serde_json::Value;
 use super::{
     Body, Looks, describe, header_request_id, not_the_api_kind, recognise, success, wrong_place,
 };
-use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::providers::{Outcome, Provider};
 use crate::secret::{MASK, Secret};
 
 /// `revoke ciam`.
@@ -321,8 +324,19 @@ impl Ciam {
 impl Provider for Ciam {
     type Job = Job;
 
-    fn name(&self) -> &'static str {
-        "ciam"
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// A revoked token stays revoked: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
+
+    /// `--verify`: at the given introspection endpoint, else at the one discovery finds.
+    fn verification(&self) -> Verification<'_, Job> {
+        match self.verify_at.get() {
+            Some(_) => Verification::PerTarget(self),
+            None => Verification::Discover(self, self),
+        }
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -359,17 +373,55 @@ impl Provider for Ciam {
         Ok(req)
     }
 
-    fn verification(&self) -> crate::engine::Verification {
-        match self.verify_at.get() {
-            Some(_) => crate::engine::Verification::PerTarget,
-            None => crate::engine::Verification::Discover,
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        // RFC 7009 has no request id; gateways in front of a server often add this one.
+        let request_id = header_request_id(&resp, &["x-request-id"]);
+        if success(resp.status) {
+            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
+            return Ok(Outcome::revoked(seen, request_id, None));
+        }
+        let retry_after = resp.retry_after();
+        let answer = match serde_json::from_slice::<ErrorResponse>(&resp.body) {
+            Ok(e) => {
+                let mut message = e
+                    .error_description
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| default_description(&e.error).to_string());
+                if let Some(uri) = e.error_uri {
+                    message.push_str(&format!(" (see {uri})"));
+                }
+                Err(ApiError::Service {
+                    http_status: resp.status,
+                    kind: error_kind(resp.status, &e.error),
+                    code: e.error,
+                    message,
+                    request_id,
+                    retry_after,
+                })
+            }
+            Err(_) => Err(ApiError::unreadable(
+                resp.status,
+                format!(
+                    "not an OAuth 2.0 error response (RFC 6749 5.2): {}",
+                    describe(&resp)
+                ),
+                request_id,
+                retry_after,
+            )),
+        };
+        // RFC 7009 documents no 404 or 405 (an unknown token is answered 200): such an answer
+        // comes from something that is not the revocation endpoint, whatever its body says.
+        match answer {
+            Err(e) if wrong_place(resp.status) => Err(not_the_api_kind(e)),
+            other => other,
         }
     }
+}
 
+impl Discovery for Ciam {
     fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         Ok(PreparedRequest::new(Method::GET, self.discovery.clone()))
     }
-
     /// The discovery document's `introspection_endpoint`, else its `userinfo_endpoint`. Either
     /// must be on the endpoint's own origin: a discovery answer must not send the client's
     /// credentials or the tokens elsewhere (`--introspection-endpoint` names another place).
@@ -426,7 +478,9 @@ impl Provider for Ciam {
         let _ = self.verify_at.set(at);
         Ok(())
     }
+}
 
+impl TokenCheck<Job> for Ciam {
     fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         match self.verify_at.get() {
             Some(VerifyAt::Introspect(url)) => {
@@ -455,13 +509,12 @@ impl Provider for Ciam {
             }),
         }
     }
-
     fn read_verdict(
         &self,
         job: &Job,
         resp: RawResponse,
-    ) -> Result<crate::engine::Verdict, ApiError> {
-        use crate::engine::Verdict;
+    ) -> Result<crate::providers::Verdict, ApiError> {
+        use crate::providers::Verdict;
         match self.verify_at.get() {
             Some(VerifyAt::Introspect(_)) => {
                 if !success(resp.status) {
@@ -502,55 +555,10 @@ impl Provider for Ciam {
             None => Ok(Verdict::Unknown("no verification endpoint".into())),
         }
     }
-
     fn unseen(&self) -> String {
         match self.verify_at.get() {
             Some(VerifyAt::UserInfo(_)) => "userinfo refused this token before the revocation (401 invalid_token): it was already invalid, or cannot be checked there, so the revocation cannot be proved".into(),
             _ => "the introspection endpoint cannot see this token with these credentials (RFC 7662 2.2: \"active\": false before the revocation, as for another client's token or one already invalid), so the revocation cannot be proved".into(),
-        }
-    }
-
-    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        // RFC 7009 has no request id; gateways in front of a server often add this one.
-        let request_id = header_request_id(&resp, &["x-request-id"]);
-        if success(resp.status) {
-            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
-            return Ok(Outcome::revoked(seen, request_id, None));
-        }
-        let retry_after = resp.retry_after();
-        let answer = match serde_json::from_slice::<ErrorResponse>(&resp.body) {
-            Ok(e) => {
-                let mut message = e
-                    .error_description
-                    .filter(|d| !d.trim().is_empty())
-                    .unwrap_or_else(|| default_description(&e.error).to_string());
-                if let Some(uri) = e.error_uri {
-                    message.push_str(&format!(" (see {uri})"));
-                }
-                Err(ApiError::Service {
-                    http_status: resp.status,
-                    kind: error_kind(resp.status, &e.error),
-                    code: e.error,
-                    message,
-                    request_id,
-                    retry_after,
-                })
-            }
-            Err(_) => Err(ApiError::unreadable(
-                resp.status,
-                format!(
-                    "not an OAuth 2.0 error response (RFC 6749 5.2): {}",
-                    describe(&resp)
-                ),
-                request_id,
-                retry_after,
-            )),
-        };
-        // RFC 7009 documents no 404 or 405 (an unknown token is answered 200): such an answer
-        // comes from something that is not the revocation endpoint, whatever its body says.
-        match answer {
-            Err(e) if wrong_place(resp.status) => Err(not_the_api_kind(e)),
-            other => other,
         }
     }
 }
