@@ -26,13 +26,13 @@ use std::sync::Arc;
 use crate::cli::Command;
 use crate::engine::{EngineConfig, Provider};
 use crate::report::exit::Ended;
-use crate::report::output::{Sink, SinkConfig};
+use crate::report::sink::{Sink, SinkConfig};
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::creds::ProcessEnv;
 use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
-    report::output::guard_standard_descriptors();
+    report::stdio::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
     secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
     secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
@@ -51,7 +51,7 @@ pub fn main() -> ExitCode {
         _ => run_on_runtime(line),
     };
     // A run stopped while reading targets from a terminal leaves its echo off: back on.
-    settings::input::restore_terminal();
+    report::stdio::restore_terminal();
     report::exit::process_code(&end)
 }
 

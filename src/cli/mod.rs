@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::pace::rate::Rate;
-use crate::report::output::Format;
+use crate::report::sink::Format;
 use crate::secret::Secret;
 
 #[derive(Debug, Parser)]

@@ -12,7 +12,8 @@ use serde_json::json;
 
 use crate::cli::{ConfigArgs, GlobalArgs};
 use crate::report::exit::Ended;
-use crate::report::output::{Format, escape};
+use crate::report::sink::Format;
+use crate::report::text::escape;
 use crate::secret::{MASK, Redactor};
 use crate::settings::config_file::{self, ConfigFile, DEFAULT_CONTEXT, Scoped};
 use crate::settings::creds::{Env, ProcessEnv};

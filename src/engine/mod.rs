@@ -43,8 +43,8 @@ use crate::error::ApiError;
 use crate::net::http::{PreparedRequest, RawResponse, Transport};
 use crate::report::exit::RunFlags;
 use crate::report::journal::{Done, Finished};
-use crate::report::output::{Entry, SinkHandle};
 use crate::report::record::{Record, RecordError, Status};
+use crate::report::sink::{Entry, SinkHandle};
 use crate::secret::{Redactor, long_fingerprint};
 
 /// What a provider reports for an answered request that is not an error.
@@ -61,23 +61,9 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome with `scrub` applied to every text the provider sent back.
     pub fn scrubbed(mut self, scrub: &crate::net::http::Scrubber) -> Outcome {
-        fn walk(v: &mut Value, scrub: &crate::net::http::Scrubber) {
-            match v {
-                Value::String(s) => *s = scrub.text(s),
-                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
-                Value::Object(m) => {
-                    let old = std::mem::take(m);
-                    for (k, mut x) in old {
-                        walk(&mut x, scrub);
-                        m.insert(scrub.text(&k), x);
-                    }
-                }
-                _ => {}
-            }
-        }
         self.request_id = self.request_id.map(|r| scrub.text(&r));
         if let Some(d) = self.data.as_mut() {
-            walk(d, scrub);
+            crate::report::scrub::walk(d, &|t| scrub.text(t));
         }
         if let Some(e) = self.error.as_mut() {
             e.code = scrub.text(&e.code);
@@ -660,9 +646,9 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
-                    let why = crate::report::output::cut(
+                    let why = crate::report::scrub::cut(
                         format!("not verified: {e}"),
-                        crate::report::output::MAX_MESSAGE,
+                        crate::report::scrub::MAX_MESSAGE,
                     );
                     crate::report::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
@@ -937,9 +923,9 @@ async fn process<P: Provider>(
             if let Some(n) = ctx.breaker.mismatch()
                 && ctx.attempts.stop.first(StopReason::EndpointMismatch)
             {
-                let said = crate::report::output::cut(
+                let said = crate::report::scrub::cut(
                     redactor.scrub_with(&e.to_string(), &secrets),
-                    crate::report::output::MAX_MESSAGE,
+                    crate::report::scrub::MAX_MESSAGE,
                 );
                 crate::report::logging::say(&format!(
                     "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"

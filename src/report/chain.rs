@@ -39,7 +39,7 @@ use std::path::PathBuf;
 
 use crate::report::exit::{Ended, Exit};
 use crate::report::journal::{GENESIS, LineRead, MAX_LINE, Seen, link, read_line};
-use crate::report::output::escape;
+use crate::report::text::escape;
 
 /// Problems and notes named one by one (in line order); the rest are counted.
 const MAX_NAMED: usize = 1000;

@@ -22,8 +22,9 @@ use serde_json::{Map, Value};
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::report::exit::{Ended, Exit};
-use crate::report::output::{cut, escape};
 use crate::report::record::Status;
+use crate::report::scrub::cut;
+use crate::report::text::escape;
 use crate::settings::input::{LineReader, Source};
 
 /// The most rows one report holds: every row is kept in memory until the header, which

@@ -11,8 +11,8 @@ use crate::cli::{GlobalArgs, parse_duration, parse_label, parse_rate, parse_time
 use crate::engine::pace::rate::Rate;
 use crate::engine::pace::retry::RetryPolicy;
 use crate::net::http::Endpoint;
-use crate::report::output::Evidence;
-use crate::report::output::Format;
+use crate::report::sink::Evidence;
+use crate::report::sink::Format;
 use crate::settings::creds::{Env, ProcessEnv};
 
 pub struct Global {

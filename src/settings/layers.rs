@@ -595,7 +595,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.origin, Origin::Default);
         assert_eq!(
-            parse::choice::<crate::report::output::Format>("yaml").unwrap_err(),
+            parse::choice::<crate::report::sink::Format>("yaml").unwrap_err(),
             "\"yaml\" is not one of text, json"
         );
     }
