@@ -4,7 +4,6 @@
 pub mod chain;
 pub mod evidence;
 pub mod exit;
-pub mod formats;
 pub mod journal;
 pub mod logging;
 pub mod record;
