@@ -6,3 +6,4 @@ pub mod config;
 pub mod formats;
 pub mod man;
 pub mod report;
+pub mod run;

@@ -10,10 +10,9 @@ use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::help;
-use crate::cli::{ReportArgs, ReportFormat};
-use crate::report::evidence::{self, Collected};
+use crate::report::evidence::{self, Collected, ReportArgs, ReportFormat};
 use crate::report::exit::{Ended, Exit};
+use crate::report::printed::print;
 use crate::report::text::escape;
 use crate::report::{chain, logging};
 use crate::settings::input::{LineReader, Source};
@@ -47,7 +46,7 @@ pub fn run(args: &ReportArgs) -> Ended {
         ReportFormat::Html => evidence::html(&evidence, &now),
     };
     let written = match &args.to {
-        None => help::print("the report", text),
+        None => print("the report", text),
         Some(path) => match write_file(path, text.as_bytes()) {
             Ok(()) => Ended::Printed,
             Err(e) => {
@@ -203,7 +202,7 @@ pub fn check(files: &[PathBuf]) -> Ended {
             }
         }
     }
-    match help::print("the check", text) {
+    match print("the check", text) {
         Ended::Printed if !intact => Ended::Plan(Exit::Failed),
         other => other,
     }

@@ -6,6 +6,7 @@ pub mod evidence;
 pub mod exit;
 pub mod journal;
 pub mod logging;
+pub mod printed;
 pub mod record;
 pub mod scrub;
 pub mod sink;

@@ -28,9 +28,9 @@ const ALLOWED: &[(&str, &str)] = &[
     // providers/ reads the settings' types (endpoints, credentials) until the settings are
     // plain values handed to the client.
     ("providers", "settings"),
-    // `--var`'s value parser (`cli::parse_var`) checks the name and value with
-    // `settings::rows`: cli/ holds clap types only once it moves.
-    ("cli", "settings"),
+    // The unit tests of settings/layers.rs parse a command line with `cli::CommandLine`
+    // (cli/ parses into the settings' clap types).
+    ("settings", "cli"),
 ];
 
 /// Folders (module paths) whose files import no file that imports them back, directly or
