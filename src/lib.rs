@@ -37,6 +37,7 @@ pub mod rows;
 pub mod secret;
 pub mod settings;
 pub mod sign;
+pub mod token;
 pub mod version;
 
 use std::process::ExitCode;
