@@ -34,7 +34,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::jwt::Classified;
-use crate::output::{cut, escape};
+use crate::report::output::{cut, escape};
 
 /// The CloudBase auth issuer's domain: `ENV.REGION.tcb-api.tencentcloudapi.com` (the auth SDK's
 /// `apiOrigin`, and the `iss` of the documented token in seed 002).
