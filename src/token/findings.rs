@@ -714,6 +714,28 @@ mod tests {
         }
     }
 
+    /// `read` registers with the process-wide scrubber, which every output goes through.
+    #[test]
+    fn read_registers_the_secrets_with_the_global_scrubber() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(
+            &path,
+            br#"[{"RuleID":"r","Secret":"zq-findings-global-9f3e","File":"f"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            Redactor::global().scrub("a zq-findings-global-9f3e b"),
+            "a zq-findings-global-9f3e b"
+        );
+        let found = read(&path, None).unwrap();
+        assert_eq!(ok(&found)[0].0, "zq-findings-global-9f3e");
+        assert_eq!(
+            Redactor::global().scrub("a zq-findings-global-9f3e b"),
+            "a *** b"
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
