@@ -13,9 +13,15 @@
 //! The format is recognised by shape (an array, or objects) unless [`Format`] is given. A
 //! finding that holds no usable secret (redacted, empty, several lines) is a per-finding
 //! [`FindingError`] and the others are still read; a file that is neither format, too large,
-//! not UTF-8 or holding too many findings is one error for the whole file. Every secret read is
-//! registered with the scrubber before anything else happens, and no message quotes the file's
-//! content. Hygiene as for `--input` (`settings::input`): a UTF-8 byte-order mark is dropped,
+//! not UTF-8 or holding too many findings is one error for the whole file. No message quotes
+//! the file's content.
+//!
+//! A finding's secret is a [`Secret`] and becomes a target: the engine registers it with the
+//! scrubber for its request in flight, as it does every `--input` token. It is not added to the
+//! process-wide list of credentials ([`crate::secret::Redactor::add`]): that list is for a few
+//! credentials, and each addition costs time in the number already there (2,000 additions took
+//! 1.7 s in a debug build, and every later scrub walks them all), where a report can hold
+//! 100,000 findings. Hygiene as for `--input` (`settings::input`): a UTF-8 byte-order mark is dropped,
 //! UTF-16 is refused with a hint, `\r\n` reads as `\n`.
 
 use std::io::Read;
@@ -26,7 +32,7 @@ use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::report::output::{cut, escape};
-use crate::secret::{Redactor, Secret};
+use crate::secret::Secret;
 
 /// The largest report read. A larger (or endless) file is refused when this much has been read.
 pub const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -111,18 +117,8 @@ impl std::fmt::Display for FindingError {
 
 pub type Findings = Vec<Result<Finding, FindingError>>;
 
-/// Reads the report at `path` (`-` is not special: a scanner's report is a file), registering
-/// every secret with the process-wide scrubber.
+/// Reads the report at `path` (`-` is not special: a scanner's report is a file).
 pub fn read(path: &Path, format: Option<Format>) -> Result<Findings, String> {
-    read_with(path, format, Redactor::global())
-}
-
-/// [`read`] with the scrubber to register the secrets with.
-pub fn read_with(
-    path: &Path,
-    format: Option<Format>,
-    redactor: &Redactor,
-) -> Result<Findings, String> {
     let name = escape(&path.display().to_string()).into_owned();
     let file =
         std::fs::File::open(path).map_err(|e| format!("--findings {name}: cannot open it: {e}"))?;
@@ -136,16 +132,12 @@ pub fn read_with(
             MAX_FILE / (1024 * 1024)
         ));
     }
-    parse(&bytes, format, redactor).map_err(|e| format!("--findings {name}: {e}"))
+    parse(&bytes, format).map_err(|e| format!("--findings {name}: {e}"))
 }
 
 /// Parses a whole report. `Err` is a problem with the whole file; each finding is its own
 /// `Ok` or `Err`.
-pub fn parse(
-    bytes: &[u8],
-    format: Option<Format>,
-    redactor: &Redactor,
-) -> Result<Findings, String> {
+pub fn parse(bytes: &[u8], format: Option<Format>) -> Result<Findings, String> {
     let bytes = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         rest
     } else if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
@@ -179,14 +171,10 @@ pub fn parse(
         Some(f) => f,
         None => shape,
     };
-    let found = match format {
-        Format::Gitleaks => gitleaks(text)?,
-        Format::Trufflehog => trufflehog(text)?,
-    };
-    for f in found.iter().flatten() {
-        redactor.add(&f.secret);
+    match format {
+        Format::Gitleaks => gitleaks(text),
+        Format::Trufflehog => trufflehog(text),
     }
-    Ok(found)
 }
 
 fn not_the_format(f: Format) -> String {
@@ -464,8 +452,7 @@ mod tests {
     /// gitleaks' own expected JSON report (testdata/expected/report/json_simple.json).
     #[test]
     fn a_gitleaks_report_gives_each_secret_and_its_place() {
-        let r = Redactor::default();
-        let found = parse(&fixture("gitleaks_json_simple.json"), None, &r).unwrap();
+        let found = parse(&fixture("gitleaks_json_simple.json"), None).unwrap();
         let info = FindingInfo {
             file: Some("auth.py".into()),
             line: Some(1),
@@ -478,24 +465,24 @@ mod tests {
             serde_json::to_string(&info).unwrap(),
             r#"{"file":"auth.py","line":1,"commit":"0000000000000000","rule":"test-rule"}"#
         );
-        // The secret is known to the scrubber as soon as the report is read.
-        assert_eq!(r.scrub("x a secret y"), "x *** y");
+        assert_eq!(
+            format!("{:?}", found[0].as_ref().unwrap().secret),
+            "Secret(***)"
+        );
         // Forced, the same.
         let forced = parse(
             &fixture("gitleaks_json_simple.json"),
             Some(Format::Gitleaks),
-            &r,
         )
         .unwrap();
         assert_eq!(ok(&forced).len(), 1);
-        assert!(parse(b"[]", None, &r).unwrap().is_empty());
-        assert!(parse(b" \r\n", None, &r).unwrap().is_empty());
+        assert!(parse(b"[]", None).unwrap().is_empty());
+        assert!(parse(b" \r\n", None).unwrap().is_empty());
     }
 
     #[test]
     fn redacted_and_masked_gitleaks_findings_are_errors_of_their_own() {
-        let r = Redactor::default();
-        let found = parse(&fixture("gitleaks_json_simple_redacted.json"), None, &r).unwrap();
+        let found = parse(&fixture("gitleaks_json_simple_redacted.json"), None).unwrap();
         let e = found[0].as_ref().unwrap_err();
         assert_eq!(e.info.file.as_deref(), Some("auth.py"));
         assert_eq!(
@@ -503,7 +490,7 @@ mod tests {
             "finding 1: the report holds no secret for this finding (gitleaks --redact writes REDACTED): make the report again without --redact"
         );
         // gitleaks' baseline fixture masks its secrets with asterisks.
-        let found = parse(&fixture("gitleaks_baseline_masked.json"), None, &r).unwrap();
+        let found = parse(&fixture("gitleaks_baseline_masked.json"), None).unwrap();
         assert_eq!(found.len(), 2);
         assert!(
             found
@@ -513,7 +500,7 @@ mod tests {
         assert_eq!(found[1].as_ref().unwrap_err().info.line, Some(33));
         // `--redact=20` keeps a prefix and "...".
         let partial = br#"[{"RuleID":"r","Secret":"ghp_abcdef...","File":"a"},{"RuleID":"r","Secret":"ghp_whole_token_1","File":"b"}]"#;
-        let found = parse(partial, None, &r).unwrap();
+        let found = parse(partial, None).unwrap();
         assert!(found[0].is_err());
         assert_eq!(ok(&found)[0].0, "ghp_whole_token_1");
     }
@@ -521,8 +508,7 @@ mod tests {
     /// trufflehog's README example (git source) and a filesystem report (heimdall2's sample).
     #[test]
     fn trufflehog_lines_give_each_secret_and_its_place() {
-        let r = Redactor::default();
-        let found = parse(&fixture("trufflehog_readme_git.jsonl"), None, &r).unwrap();
+        let found = parse(&fixture("trufflehog_readme_git.jsonl"), None).unwrap();
         assert_eq!(
             ok(&found),
             [(
@@ -538,7 +524,6 @@ mod tests {
         let found = parse(
             &fixture("trufflehog_filesystem.jsonl"),
             Some(Format::Trufflehog),
-            &r,
         )
         .unwrap();
         let got = ok(&found);
@@ -560,58 +545,56 @@ mod tests {
 
     #[test]
     fn byte_order_marks_crlf_log_lines_and_utf16() {
-        let r = Redactor::default();
         let lines = String::from_utf8(fixture("trufflehog_readme_git.jsonl")).unwrap();
         let log = r#"{"level":"info-0","ts":"2024-10-18T04:59:55Z","logger":"trufflehog","msg":"running source"}"#;
         let windows = format!("\u{feff}{log}\r\n\r\n{}\r\n", lines.trim_end());
-        let found = parse(windows.as_bytes(), None, &r).unwrap();
+        let found = parse(windows.as_bytes(), None).unwrap();
         assert_eq!(ok(&found).len(), 1);
         assert_eq!(found.len(), 1);
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend(fixture("gitleaks_json_simple.json"));
-        assert_eq!(ok(&parse(&bom, None, &r).unwrap()).len(), 1);
-        let e = parse(b"\xFF\xFE[\x00]\x00", None, &r).unwrap_err();
+        assert_eq!(ok(&parse(&bom, None).unwrap()).len(), 1);
+        let e = parse(b"\xFF\xFE[\x00]\x00", None).unwrap_err();
         assert!(
             e.contains("UTF-16") && e.contains("save it as UTF-8"),
             "{e}"
         );
-        let e = parse(b"[\"\xFF\"]", None, &r).unwrap_err();
+        let e = parse(b"[\"\xFF\"]", None).unwrap_err();
         assert_eq!(e, "not valid UTF-8 (at byte 3); save the file as UTF-8");
     }
 
     #[test]
     fn a_file_of_neither_format_or_the_other_format_is_refused_whole() {
-        let r = Redactor::default();
         let gl = fixture("gitleaks_json_simple.json");
         let th = fixture("trufflehog_readme_git.jsonl");
         assert!(
-            parse(&gl, Some(Format::Trufflehog), &r)
+            parse(&gl, Some(Format::Trufflehog))
                 .unwrap_err()
                 .starts_with("--findings-format trufflehog: ")
         );
         assert!(
-            parse(&th, Some(Format::Gitleaks), &r)
+            parse(&th, Some(Format::Gitleaks))
                 .unwrap_err()
                 .starts_with("--findings-format gitleaks: ")
         );
         assert_eq!(
-            parse(b"Found verified result", None, &r).unwrap_err(),
+            parse(b"Found verified result", None).unwrap_err(),
             "neither a gitleaks JSON report (an array) nor trufflehog --json output (one object per line)"
         );
         // A pretty-printed object (SARIF) is not JSON lines.
         assert_eq!(
-            parse(b"{\n  \"version\": \"2.1.0\"\n}\n", None, &r).unwrap_err(),
+            parse(b"{\n  \"version\": \"2.1.0\"\n}\n", None).unwrap_err(),
             "line 1 is not a JSON object on one line: not trufflehog --json output"
         );
         // A gitleaks report cut short.
         let cut_short = &gl[..gl.len() / 2];
         assert!(
-            parse(cut_short, None, &r)
+            parse(cut_short, None)
                 .unwrap_err()
                 .starts_with("the JSON ends too soon")
         );
         assert!(
-            parse(b"[] []", None, &r)
+            parse(b"[] []", None)
                 .unwrap_err()
                 .ends_with("after the report's array")
         );
@@ -619,9 +602,8 @@ mod tests {
 
     #[test]
     fn a_bad_finding_does_not_stop_the_others() {
-        let r = Redactor::default();
         let report = br#"[1, {"RuleID":"x"}, {"Secret":7,"File":"f"}, {"Secret":"line1\nline2"}, {"Secret":"  tok-ok-1  ","StartLine":-3,"File":""}]"#;
-        let found = parse(report, None, &r).unwrap();
+        let found = parse(report, None).unwrap();
         assert_eq!(
             errors(&found),
             [
@@ -634,7 +616,7 @@ mod tests {
         assert_eq!(ok(&found), [("tok-ok-1", &FindingInfo::default())]);
         let lines =
             "{\"Raw\":\"\",\"DetectorName\":\"D\"}\nnot json\n[]\n{\"Raw\":\"tok-2-abc\"}\n";
-        let found = parse(lines.as_bytes(), None, &r).unwrap();
+        let found = parse(lines.as_bytes(), None).unwrap();
         assert_eq!(
             errors(&found),
             [
@@ -648,15 +630,14 @@ mod tests {
 
     #[test]
     fn bounds_on_the_file_the_findings_and_the_fields() {
-        let r = Redactor::default();
         let many = format!("[{}{{}}]", "{},".repeat(MAX_FINDINGS));
         assert_eq!(
-            parse(many.as_bytes(), None, &r).unwrap_err(),
+            parse(many.as_bytes(), None).unwrap_err(),
             "more than 100000 findings; split the report"
         );
         let lines = "{}\n".repeat(MAX_FINDINGS + 1);
         assert_eq!(
-            parse(lines.as_bytes(), None, &r).unwrap_err(),
+            parse(lines.as_bytes(), None).unwrap_err(),
             "more than 100000 findings; split the report"
         );
         let long = format!(
@@ -665,7 +646,7 @@ mod tests {
             "f".repeat(MAX_PATH + 10),
             "r".repeat(10)
         );
-        let found = parse(long.as_bytes(), None, &r).unwrap();
+        let found = parse(long.as_bytes(), None).unwrap();
         let e = found[0].as_ref().unwrap_err();
         assert_eq!(e.message, "its secret is longer than 64 KiB");
         assert!(
@@ -677,12 +658,12 @@ mod tests {
         );
         // An endless file ends at the bound, with the bound named.
         let dir = tempfile::tempdir().unwrap();
-        let e = read_with(Path::new("/dev/zero"), None, &r).unwrap_err();
+        let e = read(Path::new("/dev/zero"), None).unwrap_err();
         assert_eq!(
             e,
             "--findings /dev/zero: larger than 64 MiB (a report that large is better split)"
         );
-        let e = read_with(dir.path(), None, &r).unwrap_err();
+        let e = read(dir.path(), None).unwrap_err();
         assert!(
             e.starts_with(&format!(
                 "--findings {}: cannot read it: ",
@@ -690,20 +671,19 @@ mod tests {
             )),
             "{e}"
         );
-        let e = read_with(&dir.path().join("none.json"), None, &r).unwrap_err();
+        let e = read(&dir.path().join("none.json"), None).unwrap_err();
         assert!(e.contains(": cannot open it: "), "{e}");
     }
 
     #[test]
     fn no_message_quotes_the_report() {
-        let r = Redactor::default();
         for report in [
             &br#"[{"Secret":"SECRETVALUE1" "x"}]"#[..],
             br#"[{"Secret":["SECRETVALUE1"]}]"#,
             b"{\"Raw\":\"SECRETVALUE1\n",
             b"{\"Raw\":\"ok-token\"}\n{\"Raw\":\"SECRETVALUE1\"",
         ] {
-            let msgs = match parse(report, None, &r) {
+            let msgs = match parse(report, None) {
                 Ok(found) => errors(&found),
                 Err(e) => vec![e],
             };
@@ -714,33 +694,11 @@ mod tests {
         }
     }
 
-    /// `read` registers with the process-wide scrubber, which every output goes through.
-    #[test]
-    fn read_registers_the_secrets_with_the_global_scrubber() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        std::fs::write(
-            &path,
-            br#"[{"RuleID":"r","Secret":"zq-findings-global-9f3e","File":"f"}]"#,
-        )
-        .unwrap();
-        assert_eq!(
-            Redactor::global().scrub("a zq-findings-global-9f3e b"),
-            "a zq-findings-global-9f3e b"
-        );
-        let found = read(&path, None).unwrap();
-        assert_eq!(ok(&found)[0].0, "zq-findings-global-9f3e");
-        assert_eq!(
-            Redactor::global().scrub("a zq-findings-global-9f3e b"),
-            "a *** b"
-        );
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// Any bytes, and fixtures with bytes changed: never a panic; every finding read holds a
-        /// one-line secret within its bound, known to the scrubber.
+        /// one-line secret within its bound.
         #[test]
         fn any_report_never_panics(
             which in 0usize..4,
@@ -754,15 +712,11 @@ mod tests {
                 let i = at.index(bytes.len());
                 bytes[i] = b;
             }
-            let r = Redactor::default();
-            for input in [&bytes[..], &junk[..]] {
-                if let Ok(found) = parse(input, forced, &r) {
+                for input in [&bytes[..], &junk[..]] {
+                if let Ok(found) = parse(input, forced) {
                     for f in found.iter().flatten() {
                         let s = f.secret.expose();
                         prop_assert!(!s.is_empty() && s.len() <= MAX_SECRET && !s.contains('\n'));
-                        if s.len() >= 4 {
-                            prop_assert_eq!(r.scrub(s), "***");
-                        }
                     }
                 }
             }
