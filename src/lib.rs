@@ -19,6 +19,7 @@ pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod sign;
+pub mod token;
 
 use std::process::ExitCode;
 
