@@ -602,6 +602,9 @@ fn bare_record(
         at: Some(crate::report::record::now()),
         ticket: None,
         actor: None,
+        route: None,
+        expires_at: None,
+        finding: None,
         row: None,
     }
 }
@@ -882,6 +885,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
         Err(e) => Record {
@@ -902,6 +908,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
     };

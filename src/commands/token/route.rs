@@ -34,7 +34,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::jwt::Classified;
-use crate::report::output::{cut, escape};
+use crate::report::scrub::cut;
+use crate::report::text::escape;
 
 /// The CloudBase auth issuer's domain: `ENV.REGION.tcb-api.tencentcloudapi.com` (the auth SDK's
 /// `apiOrigin`, and the `iss` of the documented token in seed 002).
@@ -577,10 +578,11 @@ impl reqwest::dns::Resolve for PublicOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::jwt::{Claims, Opaque, classify};
+    use crate::commands::token::jwt::{Claims, Opaque, classify};
     use proptest::prelude::*;
 
-    const CLOUDBASE: &str = include_str!("../../tests/fixtures/cloudbase/example_access_token.txt");
+    const CLOUDBASE: &str =
+        include_str!("../../../tests/fixtures/cloudbase/example_access_token.txt");
 
     fn jwt(iss: &str) -> Classified {
         Classified::Jwt(Claims {

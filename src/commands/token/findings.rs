@@ -31,7 +31,8 @@ use serde::Serialize;
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::report::output::{cut, escape};
+use crate::report::scrub::cut;
+use crate::report::text::escape;
 use crate::secret::Secret;
 
 /// The largest report read. A larger (or endless) file is refused when this much has been read.
