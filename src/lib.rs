@@ -96,6 +96,9 @@ pub async fn run(line: CommandLine) -> Ended {
         Command::Apply(args) => {
             return commands::apply::apply(args, &cli.global, &given, file.as_ref()).await;
         }
+        Command::Token(args) => {
+            return commands::token::run(args, &cli.global, &given, file.as_ref()).await;
+        }
         _ => {}
     }
     let command = given.command_name();
@@ -122,6 +125,7 @@ pub async fn run(line: CommandLine) -> Ended {
         // Handled above, or before the runtime starts.
         Command::Config(_)
         | Command::Apply(_)
+        | Command::Token(_)
         | Command::Completions { .. }
         | Command::Man(_)
         | Command::Report(_)

@@ -14,6 +14,7 @@ use clap::{Args, FromArgMatches, Parser, Subcommand};
 use crate::settings::Given;
 use crate::settings::layers::without_empty_env;
 
+pub use crate::commands::token::TokenArgs;
 pub use crate::report::evidence::{ReportArgs, ReportFormat};
 pub use crate::settings::RunCommand;
 pub use crate::settings::global::GlobalArgs;
@@ -101,6 +102,24 @@ pub enum Command {
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
 
+    /// Revoke tokens without naming their provider: each is routed by what it says
+    ///
+    /// A JWT's claims (its signature is not checked) choose where it is sent, and prove
+    /// nothing: a CloudBase issuer (https://ENV.REGION.tcb-api.tencentcloudapi.com, or http://
+    /// as the documented token has it) goes to cloudbase, with the [cloudbase.*] context whose
+    /// env-id matches if there is one; an issuer equal to a [ciam.*] context's domain or an
+    /// [oauth.*] context's issuer goes to that context. No credential is ever sent to an
+    /// issuer that no context names: such a token fails with code UnknownIssuer, sent nowhere.
+    /// A token that is not a JWT goes to --default COMMAND.CONTEXT. The tokens are grouped by
+    /// destination and run as one plan (one step each, with its own credentials, rate and
+    /// retries); --verify is on. Records add route (provider, context, issuer, matched_by),
+    /// expires_at when the token says, and finding with --findings.
+    #[command(
+        override_usage = "revoke token [OPTIONS] [TOKEN]... [--input FILE] [--findings FILE]",
+        after_help = TOKEN_EXAMPLES
+    )]
+    Token(TokenArgs),
+
     /// Write the evidence of runs: one row per target, from records or journals
     ///
     /// Reads the NDJSON records of runs (`-o json` of a command or of `revoke apply`; summary
@@ -177,6 +196,18 @@ Examples:
   revoke config --context prod smh
   # The same as JSON
   revoke config --context prod smh -o json";
+
+const TOKEN_EXAMPLES: &str = "\
+Examples:
+  # A leaked token, from a file (a JWT finds its own way; an opaque one needs --default)
+  revoke token --input leaked.txt --default ciam.prod
+
+  # What a secret scanner found: each finding revoked and checked dead
+  gitleaks detect --report-format json --report-path leaks.json
+  revoke token --findings leaks.json -o json
+
+  # Where each token would go, sending nothing
+  revoke token --input leaked.txt --dry-run";
 
 const APPLY_EXAMPLES: &str = "\
 Examples:

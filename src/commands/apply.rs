@@ -669,7 +669,7 @@ pub async fn apply(
         return problems(vec!["the plan has no row to run".into()]);
     };
     let with_rows = rows.is_some();
-    run::execute_plan(&global, runs, with_rows).await
+    run::execute_plan(&global, runs, with_rows, None).await
 }
 
 /// What a step's settings are read from, besides its own keys.

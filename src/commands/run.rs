@@ -320,7 +320,12 @@ impl Write for StepOut {
 /// Runs a plan whose every step resolved: the journal opened once, the signals listened to,
 /// the steps on a pool sharing the run's concurrency and each endpoint's rate limit, then a
 /// summary per row (`with_rows`) and one for the run.
-pub async fn execute_plan(global: &Global, mut runs: Vec<RowRun>, with_rows: bool) -> Ended {
+pub async fn execute_plan(
+    global: &Global,
+    mut runs: Vec<RowRun>,
+    with_rows: bool,
+    refused: Option<Refused>,
+) -> Ended {
     // Once every step of every row checked out: one journal for the whole run.
     let (journal, done) = match &global.journal {
         Some(path) => match Journal::open(path) {
@@ -393,6 +398,12 @@ pub async fn execute_plan(global: &Global, mut runs: Vec<RowRun>, with_rows: boo
         row_ends[r].push(end);
         ends.push(end);
     };
+    // Targets refused before anything is sent (`revoke token`'s unknown issuers): their
+    // records first, as a step of their own.
+    let refused_step = usize::from(refused.is_some());
+    if let Some(refused) = refused {
+        ended((0, refused.write(&shared, global.evidence.clone()).await));
+    }
     for ((r, step), stop) in units.into_iter().zip(stops) {
         while running.len() >= at_once {
             if let Some(end) = running.join_next().await {
@@ -457,7 +468,7 @@ pub async fn execute_plan(global: &Global, mut runs: Vec<RowRun>, with_rows: boo
     let steps = if with_rows {
         count / runs.len().max(1)
     } else {
-        count
+        count + refused_step
     };
     match global.format {
         Format::Json => {
@@ -541,4 +552,49 @@ fn add(total: &mut Summary, s: &Summary) {
     total.planned += s.planned;
     total.from_journal += s.from_journal;
     total.sent += s.sent;
+}
+
+/// Targets given a record without a request: what `revoke token` sends nowhere (a token whose
+/// issuer no context names). They are written as a step of the plan, `failed`, before the
+/// steps run.
+pub struct Refused {
+    pub tag: StepTag,
+    pub records: Vec<crate::report::record::Record>,
+}
+
+impl Refused {
+    async fn write(self, shared: &Shared, evidence: Evidence) -> Ended {
+        let sink = Sink::start_with_writer(
+            SinkConfig {
+                format: shared.format,
+                quiet: shared.quiet,
+                progress: None,
+                // Nothing was done: nothing to journal.
+                journal: None,
+                missing_ok: false,
+                provider: "token",
+                step: Some(self.tag),
+                verify: false,
+                evidence,
+            },
+            Box::new(shared.out.writer()),
+        );
+        let handle = sink.handle();
+        for record in self.records {
+            handle
+                .emit(crate::report::sink::Entry {
+                    record,
+                    scrub_id: None,
+                    journal_key: None,
+                    rendered: None,
+                })
+                .await;
+        }
+        drop(handle);
+        Ended::Ran(
+            sink.finish(crate::report::exit::RunFlags::default())
+                .await
+                .end,
+        )
+    }
 }

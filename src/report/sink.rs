@@ -86,6 +86,9 @@ pub struct Notes {
 pub struct TargetNotes {
     pub expires_at: Option<String>,
     pub finding: Option<Value>,
+    /// Where the token came from (`FILE:LINE`, `arg:N`, the report's finding), which the
+    /// step's own targets no longer know.
+    pub source: Option<String>,
 }
 
 impl StepTag {
@@ -294,13 +297,18 @@ impl Writer {
         if let Some(tag) = &self.cfg.step {
             e.record.row.clone_from(&tag.row);
             if let Some(notes) = &tag.notes {
-                e.record.route.clone_from(&notes.route);
+                if notes.route.is_some() {
+                    e.record.route.clone_from(&notes.route);
+                }
                 if let Some(t) = usize::try_from(e.record.index)
                     .ok()
                     .and_then(|i| notes.targets.get(i))
                 {
                     e.record.expires_at.clone_from(&t.expires_at);
                     e.record.finding.clone_from(&t.finding);
+                    if t.source.is_some() {
+                        e.record.source.clone_from(&t.source);
+                    }
                 }
             }
         }
