@@ -13,6 +13,7 @@ pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
 pub mod identity_store;
+pub mod oauth;
 pub mod smh;
 
 use serde_json::Value;
