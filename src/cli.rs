@@ -359,6 +359,22 @@ pub enum Command {
     )]
     Ciam(CiamArgs),
 
+    /// Revoke OAuth 2.0 tokens at any RFC 7009 server, its endpoints discovered from the issuer
+    ///
+    /// --issuer URL reads the server's metadata (RFC 8414
+    /// {origin}/.well-known/oauth-authorization-server{path}, else
+    /// {issuer}/.well-known/openid-configuration), once per run, before the first revocation;
+    /// a document whose issuer is not identical to the one asked for is not used (RFC 8414
+    /// 3.3). --revocation-endpoint URL skips discovery. The client authenticates as --client-auth
+    /// says, else as the first of the server's revocation_endpoint_auth_methods_supported that
+    /// is possible (none needs no secret; post and basic need one), else post. The client
+    /// secret comes from OAUTH2_CLIENT_SECRET, --client-secret-file or the config file.
+    #[command(
+        override_usage = "revoke oauth [OPTIONS] (--issuer <URL> | --revocation-endpoint <URL>) --client-id <ID> (<TOKEN>... | --input <FILE>)",
+        after_help = OAUTH_EXAMPLES
+    )]
+    Oauth(OauthArgs),
+
     /// Delete Huawei Cloud Identity Center bearer tokens
     ///
     /// DELETE .../bearer-token/{token_id} signed with SDK-HMAC-SHA256; 404 is not_found, a
@@ -529,6 +545,18 @@ Examples:
   revoke ciam --endpoint https://auth.example.com --client-id app \\
     --client-auth basic --client-secret-file secret.txt --input -";
 
+const OAUTH_EXAMPLES: &str = "\
+Examples:
+  # Endpoints and client authentication from the issuer's metadata;
+  # the client secret comes from OAUTH2_CLIENT_SECRET
+  revoke oauth --issuer https://auth.example.com --client-id app --input tokens.txt
+  # A public client (no secret), proving each revocation by introspection
+  revoke oauth --issuer https://auth.example.com --client-id spa \\
+    --client-auth none --verify --input -
+  # No discovery: the revocation endpoint itself
+  revoke oauth --revocation-endpoint https://auth.example.com/oauth2/revoke \\
+    --client-id app --client-auth basic --input tokens.txt";
+
 const IDENTITY_STORE_EXAMPLES: &str = "\
 Examples:
   # Delete two bearer tokens (keys from HUAWEICLOUD_SDK_AK/SK or
@@ -596,7 +624,7 @@ Examples:
 pub struct ConfigArgs {
     /// The command whose settings are shown, with its context; none shows the global options.
     #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(
-        ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"]))]
+        ["bi-embed", "smh", "cloudbase", "ciam", "oauth", "identity-store"]))]
     pub command: Option<String>,
 }
 
@@ -757,6 +785,57 @@ pub struct CiamArgs {
     pub introspection_endpoint: Option<String>,
 
     /// Read the client secret from FILE (`-` = stdin) instead of CIAM_CLIENT_SECRET.
+    /// The file must not be readable by other users.
+    #[arg(help_heading = "Credentials", long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Tokens to revoke. Prefer --input: arguments are visible to other users.
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<Secret>,
+}
+
+/// `oauth --client-auth`: RFC 6749 2.3.1's methods and a public client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OauthClientAuth {
+    /// A public client: client_id in the form body, no secret (RFC 7009 2.1)
+    #[value(name = "none")]
+    Public,
+    /// client_id and client_secret in the form body (client_secret_post)
+    Post,
+    /// HTTP Basic authentication (client_secret_basic, RFC 6749 2.3.1)
+    Basic,
+}
+
+#[derive(Debug, Args)]
+pub struct OauthArgs {
+    /// The authorization server's issuer identifier: its revocation and introspection
+    /// endpoints are read from its metadata (RFC 8414, else OpenID Connect Discovery).
+    #[arg(long, value_name = "URL", conflicts_with = "revocation_endpoint")]
+    pub issuer: Option<String>,
+
+    /// The RFC 7009 revocation endpoint itself: no discovery. (Without it or --issuer,
+    /// --endpoint is taken as the revocation endpoint.)
+    #[arg(long, value_name = "URL")]
+    pub revocation_endpoint: Option<String>,
+
+    /// --verify: the RFC 7662 introspection endpoint; default: the issuer metadata's.
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
+
+    /// The client's client_id. Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// How the client authenticates; default: the first of the server's
+    /// revocation_endpoint_auth_methods_supported possible with what was given, else post.
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub client_auth: Option<OauthClientAuth>,
+
+    /// Sent as token_type_hint (RFC 7009 2.1).
+    #[arg(long, value_enum, value_name = "HINT")]
+    pub token_type_hint: Option<TokenTypeHint>,
+
+    /// Read the client secret from FILE (`-` = stdin) instead of OAUTH2_CLIENT_SECRET.
     /// The file must not be readable by other users.
     #[arg(help_heading = "Credentials", long, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,

@@ -90,6 +90,14 @@ fn required_of(command: &str) -> Vec<Required> {
             }),
             (&["client-id"], |c| missing("--client-id", "ID")(c)),
         ],
+        "oauth" => vec![
+            (&["issuer", "revocation-endpoint", "endpoint"], |_| {
+                UsageError::NoEndpoint(
+                    "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
+                )
+            }),
+            (&["client-id"], |c| missing("--client-id", "ID")(c)),
+        ],
         "identity-store" => vec![
             (&["region", "endpoint"], |_| {
                 UsageError::NoEndpoint(

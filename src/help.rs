@@ -63,6 +63,11 @@ pub const ENVIRONMENT: &[EnvVar] = &[
         meaning: "the client secret, unless --client-secret-file is given",
     },
     EnvVar {
+        names: &["OAUTH2_CLIENT_SECRET"],
+        commands: &["oauth"],
+        meaning: "the client secret, unless --client-secret-file is given",
+    },
+    EnvVar {
         names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
         commands: HUAWEI,
         meaning: "Huawei Cloud access key pair; when unset, the credentials file is read",
@@ -84,12 +89,12 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     },
     EnvVar {
         names: &["REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        commands: &["smh", "ciam"],
+        commands: &["smh", "ciam", "oauth"],
         meaning: "set to 1 to accept a --*-secret-file that other users can read",
     },
     EnvVar {
         names: &["REVOKE_SECRET_COMMAND_TIMEOUT"],
-        commands: &["smh", "ciam"],
+        commands: &["smh", "ciam", "oauth"],
         meaning: "seconds a *-command may run before it is killed (default 30)",
     },
     EnvVar {

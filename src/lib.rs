@@ -141,6 +141,7 @@ pub async fn run(line: CommandLine) -> Ended {
         Command::Smh(args) => execute(settings::smh::resolve(args, &cx), &cx).await,
         Command::Cloudbase(args) => execute(settings::cloudbase::resolve(args, &cx), &cx).await,
         Command::Ciam(args) => execute(settings::ciam::resolve(args, &cx), &cx).await,
+        Command::Oauth(args) => execute(settings::oauth::resolve(args, &cx), &cx).await,
         Command::IdentityStore(args) => {
             execute(settings::identity_store::resolve(args, &cx), &cx).await
         }

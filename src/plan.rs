@@ -640,7 +640,7 @@ fn columns_in(text: &str, from: usize, to: usize, rows: &Rows) -> Vec<String> {
 pub const MAX_EXPANDED_ROWS: usize = 64 << 20;
 
 /// The commands whose targets are secrets (tokens), not ids.
-const SECRET_TARGETS: [&str; 2] = ["ciam", "cloudbase"];
+const SECRET_TARGETS: [&str; 3] = ["ciam", "cloudbase", "oauth"];
 
 /// One row of the run (or the only one, without `--each`), resolved.
 struct RowRun {
@@ -1159,6 +1159,7 @@ impl Sources<'_> {
                 Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
                 Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
                 Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
+                Command::Oauth(a) => ready(settings::oauth::resolve(a, &cx)?, &cx, tag),
                 Command::IdentityStore(a) => {
                     ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
                 }

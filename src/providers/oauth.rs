@@ -338,6 +338,11 @@ impl Issuer {
         self.url.is_plain_http()
     }
 
+    /// The issuer as an endpoint (whether the run needs TLS).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.url
+    }
+
     /// Where the metadata is, in the order asked. RFC 8414 3.1: "the well-known URI suffix ...
     /// is inserted between the host component and the path component" ("any terminating "/"
     /// MUST be removed before inserting"); OpenID Connect Discovery 1.0 4 appends
@@ -414,13 +419,14 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
         let url = Url::parse(text)
             .map_err(|e| format!("the metadata's {key} {:?} is not a URL: {e}", cut(text)))?;
         // A document fetched over https must not send the client's credentials and tokens over
-        // plain http; an http issuer (only ever a loopback one) may name http endpoints, which
-        // are held to the rule of any endpoint: loopback only.
-        if url.scheme() != "https" && !(url.scheme() == "http" && issuer.is_plain_http()) {
+        // plain http. An http issuer (accepted only on loopback, for a local server) names
+        // http endpoints, held to the rule of any endpoint: loopback only. The scheme is the
+        // issuer's, so that the run knows before discovery whether it needs TLS.
+        let scheme = issuer.url.join("").scheme().to_string();
+        if url.scheme() != scheme {
             return Err(format!(
-                "the metadata's {key} {:?} is not https (the issuer is {}): not used",
-                cut(text),
-                issuer.url.join("").scheme()
+                "the metadata's {key} {:?} is not {scheme}, as the issuer is: not used",
+                cut(text)
             ));
         }
         Endpoint::parse(text)
@@ -545,6 +551,15 @@ impl Oauth {
             });
         }
         Oauth { config, found }
+    }
+
+    /// Before discovery (a dry run): the authentication the run would use if the metadata
+    /// lists none it can choose from.
+    fn planned_auth(&self) -> ClientAuth {
+        self.config.auth.unwrap_or(match self.config.client_secret {
+            Some(_) => ClientAuth::Post,
+            None => ClientAuth::None,
+        })
     }
 
     fn client(&self, auth: ClientAuth) -> Rfc7009<'_> {
@@ -703,10 +718,7 @@ impl Provider for Oauth {
             // the endpoint to be discovered, and the authentication it would use if the
             // metadata lists none.
             (None, Revocation::Discover(issuer)) => {
-                let auth = self.config.auth.unwrap_or(match self.config.client_secret {
-                    Some(_) => ClientAuth::Post,
-                    None => ClientAuth::None,
-                });
+                let auth = self.planned_auth();
                 let mut req = self
                     .client(auth)
                     .request(&issuer.url.join(""), &job.token)?;
@@ -748,7 +760,7 @@ impl Provider for Oauth {
             }) => (url.clone(), *auth),
             _ => match &self.config.introspection {
                 // A dry run, before discovery.
-                Some(e) => (e.join(""), self.config.auth.unwrap_or(ClientAuth::Post)),
+                Some(e) => (e.join(""), self.planned_auth()),
                 None => {
                     return Err(ApiError::Build {
                         message: "no introspection endpoint".into(),
@@ -876,11 +888,11 @@ mod tests {
             ),
             (
                 r#"{"issuer":"https://as.example.com","revocation_endpoint":"http://127.0.0.1/r"}"#,
-                "is not https",
+                "is not https, as the issuer is",
             ),
             (
                 r#"{"issuer":"https://as.example.com","revocation_endpoint":"https://as.example.com/r","introspection_endpoint":"http://as.example.com/i"}"#,
-                "is not https",
+                "is not https, as the issuer is",
             ),
             (
                 r#"{"issuer":"https://as.example.com"}"#,
@@ -916,6 +928,9 @@ mod tests {
         let far =
             r#"{"issuer":"http://127.0.0.1:9","revocation_endpoint":"http://as.example.com/r"}"#;
         assert!(read_metadata(&local, &from, &doc(far)).is_err());
+        let tls =
+            r#"{"issuer":"http://127.0.0.1:9","revocation_endpoint":"https://as.example.com/r"}"#;
+        assert!(read_metadata(&local, &from, &doc(tls)).is_err());
     }
 
     #[test]

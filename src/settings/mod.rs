@@ -15,6 +15,7 @@ pub mod config_file;
 mod global;
 pub mod identity_store;
 mod layers;
+pub mod oauth;
 pub mod schema;
 pub mod secrets;
 pub mod smh;

@@ -12,7 +12,14 @@ use crate::cli::Cli;
 
 /// The commands that revoke something: the ones a config file has contexts for and a plan has
 /// steps of.
-pub const RUN_COMMANDS: [&str; 5] = ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"];
+pub const RUN_COMMANDS: [&str; 6] = [
+    "bi-embed",
+    "smh",
+    "cloudbase",
+    "ciam",
+    "oauth",
+    "identity-store",
+];
 
 /// Options that make no sense in a file: they are about this process (logging, which file and
 /// context to read), not about a run.
@@ -125,11 +132,17 @@ pub const CIAM_SECRET: SecretKeys = SecretKeys {
     inline_key: "client-secret",
 };
 
+pub const OAUTH_SECRET: SecretKeys = SecretKeys {
+    env: "OAUTH2_CLIENT_SECRET",
+    ..CIAM_SECRET
+};
+
 /// The secret a command reads from a flag, the environment or a file, if any.
 pub fn secret_of(command: &str) -> Option<SecretKeys> {
     match command {
         "smh" => Some(SMH_SECRET),
         "ciam" => Some(CIAM_SECRET),
+        "oauth" => Some(OAUTH_SECRET),
         _ => None,
     }
 }

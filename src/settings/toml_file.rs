@@ -20,7 +20,7 @@ const MAX_FILE: u64 = 1024 * 1024;
 
 /// Keys of which a table may set only one: the ways to give one secret, and the two ways to
 /// name ciam's server.
-const ONE_OF: [&[&str]; 3] = [
+const ONE_OF: [&[&str]; 4] = [
     &[
         "library-secret-file",
         "library-secret-command",
@@ -32,6 +32,7 @@ const ONE_OF: [&[&str]; 3] = [
         "client-secret",
     ],
     &["domain", "endpoint"],
+    &["issuer", "revocation-endpoint"],
 ];
 
 /// A settings file, read and decoded (UTF-8, a byte-order mark removed), not yet parsed.

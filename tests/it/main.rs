@@ -23,6 +23,7 @@ mod journal;
 mod lines;
 mod manual;
 mod network;
+mod oauth;
 mod operator;
 mod plan;
 mod ratelimit;

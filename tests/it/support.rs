@@ -107,6 +107,8 @@ pub const SMH_LIBRARY: &str = "smh-lib-1";
 pub const SMH_SECRET: &str = "smhTestLibrarySecret0001";
 pub const CIAM_CLIENT_ID: &str = "TENANT_CLIENT_ID";
 pub const CIAM_SECRET: &str = "TENANT_CLIENT_SECRET";
+pub const OAUTH_CLIENT_ID: &str = "oauth app";
+pub const OAUTH_SECRET: &str = "oauthTestClientSecret/01";
 
 /// One builder per provider: a run against `endpoint` with its credentials (from the
 /// environment) and its required flags, NDJSON on stdout. Tests add targets and the options
@@ -141,6 +143,15 @@ impl Revoke {
             .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
             .args(["ciam", "--endpoint", endpoint, "-o", "json"])
             .args(["--client-id", CIAM_CLIENT_ID])
+    }
+
+    /// `oauth --revocation-endpoint ENDPOINT --client-id "oauth app"`, the secret from
+    /// `OAUTH2_CLIENT_SECRET` (so `client_secret_post`, the default without discovery).
+    pub fn oauth(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("OAUTH2_CLIENT_SECRET", OAUTH_SECRET)
+            .args(["oauth", "--revocation-endpoint", endpoint, "-o", "json"])
+            .args(["--client-id", OAUTH_CLIENT_ID])
     }
 
     /// `identity-store --identity-store-id d-1 --tenant-id "t 1"` (a space, sent as `%20`).
