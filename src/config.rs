@@ -263,6 +263,12 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
     let mut problems = Vec::new();
     if let Some(keys) = schema::secret_of(command) {
         match secrets::locate(layers, env, &keys, None) {
+            // oauth: a public client needs none (with --client-auth none, or chosen from the
+            // server's metadata when no secret is found).
+            None if command == "oauth"
+                && !layers
+                    .show("client_auth")
+                    .is_some_and(|(a, _)| a == "post" || a == "basic") => {}
             None => problems.push(secrets::not_found(&keys).to_string()),
             Some(secrets::Source::File(f)) if f.text != "-" => {
                 if let Err(why) = crate::creds::read_secret_file(

@@ -1,10 +1,10 @@
 //! `revoke oauth`: flags, a `[oauth.NAME]` context and the client secret into an [`Oauth`]
 //! client and one job per token.
 //!
-//! Where it revokes, highest first: `--revocation-endpoint` (no discovery), `--issuer`
-//! (discovery when the run starts), `--endpoint` taken as the revocation endpoint. Of
-//! `--issuer` and `--revocation-endpoint` set in different layers (a context's issuer, a flag's
-//! endpoint), the higher layer wins, as for ciam's `--domain` and `--endpoint`.
+//! Where it revokes: `--revocation-endpoint` (no discovery), `--issuer` (discovery when the run
+//! starts), or `--endpoint` (`REVOKE_ENDPOINT`) taken as the revocation endpoint. Of these set
+//! in different layers (a context's issuer, a flag's or the environment's endpoint), the higher
+//! layer wins, as for ciam's `--domain` and `--endpoint`; in one layer, that order.
 //!
 //! The secret: `--client-auth none` reads none (a public client). `post` and `basic` need one
 //! (exit 2 without). With no `--client-auth`, a secret is read if one is found anywhere; the
@@ -29,22 +29,30 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan<Oauth>, UsageError>
         args.revocation_endpoint,
         &parse::text,
     )?;
-    let revocation = match (issuer, at) {
-        (Some(issuer), Some(_)) if layers.layer("issuer") > layers.layer("revocation_endpoint") => {
+    // The one set in the highest layer wins (flag > plan step > env > config file); in one
+    // layer, --revocation-endpoint, then --issuer, then --endpoint.
+    let issuer_layer = issuer.as_ref().map_or(0, |_| layers.layer("issuer"));
+    let at_layer = at
+        .as_ref()
+        .map_or(0, |_| layers.layer("revocation_endpoint"));
+    let endpoint_layer = cx
+        .global
+        .endpoint
+        .as_ref()
+        .map_or(0, |_| layers.layer("endpoint"));
+    let revocation = match (issuer, at, &cx.global.endpoint) {
+        (_, Some(at), _) if at_layer >= issuer_layer && at_layer >= endpoint_layer => {
+            Revocation::At(url("--revocation-endpoint", at)?)
+        }
+        (Some(issuer), _, _) if issuer_layer >= endpoint_layer => {
             Revocation::Discover(Issuer::parse(&issuer).map_err(UsageError::Endpoint)?)
         }
-        (_, Some(at)) => Revocation::At(url("--revocation-endpoint", at)?),
-        (Some(issuer), None) => {
-            Revocation::Discover(Issuer::parse(&issuer).map_err(UsageError::Endpoint)?)
+        (_, _, Some(endpoint)) => Revocation::At(endpoint.clone()),
+        _ => {
+            return Err(UsageError::NoEndpoint(
+                "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
+            ));
         }
-        (None, None) => match &cx.global.endpoint {
-            Some(endpoint) => Revocation::At(endpoint.clone()),
-            None => {
-                return Err(UsageError::NoEndpoint(
-                    "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
-                ));
-            }
-        },
     };
     let client_id = cx.required("client_id", args.client_id, "--client-id", "ID")?;
     let client_id = nonempty("--client-id", &client_id)?;

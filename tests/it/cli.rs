@@ -39,7 +39,14 @@ async fn help_and_version() {
     let run = Revoke::new().arg_list(&["--version"]).run().await;
     run.assert_code(0);
     assert!(run.stdout().starts_with("revoke "));
-    for cmd in ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"] {
+    for cmd in [
+        "bi-embed",
+        "smh",
+        "cloudbase",
+        "ciam",
+        "oauth",
+        "identity-store",
+    ] {
         let run = Revoke::new().arg_list(&[cmd, "--help"]).run().await;
         run.assert_code(0);
         let out = run.stdout();

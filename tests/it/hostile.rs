@@ -187,6 +187,20 @@ fn providers(uri: &str) -> Vec<(&'static str, Revoke, Vec<&'static str>)> {
             ],
         ),
         (
+            "oauth",
+            Revoke::new()
+                .env("OAUTH2_CLIENT_SECRET", "hostile/Oauth+Secret=06")
+                .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                .args(["--input", "-"])
+                .stdin("hostileOauthTok06a\nhostileOauthTok06b\n"),
+            vec![
+                "hostile/Oauth+Secret=06",
+                "hostile%2FOauth%2BSecret%3D06",
+                "hostileOauthTok06a",
+                "hostileOauthTok06b",
+            ],
+        ),
+        (
             "identity-store",
             Revoke::new()
                 .env("HUAWEICLOUD_SDK_AK", "HOSTILEHWAK000005")

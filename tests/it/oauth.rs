@@ -648,3 +648,87 @@ async fn a_config_context_names_the_issuer() {
     run.assert_code(0);
     run.assert_no_secret(&["ctxInlineSecret01"]);
 }
+
+/// Of `--issuer`, `--revocation-endpoint` and `--endpoint` (`REVOKE_ENDPOINT`) set in different
+/// layers, the highest wins: the environment's endpoint beats a context's issuer (no discovery),
+/// and a flag's issuer beats the environment's endpoint.
+#[tokio::test]
+async fn the_highest_layer_names_where_to_revoke() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    get(RFC8414)
+        .respond_with(metadata(&issuer, json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    revoke_at("/oauth2/revoke")
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let r = Revoke::new();
+    let config = private_file(
+        r.home(),
+        "config.toml",
+        "[oauth.default]\nissuer = \"https://auth.example.com\"\nclient-id = \"app\"\nclient-secret = \"s\"\n",
+    );
+    let run = r
+        .env("REVOKE_ENDPOINT", format!("{issuer}/oauth2/revoke"))
+        .args(["--config", config.to_str().unwrap(), "oauth", "tok"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let r = Revoke::new();
+    let config = private_file(
+        r.home(),
+        "config.toml",
+        "[oauth.default]\nclient-id = \"app\"\nclient-secret = \"s\"\n",
+    );
+    let run = r
+        .env("REVOKE_ENDPOINT", "http://127.0.0.1:9/nowhere")
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "oauth",
+            "--issuer",
+            &issuer,
+        ])
+        .args(["tok"])
+        .run()
+        .await;
+    run.assert_code(0);
+}
+
+/// A plan step `command = "oauth"`: discovery and revocation as in a run of its own.
+#[tokio::test]
+async fn a_plan_step_revokes_at_an_issuer() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    get(RFC8414)
+        .respond_with(metadata(
+            &issuer,
+            json!({"revocation_endpoint_auth_methods_supported": ["none"]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    revoke_at("/oauth2/revoke")
+        .and(m::body_string("client_id=spa&token=tok-1"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = Revoke::new();
+    let plan = private_file(
+        r.home(),
+        "plan.toml",
+        &format!(
+            "[[step]]\ncommand = \"oauth\"\nissuer = \"{issuer}\"\nclient-id = \"spa\"\ntargets = [\"tok-1\"]\n"
+        ),
+    );
+    let run = r.args(["apply", "-o", "json"]).args([plan]).run().await;
+    run.assert_code(0);
+    let r = &run.records()[0];
+    assert_eq!(r["provider"], "oauth");
+    assert_eq!(r["status"], "revoked");
+}

@@ -402,6 +402,32 @@ fn ciam_file_basic(uri: &str) -> Revoke {
     .args(["sentinelCiamTok08a"])
 }
 
+fn oauth_env_post(uri: &str) -> Revoke {
+    Revoke::new()
+        .env("OAUTH2_CLIENT_SECRET", "sentinel OauthSecret&22=")
+        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+        .args(["--input", "-"])
+        .stdin("sentinelOauthTok22a\nsentinelOauthTok22b\n")
+}
+
+fn oauth_file_basic(uri: &str) -> Revoke {
+    let cmd = Revoke::new();
+    let f = private_file(cmd.home(), "client-secret", "sentinelOauthFileSecret23\n");
+    cmd.args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+        .args(["--client-auth", "basic", "--client-secret-file"])
+        .args([&f])
+        .args(["sentinelOauthTok23a"])
+}
+
+fn oauth_public(uri: &str) -> Revoke {
+    // A secret set in the environment is not read by a public client, nor shown.
+    Revoke::new()
+        .env("OAUTH2_CLIENT_SECRET", "sentinelOauthUnused24")
+        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+        .args(["--client-auth", "none", "--input", "-"])
+        .stdin("sentinelOauthTok24a\n")
+}
+
 fn huawei_env(uri: &str) -> Revoke {
     Revoke::new()
         .env("HUAWEICLOUD_SDK_AK", "SENTINELHWAK000009")
@@ -458,6 +484,41 @@ async fn ciam_never_prints_a_secret() {
             "YXBwOnNlbnRpbmVsQ2lhbUZpbGVTZWNyZXQwOA",
         ],
         build: Box::new(ciam_file_basic),
+        success: 200,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oauth_never_prints_a_secret() {
+    check(&Case {
+        name: "oauth env post",
+        secrets: vec![
+            "sentinel OauthSecret&22=",
+            "sentinel+OauthSecret%2622%3D",
+            "sentinelOauthTok22a",
+            "sentinelOauthTok22b",
+        ],
+        build: Box::new(oauth_env_post),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "oauth file basic",
+        // The Basic credential is base64("app:sentinelOauthFileSecret23").
+        secrets: vec![
+            "sentinelOauthFileSecret23",
+            "sentinelOauthTok23a",
+            "YXBwOnNlbnRpbmVsT2F1dGhGaWxlU2VjcmV0MjM",
+        ],
+        build: Box::new(oauth_file_basic),
+        success: 200,
+    })
+    .await;
+    check(&Case {
+        name: "oauth public",
+        secrets: vec!["sentinelOauthUnused24", "sentinelOauthTok24a"],
+        build: Box::new(oauth_public),
         success: 200,
     })
     .await;
@@ -721,6 +782,33 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
         (
             "--client-id $CIAM_CLIENT_SECRET --dry-run (text)",
             ciam().args([CIAM, "--dry-run", "-o", "text", "-vvv", "t1"]),
+            0,
+            vec![CIAM],
+        ),
+        (
+            "oauth --issuer --client-id $OAUTH2_CLIENT_SECRET --dry-run -vvv (text)",
+            Revoke::new()
+                .env("OAUTH2_CLIENT_SECRET", CIAM)
+                .args(["oauth", "--issuer", "http://127.0.0.1:9", "--verify"])
+                .args(["--client-id", CIAM, "--dry-run", "-o", "text", "-vvv", "t1"]),
+            0,
+            vec![CIAM],
+        ),
+        (
+            "oauth --issuer --client-id $OAUTH2_CLIENT_SECRET --dry-run -vvv (json)",
+            Revoke::new()
+                .env("OAUTH2_CLIENT_SECRET", CIAM)
+                .args(["oauth", "--issuer", "http://127.0.0.1:9", "--client-auth"])
+                .args([
+                    "basic",
+                    "--client-id",
+                    CIAM,
+                    "--dry-run",
+                    "-o",
+                    "json",
+                    "-vvv",
+                    "t1",
+                ]),
             0,
             vec![CIAM],
         ),
