@@ -276,7 +276,7 @@ async fn a_document_that_does_not_hold_up_sends_nothing_further() {
     let elsewhere = format!("{}/metadata", server_for_redirect.uri());
     let big = "x".repeat(65 * 1024);
     let endless = "y".repeat(2 << 20);
-    let table: [(&str, fn(&str) -> ResponseTemplate, &str); 6] = [
+    let table: [(&str, Shape, &str); 6] = [
         (
             "another issuer",
             |issuer: &str| metadata(&format!("{issuer}/"), json!({})),
@@ -347,6 +347,8 @@ async fn a_document_that_does_not_hold_up_sends_nothing_further() {
 }
 
 type Answer = Box<dyn Fn(&str) -> ResponseTemplate>;
+/// A document's answer, made for the issuer it is asked about.
+type Shape = fn(&str) -> ResponseTemplate;
 
 async fn check_refused(name: &str, answer: Answer, says: &str) {
     let server = MockServer::start().await;
