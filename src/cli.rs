@@ -549,7 +549,8 @@ const OAUTH_EXAMPLES: &str = "\
 Examples:
   # Endpoints and client authentication from the issuer's metadata;
   # the client secret comes from OAUTH2_CLIENT_SECRET
-  revoke oauth --issuer https://auth.example.com --client-id app --input tokens.txt
+  revoke oauth --issuer https://auth.example.com --client-id app \\
+    --input tokens.txt
   # A public client (no secret), proving each revocation by introspection
   revoke oauth --issuer https://auth.example.com --client-id spa \\
     --client-auth none --verify --input -
