@@ -9,69 +9,50 @@
 
 #![forbid(unsafe_code)]
 
-pub mod adaptive;
-pub mod chain;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod creds;
+pub mod commands;
 pub mod engine;
 pub mod error;
-pub mod evidence;
-pub mod exit;
-pub mod formats;
-pub mod help;
-pub mod http;
-pub mod input;
-pub mod journal;
-pub mod logging;
-pub mod manual;
-pub mod output;
-pub mod plan;
+pub mod net;
 pub mod providers;
-pub mod rate;
-pub mod ratelimit;
-pub mod record;
-pub mod retry;
-pub mod rows;
+pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod sign;
-pub mod version;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::cli::Command;
-use crate::creds::ProcessEnv;
 use crate::engine::{EngineConfig, Provider};
-use crate::exit::Ended;
-use crate::output::{Sink, SinkConfig};
+use crate::report::exit::Ended;
+use crate::report::output::{Sink, SinkConfig};
 use crate::settings::config_file::{self, ConfigFile, Scoped};
+use crate::settings::creds::ProcessEnv;
 use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
 
 pub fn main() -> ExitCode {
-    output::guard_standard_descriptors();
+    report::output::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
     secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
     secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
-        Err(e) => return exit::process_code(&help::parse_failed(e)),
+        Err(e) => return report::exit::process_code(&cli::help::parse_failed(e)),
     };
-    logging::install_panic_hook();
-    logging::init(line.cli.global.verbose, line.cli.global.quiet);
+    report::logging::install_panic_hook();
+    report::logging::init(line.cli.global.verbose, line.cli.global.quiet);
 
     let end = match &line.cli.command {
-        Command::Completions { shell } => help::completions(*shell),
-        Command::Man(args) => manual::run(args, line.cli.global.quiet),
-        Command::Version { json } => help::version(*json),
-        Command::Report(args) => evidence::run(args),
+        Command::Completions { shell } => cli::help::completions(*shell),
+        Command::Man(args) => commands::man::run(args, line.cli.global.quiet),
+        Command::Version { json } => cli::help::version(*json),
+        Command::Report(args) => report::evidence::run(args),
         _ => run_on_runtime(line),
     };
     // A run stopped while reading targets from a terminal leaves its echo off: back on.
-    input::restore_terminal();
-    exit::process_code(&end)
+    settings::input::restore_terminal();
+    report::exit::process_code(&end)
 }
 
 fn run_on_runtime(line: CommandLine) -> Ended {
@@ -87,7 +68,7 @@ fn run_on_runtime(line: CommandLine) -> Ended {
     {
         Ok(rt) => rt,
         Err(e) => {
-            logging::error(&format!("cannot start: {e}"));
+            report::logging::error(&format!("cannot start: {e}"));
             return Ended::NothingSent;
         }
     };
@@ -112,9 +93,11 @@ pub async fn run(line: CommandLine) -> Ended {
         Err(e) => return usage(e),
     };
     match &cli.command {
-        Command::Config(args) => return config::show(args, &cli.global, &given, file.as_ref()),
+        Command::Config(args) => {
+            return commands::config::show(args, &cli.global, &given, file.as_ref());
+        }
         Command::Apply(args) => {
-            return plan::apply(args, &cli.global, &given, file.as_ref()).await;
+            return commands::apply::apply(args, &cli.global, &given, file.as_ref()).await;
         }
         _ => {}
     }
@@ -157,7 +140,7 @@ pub async fn run(line: CommandLine) -> Ended {
 
 /// A usage or configuration error: one line on stderr, nothing on stdout, nothing sent.
 fn usage(e: UsageError) -> Ended {
-    logging::error(&e.to_string());
+    report::logging::error(&e.to_string());
     Ended::NothingSent
 }
 
@@ -171,7 +154,7 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
     // Before the first request of any kind (identity-store's listing included).
     let stop = engine::signals::listen(global.quiet);
     if global.dry_run && !global.quiet {
-        logging::say(&format!(
+        report::logging::say(&format!(
             "revoke: dry run: nothing will be sent; credentials from {}; secrets are shown as ***",
             plan.credentials_source
         ));
@@ -216,10 +199,10 @@ async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_
 }
 
 /// `--require-targets`: a run that found no target says where they were to come from (its
-/// exit code is 1, by [`exit::status`]). `prefix` names a plan's step.
-pub(crate) fn say_if_no_target(end: &exit::RunEnd, from: &str, prefix: &str) {
+/// exit code is 1, by [`report::exit::status`]). `prefix` names a plan's step.
+pub(crate) fn say_if_no_target(end: &report::exit::RunEnd, from: &str, prefix: &str) {
     if end.flags.require_targets && end.summary.total == 0 && !end.flags.interrupted {
-        logging::error(&format!(
+        report::logging::error(&format!(
             "{prefix}--require-targets: no target came from {from}"
         ));
     }

@@ -315,7 +315,8 @@ pub fn register_secret_files(args: &[std::ffi::OsString]) {
         if let Ok(text) = std::fs::File::open(path)
             .map_err(|e| e.to_string())
             .and_then(|f| {
-                crate::input::read_text(f, crate::input::MAX_SECRET).map_err(|e| e.to_string())
+                crate::settings::input::read_text(f, crate::settings::input::MAX_SECRET)
+                    .map_err(|e| e.to_string())
             })
         {
             Redactor::global().add(&Secret::new(text));

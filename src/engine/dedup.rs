@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::record::Status;
+use crate::report::record::Status;
 
 /// How many distinct targets a run remembers.
 pub const CAPACITY: usize = 50_000;

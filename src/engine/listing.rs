@@ -17,7 +17,7 @@ use super::JobItem;
 use super::attempt::{Attempts, Label, OnStop, Tried, exchange};
 use super::signals::StopReason;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{PreparedRequest, RawResponse};
+use crate::net::http::{PreparedRequest, RawResponse};
 
 /// The most pages one listing may have.
 pub const MAX_PAGES: usize = 1_000;

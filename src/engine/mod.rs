@@ -14,8 +14,8 @@
 mod attempt;
 pub mod dedup;
 mod listing;
+pub mod pace;
 pub mod signals;
-pub mod throttle;
 pub mod verify;
 
 use std::future::Future;
@@ -36,15 +36,15 @@ use self::listing::Listed;
 pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
 pub use self::signals::{Stop, StopReason};
 pub use self::verify::{Verdict, Verification};
-use crate::adaptive::Controller;
+use crate::engine::pace::adaptive::Controller;
+use crate::engine::pace::rate::{Rate, RateLimiter};
+use crate::engine::pace::retry::RetryPolicy;
 use crate::error::ApiError;
-use crate::exit::RunFlags;
-use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::journal::{Done, Finished};
-use crate::output::{Entry, SinkHandle};
-use crate::rate::{Rate, RateLimiter};
-use crate::record::{Record, RecordError, Status};
-use crate::retry::RetryPolicy;
+use crate::net::http::{PreparedRequest, RawResponse, Transport};
+use crate::report::exit::RunFlags;
+use crate::report::journal::{Done, Finished};
+use crate::report::output::{Entry, SinkHandle};
+use crate::report::record::{Record, RecordError, Status};
 use crate::secret::{Redactor, long_fingerprint};
 
 /// What a provider reports for an answered request that is not an error.
@@ -60,8 +60,8 @@ pub struct Outcome {
 
 impl Outcome {
     /// The outcome with `scrub` applied to every text the provider sent back.
-    pub fn scrubbed(mut self, scrub: &crate::http::Scrubber) -> Outcome {
-        fn walk(v: &mut Value, scrub: &crate::http::Scrubber) {
+    pub fn scrubbed(mut self, scrub: &crate::net::http::Scrubber) -> Outcome {
+        fn walk(v: &mut Value, scrub: &crate::net::http::Scrubber) {
             match v {
                 Value::String(s) => *s = scrub.text(s),
                 Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
@@ -327,7 +327,7 @@ impl Pace {
             rate: match rate {
                 Rate::Fixed(n) => RateLimiter::new(n),
                 Rate::Unlimited => None,
-                Rate::Auto => RateLimiter::new(crate::adaptive::START),
+                Rate::Auto => RateLimiter::new(crate::engine::pace::adaptive::START),
             }
             .map(Arc::new),
             adaptive: (rate == Rate::Auto).then(|| {
@@ -364,7 +364,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
-    throttling: throttle::Throttling,
+    throttling: pace::throttle::Throttling,
     verifying: Verifying,
 }
 
@@ -503,7 +503,7 @@ pub async fn run<P: Provider>(
                 }
                 (Listed::Stopped, _) => return flags(&stop, false),
                 (Listed::Failed(why), _) => {
-                    crate::logging::error(&format!("{why}; nothing was revoked"));
+                    crate::report::logging::error(&format!("{why}; nothing was revoked"));
                     return flags(&stop, true);
                 }
             }
@@ -682,8 +682,8 @@ async fn set_up<P: Provider>(
         Tried::Done { result: Err(e), .. } => {
             // Server text (a document's issuer, a URL): bounded like any provider message; the
             // logger scrubs and escapes it.
-            let why = crate::output::cut(e.message(), crate::output::MAX_MESSAGE);
-            crate::logging::error(&format!(
+            let why = crate::report::output::cut(e.message(), crate::report::output::MAX_MESSAGE);
+            crate::report::logging::error(&format!(
                 "{}: {} failed: {why}; nothing was sent",
                 provider.name(),
                 setup.what
@@ -735,7 +735,7 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
             held: Default::default(),
         },
         Verification::Unavailable(why) => {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {} cannot be verified ({why}); nothing extra is sent and records say \"verified\": null",
                 provider.name()
             ));
@@ -760,11 +760,11 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
-                    let why = crate::output::cut(
+                    let why = crate::report::output::cut(
                         format!("not verified: {e}"),
-                        crate::output::MAX_MESSAGE,
+                        crate::report::output::MAX_MESSAGE,
                     );
-                    crate::logging::say(&format!("revoke: warning: --verify: {why}"));
+                    crate::report::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
                 }
                 Tried::Stopped(_) | Tried::Abandoned => {
@@ -815,7 +815,7 @@ fn bare_record(
         verify_attempts: 0,
         from_journal: None,
         source: None,
-        at: Some(crate::record::now()),
+        at: Some(crate::report::record::now()),
         ticket: None,
         actor: None,
         row: None,
@@ -1030,18 +1030,18 @@ async fn process<P: Provider>(
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     // When the answer came (verification, if any, comes after).
-    let at = Some(crate::record::now());
+    let at = Some(crate::report::record::now());
     match &result {
         Ok(_) => ctx.breaker.api(),
         Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
             if let Some(n) = ctx.breaker.mismatch()
                 && ctx.attempts.stop.first(StopReason::EndpointMismatch)
             {
-                let said = crate::output::cut(
+                let said = crate::report::output::cut(
                     redactor.scrub_with(&e.to_string(), &secrets),
-                    crate::output::MAX_MESSAGE,
+                    crate::report::output::MAX_MESSAGE,
                 );
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"
                 ));
             }
@@ -1052,7 +1052,7 @@ async fn process<P: Provider>(
             if let Some(n) = ctx.breaker.silence()
                 && ctx.attempts.stop.first(StopReason::Unreachable)
             {
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: error: no answer to {n} target{} in a row ({}); the endpoint is taken as down: the remaining targets are skipped (code Unreachable)",
                     if n == 1 { "" } else { "s" },
                     redactor.scrub_with(&e.to_string(), &secrets)
@@ -1064,7 +1064,7 @@ async fn process<P: Provider>(
     if let Some(n) = ctx.throttling.ended(&result)
         && ctx.attempts.stop.first(StopReason::Throttled)
     {
-        crate::logging::say(&format!(
+        crate::report::logging::say(&format!(
             "revoke: error: the server throttled {n} targets in a row through all their retries; the remaining targets are skipped (code Throttled). Try again later, or with a lower --rate or --concurrency"
         ));
     }
@@ -1202,7 +1202,7 @@ async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
         (Listed::All(items), tries) => Ok((listed_keys(provider, &items), tries)),
         (Listed::Stopped, _) => Err("not verified: the run was stopped during the listing".into()),
         (Listed::Failed(why), _) => {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {why}; the deletes are sent all the same, unverified"
             ));
             Err(format!(
@@ -1242,7 +1242,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
                     }
                     (Listed::Failed(why), _) => {
                         // The deletes happened: their records say so; only the proof is missing.
-                        crate::logging::say(&format!(
+                        crate::report::logging::say(&format!(
                             "revoke: warning: --verify: {why}; the {wanted} delete(s) were sent and are recorded, unverified"
                         ));
                         Err(format!(

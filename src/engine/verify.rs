@@ -35,7 +35,7 @@ use super::Provider;
 use super::attempt::{Attempts, Label, OnStop, Tried, exchange};
 use super::signals::StopReason;
 use crate::error::{ApiError, ErrorKind};
-use crate::record::{Record, RecordError, Status};
+use crate::report::record::{Record, RecordError, Status};
 use crate::secret::Redactor;
 
 /// How a provider proves a revocation.
@@ -153,7 +153,7 @@ impl Gate {
             ))
             .is_ok()
         {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {why}: verification stops here; the revocations go on, and the records that follow say \"verified\": null"
             ));
         }

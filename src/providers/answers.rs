@@ -13,9 +13,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use crate::engine::Provider;
-use crate::http::RawResponse;
-use crate::output::{clean, text_line};
-use crate::record::{Record, RecordError, Status};
+use crate::net::http::RawResponse;
+use crate::report::output::{clean, text_line};
+use crate::report::record::{Record, RecordError, Status};
 use crate::secret::{Redactor, Secret};
 
 /// One generated answer.
@@ -233,7 +233,7 @@ pub fn check<P: Provider>(
         prop_assert!(!text.contains(s), "{s} in {text}");
     }
     if let Some(e) = &record.error {
-        prop_assert!(e.message.len() <= crate::output::MAX_MESSAGE + 64);
+        prop_assert!(e.message.len() <= crate::report::output::MAX_MESSAGE + 64);
     }
     Ok(())
 }

@@ -9,10 +9,10 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::creds::TencentCredentials;
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::settings::creds::TencentCredentials;
 use crate::sign::tc3;
 
 use super::{
@@ -348,8 +348,9 @@ mod tests {
 
     fn provider() -> BiEmbed {
         BiEmbed::new(BiEmbedConfig {
-            endpoint: crate::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com").unwrap(),
-            credentials: crate::creds::TencentCredentials {
+            endpoint: crate::net::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com")
+                .unwrap(),
+            credentials: crate::settings::creds::TencentCredentials {
                 secret_id: crate::secret::Secret::new("AKIDpropSecretId00001"),
                 secret_key: crate::secret::Secret::new("propSecretKey0000001"),
                 token: Some(crate::secret::Secret::new("propSessionToken0001")),
@@ -373,7 +374,7 @@ mod tests {
         let o = p
             .interpret(&j, crate::providers::answer(200, &[], example))
             .unwrap();
-        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.status, crate::report::record::Status::Revoked);
         assert_eq!(o.request_id.as_deref(), Some("RequestId"));
         let page = "<html><head><title>Sign in - Corp SSO</title></head></html>";
         for (status, body) in [

@@ -20,7 +20,7 @@ use super::oauth::{Rfc7009, UNSEEN_BY_INTROSPECTION};
 use super::success;
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::secret::{MASK, Secret};
 
 /// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
@@ -478,7 +478,11 @@ mod tests {
             (204, ""),
         ] {
             let o = c.interpret(&job("t"), answer(status, &[], body)).unwrap();
-            assert_eq!(o.status, crate::record::Status::Revoked, "body {body:?}");
+            assert_eq!(
+                o.status,
+                crate::report::record::Status::Revoked,
+                "body {body:?}"
+            );
             assert_eq!(o.http_status, Some(status));
         }
         let page = "<html><head><title>Sign in - Corp SSO</title></head><body></body></html>";

@@ -19,8 +19,8 @@ use serde_json::Value;
 use super::{Body, Looks, describe, recognise, request_id, success, text, wrong_place};
 use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
-use crate::record::Status;
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::report::record::Status;
 use crate::secret::MASK;
 
 /// "China regions (ap-shanghai etc.): https://{envId}.api.tcloudbasegateway.com" (HTTP API

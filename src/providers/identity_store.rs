@@ -15,12 +15,12 @@ use super::{
     Body, Looks, check_segment, describe, header_request_id, not_the_api, not_the_api_kind,
     recognise, success, text, wrong_place,
 };
-use crate::creds::HuaweiCredentials;
 use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
-use crate::record::Status;
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::report::record::Status;
 use crate::secret::MASK;
+use crate::settings::creds::HuaweiCredentials;
 use crate::sign::huawei;
 
 /// The SDK sets `Content-Type: application/json` on these calls even without a body

@@ -19,7 +19,7 @@ pub mod smh;
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorKind};
-use crate::http::RawResponse;
+use crate::net::http::RawResponse;
 use crate::secret::{Secret, fingerprint, long_fingerprint};
 
 /// The job of the token-revoking providers (`ciam`, `cloudbase`): one token.

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::engine::{Outcome, Provider, Setup, Verdict, Verification, exchange};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport};
 use crate::secret::{MASK, Secret};
 
 /// "Request Content-Type: application/x-www-form-urlencoded" (RFC 7009 2.1, RFC 7662 2.1).

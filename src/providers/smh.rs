@@ -26,9 +26,9 @@ use serde_json::{Map, Value};
 use super::{Body, Looks, describe, not_the_api_kind, recognise, request_id, success, wrong_place};
 use crate::engine::{JobItem, Outcome, Provider, Sourced};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
-use crate::input::RawTarget;
+use crate::net::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
 use crate::secret::Secret;
+use crate::settings::input::RawTarget;
 
 /// The generic business-API host (the official Flutter SDK: tokens are "used to access the
 /// interfaces under https://api.tencentsmh.cn/api/v1"). Per-library hosts go in `--endpoint`.
@@ -604,7 +604,7 @@ mod tests {
         let p = provider();
         let j = job(&["a"], None, None);
         let o = p.interpret(&j, answer(204, &[], "")).unwrap();
-        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.status, crate::report::record::Status::Revoked);
         assert_eq!(o.http_status, Some(204));
 
         let e = p

@@ -37,8 +37,8 @@ pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan<BiEmbed>, UsageEr
     // "With no page id, one request without PageId."
     let every_page = args.page_ids.is_empty() && cx.global.input.is_none();
     let targets = cx.targets_or_none(args.page_ids, &check_id)?;
-    let credentials =
-        crate::creds::tencent(profile.as_deref(), cx.env).map_err(UsageError::Credentials)?;
+    let credentials = crate::settings::creds::tencent(profile.as_deref(), cx.env)
+        .map_err(UsageError::Credentials)?;
     let source = credentials.source.clone();
     let client = BiEmbed::new(BiEmbedConfig {
         endpoint: endpoint.clone(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use crate::cli::{self, CiamArgs};
-use crate::http::Endpoint;
+use crate::net::http::Endpoint;
 use crate::providers::check_token;
 use crate::providers::ciam::{Ciam, CiamConfig, ClientAuth, TokenTypeHint};
 

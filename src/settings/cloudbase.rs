@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Context, Input, Plan, UsageError, dns_label, exposed, nonempty, parse};
 use crate::cli::CloudbaseArgs;
-use crate::http::Endpoint;
+use crate::net::http::Endpoint;
 use crate::providers::check_token;
 use crate::providers::cloudbase::{Cloudbase, CloudbaseConfig, GATEWAY_DOMAIN, gateway};
 

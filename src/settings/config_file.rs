@@ -21,7 +21,7 @@ use super::UsageError;
 use super::layers::{Found, FoundList, Lookup};
 use super::schema::{RUN_COMMANDS, command_keys, global_keys, suggest};
 use super::toml_file::{Place, Reading, Table, TomlFile, Val, check_table, describe};
-use crate::creds::Env;
+use crate::settings::creds::Env;
 
 /// The implicit context: used when no `--context` is given and the file has one.
 pub const DEFAULT_CONTEXT: &str = "default";

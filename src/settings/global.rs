@@ -8,12 +8,12 @@ use std::time::Duration;
 use super::UsageError;
 use super::layers::{Layers, parse};
 use crate::cli::{GlobalArgs, parse_duration, parse_label, parse_rate, parse_timeout};
-use crate::creds::{Env, ProcessEnv};
-use crate::http::Endpoint;
-use crate::output::Evidence;
-use crate::output::Format;
-use crate::rate::Rate;
-use crate::retry::RetryPolicy;
+use crate::engine::pace::rate::Rate;
+use crate::engine::pace::retry::RetryPolicy;
+use crate::net::http::Endpoint;
+use crate::report::output::Evidence;
+use crate::report::output::Format;
+use crate::settings::creds::{Env, ProcessEnv};
 
 pub struct Global {
     pub format: Format,

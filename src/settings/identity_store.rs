@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Context, Input, Plan, UsageError, dns_label, nonempty, parse, segment};
 use crate::cli::IdentityStoreArgs;
-use crate::http::Endpoint;
+use crate::net::http::Endpoint;
 use crate::providers::check_segment;
 use crate::providers::identity_store::{IdentityStore, IdentityStoreConfig, Job, default_endpoint};
 
@@ -55,7 +55,7 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
         };
         Some(cx.targets(args.token_ids, &check_segment, none)?)
     };
-    let credentials = crate::creds::huawei(cx.env).map_err(UsageError::Credentials)?;
+    let credentials = crate::settings::creds::huawei(cx.env).map_err(UsageError::Credentials)?;
     let source = credentials.source.clone();
     let project_id = project_id.or_else(|| credentials.project_id.clone());
     let client = Arc::new(IdentityStore::new(IdentityStoreConfig {

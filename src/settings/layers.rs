@@ -116,7 +116,7 @@ impl CommandLine {
         // decorated command each time cost a plan of 12,000 steps minutes).
         static TEMPLATE: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
         let mut command = TEMPLATE
-            .get_or_init(|| without_empty_env(crate::help::command()))
+            .get_or_init(|| without_empty_env(crate::cli::help::command()))
             .clone();
         let matches = command.try_get_matches_from_mut(args)?;
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
@@ -595,7 +595,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.origin, Origin::Default);
         assert_eq!(
-            parse::choice::<crate::output::Format>("yaml").unwrap_err(),
+            parse::choice::<crate::report::output::Format>("yaml").unwrap_err(),
             "\"yaml\" is not one of text, json"
         );
     }

@@ -6,16 +6,19 @@
 //! [`UsageError`], and the journal is opened here, last, once everything else checked out. What
 //! comes out is a [`Plan`]: the client, its jobs and what the engine and the sink need. Values
 //! are read through [`Layers`] (flag > env > config > default, each with its [`Origin`]);
-//! credentials come from `crate::creds`.
+//! credentials come from `crate::settings::creds`.
 
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
 pub mod config_file;
+pub mod creds;
 mod global;
 pub mod identity_store;
+pub mod input;
 mod layers;
 pub mod oauth;
+pub mod rows;
 pub mod schema;
 pub mod secrets;
 pub mod smh;
@@ -30,13 +33,13 @@ pub use self::global::Global;
 pub use self::layers::{
     CommandLine, Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse,
 };
-use crate::creds::Env;
 use crate::engine::{JobItem, Jobs, Listing, Provider};
-use crate::http::{Endpoint, Transport};
-use crate::input::{Check, Targets};
-use crate::journal::{Done, Journal};
+use crate::net::http::{Endpoint, Transport};
 use crate::providers::{TokenJob, check_token, is_dns_label, is_dot_segment, token_identity};
+use crate::report::journal::{Done, Journal};
 use crate::secret::Secret;
+use crate::settings::creds::Env;
+use crate::settings::input::{Check, Targets};
 
 /// Why a run cannot start: a usage or configuration error (exit 2). Nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -232,7 +235,7 @@ impl<J: Send + Sync + 'static> Input<J> {
         targets: Targets,
         check: fn(&str) -> Result<(), String>,
         count: impl FnOnce(Option<u64>) -> Option<u64>,
-        jobs: impl FnOnce(Box<dyn Iterator<Item = crate::input::RawTarget> + Send>) -> I,
+        jobs: impl FnOnce(Box<dyn Iterator<Item = crate::settings::input::RawTarget> + Send>) -> I,
     ) -> Input<J>
     where
         I: Iterator<Item = crate::engine::Sourced<J>> + Send + 'static,
@@ -353,7 +356,8 @@ impl Context<'_> {
         let (journal, done) = match &self.global.journal {
             Some(path) => {
                 if let Some(input) = &self.global.input {
-                    crate::journal::refuse_as_input(path, input).map_err(UsageError::Journal)?;
+                    crate::report::journal::refuse_as_input(path, input)
+                        .map_err(UsageError::Journal)?;
                 }
                 let (j, d) = Journal::open(path).map_err(UsageError::Journal)?;
                 (Some(j), d)

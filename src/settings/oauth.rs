@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use crate::cli::{self, OauthArgs};
-use crate::http::Endpoint;
+use crate::net::http::Endpoint;
 use crate::providers::check_token;
 use crate::providers::oauth::{ClientAuth, Issuer, Oauth, OauthConfig, Revocation, TokenTypeHint};
 

@@ -160,7 +160,7 @@ fn key(arg: &clap::Arg) -> Option<Key> {
             Kind::Integer
         }
         ArgAction::Set if parser == TypeId::of::<f64>() => Kind::Number,
-        ArgAction::Set if parser == TypeId::of::<crate::rate::Rate>() => Kind::Rate,
+        ArgAction::Set if parser == TypeId::of::<crate::engine::pace::rate::Rate>() => Kind::Rate,
         ArgAction::Set if parser == TypeId::of::<PathBuf>() => Kind::Path,
         ArgAction::Set => Kind::Text,
         _ => return None,

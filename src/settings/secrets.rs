@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use super::schema::SecretKeys;
 use super::{Context, Found, Layers, UsageError};
-use crate::creds::Env;
 use crate::engine::signals::Children;
 use crate::secret::{Redactor, Secret};
+use crate::settings::creds::Env;
 
 /// Where a secret is to be read from.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ fn read_file(path: &Path, env: &dyn Env, flag: &str, stdin_taken: bool) -> Resul
             "{flag} - and --input - both read stdin; put the secret or the targets in a file"
         ));
     }
-    crate::creds::read_secret_file(path, env, flag)
+    crate::settings::creds::read_secret_file(path, env, flag)
 }
 
 /// Words that only a shell understands: a command that holds one unquoted needs `sh -c`.
@@ -262,7 +262,7 @@ pub fn timeout(env: &dyn Env) -> Result<Duration, UsageError> {
 }
 
 fn bounded(out: impl Read) -> Result<String, String> {
-    crate::input::read_text(out, crate::input::MAX_SECRET)
+    crate::settings::input::read_text(out, crate::settings::input::MAX_SECRET)
         .map_err(|e| format!("its output is not a usable secret: {e}"))
 }
 

@@ -13,7 +13,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::UsageError;
 use super::schema::{Key, Kind, suggest};
-use crate::creds::Env;
+use crate::settings::creds::Env;
 
 /// The largest settings file read, in bytes.
 const MAX_FILE: u64 = 1024 * 1024;

@@ -22,16 +22,16 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use revoke::engine::pace::rate::Rate;
+use revoke::engine::pace::retry::RetryPolicy;
 use revoke::engine::{self, EngineConfig, JobItem, Jobs, Outcome, Provider, Stop};
 use revoke::error::{ApiError, ErrorKind};
-use revoke::exit::RunFlags;
-use revoke::http::{PreparedRequest, RawResponse, Transport};
-use revoke::journal::Done;
-use revoke::output::{Format, Sink, SinkConfig};
+use revoke::net::http::{PreparedRequest, RawResponse, Transport};
 use revoke::providers::{Body, Looks, recognise};
-use revoke::rate::Rate;
-use revoke::record::{Record, Status};
-use revoke::retry::RetryPolicy;
+use revoke::report::exit::RunFlags;
+use revoke::report::journal::Done;
+use revoke::report::output::{Format, Sink, SinkConfig};
+use revoke::report::record::{Record, Status};
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// Every command that has a help of its own, as its words after `revoke`.
 fn commands() -> Vec<Vec<String>> {
-    let cmd = revoke::help::command();
+    let cmd = revoke::cli::help::command();
     let mut out = vec![vec![]];
     out.extend(
         cmd.get_subcommands()

@@ -27,7 +27,7 @@
 //!   bucket hid the limit from Start, which overshot it several-fold), the cap falls at once to
 //!   the share of answers accepted at it, where each halving would cost a few more throttled
 //!   answers. The limiter keeps 3% under the cap
-//!   ([`crate::rate::SAFETY`]).
+//!   ([`crate::engine::pace::rate::SAFETY`]).
 //! - **Search**: a cap that passed [`CONFIRM`] becomes `good`; while `edge / good` > [`CLOSE`],
 //!   the next trial is their geometric mean. Then **cruise** at `good`.
 //! - **Probe**: after [`PROBE_AFTER`] of cruising without a throttle, the cap rises by 5%, then
@@ -37,7 +37,7 @@
 //!   share of requests whatever the rate): after a cut, if the share throttled did not fall and
 //!   the accepted rate fell with the cap, the cut only lost throughput. The cap goes back up,
 //!   the share becomes the *noise* level, and only throttling above it counts from then on.
-//! - **A stated limit** (`RateLimit-Policy`, `X-RateLimit-*`: [`crate::ratelimit`]) is used as
+//! - **A stated limit** (`RateLimit-Policy`, `X-RateLimit-*`: [`crate::engine::pace::ratelimit`]) is used as
 //!   it is: no probing above it.
 //!
 //! Deterministic: time is passed in (tokio's clock in the engine), so the tests below run the
@@ -112,7 +112,7 @@ impl Level {
     /// input must not raise it (it would overshoot once it speeds up).
     fn used(&self, now: Instant) -> bool {
         let secs = now.duration_since(self.since).as_secs_f64();
-        self.answers() as f64 >= 0.8 * self.rate * secs / crate::rate::SAFETY
+        self.answers() as f64 >= 0.8 * self.rate * secs / crate::engine::pace::rate::SAFETY
     }
 }
 
@@ -426,7 +426,7 @@ impl Controller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rate::RateLimiter;
+    use crate::engine::pace::rate::RateLimiter;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
 

@@ -1,4 +1,4 @@
-//! The per-target record and the run summary (the exit code they make is `crate::exit`'s).
+//! The per-target record and the run summary (the exit code they make is `crate::report::exit`'s).
 //!
 //! Field order and names follow the contract's JSON record exactly (`../shared/CLI.md`).
 

@@ -3,7 +3,7 @@
 //!
 //! Each journal line carries `seq` (1, 2, 3... across every run that appended to the file) and
 //! `prev`, the SHA-256 of the previous journal line's exact bytes without its newline (the
-//! first line of a file: [`GENESIS`], 64 zeros); see [`crate::journal`]. One can check a link
+//! first line of a file: [`GENESIS`], 64 zeros); see [`crate::report::journal`]. One can check a link
 //! by hand: `sed -n 4p J | tr -d '\n' | sha256sum` is line 5's `prev`. Read in one pass, in
 //! bounded memory whatever the length (a line longer than 64 KiB is a problem named by its
 //! number, skipped unread), the file is judged line by line:
@@ -37,9 +37,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
-use crate::exit::{Ended, Exit};
-use crate::journal::{GENESIS, LineRead, MAX_LINE, Seen, link, read_line};
-use crate::output::escape;
+use crate::report::exit::{Ended, Exit};
+use crate::report::journal::{GENESIS, LineRead, MAX_LINE, Seen, link, read_line};
+use crate::report::output::escape;
 
 /// Problems and notes named one by one (in line order); the rest are counted.
 const MAX_NAMED: usize = 1000;
@@ -481,7 +481,7 @@ pub fn run(files: &[PathBuf]) -> Ended {
         } else {
             match File::open(path) {
                 Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
-                    crate::logging::error(&format!("{shown}: is a directory"));
+                    crate::report::logging::error(&format!("{shown}: is a directory"));
                     return Ended::NothingSent;
                 }
                 Ok(f) => check(BufReader::new(f)),
@@ -494,12 +494,12 @@ pub fn run(files: &[PathBuf]) -> Ended {
                 text.push_str(&v.render(&shown));
             }
             Err(e) => {
-                crate::logging::error(&format!("cannot read {shown}: {e}"));
+                crate::report::logging::error(&format!("cannot read {shown}: {e}"));
                 return Ended::NothingSent;
             }
         }
     }
-    match crate::help::print("the check", text) {
+    match crate::cli::help::print("the check", text) {
         Ended::Printed if !intact => Ended::Plan(Exit::Failed),
         other => other,
     }
@@ -508,8 +508,8 @@ pub fn run(files: &[PathBuf]) -> Ended {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::Journal;
-    use crate::record::{Record, Status};
+    use crate::report::journal::Journal;
+    use crate::report::record::{Record, Status};
     use proptest::prelude::*;
     use std::io::Write;
 

@@ -19,9 +19,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::exit::{self, Ended, RunEnd, RunFlags};
-use crate::journal::Journal;
-use crate::record::{Record, Status, Summary};
+use crate::report::exit::{self, Ended, RunEnd, RunFlags};
+use crate::report::journal::Journal;
+use crate::report::record::{Record, Status, Summary};
 use crate::secret::Redactor;
 
 /// The longest provider message a record carries, in bytes.
@@ -72,7 +72,7 @@ pub struct StepTag {
     pub row: Option<RowTag>,
 }
 
-pub use crate::record::RowTag;
+pub use crate::report::record::RowTag;
 
 impl StepTag {
     /// How text output names the step: `[0]`, `[2 CI bearer tokens]`.
@@ -417,7 +417,7 @@ impl Writer {
         self.stdout_ok = false;
         if e.kind() != std::io::ErrorKind::BrokenPipe && !self.stdout_failed {
             self.stdout_failed = true;
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: error: cannot write the records to stdout: {e}; the run goes on{}",
                 if self.cfg.journal.is_some() {
                     " and the journal is still written"
@@ -477,8 +477,8 @@ impl Writer {
                     ));
                 }
                 match &self.cfg.step {
-                    None => crate::logging::say(&line),
-                    Some(tag) => crate::logging::say(&format!("{} {line}", tag.label())),
+                    None => crate::report::logging::say(&line),
+                    Some(tag) => crate::report::logging::say(&format!("{} {line}", tag.label())),
                 }
             }
             Format::Text => {}
@@ -527,7 +527,7 @@ pub fn text_line_in(r: &Record, width: usize) -> String {
         Some(at) => format!(
             "{status} (from the journal, {}; {})",
             journal_time(at),
-            if r.status == crate::record::Status::Planned {
+            if r.status == crate::report::record::Status::Planned {
                 "would not be sent again"
             } else {
                 "not sent again"
@@ -726,7 +726,7 @@ pub fn summary_line(provider: &str, s: &Summary, code: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{RecordError, Status};
+    use crate::report::record::{RecordError, Status};
 
     #[test]
     fn text_lines_name_status_target_and_facts() {

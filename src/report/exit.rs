@@ -13,7 +13,7 @@
 //! Everything else reports *what happened* ([`Ended`], [`RunEnd`]); only [`code`] picks the
 //! number, and only [`quit_now`] leaves the process early (the second Ctrl-C).
 
-use crate::record::Summary;
+use crate::report::record::Summary;
 
 /// The contract's exit statuses, least serious first: where a run has several parts (the steps
 /// of a plan), the run's status is the most serious of theirs, which is their maximum.
@@ -148,14 +148,14 @@ pub fn process_code(end: &Ended) -> std::process::ExitCode {
 
 /// Leaves the process at once (the second Ctrl-C), with the code of `end`.
 pub fn quit_now(end: &Ended) -> ! {
-    crate::input::restore_terminal();
+    crate::settings::input::restore_terminal();
     std::process::exit(i32::from(code(end)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Status;
+    use crate::report::record::Status;
 
     fn ran(summary: Summary, flags: RunFlags) -> Ended {
         Ended::Ran(RunEnd {

@@ -17,7 +17,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Command, CommandFactory};
 
 use crate::cli::Cli;
-use crate::exit::Ended;
+use crate::report::exit::Ended;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
 pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "report", "version", "help"];
@@ -299,7 +299,7 @@ pub fn parse_failed(e: clap::Error) -> Ended {
                 a == "--verbose" || (a.starts_with("-v") && a[1..].bytes().all(|b| b == b'v'))
             });
             if verbose {
-                print("the version", crate::version::text(true))
+                print("the version", crate::cli::version::text(true))
             } else {
                 print("the version", e.render().to_string())
             }
@@ -307,18 +307,18 @@ pub fn parse_failed(e: clap::Error) -> Ended {
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let help = verbatim(&e.render().to_string(), &command());
             for line in help.trim_end().lines() {
-                crate::logging::say(line);
+                crate::report::logging::say(line);
             }
-            crate::logging::error("no command given: name one of the commands above");
+            crate::report::logging::error("no command given: name one of the commands above");
             Ended::NothingSent
         }
         _ => {
             let text = from_environment(&e, &args, e.render().to_string());
             for (i, line) in text.trim_end().lines().enumerate() {
                 match line.strip_prefix("error: ") {
-                    Some(rest) if i == 0 => crate::logging::error(rest),
-                    _ if i == 0 => crate::logging::error(line),
-                    _ => crate::logging::say(line),
+                    Some(rest) if i == 0 => crate::report::logging::error(rest),
+                    _ if i == 0 => crate::report::logging::error(line),
+                    _ => crate::report::logging::say(line),
                 }
             }
             Ended::NothingSent
@@ -394,9 +394,9 @@ pub fn completions(shell: clap_complete::Shell) -> Ended {
 /// `revoke version [--json]`.
 pub fn version(json: bool) -> Ended {
     if json {
-        print("the version", crate::version::json() + "\n")
+        print("the version", crate::cli::version::json() + "\n")
     } else {
-        print("the version", crate::version::text(true))
+        print("the version", crate::cli::version::text(true))
     }
 }
 
@@ -412,7 +412,7 @@ pub fn print_bytes(what: &str, bytes: &[u8]) -> Ended {
         Ok(()) => Ended::Printed,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
         Err(e) => {
-            crate::logging::error(&format!("cannot write {what}: {e}"));
+            crate::report::logging::error(&format!("cannot write {what}: {e}"));
             Ended::NothingSent
         }
     }

@@ -4,18 +4,21 @@
 //! The contract is `../shared/CLI.md`: flag names, environment variables and defaults below
 //! follow it exactly.
 
+pub mod help;
+pub mod version;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::output::Format;
-use crate::rate::Rate;
+use crate::engine::pace::rate::Rate;
+use crate::report::output::Format;
 use crate::secret::Secret;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "revoke",
-    version = crate::version::VERSION,
+    version = crate::cli::version::VERSION,
     about = "Revoke access tokens at cloud identity providers, safely and in bulk",
     long_about = "Revoke access tokens at cloud identity providers, safely and in bulk.\n\n\
         Every target gets exactly one outcome (revoked, already_invalid, not_found, failed, \
@@ -656,11 +659,11 @@ pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
     let Some((name, value)) = s.split_once('=') else {
         return Err("expected NAME=VALUE".into());
     };
-    crate::rows::check_name(name)?;
+    crate::settings::rows::check_name(name)?;
     if value.len() > MAX_VAR {
         return Err(format!("the value is longer than {MAX_VAR} bytes"));
     }
-    crate::rows::check_value(value).map_err(|why| format!("the value {why}"))?;
+    crate::settings::rows::check_value(value).map_err(|why| format!("the value {why}"))?;
     Ok((name.to_string(), value.to_string()))
 }
 

@@ -237,15 +237,18 @@ pub fn secret_from(
 /// unless `REVOKE_ALLOW_OPEN_SECRET_FILES=1`. Surrounding whitespace is trimmed.
 pub fn read_secret_file(path: &Path, env: &dyn Env, flag: &str) -> Result<Secret, String> {
     let text = if path.as_os_str() == "-" {
-        crate::input::read_text(std::io::stdin().lock(), crate::input::MAX_SECRET)
-            .map_err(|e| format!("{flag} -: stdin: {e}"))?
+        crate::settings::input::read_text(
+            std::io::stdin().lock(),
+            crate::settings::input::MAX_SECRET,
+        )
+        .map_err(|e| format!("{flag} -: stdin: {e}"))?
     } else {
         let meta =
             std::fs::metadata(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
         check_permissions(path, &meta, env, flag)?;
         let file =
             std::fs::File::open(path).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
-        crate::input::read_text(file, crate::input::MAX_SECRET)
+        crate::settings::input::read_text(file, crate::settings::input::MAX_SECRET)
             .map_err(|e| format!("{flag} {}: {e}", path.display()))?
     };
     if text.is_empty() {
@@ -261,7 +264,7 @@ fn read_small_file(path: &Path) -> std::io::Result<String> {
     if let Ok(meta) = file.metadata() {
         warn_if_open(path, &meta);
     }
-    crate::input::read_text(file, 1024 * 1024).map_err(std::io::Error::other)
+    crate::settings::input::read_text(file, 1024 * 1024).map_err(std::io::Error::other)
 }
 
 /// A credentials file other users can read draws one warning with the `chmod` that fixes it.
@@ -280,7 +283,7 @@ fn warn_if_open(path: &Path, meta: &std::fs::Metadata) {
         return;
     }
     warned.push(path.to_path_buf());
-    crate::logging::say(&format!(
+    crate::report::logging::say(&format!(
         "revoke: warning: {}: permissions {mode:04o}: other users can read these credentials; run `chmod 600 {}`",
         path.display(),
         path.display()

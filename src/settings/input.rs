@@ -316,7 +316,7 @@ fn scan(path: &Path, check: Check) -> Result<u64, String> {
 
 /// The contract: an `--input` with no target is a run of zero targets, with a warning.
 fn warn_empty(name: &str) {
-    crate::logging::say(&format!(
+    crate::report::logging::say(&format!(
         "revoke: warning: --input {name} holds no target (only blank or # lines): nothing to do"
     ));
 }
@@ -373,7 +373,7 @@ pub mod terminal {
             }
             _ => "",
         };
-        crate::logging::say(&format!(
+        crate::report::logging::say(&format!(
             "revoke: reading targets from the terminal{hidden}: paste or type them, one per line, then press Ctrl-D"
         ));
         EchoOff(())

@@ -20,7 +20,7 @@ pub const SAFETY: f64 = 1.03;
 /// How early a slot may be taken without waiting: the timer's resolution.
 const EARLY: Duration = Duration::from_millis(1);
 
-/// `--rate`: a fixed cap, none, or found by the run itself ([`crate::adaptive`]).
+/// `--rate`: a fixed cap, none, or found by the run itself ([`crate::engine::pace::adaptive`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
     /// At most N requests per second.

@@ -16,7 +16,7 @@
 //! into one sorted file, and looked up there through a sparse index that holds one key per
 //! [`BLOCK`] targets (16 bytes per 128 targets: 0.4 MB for 3 million).
 //!
-//! The journal is tamper-evident (checked by `revoke report --check`, [`crate::chain`]): each
+//! The journal is tamper-evident (checked by `revoke report --check`, [`crate::report::chain`]): each
 //! line carries `seq`, its place in the chain (1, 2, 3... across every run that appended to
 //! the file), and `prev`, the SHA-256 of the previous journal line's exact bytes without its
 //! newline (`sha256:` and 64 hex digits; [`GENESIS`] for the first line of a file). A run
@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::record::{Record, Status};
+use crate::report::record::{Record, Status};
 
 /// The longest journal line read back; the lines this program writes are far shorter.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -77,11 +77,11 @@ struct Line {
     actor: Option<String>,
     /// The row of `revoke apply --each` (`{"line":N,"key":".."}`), for `revoke report`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    row: Option<crate::record::RowTag>,
+    row: Option<crate::report::record::RowTag>,
 }
 
 /// What loading reads of a line: the rest (the target, the index) is for people and reports.
-/// A line that reads as this is a journal line, for the chain too ([`crate::chain`]).
+/// A line that reads as this is a journal line, for the chain too ([`crate::report::chain`]).
 #[derive(Deserialize)]
 pub(crate) struct Seen<'a> {
     /// Absent on lines written before the chain.

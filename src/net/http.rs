@@ -322,9 +322,9 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
 pub struct Transport {
     client: reqwest::Client,
     /// The time to sign with, corrected by the servers' `Date` when they say it is off.
-    clock: std::sync::Arc<crate::clock::Clock>,
+    clock: std::sync::Arc<crate::net::clock::Clock>,
     /// The last rate limit a server stated in its answer's fields, for `--rate auto`.
-    stated: std::sync::Arc<std::sync::Mutex<Option<crate::ratelimit::Statement>>>,
+    stated: std::sync::Arc<std::sync::Mutex<Option<crate::engine::pace::ratelimit::Statement>>>,
 }
 
 /// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
@@ -480,7 +480,7 @@ impl Transport {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        if let Some(st) = crate::ratelimit::read(&headers, unix) {
+        if let Some(st) = crate::engine::pace::ratelimit::read(&headers, unix) {
             *self.stated.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
         }
         Ok(RawResponse {
@@ -490,12 +490,12 @@ impl Transport {
         })
     }
 
-    pub fn clock(&self) -> &crate::clock::Clock {
+    pub fn clock(&self) -> &crate::net::clock::Clock {
         &self.clock
     }
 
     /// The rate limit a server stated since the last call, if any.
-    pub fn take_statement(&self) -> Option<crate::ratelimit::Statement> {
+    pub fn take_statement(&self) -> Option<crate::engine::pace::ratelimit::Statement> {
         self.stated.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
@@ -655,7 +655,7 @@ fn send_error(host: &str, e: reqwest::Error) -> ApiError {
             "too many open files: a local limit, not the server: raise it with `ulimit -n N`{limit}, or lower --concurrency"
         );
         static SAID: std::sync::Once = std::sync::Once::new();
-        SAID.call_once(|| crate::logging::say(&format!("revoke: warning: {why}")));
+        SAID.call_once(|| crate::report::logging::say(&format!("revoke: warning: {why}")));
         return ApiError::Send {
             message: format!("{host}: {why} ({chain})"),
             timeout: false,

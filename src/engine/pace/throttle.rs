@@ -1,6 +1,6 @@
 //! The run-level stop for a server that throttles everything: when [`STOP_AFTER`] targets in a
 //! row ended throttled after all their retries (each bounded by
-//! [`crate::retry::RetryPolicy::max_throttled_wait`]), the server is not going to let this run
+//! [`crate::engine::pace::retry::RetryPolicy::max_throttled_wait`]), the server is not going to let this run
 //! through: the rest are `skipped` with code `Throttled` instead of each costing the same wait.
 //! Any other answer starts the count again.
 

@@ -1,5 +1,5 @@
 //! What a server says of its own rate limit, read from its answer's header fields, so that
-//! `--rate auto` ([`crate::adaptive`]) rides a stated limit instead of probing for it.
+//! `--rate auto` ([`crate::engine::pace::adaptive`]) rides a stated limit instead of probing for it.
 //!
 //! Three spellings are in use:
 //! - the IETF draft (draft-ietf-httpapi-ratelimit-headers-08 and later): `RateLimit-Policy:

@@ -11,11 +11,11 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::{ConfigArgs, GlobalArgs};
-use crate::creds::{Env, ProcessEnv};
-use crate::exit::Ended;
-use crate::output::{Format, escape};
+use crate::report::exit::Ended;
+use crate::report::output::{Format, escape};
 use crate::secret::{MASK, Redactor};
 use crate::settings::config_file::{self, ConfigFile, DEFAULT_CONTEXT, Scoped};
+use crate::settings::creds::{Env, ProcessEnv};
 use crate::settings::schema::{self, Key};
 use crate::settings::{Given, Global, Layers, NoConfig, Origin, UsageError, secrets};
 
@@ -38,9 +38,9 @@ pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&Conf
                 return printed;
             }
             for p in &problems {
-                crate::logging::error(p);
+                crate::report::logging::error(p);
             }
-            crate::logging::error(&format!(
+            crate::report::logging::error(&format!(
                 "{} problem{}: a run with these settings would stop before sending anything",
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" }
@@ -48,7 +48,7 @@ pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&Conf
             Ended::NothingSent
         }
         Err(e) => {
-            crate::logging::error(&e.to_string());
+            crate::report::logging::error(&e.to_string());
             Ended::NothingSent
         }
     }
@@ -271,7 +271,7 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
                     .is_some_and(|(a, _)| a == "post" || a == "basic") => {}
             None => problems.push(secrets::not_found(&keys).to_string()),
             Some(secrets::Source::File(f)) if f.text != "-" => {
-                if let Err(why) = crate::creds::read_secret_file(
+                if let Err(why) = crate::settings::creds::read_secret_file(
                     std::path::Path::new(&f.text),
                     env,
                     keys.file_key,
@@ -334,11 +334,11 @@ fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
     match command {
         "bi-embed" => {
             let profile = layers.show("profile").map(|(p, _)| p);
-            let found = crate::creds::tencent(profile.as_deref(), env).map(|c| c.source);
+            let found = crate::settings::creds::tencent(profile.as_deref(), env).map(|c| c.source);
             vec![secret("credentials", found)]
         }
         "identity-store" => {
-            let found = crate::creds::huawei(env).map(|c| c.source);
+            let found = crate::settings::creds::huawei(env).map(|c| c.source);
             vec![secret("credentials", found)]
         }
         _ => vec![Row {
@@ -362,7 +362,7 @@ fn print(format: Format, head: &Head, rows: &[Row]) -> Ended {
         Ok(()) => Ended::Printed,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
         Err(e) => {
-            crate::logging::error(&format!("cannot write the settings: {e}"));
+            crate::report::logging::error(&format!("cannot write the settings: {e}"));
             Ended::NothingSent
         }
     }

@@ -37,15 +37,15 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::cli::{ApplyArgs, Command, GlobalArgs};
-use crate::creds::{Env, ProcessEnv};
+use crate::engine::pace::retry::RetryPolicy;
 use crate::engine::{self, EngineConfig, Pace, Provider, Stop};
-use crate::exit::{self, Ended};
-use crate::journal::{Done, Journal};
-use crate::output::{Evidence, Format, RowTag, Sink, SinkConfig, StepTag};
-use crate::record::Summary;
-use crate::retry::RetryPolicy;
-use crate::rows::{Rows, Vars};
+use crate::report::exit::{self, Ended};
+use crate::report::journal::{Done, Journal};
+use crate::report::output::{Evidence, Format, RowTag, Sink, SinkConfig, StepTag};
+use crate::report::record::Summary;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
+use crate::settings::creds::{Env, ProcessEnv};
+use crate::settings::rows::{Rows, Vars};
 use crate::settings::schema::{RUN_COMMANDS, command_keys, global_keys, suggest};
 use crate::settings::toml_file::{Place, Reading, Table, TomlFile, Val, check_table, describe};
 use crate::settings::{self, CommandLine, Context, Given, Global, Layers, Plan, UsageError};
@@ -362,7 +362,7 @@ trait Ready: Send {
 struct Step<P: Provider> {
     plan: Plan<P>,
     tag: StepTag,
-    rate: crate::rate::Rate,
+    rate: crate::engine::pace::rate::Rate,
     verify: bool,
     policy: RetryPolicy,
     timeout: Duration,
@@ -536,7 +536,7 @@ struct RowSummaryLine<'a> {
 }
 
 fn usage(e: impl std::fmt::Display) -> Ended {
-    crate::logging::error(&e.to_string());
+    crate::report::logging::error(&e.to_string());
     Ended::NothingSent
 }
 
@@ -546,7 +546,7 @@ fn problems(found: Vec<String>) -> Ended {
         return usage(format!("{one} (nothing was sent for any step of the plan)"));
     }
     for p in &found {
-        crate::logging::error(p);
+        crate::report::logging::error(p);
     }
     usage(format!(
         "{} problems in the plan: nothing was sent for any step",
@@ -687,7 +687,7 @@ pub async fn apply(
             if rows.header.contains(&name) {
                 for (i, row) in rows.rows.iter().enumerate() {
                     let value = rows.value(row, &name).unwrap_or_default();
-                    if let Err(why) = crate::rows::check_value(value) {
+                    if let Err(why) = crate::settings::rows::check_value(value) {
                         found.push(format!(
                             "{}:{}: column {name} {why} (the plan uses ${{{name}}}, {}:{line})",
                             rows.path.display(),
@@ -923,14 +923,14 @@ pub async fn apply(
                 step.credentials()
             );
             if shown.insert(line.clone()) {
-                crate::logging::say(&line);
+                crate::report::logging::say(&line);
             }
         }
     }
     let shared = Shared {
         format: global.format,
         quiet: global.quiet,
-        out: LineOut(Arc::new(Mutex::new(crate::output::stdout()))),
+        out: LineOut(Arc::new(Mutex::new(crate::report::output::stdout()))),
         journal,
         done: Arc::new(done),
         permits: Arc::new(Semaphore::new(global.concurrency.max(1))),
@@ -991,7 +991,7 @@ pub async fn apply(
             Err(e) => {
                 // A journal that cannot be shared: the steps already started go on, and this
                 // one is a usage error.
-                crate::logging::error(&e);
+                crate::report::logging::error(&e);
                 ended((r, Ended::NothingSent));
             }
         }
@@ -1023,11 +1023,11 @@ pub async fn apply(
                 .unwrap_or_default(),
             ),
             Format::Text if !global.quiet => {
-                let counts = crate::output::summary_line("", &summary, code);
-                crate::logging::say(&format!(
+                let counts = crate::report::output::summary_line("", &summary, code);
+                crate::report::logging::say(&format!(
                     "row {} ({}),{}",
                     tag.line,
-                    crate::output::escape(&tag.key),
+                    crate::report::output::escape(&tag.key),
                     counts.trim_start_matches(':')
                 ));
             }
@@ -1049,7 +1049,7 @@ pub async fn apply(
         }
         Format::Text if !global.quiet => {
             // `: 4 targets: 3 revoked, 1 skipped; exit 3`
-            let counts = crate::output::summary_line("", &total, code);
+            let counts = crate::report::output::summary_line("", &total, code);
             let rows = match rows.as_ref() {
                 Some(_) => format!(
                     " x {} row{}",
@@ -1058,7 +1058,7 @@ pub async fn apply(
                 ),
                 None => String::new(),
             };
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "plan: {steps} step{}{rows},{}",
                 if steps == 1 { "" } else { "s" },
                 counts.trim_start_matches(':')
@@ -1133,7 +1133,7 @@ impl Sources<'_> {
         global.no_progress = true;
         // The plan's journal is not a step's input (by any path).
         if let (Some(journal), Some(input)) = (&plan_global.journal, &global.input) {
-            crate::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
+            crate::report::journal::refuse_as_input(journal, input).map_err(UsageError::Journal)?;
         }
         global.journal = None;
         let reads_stdin = global.input_is_stdin();
@@ -1172,7 +1172,7 @@ impl Sources<'_> {
             let said = first.to_string();
             let mut all = vec![first];
             all.extend(
-                crate::config::problems(&spec.command, &layers, env)
+                crate::commands::config::problems(&spec.command, &layers, env)
                     .into_iter()
                     .filter(|p| *p != said)
                     .map(UsageError::ConfigFile),

@@ -1,5 +1,5 @@
 //! The manual pages: `revoke(1)` and one `revoke-COMMAND(1)` per command, in roff, made from
-//! the same command line as `--help` ([`crate::help::command`]) and the same list of
+//! the same command line as `--help` ([`crate::cli::help::command`]) and the same list of
 //! environment variables, so the two cannot drift apart.
 //!
 //! `revoke man [COMMAND]` prints one page; `revoke man --dir DIR` writes them all (packagers).
@@ -12,9 +12,9 @@ use std::path::Path;
 use clap::{Arg, ArgAction, Command};
 
 use crate::cli::ManArgs;
-use crate::exit::Ended;
-use crate::formats::Piece;
-use crate::help;
+use crate::cli::help;
+use crate::report::exit::Ended;
+use crate::report::formats::Piece;
 
 /// The exit statuses, as `../shared/CLI.md` lists them.
 pub const EXIT_STATUS: &[(&str, &str)] = &[
@@ -75,7 +75,7 @@ pub fn run(args: &ManArgs, quiet: bool) -> Ended {
         return match write_all(&cmd, dir) {
             Ok(n) => {
                 if !quiet {
-                    crate::logging::say(&format!(
+                    crate::report::logging::say(&format!(
                         "revoke: wrote {n} manual pages to {}",
                         dir.display()
                     ));
@@ -83,7 +83,7 @@ pub fn run(args: &ManArgs, quiet: bool) -> Ended {
                 Ended::Printed
             }
             Err(e) => {
-                crate::logging::error(&e);
+                crate::report::logging::error(&e);
                 Ended::NothingSent
             }
         };
@@ -91,7 +91,7 @@ pub fn run(args: &ManArgs, quiet: bool) -> Ended {
     match page(&cmd, args.command.as_deref()) {
         Ok(roff) => help::print("the manual page", roff),
         Err(e) => {
-            crate::logging::error(&e);
+            crate::report::logging::error(&e);
             Ended::NothingSent
         }
     }
@@ -151,7 +151,7 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
         None => "revoke".to_string(),
     };
     let mut r = Roff::default();
-    let date = crate::version::details()
+    let date = crate::cli::version::details()
         .into_iter()
         .find(|(k, _)| *k == "commit_date")
         .and_then(|(_, v)| v)
@@ -223,7 +223,7 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
 
     options(&mut r, root, sub);
 
-    if let Some((title, pieces)) = name.and_then(crate::formats::section) {
+    if let Some((title, pieces)) = name.and_then(crate::report::formats::section) {
         r.request("SH", &[title]);
         format_section(&mut r, &pieces);
     }
@@ -301,7 +301,7 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
     r.0
 }
 
-/// A file format's section (`crate::formats`), in roff.
+/// A file format's section (`crate::report::formats`), in roff.
 fn format_section(r: &mut Roff, pieces: &[Piece]) {
     for piece in pieces {
         match piece {

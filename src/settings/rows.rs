@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::creds::Env;
+use crate::settings::creds::Env;
 
 /// The largest CSV file read.
 pub const MAX_FILE: u64 = 8 * 1024 * 1024;
@@ -127,7 +127,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if !ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "{:?} is not a variable name: letters, digits and _, not starting with a digit",
-            crate::output::escape(name)
+            crate::report::output::escape(name)
         ));
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! or from their journals, written as a Markdown table, CSV or a self-contained HTML page.
 //!
 //! The input is treated as hostile: it is read through the one line reader of `--input`
-//! ([`crate::input::LineReader`]: UTF-8, at most 64 KiB a line), at most [`MAX_ROWS`] rows are
+//! ([`crate::settings::input::LineReader`]: UTF-8, at most 64 KiB a line), at most [`MAX_ROWS`] rows are
 //! held, every cell is cut to a bound and has its control characters escaped; then each format
 //! escapes for itself (Markdown punctuation, CSV quoting and formula cells, HTML entities).
 //! There is no scrubbing to do: the records hold fingerprints and ids only (the sink scrubbed
@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::exit::{Ended, Exit};
-use crate::input::{LineReader, Source};
-use crate::output::{cut, escape};
-use crate::record::Status;
+use crate::report::exit::{Ended, Exit};
+use crate::report::output::{cut, escape};
+use crate::report::record::Status;
+use crate::settings::input::{LineReader, Source};
 
 /// The most rows one report holds: every row is kept in memory until the header, which
 /// counts them, is written.
@@ -81,22 +81,22 @@ pub struct Collected {
 /// `revoke report`.
 pub fn run(args: &ReportArgs) -> Ended {
     if args.check {
-        return crate::chain::run(&args.files);
+        return crate::report::chain::run(&args.files);
     }
     let evidence = match read(&args.files) {
         Ok(e) => e,
         Err(e) => {
-            crate::logging::error(&e);
+            crate::report::logging::error(&e);
             return Ended::NothingSent;
         }
     };
     let text = render(&evidence, args.format, &now());
     let written = match &args.to {
-        None => crate::help::print("the report", text),
+        None => crate::cli::help::print("the report", text),
         Some(path) => match write_file(path, text.as_bytes()) {
             Ok(()) => Ended::Printed,
             Err(e) => {
-                crate::logging::error(&e);
+                crate::report::logging::error(&e);
                 Ended::NothingSent
             }
         },
@@ -184,13 +184,13 @@ pub fn read(files: &[PathBuf]) -> Result<Collected, String> {
             bad_here += 1;
             if named < MAX_NAMED {
                 named += 1;
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: warning: {}; the line is left out of the report",
                     escape(&problem)
                 ));
             }
             if bad_here == MAX_BAD_PER_FILE {
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: warning: {}: {MAX_BAD_PER_FILE} lines that are not records: the rest of it is not read",
                     escape(evidence.files.last().map(String::as_str).unwrap_or("-"))
                 ));
@@ -199,7 +199,7 @@ pub fn read(files: &[PathBuf]) -> Result<Collected, String> {
         }
     }
     if evidence.bad > named as u64 {
-        crate::logging::say(&format!(
+        crate::report::logging::say(&format!(
             "revoke: warning: {} more lines left out of the report",
             evidence.bad - named as u64
         ));
@@ -733,7 +733,7 @@ mod tests {
         /// Any bytes as a line: no panic, and whatever row comes out is escaped in every format.
         #[test]
         fn any_line_is_read_safely(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            if let Ok(text) = crate::input::decode(&bytes, true) {
+            if let Ok(text) = crate::settings::input::decode(&bytes, true) {
                 let _ = row_of_line(text);
             }
         }
