@@ -785,6 +785,7 @@ impl Provider for Oauth {
 mod tests {
     use super::*;
     use crate::providers::answer;
+    use serde_json::json;
 
     fn issuer(text: &str) -> Issuer {
         Issuer::parse(text).unwrap()
@@ -1009,5 +1010,63 @@ mod tests {
         ));
         let e = read_introspection(answer(401, &[], r#"{"error":"invalid_client"}"#)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Credentials);
+    }
+
+    /// RFC 7009 2.2: 200 (a 204 too), no body or a JSON one.
+    fn documented_success(status: u16, body: &[u8]) -> bool {
+        let body = body.trim_ascii();
+        matches!(status, 200 | 204)
+            && (body.is_empty() || serde_json::from_slice::<Value>(body).is_ok())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// oauth's place in the answers table: every client authentication.
+        #[test]
+        fn any_answer_is_handled_and_scrubbed(
+            sample in crate::providers::answers::samples(vec![
+                "OAUTH_CLIENT_SECRET_1".into(),
+                "prop-oauth-token-0001".into(),
+                "app%20id:OAUTH_CLIENT_SECRET_1".into(),
+            ]),
+            auth in proptest::sample::select(vec![ClientAuth::None, ClientAuth::Post, ClientAuth::Basic]),
+        ) {
+            crate::providers::answers::check(
+                &oauth(Some(auth), Some("OAUTH_CLIENT_SECRET_1")),
+                &job("prop-oauth-token-0001"),
+                &["OAUTH_CLIENT_SECRET_1"],
+                documented_success,
+                sample,
+            )?;
+        }
+
+        /// Any bytes as a metadata document: never a panic, never used unless its issuer is
+        /// the one asked for, and every reason one bounded line.
+        #[test]
+        fn any_metadata_is_read_safely(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            issuer_said in proptest::prelude::prop_oneof![
+                proptest::strategy::Just("https://as.example.com".to_string()),
+                "[ -~\u{1b}\n]{0,40}",
+            ],
+            endpoint in "(https|http)://[a-z.]{1,12}(:[0-9]{1,5})?/[ -~]{0,20}",
+        ) {
+            let iss = issuer("https://as.example.com");
+            let from = Url::parse("https://as.example.com/.well-known/oauth-authorization-server").unwrap();
+            let raw = answer(200, &[], "");
+            let mut bytes = RawResponse { body, ..raw };
+            let _ = read_metadata(&iss, &from, &bytes);
+            let doc = json!({"issuer": issuer_said, "revocation_endpoint": endpoint});
+            bytes.body = doc.to_string().into_bytes();
+            match read_metadata(&iss, &from, &bytes) {
+                Ok(m) => {
+                    proptest::prop_assert_eq!(issuer_said.as_str(), "https://as.example.com");
+                    proptest::prop_assert_eq!(m.revocation.scheme(), "https");
+                }
+                // The server's words are quoted (escaped) and cut: one line, bounded.
+                Err(why) => proptest::prop_assert!(!why.contains('\n') && why.len() < 600, "{why}"),
+            }
+        }
     }
 }
