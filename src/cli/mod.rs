@@ -817,8 +817,8 @@ pub struct OauthArgs {
     #[arg(long, value_name = "URL", conflicts_with = "revocation_endpoint")]
     pub issuer: Option<String>,
 
-    /// The RFC 7009 revocation endpoint itself: no discovery. (Without it or --issuer,
-    /// --endpoint is taken as the revocation endpoint.)
+    /// The RFC 7009 revocation endpoint itself: no discovery. Without it or --issuer,
+    /// --endpoint is taken as the revocation endpoint
     #[arg(long, value_name = "URL")]
     pub revocation_endpoint: Option<String>,
 

@@ -741,9 +741,14 @@ impl Provider for Oauth {
                 introspection: Some(_),
                 ..
             }) => Verification::PerTarget,
-            Some(_) => Verification::Unavailable(
-                "no introspection endpoint: the metadata names none, and no --introspection-endpoint was given",
-            ),
+            Some(_) => match self.config.revocation {
+                Revocation::Discover(_) => Verification::Unavailable(
+                    "no introspection endpoint: the issuer's metadata names none; pass --introspection-endpoint URL",
+                ),
+                Revocation::At(_) => Verification::Unavailable(
+                    "no introspection endpoint: pass --introspection-endpoint URL, or --issuer for its metadata's",
+                ),
+            },
             None if self.config.introspection.is_some() => Verification::PerTarget,
             None => Verification::Unavailable(
                 "the introspection endpoint is discovered when the run starts",
