@@ -734,3 +734,56 @@ async fn a_plan_step_revokes_at_an_issuer() {
     assert_eq!(r["provider"], "oauth");
     assert_eq!(r["status"], "revoked");
 }
+
+/// A metadata answer that never ends (chunked, forever): read up to the bound and no further,
+/// not retried, nothing else sent.
+#[tokio::test]
+async fn an_endless_document_is_read_no_further_than_the_bound() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+                // Until the client hangs up.
+                while stream.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    let started = std::time::Instant::now();
+    let run = by_issuer(&issuer)
+        .args(["--timeout", "20", "--input", "-"])
+        .stdin("tok-1\n")
+        .run()
+        .await;
+    run.assert_code(1);
+    let r = &run.records()[0];
+    assert_eq!(r["error"]["code"], "DiscoveryFailed");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not read further"),
+        "{r}"
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "not retried, and not the OpenID document either"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}
