@@ -21,15 +21,12 @@ pub mod settings;
 pub mod sign;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use crate::cli::Command;
-use crate::engine::{EngineConfig, Provider};
 use crate::report::exit::Ended;
-use crate::report::output::{Sink, SinkConfig};
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::creds::ProcessEnv;
-use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
+use crate::settings::{CommandLine, Context, Global, Layers, UsageError};
 
 pub fn main() -> ExitCode {
     report::output::guard_standard_descriptors();
@@ -118,16 +115,10 @@ pub async fn run(line: CommandLine) -> Ended {
         layers: &layers,
         env: &ProcessEnv,
         args_visible: true,
+        step_targets: Vec::new(),
     };
     match cli.command {
-        Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,
-        Command::Smh(args) => execute(settings::smh::resolve(args, &cx), &cx).await,
-        Command::Cloudbase(args) => execute(settings::cloudbase::resolve(args, &cx), &cx).await,
-        Command::Ciam(args) => execute(settings::ciam::resolve(args, &cx), &cx).await,
-        Command::Oauth(args) => execute(settings::oauth::resolve(args, &cx), &cx).await,
-        Command::IdentityStore(args) => {
-            execute(settings::identity_store::resolve(args, &cx), &cx).await
-        }
+        Command::Run(command) => commands::run::alone(command, &cx).await,
         // Handled above, or before the runtime starts.
         Command::Config(_)
         | Command::Apply(_)
@@ -142,68 +133,4 @@ pub async fn run(line: CommandLine) -> Ended {
 fn usage(e: UsageError) -> Ended {
     report::logging::error(&e.to_string());
     Ended::NothingSent
-}
-
-/// Runs a resolved plan through the engine and the output sink.
-async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_>) -> Ended {
-    let plan = match plan {
-        Ok(plan) => plan,
-        Err(e) => return usage(e),
-    };
-    let global = &cx.global;
-    // Before the first request of any kind (identity-store's listing included).
-    let stop = engine::signals::listen(global.quiet);
-    if global.dry_run && !global.quiet {
-        report::logging::say(&format!(
-            "revoke: dry run: nothing will be sent; credentials from {}; secrets are shown as ***",
-            plan.credentials_source
-        ));
-    }
-    let sink = Sink::start(SinkConfig {
-        format: global.format,
-        quiet: global.quiet,
-        progress: global.progress(plan.count),
-        journal: plan.journal,
-        missing_ok: plan.missing_ok,
-        provider: plan.provider.name(),
-        step: None,
-        verify: global.verify && !global.dry_run,
-        evidence: global.evidence.clone(),
-    });
-    let cfg = EngineConfig {
-        concurrency: global.concurrency,
-        rate: global.rate_for(plan.default_rate),
-        policy: global.policy,
-        timeout: global.timeout,
-        dry_run: global.dry_run,
-        drain_on_stop: plan.drainable,
-        verify: global.verify,
-        resume_within: global.resume_within,
-        permits: None,
-        pace: None,
-    };
-    let mut flags = engine::run(
-        plan.provider,
-        plan.transport,
-        plan.jobs,
-        cfg,
-        Arc::new(plan.done),
-        sink.handle(),
-        stop,
-    )
-    .await;
-    flags.require_targets = global.require_targets;
-    let end = sink.finish(flags).await.end;
-    say_if_no_target(&end, &plan.targets_from, "");
-    Ended::Ran(end)
-}
-
-/// `--require-targets`: a run that found no target says where they were to come from (its
-/// exit code is 1, by [`report::exit::status`]). `prefix` names a plan's step.
-pub(crate) fn say_if_no_target(end: &report::exit::RunEnd, from: &str, prefix: &str) {
-    if end.flags.require_targets && end.summary.total == 0 && !end.flags.interrupted {
-        report::logging::error(&format!(
-            "{prefix}--require-targets: no target came from {from}"
-        ));
-    }
 }

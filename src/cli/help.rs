@@ -17,122 +17,41 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Command, CommandFactory};
 
 use crate::cli::Cli;
+use crate::providers::EnvVar;
 use crate::report::exit::Ended;
+use crate::settings::RunCommand;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
 pub const PRINTING_COMMANDS: &[&str] = &["completions", "man", "report", "version", "help"];
 
-/// An environment variable revoke reads (besides the options' own `env`, which clap knows).
-pub struct EnvVar {
-    /// The variables, read together.
-    pub names: &'static [&'static str],
-    /// The commands that read it; empty: every command that sends.
-    pub commands: &'static [&'static str],
-    pub meaning: &'static str,
-}
-
-const TENCENT: &[&str] = &["bi-embed"];
-const HUAWEI: &[&str] = &["identity-store"];
-const EVERY: &[&str] = &[];
-
-/// Every environment variable revoke reads, other than the options' own.
+/// The environment variables every command that sends reads, other than the options' own;
+/// each run command's own are in its descriptor (`providers::Descriptor::env`).
 pub const ENVIRONMENT: &[EnvVar] = &[
     EnvVar {
-        names: &["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"],
-        commands: TENCENT,
-        meaning: "Tencent Cloud API key pair; when unset, tccli's profile file is read",
-    },
-    EnvVar {
-        names: &["TENCENTCLOUD_TOKEN"],
-        commands: TENCENT,
-        meaning: "the session token of a temporary key pair",
-    },
-    EnvVar {
-        names: &["TCCLI_PROFILE"],
-        commands: TENCENT,
-        meaning: "the tccli profile to read when no --profile is given (default: default)",
-    },
-    EnvVar {
-        names: &["SMH_LIBRARY_SECRET"],
-        commands: &["smh"],
-        meaning: "the library secret, unless --library-secret-file is given",
-    },
-    EnvVar {
-        names: &["CIAM_CLIENT_SECRET"],
-        commands: &["ciam"],
-        meaning: "the client secret, unless --client-secret-file is given",
-    },
-    EnvVar {
-        names: &["OAUTH2_CLIENT_SECRET"],
-        commands: &["oauth"],
-        meaning: "the client secret, unless --client-secret-file is given",
-    },
-    EnvVar {
-        names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
-        commands: HUAWEI,
-        meaning: "Huawei Cloud access key pair; when unset, the credentials file is read",
-    },
-    EnvVar {
-        names: &["HUAWEICLOUD_SDK_SECURITY_TOKEN"],
-        commands: HUAWEI,
-        meaning: "the security token of temporary credentials (sent as X-Security-Token)",
-    },
-    EnvVar {
-        names: &["HUAWEICLOUD_SDK_PROJECT_ID"],
-        commands: HUAWEI,
-        meaning: "the project id sent as X-Project-Id, unless --project-id is given",
-    },
-    EnvVar {
-        names: &["HUAWEICLOUD_SDK_CREDENTIALS_FILE"],
-        commands: HUAWEI,
-        meaning: "the Huawei SDK credentials file (default: ~/.huaweicloud/credentials)",
-    },
-    EnvVar {
-        names: &["REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        commands: &["smh", "ciam", "oauth"],
-        meaning: "set to 1 to accept a --*-secret-file that other users can read",
-    },
-    EnvVar {
-        names: &["REVOKE_SECRET_COMMAND_TIMEOUT"],
-        commands: &["smh", "ciam", "oauth"],
-        meaning: "seconds a *-command may run before it is killed (default 30)",
-    },
-    EnvVar {
-        names: &["HOME"],
-        commands: &["bi-embed", "identity-store"],
-        meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",
-    },
-    EnvVar {
         names: &["USER", "LOGNAME"],
-        commands: EVERY,
         meaning: "the login name, the default --actor when neither --actor, REVOKE_ACTOR nor \
                   the config file gives one (USER first; else the user id's name in /etc/passwd)",
     },
     EnvVar {
         names: &["XDG_CONFIG_HOME"],
-        commands: EVERY,
         meaning: "where the configuration file revoke/config.toml is looked for \
                   (default: ~/.config)",
     },
     EnvVar {
         names: &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"],
-        commands: EVERY,
         meaning: "proxies, as curl reads them (lowercase names too)",
     },
     EnvVar {
         names: &["SSL_CERT_FILE", "SSL_CERT_DIR"],
-        commands: EVERY,
         meaning: "trust the CA certificates (PEM) in this file or these directories \
                   instead of the system's",
     },
     EnvVar {
         names: &["TMPDIR"],
-        commands: EVERY,
         meaning: "where a journal longer than 262,144 lines is indexed (default: /tmp)",
     },
     EnvVar {
         names: &["RUST_LOG"],
-        commands: EVERY,
         meaning: "log filter replacing the -v mapping (as in revoke=debug)",
     },
 ];
@@ -205,13 +124,21 @@ pub fn environment(root: &Command, name: Option<&str>) -> Vec<(String, String)> 
     if printing {
         return vars;
     }
+    // Each run command's own (those several read once), then every command's.
+    let mut own: Vec<&EnvVar> = Vec::new();
+    for d in RunCommand::ALL
+        .iter()
+        .filter(|d| name.is_none_or(|n| n == d.name))
+    {
+        for v in d.env {
+            if !own.contains(&v) {
+                own.push(v);
+            }
+        }
+    }
     vars.extend(
-        ENVIRONMENT
-            .iter()
-            .filter(|v| match name {
-                None => true,
-                Some(n) => v.commands.is_empty() || v.commands.contains(&n),
-            })
+        own.into_iter()
+            .chain(ENVIRONMENT)
             .map(|v| (v.names.join(", "), v.meaning.to_string())),
     );
     vars

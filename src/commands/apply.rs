@@ -27,28 +27,24 @@
 //! one, and the plan with one of its own; the exit code is the most serious of the steps'.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::cli::{ApplyArgs, Command, GlobalArgs};
-use crate::engine::pace::retry::RetryPolicy;
-use crate::engine::{self, EngineConfig, Pace, Provider, Stop};
+use super::run::{self, LineOut, Shared, Step, usage};
+use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::engine::{self, Stop};
 use crate::report::exit::{self, Ended};
 use crate::report::journal::{Done, Journal};
-use crate::report::output::{Evidence, Format, RowTag, Sink, SinkConfig, StepTag};
+use crate::report::output::{Format, RowTag, StepTag};
 use crate::report::record::Summary;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::creds::{Env, ProcessEnv};
 use crate::settings::rows::{Rows, Vars};
-use crate::settings::schema::{RUN_COMMANDS, command_keys, global_keys, suggest};
+use crate::settings::schema::{command_keys, global_keys, suggest};
 use crate::settings::toml_file::{Place, Reading, Table, TomlFile, Val, check_table, describe};
-use crate::settings::{self, CommandLine, Context, Given, Global, Layers, Plan, UsageError};
+use crate::settings::{self, Context, Given, Global, Layers, RunCommand, UsageError};
 
 /// The keys of a step that are not options of its command.
 const STEP_KEYS: [&str; 4] = ["command", "context", "name", "targets"];
@@ -260,12 +256,12 @@ fn step(
             span,
             format!(
                 "{title}: no command: add command = \"...\", one of {}",
-                RUN_COMMANDS.join(", ")
+                RunCommand::listed()
             ),
         ));
     };
     let Some(keys) = command_keys(&command) else {
-        let hint = suggest(&command, RUN_COMMANDS)
+        let hint = suggest(&command, RunCommand::names())
             .map(|s| format!(" (did you mean {s}?)"))
             .unwrap_or_default();
         return Err(file.error(
@@ -273,7 +269,7 @@ fn step(
             "command",
             format!(
                 "{command:?} is not a command a plan runs: one of {}{hint}",
-                RUN_COMMANDS.join(", ")
+                RunCommand::listed()
             ),
         ));
     };
@@ -327,194 +323,6 @@ fn step(
 /// The most steps of a plan that run at the same time (fewer when `--concurrency` is lower).
 pub const MAX_STEPS_AT_ONCE: usize = 16;
 
-/// What every step of a running plan shares.
-struct Shared {
-    format: Format,
-    quiet: bool,
-    /// One output stream: whole lines, never a mix of two steps' bytes.
-    out: LineOut,
-    journal: Option<Journal>,
-    done: Arc<Done>,
-    /// The run's `--concurrency`, across all steps.
-    permits: Arc<Semaphore>,
-    concurrency: usize,
-    /// The rate limits, one per endpoint and credentials ([`Ready::pace_key`]): the steps
-    /// and rows that send to the same place share one.
-    paces: Mutex<HashMap<String, Pace>>,
-}
-
-/// A step, resolved: ready to run, nothing sent.
-trait Ready: Send {
-    /// Which credential source the step uses (its name, never its value).
-    fn credentials(&self) -> &str;
-    fn tag(&self) -> &StepTag;
-    /// Where the step sends, and as whom: the provider, its endpoint and the credentials'
-    /// source (never their value). Steps with the same key share one rate limit.
-    fn pace_key(&self) -> String;
-    /// Runs the step to its end.
-    fn run(
-        self: Box<Self>,
-        shared: &Shared,
-        stop: Arc<Stop>,
-    ) -> Result<Pin<Box<dyn Future<Output = Ended> + Send>>, String>;
-}
-
-struct Step<P: Provider> {
-    plan: Plan<P>,
-    tag: StepTag,
-    rate: crate::engine::pace::rate::Rate,
-    verify: bool,
-    policy: RetryPolicy,
-    timeout: Duration,
-    dry_run: bool,
-    resume_within: Duration,
-    require_targets: bool,
-    evidence: Evidence,
-}
-
-impl<P: Provider> Ready for Step<P> {
-    fn credentials(&self) -> &str {
-        &self.plan.credentials_source
-    }
-
-    fn tag(&self) -> &StepTag {
-        &self.tag
-    }
-
-    fn pace_key(&self) -> String {
-        // Every provider's scope starts with the URL it sends to.
-        let scope = self.plan.provider.scope();
-        let endpoint = scope.lines().next().unwrap_or_default();
-        format!(
-            "{}\n{endpoint}\n{}",
-            self.plan.provider.name(),
-            self.plan.credentials_source
-        )
-    }
-
-    fn run(
-        self: Box<Self>,
-        shared: &Shared,
-        stop: Arc<Stop>,
-    ) -> Result<Pin<Box<dyn Future<Output = Ended> + Send>>, String> {
-        let self_key = self.pace_key();
-        let Step {
-            plan,
-            tag,
-            rate,
-            verify,
-            policy,
-            timeout,
-            dry_run,
-            resume_within,
-            require_targets,
-            evidence,
-        } = *self;
-        let tag_step = tag.step;
-        let pace = shared
-            .paces
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(self_key)
-            .or_insert_with(|| Pace::new(rate))
-            .clone();
-        let journal = shared.journal.as_ref().map(Journal::share).transpose()?;
-        let sink = Sink::start_with_writer(
-            SinkConfig {
-                format: shared.format,
-                quiet: shared.quiet,
-                // One bar per step would fight over the terminal's last line.
-                progress: None,
-                journal,
-                missing_ok: plan.missing_ok,
-                provider: plan.provider.name(),
-                step: Some(tag),
-                verify: verify && !dry_run,
-                evidence,
-            },
-            Box::new(shared.out.writer()),
-        );
-        let cfg = EngineConfig {
-            concurrency: shared.concurrency,
-            rate,
-            policy,
-            timeout,
-            dry_run,
-            drain_on_stop: plan.drainable,
-            permits: Some(shared.permits.clone()),
-            pace: Some(pace),
-            verify,
-            resume_within,
-        };
-        let done = shared.done.clone();
-        let targets_from = plan.targets_from.clone();
-        Ok(Box::pin(async move {
-            let mut flags = engine::run(
-                plan.provider,
-                plan.transport,
-                plan.jobs,
-                cfg,
-                done,
-                sink.handle(),
-                stop,
-            )
-            .await;
-            flags.require_targets = require_targets;
-            let end = sink.finish(flags).await.end;
-            let step = format!("step {}: ", tag_step + 1);
-            crate::say_if_no_target(&end, &targets_from, &step);
-            Ended::Ran(end)
-        }))
-    }
-}
-
-/// Standard output shared by the steps: each step's sink writes whole lines into it.
-#[derive(Clone)]
-struct LineOut(Arc<Mutex<Box<dyn Write + Send>>>);
-
-impl LineOut {
-    fn writer(&self) -> StepOut {
-        StepOut {
-            shared: self.clone(),
-            pending: Vec::new(),
-        }
-    }
-
-    fn write_line(&self, line: &str) -> std::io::Result<()> {
-        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        out.write_all(line.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.flush()
-    }
-}
-
-/// One step's view of [`LineOut`]: bytes are passed on a whole line at a time.
-struct StepOut {
-    shared: LineOut,
-    pending: Vec<u8>,
-}
-
-impl Write for StepOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        if let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') {
-            let rest = self.pending.split_off(last + 1);
-            let lines = std::mem::replace(&mut self.pending, rest);
-            let mut out = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
-            out.write_all(&lines)?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.shared
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .flush()
-    }
-}
-
 /// The plan's last NDJSON line: `{"summary":{..},"steps":N,"exit_code":..}`, with `"rows":N`
 /// after `steps` in a run over rows.
 #[derive(serde::Serialize)]
@@ -533,11 +341,6 @@ struct RowSummaryLine<'a> {
     row: &'a RowTag,
     summary: Summary,
     exit_code: u8,
-}
-
-fn usage(e: impl std::fmt::Display) -> Ended {
-    crate::report::logging::error(&e.to_string());
-    Ended::NothingSent
 }
 
 /// The problems found in a plan: one line each, then how many; nothing was sent.
@@ -639,13 +442,10 @@ fn columns_in(text: &str, from: usize, to: usize, rows: &Rows) -> Vec<String> {
 /// run starts.
 pub const MAX_EXPANDED_ROWS: usize = 64 << 20;
 
-/// The commands whose targets are secrets (tokens), not ids.
-const SECRET_TARGETS: [&str; 3] = ["ciam", "cloudbase", "oauth"];
-
 /// One row of the run (or the only one, without `--each`), resolved.
 struct RowRun {
     tag: Option<RowTag>,
-    steps: Vec<Box<dyn Ready>>,
+    steps: Vec<Step>,
 }
 
 /// Runs the plan `args.plan`, once, or once per row of `--each`.
@@ -781,10 +581,10 @@ pub async fn apply(
         // A first column that is the row's token (a step's target that is a secret) is shown
         // as tokens are: by its fingerprint.
         if let Some(t) = tag.as_mut()
-            && plan
-                .steps
-                .iter()
-                .any(|s| SECRET_TARGETS.contains(&s.command.as_str()) && s.targets.contains(&t.key))
+            && plan.steps.iter().any(|s| {
+                RunCommand::named(&s.command).is_some_and(|d| d.secret_targets)
+                    && s.targets.contains(&t.key)
+            })
         {
             t.key = crate::secret::fingerprint(&t.key);
         }
@@ -822,7 +622,7 @@ pub async fn apply(
         let Some(plan_global) = &run_global else {
             continue;
         };
-        let mut steps: Vec<Box<dyn Ready>> = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
         for (n, spec) in plan.steps.iter().enumerate() {
             let index = spec.index;
             let label = spec.label(index);
@@ -919,7 +719,7 @@ pub async fn apply(
         for step in runs.iter().flat_map(|r| &r.steps) {
             let line = format!(
                 "revoke: dry run: nothing will be sent; step {}: credentials from {}; secrets are shown as ***",
-                step.tag().step + 1,
+                step.tag().map_or(0, |t| t.step) + 1,
                 step.credentials()
             );
             if shown.insert(line.clone()) {
@@ -937,7 +737,7 @@ pub async fn apply(
         concurrency: global.concurrency,
         paces: Mutex::new(HashMap::new()),
     };
-    let units: Vec<(usize, Box<dyn Ready>)> = runs
+    let units: Vec<(usize, Step)> = runs
         .iter_mut()
         .enumerate()
         .flat_map(|(r, run)| {
@@ -981,7 +781,7 @@ pub async fn apply(
                 ended(end.unwrap_or((r, Ended::NothingSent)));
             }
         }
-        match step.run(&shared, stop) {
+        match step.start(run::Place::InPlan(&shared), stop) {
             // A dry run sends nothing and takes no time: its steps are shown one after the
             // other, in the plan's order.
             Ok(fut) if global.dry_run => ended((r, fut.await)),
@@ -1109,7 +909,7 @@ struct Sources<'a> {
 impl Sources<'_> {
     /// Resolves one step into its command's settings, as a command line would be; also says
     /// whether it reads its targets from stdin.
-    fn resolve(&self, index: usize, spec: &StepSpec) -> Result<(Box<dyn Ready>, bool), UsageError> {
+    fn resolve(&self, index: usize, spec: &StepSpec) -> Result<(Step, bool), UsageError> {
         let Sources {
             g,
             given,
@@ -1142,30 +942,21 @@ impl Sources<'_> {
             layers: &layers,
             env,
             args_visible: false,
+            step_targets: spec.targets.clone(),
         };
-        let mut argv = vec!["revoke".to_string(), spec.command.clone(), "--".to_string()];
-        argv.extend(spec.targets.iter().cloned());
-        let line = CommandLine::parse_from(argv).map_err(|e| {
-            UsageError::ConfigFile(format!("its targets cannot be used: {}", e.kind()))
-        })?;
+        let Some(command) = RunCommand::blank(&spec.command) else {
+            // Steps are checked to name run commands when the plan is read.
+            return Err(UsageError::ConfigFile(format!(
+                "no command {:?}",
+                spec.command
+            )));
+        };
         let tag = StepTag {
             step: index,
             name: spec.name.clone(),
             row: row.clone(),
         };
-        let resolved = (|| -> Result<Box<dyn Ready>, UsageError> {
-            Ok(match line.cli.command {
-                Command::BiEmbed(a) => ready(settings::bi_embed::resolve(a, &cx)?, &cx, tag),
-                Command::Smh(a) => ready(settings::smh::resolve(a, &cx)?, &cx, tag),
-                Command::Cloudbase(a) => ready(settings::cloudbase::resolve(a, &cx)?, &cx, tag),
-                Command::Ciam(a) => ready(settings::ciam::resolve(a, &cx)?, &cx, tag),
-                Command::Oauth(a) => ready(settings::oauth::resolve(a, &cx)?, &cx, tag),
-                Command::IdentityStore(a) => {
-                    ready(settings::identity_store::resolve(a, &cx)?, &cx, tag)
-                }
-                _ => unreachable!("a plan's steps are checked to be run commands"),
-            })
-        })();
+        let resolved = Step::resolve(command, &cx, Some(tag));
         // A command's settings stop at their first problem; the others that can be known
         // without running anything (`revoke config`'s checks) are listed with it.
         resolved.map(|r| (r, reads_stdin)).map_err(|first| {
@@ -1183,22 +974,6 @@ impl Sources<'_> {
             }
         })
     }
-}
-
-fn ready<P: Provider>(plan: Plan<P>, cx: &Context, tag: StepTag) -> Box<dyn Ready> {
-    let g = &cx.global;
-    Box::new(Step {
-        rate: g.rate_for(plan.default_rate),
-        verify: g.verify,
-        policy: g.policy,
-        timeout: g.timeout,
-        dry_run: g.dry_run,
-        resume_within: g.resume_within,
-        require_targets: g.require_targets,
-        evidence: g.evidence.clone(),
-        plan,
-        tag,
-    })
 }
 
 /// `message` with each of a row's cell values replaced by its column's `${NAME}`, longest

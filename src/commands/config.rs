@@ -11,13 +11,14 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::{ConfigArgs, GlobalArgs};
+use crate::providers::{Credentials, Required};
 use crate::report::exit::Ended;
 use crate::report::output::{Format, escape};
 use crate::secret::{MASK, Redactor};
 use crate::settings::config_file::{self, ConfigFile, DEFAULT_CONTEXT, Scoped};
 use crate::settings::creds::{Env, ProcessEnv};
 use crate::settings::schema::{self, Key};
-use crate::settings::{Given, Global, Layers, NoConfig, Origin, UsageError, secrets};
+use crate::settings::{Given, Global, Layers, NoConfig, Origin, RunCommand, UsageError, secrets};
 
 /// One row of the table.
 struct Row {
@@ -54,74 +55,28 @@ pub fn show(args: &ConfigArgs, g: &GlobalArgs, given: &Given, file: Option<&Conf
     }
 }
 
-/// What a run of each command cannot do without, as its settings check it: options one of
-/// which must be set, and the error the run gives when none is.
-type Required = (&'static [&'static str], fn(&str) -> UsageError);
-
-fn missing(flag: &'static str, value: &'static str) -> impl Fn(&str) -> UsageError {
-    move |command| UsageError::Missing {
-        flag,
-        value,
-        key: flag.trim_start_matches('-'),
-        command: command.to_string(),
-    }
-}
-
-fn required_of(command: &str) -> Vec<Required> {
-    match command {
-        "bi-embed" => vec![
-            (&["project-id"], |c| missing("--project-id", "ID")(c)),
-            (&["user-corp-id"], |c| missing("--user-corp-id", "ID")(c)),
-            (&["scope"], |c| missing("--scope", "panel|page")(c)),
-        ],
-        "smh" => vec![(&["library-id"], |c| missing("--library-id", "ID")(c))],
-        "cloudbase" => vec![(&["env-id", "endpoint"], |_| {
-            UsageError::NoEndpoint(format!(
-                "--env-id is required (it names the host https://ENV.{}), unless --endpoint is given",
-                crate::providers::cloudbase::GATEWAY_DOMAIN
-            ))
-        })],
-        "ciam" => vec![
-            (&["domain", "endpoint"], |_| {
-                UsageError::NoEndpoint(
-                    "ciam needs --domain HOST (the user directory's domain) or --endpoint URL"
-                        .into(),
-                )
-            }),
-            (&["client-id"], |c| missing("--client-id", "ID")(c)),
-        ],
-        "oauth" => vec![
-            (&["issuer", "revocation-endpoint", "endpoint"], |_| {
-                UsageError::NoEndpoint(
-                    "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
-                )
-            }),
-            (&["client-id"], |c| missing("--client-id", "ID")(c)),
-        ],
-        "identity-store" => vec![
-            (&["region", "endpoint"], |_| {
-                UsageError::NoEndpoint(
-                    "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL".into(),
-                )
-            }),
-            (&["identity-store-id"], |c| {
-                missing("--identity-store-id", "ID")(c)
-            }),
-            (&["tenant-id"], |c| missing("--tenant-id", "ID")(c)),
-        ],
-        _ => Vec::new(),
-    }
-}
-
-/// The required options of `command` that no layer sets, as the run would say.
+/// The required options of `command` that no layer sets, as the run would say (its
+/// descriptor's [`Required`]).
 fn unset_required(command: &str, layers: &Layers) -> Vec<String> {
-    required_of(command)
-        .into_iter()
-        .filter(|(keys, _)| {
-            keys.iter()
-                .all(|k| layers.show(&k.replace('-', "_")).is_none())
+    let set = |key: &str| layers.show(&key.replace('-', "_")).is_some();
+    let required = RunCommand::named(command).map_or(&[][..], |d| d.required);
+    required
+        .iter()
+        .filter_map(|r| match *r {
+            Required::Flag { flag, value } if !set(flag.trim_start_matches('-')) => {
+                Some(UsageError::Missing {
+                    flag,
+                    value,
+                    key: flag.trim_start_matches('-'),
+                    command: command.to_string(),
+                })
+            }
+            Required::OneOf { keys, message } if !keys.iter().any(|k| set(k)) => {
+                Some(UsageError::NoEndpoint(message.to_string()))
+            }
+            _ => None,
         })
-        .map(|(_, problem)| problem(command).to_string())
+        .map(|e| e.to_string())
         .collect()
 }
 
@@ -263,12 +218,11 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
     let mut problems = Vec::new();
     if let Some(keys) = schema::secret_of(command) {
         match secrets::locate(layers, env, &keys, None) {
-            // oauth: a public client needs none (with --client-auth none, or chosen from the
-            // server's metadata when no secret is found).
-            None if command == "oauth"
-                && !layers
-                    .show("client_auth")
-                    .is_some_and(|(a, _)| a == "post" || a == "basic") => {}
+            // A public client needs none.
+            None if matches!(
+                RunCommand::named(command).map(|d| d.credentials),
+                Some(Credentials::SecretOrPublic(_))
+            ) => {}
             None => problems.push(secrets::not_found(&keys).to_string()),
             Some(secrets::Source::File(f)) if f.text != "-" => {
                 if let Err(why) = crate::settings::creds::read_secret_file(
@@ -294,7 +248,10 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
         }
     }
     // Tencent's and Huawei's credentials: none found is what the run says too.
-    if schema::secret_of(command).is_none() && command != "cloudbase" {
+    if matches!(
+        RunCommand::named(command).map(|d| d.credentials),
+        Some(Credentials::Tencent | Credentials::Huawei)
+    ) {
         problems.extend(
             rows.iter()
                 .filter(|r| r.value.is_none())
@@ -331,13 +288,13 @@ fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
             });
         return vec![secret(keys.what, found)];
     }
-    match command {
-        "bi-embed" => {
+    match RunCommand::named(command).map(|d| d.credentials) {
+        Some(Credentials::Tencent) => {
             let profile = layers.show("profile").map(|(p, _)| p);
             let found = crate::settings::creds::tencent(profile.as_deref(), env).map(|c| c.source);
             vec![secret("credentials", found)]
         }
-        "identity-store" => {
+        Some(Credentials::Huawei) => {
             let found = crate::settings::creds::huawei(env).map(|c| c.source);
             vec![secret("credentials", found)]
         }

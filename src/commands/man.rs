@@ -15,6 +15,7 @@ use crate::cli::ManArgs;
 use crate::cli::help;
 use crate::report::exit::Ended;
 use crate::report::formats::Piece;
+use crate::settings::RunCommand;
 
 /// The exit statuses, as `../shared/CLI.md` lists them.
 pub const EXIT_STATUS: &[(&str, &str)] = &[
@@ -43,30 +44,14 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The files revoke reads: (path, the commands that read it (empty: all), what it is).
-pub const FILES: &[(&str, &[&str], &str)] = &[
-    (
-        "$XDG_CONFIG_HOME/revoke/config.toml",
-        &[],
-        "The configuration file (~/.config/revoke/config.toml when XDG_CONFIG_HOME is unset): \
-         defaults for the options, and named contexts per command. Its format (tables, keys, \
-         contexts, secret sources) is in revoke-config(1), section CONFIGURATION FILE.",
-    ),
-    (
-        "~/.tccli/<profile>.credential",
-        &["bi-embed"],
-        "tccli's credentials (JSON: secretId, secretKey, optional token), read by bi-embed \
-         when TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are unset. The profile is \
-         --profile, else TCCLI_PROFILE, else default.",
-    ),
-    (
-        "~/.huaweicloud/credentials",
-        &["identity-store"],
-        "The Huawei Cloud SDK credentials file (INI, section [basic]: ak, sk, security_token, \
-         project_id), read by identity-store when HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK \
-         are unset; HUAWEICLOUD_SDK_CREDENTIALS_FILE names another file.",
-    ),
-];
+/// The files every command reads; each run command's own are in its descriptor
+/// (`providers::Descriptor::files`).
+pub const FILES: &[(&str, &str)] = &[(
+    "$XDG_CONFIG_HOME/revoke/config.toml",
+    "The configuration file (~/.config/revoke/config.toml when XDG_CONFIG_HOME is unset): \
+     defaults for the options, and named contexts per command. Its format (tables, keys, \
+     contexts, secret sources) is in revoke-config(1), section CONFIGURATION FILE.",
+)];
 
 /// `revoke man [COMMAND] [--dir DIR]`; `quiet`: no note of what was written.
 pub fn run(args: &ManArgs, quiet: bool) -> Ended {
@@ -239,19 +224,18 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
         }
     }
 
-    let files: Vec<_> = FILES
+    let printing = name.is_some_and(|n| help::PRINTING_COMMANDS.contains(&n));
+    let own = RunCommand::ALL
         .iter()
-        .filter(|(_, commands, _)| match name {
-            None => true,
-            Some(n) => {
-                !help::PRINTING_COMMANDS.contains(&n)
-                    && (commands.is_empty() || commands.contains(&n))
-            }
-        })
-        .collect();
+        .filter(|d| name.is_none_or(|n| n == d.name))
+        .flat_map(|d| d.files);
+    let files: Vec<_> = match printing {
+        true => Vec::new(),
+        false => FILES.iter().chain(own).collect(),
+    };
     if !files.is_empty() {
         r.request("SH", &["FILES"]);
-        for (path, _, what) in files {
+        for (path, what) in files {
             r.request("TP", &[]);
             r.line(&format!("\\fI{}\\fR", escape(path)));
             r.text(what);

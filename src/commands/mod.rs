@@ -3,3 +3,4 @@
 pub mod apply;
 pub mod config;
 pub mod man;
+pub mod run;

@@ -312,6 +312,84 @@ pub struct EngineConfig {
     pub pace: Option<Pace>,
 }
 
+/// A provider's client, its transport and its jobs, with the provider's type erased: what a
+/// resolved command hands the engine. Built by [`Work::new`]; run by [`Work::run`].
+pub struct Work(Box<dyn ErasedWork>);
+
+trait ErasedWork: Send {
+    fn name(&self) -> &'static str;
+    fn scope(&self) -> String;
+    fn run(
+        self: Box<Self>,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = RunFlags> + Send>>;
+}
+
+struct Bound<P: Provider> {
+    provider: Arc<P>,
+    transport: Transport,
+    jobs: Jobs<P::Job>,
+}
+
+impl<P: Provider> ErasedWork for Bound<P> {
+    fn name(&self) -> &'static str {
+        self.provider.name()
+    }
+
+    fn scope(&self) -> String {
+        self.provider.scope()
+    }
+
+    fn run(
+        self: Box<Self>,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = RunFlags> + Send>> {
+        let Bound {
+            provider,
+            transport,
+            jobs,
+        } = *self;
+        Box::pin(run(provider, transport, jobs, cfg, done, sink, stop))
+    }
+}
+
+impl Work {
+    pub fn new<P: Provider>(provider: Arc<P>, transport: Transport, jobs: Jobs<P::Job>) -> Work {
+        Work(Box::new(Bound {
+            provider,
+            transport,
+            jobs,
+        }))
+    }
+
+    /// The provider's name, as in the record's `provider`.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The options that give the jobs their meaning; its first line is the URL sent to.
+    pub fn scope(&self) -> String {
+        self.0.scope()
+    }
+
+    /// Runs every job to its end (see [`run`]).
+    pub async fn run(
+        self,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> RunFlags {
+        self.0.run(cfg, done, sink, stop).await
+    }
+}
+
 /// A rate limit and `--rate auto`'s controller: one per run, or one shared by the runs of a
 /// plan that send to one endpoint with one set of credentials, so that ten rows never send at
 /// ten times the rate the provider allows.

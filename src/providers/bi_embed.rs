@@ -4,6 +4,7 @@
 //! without `PageId`. Errors arrive in HTTP 200 bodies as `Response.Error.Code`; success is a
 //! `Response` without `Error`, whose `Data` the record carries.
 
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,49 @@ use crate::sign::tc3;
 
 use super::{
     Body, Looks, describe, not_the_api, not_the_api_kind, recognise, success, wrong_place,
+};
+
+/// `revoke bi-embed`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "bi-embed",
+    credentials: Credentials::Tencent,
+    env: &[
+        EnvVar {
+            names: &["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"],
+            meaning: "Tencent Cloud API key pair; when unset, tccli's profile file is read",
+        },
+        EnvVar {
+            names: &["TENCENTCLOUD_TOKEN"],
+            meaning: "the session token of a temporary key pair",
+        },
+        EnvVar {
+            names: &["TCCLI_PROFILE"],
+            meaning: "the tccli profile to read when no --profile is given (default: default)",
+        },
+        HOME,
+    ],
+    files: &[(
+        "~/.tccli/<profile>.credential",
+        "tccli's credentials (JSON: secretId, secretKey, optional token), read by bi-embed \
+         when TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are unset. The profile is \
+         --profile, else TCCLI_PROFILE, else default.",
+    )],
+    required: &[
+        Required::Flag {
+            flag: "--project-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--user-corp-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--scope",
+            value: "panel|page",
+        },
+    ],
+    one_of: &[],
+    secret_targets: false,
 };
 
 pub const ACTION: &str = "ClearEmbedToken";

@@ -9,6 +9,7 @@
 //! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
 //! revocation (`crate::engine::verify`).
 
+use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde_json::Value;
@@ -22,6 +23,41 @@ use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::secret::{MASK, Secret};
+
+/// `revoke ciam`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "ciam",
+    credentials: Credentials::Secret(SecretKeys {
+        what: "client secret",
+        env: "CIAM_CLIENT_SECRET",
+        file_id: "client_secret_file",
+        flag: "--client-secret-file",
+        file_key: "client-secret-file",
+        command_key: "client-secret-command",
+        inline_key: "client-secret",
+    }),
+    env: &[
+        EnvVar {
+            names: &["CIAM_CLIENT_SECRET"],
+            meaning: "the client secret, unless --client-secret-file is given",
+        },
+        SECRET_SOURCES_ENV[0],
+        SECRET_SOURCES_ENV[1],
+    ],
+    files: &[],
+    required: &[
+        Required::OneOf {
+            keys: &["domain", "endpoint"],
+            message: "ciam needs --domain HOST (the user directory's domain) or --endpoint URL",
+        },
+        Required::Flag {
+            flag: "--client-id",
+            value: "ID",
+        },
+    ],
+    one_of: &[&["domain", "endpoint"]],
+    secret_targets: true,
+};
 
 /// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
 /// `revocation_endpoint`, so the path is fixed rather than discovered.

@@ -11,6 +11,7 @@
 //! `ACCESS_TOKEN_EXPIRED`, which stop a request before it reaches the auth service). A token the
 //! gateway already calls invalid or expired is reported `already_invalid`.
 
+use crate::providers::{Credentials, Descriptor, Required};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,20 @@ use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
 use crate::report::record::Status;
 use crate::secret::MASK;
+
+/// `revoke cloudbase`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "cloudbase",
+    credentials: Credentials::Tokens,
+    env: &[],
+    files: &[],
+    required: &[Required::OneOf {
+        keys: &["env-id", "endpoint"],
+        message: "--env-id is required (it names the host https://ENV.api.tcloudbasegateway.com), unless --endpoint is given",
+    }],
+    one_of: &[],
+    secret_targets: true,
+};
 
 /// "China regions (ap-shanghai etc.): https://{envId}.api.tcloudbasegateway.com" (HTTP API
 /// overview); the overseas gateway adds `.intl`.

@@ -6,6 +6,7 @@
 //! `--all`, the engine first pages through `ListBearerTokens` (`GET .../bearer-token`, the
 //! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -22,6 +23,53 @@ use crate::report::record::Status;
 use crate::secret::MASK;
 use crate::settings::creds::HuaweiCredentials;
 use crate::sign::huawei;
+
+/// `revoke identity-store`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "identity-store",
+    credentials: Credentials::Huawei,
+    env: &[
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
+            meaning: "Huawei Cloud access key pair; when unset, the credentials file is read",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_SECURITY_TOKEN"],
+            meaning: "the security token of temporary credentials (sent as X-Security-Token)",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_PROJECT_ID"],
+            meaning: "the project id sent as X-Project-Id, unless --project-id is given",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_CREDENTIALS_FILE"],
+            meaning: "the Huawei SDK credentials file (default: ~/.huaweicloud/credentials)",
+        },
+        HOME,
+    ],
+    files: &[(
+        "~/.huaweicloud/credentials",
+        "The Huawei Cloud SDK credentials file (INI, section [basic]: ak, sk, security_token, \
+         project_id), read by identity-store when HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK \
+         are unset; HUAWEICLOUD_SDK_CREDENTIALS_FILE names another file.",
+    )],
+    required: &[
+        Required::OneOf {
+            keys: &["region", "endpoint"],
+            message: "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL",
+        },
+        Required::Flag {
+            flag: "--identity-store-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--tenant-id",
+            value: "ID",
+        },
+    ],
+    one_of: &[],
+    secret_targets: false,
+};
 
 /// The SDK sets `Content-Type: application/json` on these calls even without a body
 /// (`identitycenterstore_client.py`), and signs it.

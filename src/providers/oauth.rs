@@ -26,7 +26,43 @@ use super::{
 use crate::engine::{Outcome, Provider, Setup, Verdict, Verification, exchange};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport};
+use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
 use crate::secret::{MASK, Secret};
+
+/// `revoke oauth`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "oauth",
+    credentials: Credentials::SecretOrPublic(SecretKeys {
+        what: "client secret",
+        env: SECRET_ENV,
+        file_id: "client_secret_file",
+        flag: "--client-secret-file",
+        file_key: "client-secret-file",
+        command_key: "client-secret-command",
+        inline_key: "client-secret",
+    }),
+    env: &[
+        EnvVar {
+            names: &[SECRET_ENV],
+            meaning: "the client secret, unless --client-secret-file is given (not read with --client-auth none)",
+        },
+        SECRET_SOURCES_ENV[0],
+        SECRET_SOURCES_ENV[1],
+    ],
+    files: &[],
+    required: &[
+        Required::OneOf {
+            keys: &["issuer", "revocation-endpoint", "endpoint"],
+            message: "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL",
+        },
+        Required::Flag {
+            flag: "--client-id",
+            value: "ID",
+        },
+    ],
+    one_of: &[&["issuer", "revocation-endpoint"]],
+    secret_targets: true,
+};
 
 /// "Request Content-Type: application/x-www-form-urlencoded" (RFC 7009 2.1, RFC 7662 2.1).
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";

@@ -14,6 +14,7 @@
 //! format; the request id may be `requestId` in the body or an `x-request-id` /
 //! `x-smh-request-id` header).
 
+use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -29,6 +30,35 @@ use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
 use crate::secret::Secret;
 use crate::settings::input::RawTarget;
+
+/// `revoke smh`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "smh",
+    credentials: Credentials::Secret(SecretKeys {
+        what: "library secret",
+        env: "SMH_LIBRARY_SECRET",
+        file_id: "library_secret_file",
+        flag: "--library-secret-file",
+        file_key: "library-secret-file",
+        command_key: "library-secret-command",
+        inline_key: "library-secret",
+    }),
+    env: &[
+        EnvVar {
+            names: &["SMH_LIBRARY_SECRET"],
+            meaning: "the library secret, unless --library-secret-file is given",
+        },
+        SECRET_SOURCES_ENV[0],
+        SECRET_SOURCES_ENV[1],
+    ],
+    files: &[],
+    required: &[Required::Flag {
+        flag: "--library-id",
+        value: "ID",
+    }],
+    one_of: &[],
+    secret_targets: false,
+};
 
 /// The generic business-API host (the official Flutter SDK: tokens are "used to access the
 /// interfaces under https://api.tencentsmh.cn/api/v1"). Per-library hosts go in `--endpoint`.

@@ -4,7 +4,8 @@
 //! points here. The keys each table may hold are listed from [`crate::settings::schema`], that
 //! is from the command line itself, so the page cannot name a key that does not exist.
 
-use crate::settings::schema::{self, Key, Kind, RUN_COMMANDS};
+use crate::settings::RunCommand;
+use crate::settings::schema::{self, Key, Kind};
 
 /// A piece of a manual section, rendered by `manual.rs` into roff.
 #[derive(Debug, Clone)]
@@ -97,7 +98,7 @@ fn plan() -> Vec<Piece> {
             "command",
             &format!(
                 "Required: the command the step runs, one of {}.",
-                RUN_COMMANDS.join(", ")
+                RunCommand::listed()
             ),
         ),
         item("name", "A label for the step in the output (optional)."),
@@ -260,7 +261,7 @@ fn config() -> Vec<Piece> {
         ),
     ];
     out.push(item("[defaults]", &keys(&schema::global_keys())));
-    for command in RUN_COMMANDS {
+    for command in RunCommand::names() {
         let own: Vec<Key> = schema::command_keys(command)
             .unwrap_or_default()
             .into_iter()

@@ -537,7 +537,11 @@ mod tests {
         assert_eq!((r.value, &r.origin), (7, &at), "then the config");
         assert_eq!(at.to_string(), "test.toml:1");
         let t = layers
-            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .value(
+                "timeout",
+                g.timeout,
+                &crate::settings::global::parse_timeout,
+            )
             .unwrap();
         assert_eq!(
             (t.value, t.origin),
@@ -613,14 +617,18 @@ mod tests {
         assert_eq!(layers.command(), "smh");
         let g = &line.cli.global;
         let rate = layers
-            .optional("rate", g.rate, &crate::cli::parse_rate)
+            .optional("rate", g.rate, &crate::settings::global::parse_rate)
             .unwrap();
         assert_eq!(rate.unwrap().origin, Origin::Flag, "apply's flag wins");
         let n = parse::number_in(0, 100);
         let r = layers.value("retries", g.retries, &n).unwrap();
         assert_eq!(r.value, 1, "the step's key beats the config");
         let t = layers
-            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .value(
+                "timeout",
+                g.timeout,
+                &crate::settings::global::parse_timeout,
+            )
             .unwrap();
         assert_eq!(t.value, 4.0);
         let id = layers

@@ -10,15 +10,21 @@
 //! (exit 2 without). With no `--client-auth`, a secret is read if one is found anywhere; the
 //! method is then chosen from the server's metadata (see [`crate::providers::oauth::choose_auth`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use clap::{Args, ValueEnum};
+
 use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
-use crate::cli::{self, OauthArgs};
 use crate::net::http::Endpoint;
 use crate::providers::check_token;
 use crate::providers::oauth::{ClientAuth, Issuer, Oauth, OauthConfig, Revocation, TokenTypeHint};
+use crate::secret::Secret;
 
-pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan<Oauth>, UsageError> {
+/// Its secret (a compile-time error if its descriptor declared none).
+const SECRET: crate::providers::SecretKeys = schema::secret(&crate::providers::oauth::DESCRIPTOR);
+
+pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     let url = |flag: &'static str, text: String| {
         Endpoint::parse(&text).map_err(|e| UsageError::Endpoint(format!("{flag}: {e}")))
@@ -59,15 +65,15 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan<Oauth>, UsageError>
     let hint = layers
         .get_opt("token_type_hint", args.token_type_hint, &parse::choice)?
         .map(|h| match h {
-            cli::TokenTypeHint::AccessToken => TokenTypeHint::AccessToken,
-            cli::TokenTypeHint::RefreshToken => TokenTypeHint::RefreshToken,
+            Hint::AccessToken => TokenTypeHint::AccessToken,
+            Hint::RefreshToken => TokenTypeHint::RefreshToken,
         });
     let auth = layers
         .get_opt("client_auth", args.client_auth, &parse::choice)?
         .map(|a| match a {
-            cli::OauthClientAuth::Public => ClientAuth::None,
-            cli::OauthClientAuth::Post => ClientAuth::Post,
-            cli::OauthClientAuth::Basic => ClientAuth::Basic,
+            Auth::Public => ClientAuth::None,
+            Auth::Post => ClientAuth::Post,
+            Auth::Basic => ClientAuth::Basic,
         });
     let introspection = layers
         .get_opt(
@@ -83,8 +89,9 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan<Oauth>, UsageError>
         arg: "TOKEN",
         or: "",
     };
-    let targets = cx.targets(exposed(&args.tokens), &check_token, none)?;
-    let keys = schema::OAUTH_SECRET;
+    let tokens = cx.positional(exposed(&args.tokens));
+    let targets = cx.targets(tokens, &check_token, none)?;
+    let keys = SECRET;
     let flag_file = args.client_secret_file;
     // No discovery tells which method to use without --issuer: post, as the contract says.
     let auth = match (&revocation, auth) {
@@ -141,4 +148,65 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan<Oauth>, UsageError>
         Input::tokens(targets, from_args),
         source,
     )
+}
+
+/// `--token-type-hint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Hint {
+    // The RFC 7009 2.1 spellings, as the contract writes them (clap would say `access-token`).
+    #[value(name = "access_token")]
+    AccessToken,
+    #[value(name = "refresh_token")]
+    RefreshToken,
+}
+
+/// `--client-auth`: RFC 6749 2.3.1's methods and a public client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Auth {
+    /// A public client: client_id in the form body, no secret (RFC 7009 2.1)
+    #[value(name = "none")]
+    Public,
+    /// client_id and client_secret in the form body (client_secret_post)
+    Post,
+    /// HTTP Basic authentication (client_secret_basic, RFC 6749 2.3.1)
+    Basic,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OauthArgs {
+    /// The authorization server's issuer identifier: its revocation and introspection
+    /// endpoints are read from its metadata (RFC 8414, else OpenID Connect Discovery).
+    #[arg(long, value_name = "URL", conflicts_with = "revocation_endpoint")]
+    pub issuer: Option<String>,
+
+    /// The RFC 7009 revocation endpoint itself: no discovery. Without it or --issuer,
+    /// --endpoint is taken as the revocation endpoint
+    #[arg(long, value_name = "URL")]
+    pub revocation_endpoint: Option<String>,
+
+    /// --verify: the RFC 7662 introspection endpoint; default: the issuer metadata's.
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
+
+    /// The client's client_id. Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// How the client authenticates; default: the first of the server's
+    /// revocation_endpoint_auth_methods_supported possible with what was given, else post.
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub client_auth: Option<Auth>,
+
+    /// Sent as token_type_hint (RFC 7009 2.1).
+    #[arg(long, value_enum, value_name = "HINT")]
+    pub token_type_hint: Option<Hint>,
+
+    /// Read the client secret from FILE (`-` = stdin) instead of OAUTH2_CLIENT_SECRET.
+    /// The file must not be readable by other users.
+    #[arg(help_heading = "Credentials", long, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Tokens to revoke. Prefer --input: arguments are visible to other users.
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<Secret>,
 }

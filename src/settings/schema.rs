@@ -8,18 +8,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, CommandFactory};
 
+use super::RunCommand;
 use crate::cli::Cli;
-
-/// The commands that revoke something: the ones a config file has contexts for and a plan has
-/// steps of.
-pub const RUN_COMMANDS: [&str; 6] = [
-    "bi-embed",
-    "smh",
-    "cloudbase",
-    "ciam",
-    "oauth",
-    "identity-store",
-];
+use crate::providers::{Credentials, Descriptor, SecretKeys};
 
 /// Options that make no sense in a file: they are about this process (logging, which file and
 /// context to read), not about a run.
@@ -93,57 +84,20 @@ pub struct Key {
     pub default: Option<String>,
 }
 
-/// A secret a command reads: a file flag, plus the keys a file may use instead.
-#[derive(Debug, Clone, Copy)]
-pub struct SecretKeys {
-    /// What the secret is, in messages (`library secret`).
-    pub what: &'static str,
-    /// The environment variable that holds it.
-    pub env: &'static str,
-    /// Clap's id of the `--*-file` flag.
-    pub file_id: &'static str,
-    /// The flag, as the user types it.
-    pub flag: &'static str,
-    /// `library-secret-file`.
-    pub file_key: &'static str,
-    /// `library-secret-command`: the command's standard output is the secret.
-    pub command_key: &'static str,
-    /// `library-secret`: the secret itself, only in a file other users cannot read.
-    pub inline_key: &'static str,
-}
-
-pub const SMH_SECRET: SecretKeys = SecretKeys {
-    what: "library secret",
-    env: "SMH_LIBRARY_SECRET",
-    file_id: "library_secret_file",
-    flag: "--library-secret-file",
-    file_key: "library-secret-file",
-    command_key: "library-secret-command",
-    inline_key: "library-secret",
-};
-
-pub const CIAM_SECRET: SecretKeys = SecretKeys {
-    what: "client secret",
-    env: "CIAM_CLIENT_SECRET",
-    file_id: "client_secret_file",
-    flag: "--client-secret-file",
-    file_key: "client-secret-file",
-    command_key: "client-secret-command",
-    inline_key: "client-secret",
-};
-
-pub const OAUTH_SECRET: SecretKeys = SecretKeys {
-    env: "OAUTH2_CLIENT_SECRET",
-    ..CIAM_SECRET
-};
-
 /// The secret a command reads from a flag, the environment or a file, if any.
 pub fn secret_of(command: &str) -> Option<SecretKeys> {
-    match command {
-        "smh" => Some(SMH_SECRET),
-        "ciam" => Some(CIAM_SECRET),
-        "oauth" => Some(OAUTH_SECRET),
+    match RunCommand::named(command)?.credentials {
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => Some(keys),
         _ => None,
+    }
+}
+
+/// The secret of a command that has one (its settings file asks for it).
+pub const fn secret(d: &Descriptor) -> SecretKeys {
+    match d.credentials {
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => keys,
+        // A compile-time error where a command asks for a secret its descriptor lacks.
+        _ => panic!("this command's descriptor declares no secret"),
     }
 }
 
@@ -196,11 +150,9 @@ pub fn global_keys() -> Vec<Key> {
 }
 
 /// Every key a table for `command` may hold: the global options, the command's own, and the
-/// file-only keys of its secret. `None` for a command that is not one of [`RUN_COMMANDS`].
+/// file-only keys of its secret. `None` for a command that is not a run command ([`RunCommand`]).
 pub fn command_keys(command: &str) -> Option<Vec<Key>> {
-    if !RUN_COMMANDS.contains(&command) {
-        return None;
-    }
+    RunCommand::named(command)?;
     let cli = Cli::command();
     let sub = cli.find_subcommand(command)?;
     let mut keys = global_keys();

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::schema::SecretKeys;
 use super::{Context, Found, Layers, UsageError};
 use crate::engine::signals::Children;
+use crate::providers::SecretKeys;
 use crate::secret::{Redactor, Secret};
 use crate::settings::creds::Env;
 

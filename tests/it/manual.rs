@@ -183,7 +183,7 @@ fn variables_read() -> Vec<String> {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy();
-        if !name.ends_with(".rs") || name == "help.rs" || name == "manual.rs" {
+        if !name.ends_with(".rs") || name == "help.rs" || name == "man.rs" {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
