@@ -22,11 +22,11 @@ pub mod sign;
 
 use std::process::ExitCode;
 
-use crate::cli::Command;
+use crate::cli::{Command, CommandLine};
 use crate::report::exit::Ended;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::creds::ProcessEnv;
-use crate::settings::{CommandLine, Context, Global, Layers, UsageError};
+use crate::settings::{Context, Global, Layers, UsageError};
 
 pub fn main() -> ExitCode {
     report::output::guard_standard_descriptors();

@@ -11,7 +11,6 @@
 //!   the man pages (`manual.rs`) are made from it too.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Command, CommandFactory};
@@ -19,6 +18,7 @@ use clap::{Command, CommandFactory};
 use crate::cli::Cli;
 use crate::providers::EnvVar;
 use crate::report::exit::Ended;
+use crate::report::printed::print;
 use crate::settings::RunCommand;
 
 /// Commands that send nothing: the run and output options mean nothing to them.
@@ -315,7 +315,7 @@ fn all_args(cmd: &Command) -> Box<dyn Iterator<Item = &clap::Arg> + '_> {
 pub fn completions(shell: clap_complete::Shell) -> Ended {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command(), "revoke", &mut script);
-    print_bytes("the completion script", &script)
+    crate::report::printed::print_bytes("the completion script", &script)
 }
 
 /// `revoke version [--json]`.
@@ -324,24 +324,6 @@ pub fn version(json: bool) -> Ended {
         print("the version", crate::cli::version::json() + "\n")
     } else {
         print("the version", crate::cli::version::text(true))
-    }
-}
-
-pub fn print(what: &str, text: String) -> Ended {
-    print_bytes(what, text.as_bytes())
-}
-
-/// Writes what a printing command made to stdout. A closed pipe (`| head`) is fine; any other
-/// failure is reported, and nothing was sent.
-pub fn print_bytes(what: &str, bytes: &[u8]) -> Ended {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ended::Printed,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ended::Printed,
-        Err(e) => {
-            crate::report::logging::error(&format!("cannot write {what}: {e}"));
-            Ended::NothingSent
-        }
     }
 }
 

@@ -9,8 +9,12 @@ pub mod version;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
+use crate::settings::Given;
+use crate::settings::layers::without_empty_env;
+
+pub use crate::report::evidence::{ReportArgs, ReportFormat};
 pub use crate::settings::RunCommand;
 pub use crate::settings::global::GlobalArgs;
 
@@ -37,6 +41,38 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as parsed: the clap types, and what clap knows about where each value came
+/// from.
+pub struct CommandLine {
+    pub cli: Cli,
+    pub given: Given,
+}
+
+impl CommandLine {
+    /// Parses the process's arguments and environment.
+    pub fn parse() -> Result<CommandLine, clap::Error> {
+        CommandLine::parse_from(std::env::args_os())
+    }
+
+    pub fn parse_from<I, T>(args: I) -> Result<CommandLine, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        // Built once per process.
+        static TEMPLATE: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
+        let mut command = TEMPLATE
+            .get_or_init(|| without_empty_env(help::command()))
+            .clone();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        Ok(CommandLine {
+            cli,
+            given: Given::new(matches, command),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,37 +139,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Files of NDJSON records or journal lines, read in order (`-` reads stdin).
-    #[arg(value_name = "FILE", required = true)]
-    pub files: Vec<PathBuf>,
-
-    /// md: a Markdown table; csv: RFC 4180 CSV; html: one self-contained printable page.
-    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
-    pub format: ReportFormat,
-
-    /// Write the report to FILE (replaced whole, only once it is complete) instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub to: Option<PathBuf>,
-
-    /// Verify each FILE's hash chain instead (a --journal file): every line carries the hash
-    /// of the one before and its seq. Prints FILE:LINE: what for each line edited, removed,
-    /// moved or unchained (written by a revoke before the chain), then a verdict per file
-    /// with the last line's seq and hash (keep it: a chain cannot show an edit of its last
-    /// line or lines cut off its end). A line cut short by a crash is named as such and is no
-    /// problem. Exit 0 when every file is intact, 1 when one is not, 2 when one cannot be read.
-    #[arg(long, conflicts_with_all = ["format", "to"])]
-    pub check: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Md,
-    Csv,
-    Html,
 }
 
 #[derive(Debug, Args)]

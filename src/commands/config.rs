@@ -290,7 +290,12 @@ fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
     }
     match RunCommand::named(command).map(|d| d.credentials) {
         Some(Credentials::Tencent) => {
-            let profile = layers.show("profile").map(|(p, _)| p);
+            let profile = layers
+                .show(crate::settings::layers::id!(
+                    crate::settings::bi_embed::BiEmbedArgs,
+                    profile
+                ))
+                .map(|(p, _)| p);
             let found = crate::settings::creds::tencent(profile.as_deref(), env).map(|c| c.source);
             vec![secret("credentials", found)]
         }

@@ -74,7 +74,7 @@ pub fn run(args: &ManArgs, quiet: bool) -> Ended {
         };
     }
     match page(&cmd, args.command.as_deref()) {
-        Ok(roff) => help::print("the manual page", roff),
+        Ok(roff) => crate::report::printed::print("the manual page", roff),
         Err(e) => {
             crate::report::logging::error(&e);
             Ended::NothingSent

@@ -499,7 +499,7 @@ pub fn run(files: &[PathBuf]) -> Ended {
             }
         }
     }
-    match crate::cli::help::print("the check", text) {
+    match crate::report::printed::print("the check", text) {
         Ended::Printed if !intact => Ended::Plan(Exit::Failed),
         other => other,
     }

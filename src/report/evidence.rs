@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::cli::{ReportArgs, ReportFormat};
 use crate::report::exit::{Ended, Exit};
 use crate::report::output::{cut, escape};
 use crate::report::record::Status;
 use crate::settings::input::{LineReader, Source};
+use clap::{Args, ValueEnum};
 
 /// The most rows one report holds: every row is kept in memory until the header, which
 /// counts them, is written.
@@ -92,7 +92,7 @@ pub fn run(args: &ReportArgs) -> Ended {
     };
     let text = render(&evidence, args.format, &now());
     let written = match &args.to {
-        None => crate::cli::help::print("the report", text),
+        None => crate::report::printed::print("the report", text),
         Some(path) => match write_file(path, text.as_bytes()) {
             Ok(()) => Ended::Printed,
             Err(e) => {
@@ -599,6 +599,37 @@ fn status_class(status: &str) -> &'static str {
         .map(Status::as_str)
         .find(|s| *s == status)
         .unwrap_or("other")
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Files of NDJSON records or journal lines, read in order (`-` reads stdin).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// md: a Markdown table; csv: RFC 4180 CSV; html: one self-contained printable page.
+    #[arg(long, value_enum, default_value = "md", value_name = "FORMAT")]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE (replaced whole, only once it is complete) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+
+    /// Verify each FILE's hash chain instead (a --journal file): every line carries the hash
+    /// of the one before and its seq. Prints FILE:LINE: what for each line edited, removed,
+    /// moved or unchained (written by a revoke before the chain), then a verdict per file
+    /// with the last line's seq and hash (keep it: a chain cannot show an edit of its last
+    /// line or lines cut off its end). A line cut short by a crash is named as such and is no
+    /// problem. Exit 0 when every file is intact, 1 when one is not, 2 when one cannot be read.
+    #[arg(long, conflicts_with_all = ["format", "to"])]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Html,
 }
 
 #[cfg(test)]

@@ -8,4 +8,5 @@ pub mod formats;
 pub mod journal;
 pub mod logging;
 pub mod output;
+pub mod printed;
 pub mod record;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::layers::{id, opt};
 use super::{Context, Input, Plan, UsageError, nonempty, optional, parse};
 use crate::providers::bi_embed::{
     BiEmbed, BiEmbedConfig, DEFAULT_ENDPOINT, DOCUMENTED_RATE, Job, Scope,
@@ -13,11 +14,21 @@ use clap::{Args, ValueEnum};
 pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let project_id = cx.required("project_id", args.project_id, "--project-id", "ID")?;
+    let project_id = cx.required(
+        id!(BiEmbedArgs, project_id),
+        args.project_id,
+        "--project-id",
+        "ID",
+    )?;
     let project_id = nonempty("--project-id", &project_id)?;
-    let user_corp_id = cx.required("user_corp_id", args.user_corp_id, "--user-corp-id", "ID")?;
+    let user_corp_id = cx.required(
+        id!(BiEmbedArgs, user_corp_id),
+        args.user_corp_id,
+        "--user-corp-id",
+        "ID",
+    )?;
     let user_corp_id = nonempty("--user-corp-id", &user_corp_id)?;
-    let scope = match layers.get_opt("scope", args.scope, &parse::choice)? {
+    let scope = match opt!(layers, args.scope, &parse::choice)? {
         Some(ScopeChoice::Panel) => Scope::Panel,
         Some(ScopeChoice::Page) => Scope::Page,
         None => {
@@ -29,11 +40,8 @@ pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan, UsageError> {
             });
         }
     };
-    let region = optional(
-        "--region",
-        layers.get_opt("region", args.region, &parse::text)?,
-    )?;
-    let profile = layers.get_opt("profile", args.profile, &parse::text)?;
+    let region = optional("--region", opt!(layers, args.region, &parse::text)?)?;
+    let profile = opt!(layers, args.profile, &parse::text)?;
     // "With no page id, one request without PageId."
     let page_ids = cx.positional(args.page_ids);
     let every_page = page_ids.is_empty() && cx.global.input.is_none();

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use super::GlobalArgs;
+use super::layers::{id, opt, val};
 use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use std::path::PathBuf;
 
@@ -19,9 +21,8 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     // clap refuses --domain together with --endpoint (or a non-empty REVOKE_ENDPOINT); from
     // different layers (a context's domain, REVOKE_ENDPOINT), the higher one wins.
-    let domain = layers
-        .get_opt("domain", args.domain, &parse::text)?
-        .filter(|_| layers.layer("domain") >= layers.layer("endpoint"));
+    let domain = opt!(layers, args.domain, &parse::text)?
+        .filter(|_| layers.layer(id!(CiamArgs, domain)) >= layers.layer(id!(GlobalArgs, endpoint)));
     let endpoint = match (domain, &cx.global.endpoint) {
         (Some(domain), _) => domain_endpoint(&domain)?,
         (None, Some(endpoint)) => endpoint.clone(),
@@ -31,15 +32,18 @@ pub fn resolve(args: CiamArgs, cx: &Context) -> Result<Plan, UsageError> {
             ));
         }
     };
-    let client_id = cx.required("client_id", args.client_id, "--client-id", "ID")?;
+    let client_id = cx.required(
+        id!(CiamArgs, client_id),
+        args.client_id,
+        "--client-id",
+        "ID",
+    )?;
     let client_id = nonempty("--client-id", &client_id)?;
-    let hint = layers
-        .get_opt("token_type_hint", args.token_type_hint, &parse::choice)?
-        .map(|h| match h {
-            Hint::AccessToken => TokenTypeHint::AccessToken,
-            Hint::RefreshToken => TokenTypeHint::RefreshToken,
-        });
-    let auth = match layers.get("client_auth", args.client_auth, &parse::choice)? {
+    let hint = opt!(layers, args.token_type_hint, &parse::choice)?.map(|h| match h {
+        Hint::AccessToken => TokenTypeHint::AccessToken,
+        Hint::RefreshToken => TokenTypeHint::RefreshToken,
+    });
+    let auth = match val!(layers, args.client_auth, &parse::choice)? {
         Auth::Post => ClientAuth::Post,
         Auth::Basic => ClientAuth::Basic,
     };

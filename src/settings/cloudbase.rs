@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::layers::{opt, val};
 use super::{Context, Input, Plan, UsageError, dns_label, exposed, nonempty, parse};
 use clap::Args;
 
@@ -13,15 +14,13 @@ use crate::secret::Secret;
 
 pub fn resolve(args: CloudbaseArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
-    let env_id = layers.get_opt("env_id", args.env_id, &parse::text)?;
-    let intl = layers.get("intl", args.intl, &parse::boolean)?;
+    let env_id = opt!(layers, args.env_id, &parse::text)?;
+    let intl = val!(layers, args.intl, &parse::boolean)?;
     let endpoint = endpoint(cx, env_id.as_deref(), intl)?;
-    let client_id = layers
-        .get_opt("client_id", args.client_id, &parse::text)?
+    let client_id = opt!(layers, args.client_id, &parse::text)?
         .map(|c| nonempty("--client-id", &c))
         .transpose()?;
-    let device_id = layers
-        .get_opt("device_id", args.device_id, &parse::text)?
+    let device_id = opt!(layers, args.device_id, &parse::text)?
         .map(|d| nonempty("--device-id", &d))
         .transpose()?;
     if device_id.as_deref().is_some_and(|d| !d.is_ascii()) {

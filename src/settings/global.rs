@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::UsageError;
-use super::layers::{Layers, parse};
+use super::layers::{Layers, opt, parse, val};
 use crate::engine::pace::rate::Rate;
 use crate::engine::pace::retry::RetryPolicy;
 use crate::net::http::Endpoint;
@@ -40,7 +40,7 @@ pub struct Global {
 
 impl Global {
     pub fn resolve(g: &GlobalArgs, layers: &Layers) -> Result<Global, UsageError> {
-        let endpoint = layers.get_opt("endpoint", g.endpoint.clone(), &parse::text)?;
+        let endpoint = opt!(layers, g.endpoint.clone(), &parse::text)?;
         let endpoint = match endpoint.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(e) => Some(Endpoint::parse(e).map_err(UsageError::Endpoint)?),
@@ -48,37 +48,37 @@ impl Global {
         // `--no-journal` sets aside whatever journal is configured, for this run.
         let journal = match g.no_journal {
             true => None,
-            false => layers.get_opt("journal", g.journal.clone(), &parse::path)?,
+            false => opt!(layers, g.journal.clone(), &parse::path)?,
         };
         if journal.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(UsageError::JournalNotAFile);
         }
-        let concurrency = layers.get("concurrency", g.concurrency, &parse::number_in(1, 4096))?;
-        let retries = layers.get("retries", g.retries, &parse::number_in(0, 100))?;
-        let timeout = layers.get("timeout", g.timeout, &parse_timeout)?;
-        let ticket = layers.get_opt("ticket", g.ticket.clone(), &parse_label)?;
-        let actor = match layers.get_opt("actor", g.actor.clone(), &parse_label)? {
+        let concurrency = val!(layers, g.concurrency, &parse::number_in(1, 4096))?;
+        let retries = val!(layers, g.retries, &parse::number_in(0, 100))?;
+        let timeout = val!(layers, g.timeout, &parse_timeout)?;
+        let ticket = opt!(layers, g.ticket.clone(), &parse_label)?;
+        let actor = match opt!(layers, g.actor.clone(), &parse_label)? {
             Some(actor) => Some(actor),
             None => login_name(&ProcessEnv, PASSWD),
         };
         Ok(Global {
-            format: layers.get("output", g.output, &parse::choice)?,
-            dry_run: layers.get("dry_run", g.dry_run, &parse::boolean)?,
-            verify: layers.get("verify", g.verify, &parse::boolean)?,
+            format: val!(layers, g.output, &parse::choice)?,
+            dry_run: val!(layers, g.dry_run, &parse::boolean)?,
+            verify: val!(layers, g.verify, &parse::boolean)?,
             endpoint,
-            input: layers.get_opt("input", g.input.clone(), &parse::path)?,
+            input: opt!(layers, g.input.clone(), &parse::path)?,
             concurrency: concurrency as usize,
-            rate: layers.get_opt("rate", g.rate, &parse_rate)?,
+            rate: opt!(layers, g.rate, &parse_rate)?,
             policy: RetryPolicy {
                 retries,
                 ..RetryPolicy::default()
             },
             timeout: Duration::from_secs_f64(timeout),
             journal,
-            resume_within: layers.get("resume_within", g.resume_within, &parse_duration)?,
+            resume_within: val!(layers, g.resume_within, &parse_duration)?,
             quiet: g.quiet,
-            no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
-            require_targets: layers.get("require_targets", g.require_targets, &parse::boolean)?,
+            no_progress: val!(layers, g.no_progress, &parse::boolean)?,
+            require_targets: val!(layers, g.require_targets, &parse::boolean)?,
             evidence: Evidence { ticket, actor },
         })
     }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::layers::{id, opt, val};
 use super::{Context, Input, Plan, UsageError, dns_label, nonempty, parse, segment};
 use crate::net::http::Endpoint;
 use crate::providers::check_segment;
@@ -11,7 +12,7 @@ use clap::Args;
 
 pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
-    let region = layers.get_opt("region", args.region, &parse::text)?;
+    let region = opt!(layers, args.region, &parse::text)?;
     let region = match region.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(r) => Some(dns_label("--region", r, "a region name", "ap-southeast-1")?),
@@ -32,14 +33,19 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan, UsageError
         "ID",
     )?;
     let identity_store_id = segment("--identity-store-id", &identity_store_id)?;
-    let tenant_id = cx.required("tenant_id", args.tenant_id, "--tenant-id", "ID")?;
+    let tenant_id = cx.required(
+        id!(IdentityStoreArgs, tenant_id),
+        args.tenant_id,
+        "--tenant-id",
+        "ID",
+    )?;
     let tenant_id = segment("--tenant-id", &tenant_id)?;
-    let project_id = layers.get_opt("project_id", args.project_id, &parse::text)?;
+    let project_id = opt!(layers, args.project_id, &parse::text)?;
     let project_id = project_id
         .map(|p| nonempty("--project-id", &p))
         .transpose()?;
-    let all = layers.get("all", args.all, &parse::boolean)?;
-    let missing_ok = layers.get("missing_ok", args.missing_ok, &parse::boolean)?;
+    let all = val!(layers, args.all, &parse::boolean)?;
+    let missing_ok = val!(layers, args.missing_ok, &parse::boolean)?;
     let token_ids = cx.positional(args.token_ids);
     let targets = if all {
         // clap refuses --all with TOKEN_ID arguments, but `all` may come from a settings

@@ -17,7 +17,7 @@ pub mod creds;
 pub mod global;
 pub mod identity_store;
 pub mod input;
-mod layers;
+pub(crate) mod layers;
 pub mod oauth;
 pub mod rows;
 pub mod schema;
@@ -32,9 +32,7 @@ use serde_json::Value;
 
 pub use self::commands::RunCommand;
 pub use self::global::{Global, GlobalArgs};
-pub use self::layers::{
-    CommandLine, Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse,
-};
+pub use self::layers::{Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse};
 use crate::engine::{JobItem, Jobs, Listing, Provider, Work};
 use crate::net::http::{Endpoint, Transport};
 use crate::providers::{TokenJob, check_token, is_dns_label, is_dot_segment, token_identity};

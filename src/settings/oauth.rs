@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use super::GlobalArgs;
+use super::layers::{id, opt};
 use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use crate::net::http::Endpoint;
 use crate::providers::check_token;
@@ -29,23 +31,14 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
     let url = |flag: &'static str, text: String| {
         Endpoint::parse(&text).map_err(|e| UsageError::Endpoint(format!("{flag}: {e}")))
     };
-    let issuer = layers.get_opt("issuer", args.issuer, &parse::text)?;
-    let at = layers.get_opt(
-        "revocation_endpoint",
-        args.revocation_endpoint,
-        &parse::text,
-    )?;
+    let issuer = opt!(layers, args.issuer, &parse::text)?;
+    let at = opt!(layers, args.revocation_endpoint, &parse::text)?;
     // The one set in the highest layer wins (flag > plan step > env > config file); in one
     // layer, --revocation-endpoint, then --issuer, then --endpoint.
-    let issuer_layer = issuer.as_ref().map_or(0, |_| layers.layer("issuer"));
-    let at_layer = at
-        .as_ref()
-        .map_or(0, |_| layers.layer("revocation_endpoint"));
-    let endpoint_layer = cx
-        .global
-        .endpoint
-        .as_ref()
-        .map_or(0, |_| layers.layer("endpoint"));
+    let layer = |set: bool, id: &str| if set { layers.layer(id) } else { 0 };
+    let issuer_layer = layer(issuer.is_some(), id!(OauthArgs, issuer));
+    let at_layer = layer(at.is_some(), id!(OauthArgs, revocation_endpoint));
+    let endpoint_layer = layer(cx.global.endpoint.is_some(), id!(GlobalArgs, endpoint));
     let revocation = match (issuer, at, &cx.global.endpoint) {
         (_, Some(at), _) if at_layer >= issuer_layer && at_layer >= endpoint_layer => {
             Revocation::At(url("--revocation-endpoint", at)?)
@@ -60,27 +53,23 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
             ));
         }
     };
-    let client_id = cx.required("client_id", args.client_id, "--client-id", "ID")?;
+    let client_id = cx.required(
+        id!(OauthArgs, client_id),
+        args.client_id,
+        "--client-id",
+        "ID",
+    )?;
     let client_id = nonempty("--client-id", &client_id)?;
-    let hint = layers
-        .get_opt("token_type_hint", args.token_type_hint, &parse::choice)?
-        .map(|h| match h {
-            Hint::AccessToken => TokenTypeHint::AccessToken,
-            Hint::RefreshToken => TokenTypeHint::RefreshToken,
-        });
-    let auth = layers
-        .get_opt("client_auth", args.client_auth, &parse::choice)?
-        .map(|a| match a {
-            Auth::Public => ClientAuth::None,
-            Auth::Post => ClientAuth::Post,
-            Auth::Basic => ClientAuth::Basic,
-        });
-    let introspection = layers
-        .get_opt(
-            "introspection_endpoint",
-            args.introspection_endpoint,
-            &parse::text,
-        )?
+    let hint = opt!(layers, args.token_type_hint, &parse::choice)?.map(|h| match h {
+        Hint::AccessToken => TokenTypeHint::AccessToken,
+        Hint::RefreshToken => TokenTypeHint::RefreshToken,
+    });
+    let auth = opt!(layers, args.client_auth, &parse::choice)?.map(|a| match a {
+        Auth::Public => ClientAuth::None,
+        Auth::Post => ClientAuth::Post,
+        Auth::Basic => ClientAuth::Basic,
+    });
+    let introspection = opt!(layers, args.introspection_endpoint, &parse::text)?
         .map(|u| url("--introspection-endpoint", u))
         .transpose()?;
     let from_args = cx.args_visible && !args.tokens.is_empty();

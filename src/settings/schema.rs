@@ -6,10 +6,9 @@
 use std::any::TypeId;
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory};
+use clap::{ArgAction, Args, Subcommand};
 
-use super::RunCommand;
-use crate::cli::Cli;
+use super::{GlobalArgs, RunCommand};
 use crate::providers::{Credentials, Descriptor, SecretKeys};
 
 /// Options that make no sense in a file: they are about this process (logging, which file and
@@ -140,9 +139,17 @@ fn key(arg: &clap::Arg) -> Option<Key> {
     })
 }
 
+/// The options a settings table may name: the global ones and the run commands' own, from
+/// their clap types.
+fn options() -> clap::Command {
+    GlobalArgs::augment_args(RunCommand::augment_subcommands(clap::Command::new(
+        "revoke",
+    )))
+}
+
 /// The global options, by long name: what `[defaults]` may hold.
 pub fn global_keys() -> Vec<Key> {
-    Cli::command()
+    options()
         .get_arguments()
         .filter(|a| a.is_global_set())
         .filter_map(key)
@@ -153,7 +160,7 @@ pub fn global_keys() -> Vec<Key> {
 /// file-only keys of its secret. `None` for a command that is not a run command ([`RunCommand`]).
 pub fn command_keys(command: &str) -> Option<Vec<Key>> {
     RunCommand::named(command)?;
-    let cli = Cli::command();
+    let cli = options();
     let sub = cli.find_subcommand(command)?;
     let mut keys = global_keys();
     keys.extend(

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::layers::id;
 use super::{Context, Input, Plan, UsageError, nonempty, schema, secrets, segment};
 use std::path::PathBuf;
 
@@ -18,7 +19,12 @@ const SECRET: crate::providers::SecretKeys = schema::secret(&crate::providers::s
 pub fn resolve(args: SmhArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let library_id = cx.required("library_id", args.library_id, "--library-id", "ID")?;
+    let library_id = cx.required(
+        id!(SmhArgs, library_id),
+        args.library_id,
+        "--library-id",
+        "ID",
+    )?;
     let library_id = segment("--library-id", &library_id)?;
     let client_ids = flag_ids("--client-id", &layers.list("client_ids", args.client_ids))?;
     let session_ids = flag_ids(

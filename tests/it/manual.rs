@@ -121,7 +121,7 @@ async fn every_help_example_is_a_whole_command() {
                     continue;
                 }
                 let argv = revoke_words(&command);
-                match revoke::settings::CommandLine::parse_from(&argv) {
+                match revoke::cli::CommandLine::parse_from(&argv) {
                     Ok(_) => {}
                     Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {}
                     Err(e) => panic!("{at}: {argv:?} does not parse: {e}"),
