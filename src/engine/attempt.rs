@@ -18,7 +18,7 @@ use crate::engine::pace::rate::RateLimiter;
 use crate::engine::pace::retry::RetryPolicy;
 use crate::error::{ApiError, ErrorKind};
 use crate::net::clock::Correction;
-use crate::net::http::{PreparedRequest, RawResponse, Transport};
+use crate::net::http::Transport;
 use crate::secret::Redactor;
 
 /// Under `--rate auto`, how many throttled answers per request are retried without counting
@@ -313,17 +313,4 @@ fn is_clock_skew(err: &ApiError, clock: &crate::net::clock::Clock) -> bool {
             .is_some_and(|o| o.abs() > crate::net::clock::HUAWEI_SKEW_MS),
         _ => false,
     }
-}
-
-/// One attempt's exchange: send `request`, read the answer with `read`. Everything that comes
-/// back, answer or error, is scrubbed of the request's own secrets.
-pub async fn exchange<T>(
-    transport: &Transport,
-    request: &PreparedRequest,
-    read: impl FnOnce(RawResponse) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let scrub = request.scrubber();
-    let response = transport.exchange(request, &scrub).await?;
-    // An answer that shows the endpoint is not the API names where the request went (masked).
-    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
 }

@@ -28,246 +28,26 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use self::attempt::exchange;
 use self::attempt::{Attempts, Label, OnStop, Tried};
-pub use self::dedup::Seen;
 use self::dedup::{Check, Dedup, Repeat};
 use self::listing::Listed;
-pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
+pub use self::listing::{MAX_LISTED, MAX_PAGES};
 pub use self::signals::{Stop, StopReason};
-pub use self::verify::{Verdict, Verification};
 use crate::engine::pace::adaptive::Controller;
 use crate::engine::pace::rate::{Rate, RateLimiter};
 use crate::engine::pace::retry::RetryPolicy;
 use crate::error::ApiError;
-use crate::net::http::{PreparedRequest, RawResponse, Transport};
+pub use crate::net::http::exchange;
+use crate::net::http::{PreparedRequest, Transport};
+pub use crate::providers::contract::{
+    Discovery, JobItem, Listing, Outcome, Page, Provider, Sourced, TokenCheck, Verdict,
+    Verification,
+};
 use crate::report::exit::RunFlags;
 use crate::report::journal::{Done, Finished};
 use crate::report::output::{Entry, SinkHandle};
 use crate::report::record::{Record, RecordError, Status};
 use crate::secret::{Redactor, long_fingerprint};
-
-/// What a provider reports for an answered request that is not an error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub status: Status,
-    pub http_status: Option<u16>,
-    pub request_id: Option<String>,
-    pub data: Option<Value>,
-    /// What the provider said, for `already_invalid` and `not_found`.
-    pub error: Option<RecordError>,
-}
-
-impl Outcome {
-    /// The outcome with `scrub` applied to every text the provider sent back.
-    pub fn scrubbed(mut self, scrub: &crate::net::http::Scrubber) -> Outcome {
-        fn walk(v: &mut Value, scrub: &crate::net::http::Scrubber) {
-            match v {
-                Value::String(s) => *s = scrub.text(s),
-                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
-                Value::Object(m) => {
-                    let old = std::mem::take(m);
-                    for (k, mut x) in old {
-                        walk(&mut x, scrub);
-                        m.insert(scrub.text(&k), x);
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.request_id = self.request_id.map(|r| scrub.text(&r));
-        if let Some(d) = self.data.as_mut() {
-            walk(d, scrub);
-        }
-        if let Some(e) = self.error.as_mut() {
-            e.code = scrub.text(&e.code);
-            e.message = scrub.text(&e.message);
-        }
-        self
-    }
-
-    /// An answer that is not an error but says something about the target (`already_invalid`,
-    /// `not_found`): the provider's code and message go in the record's `error`. Never
-    /// `revoked`: that takes a recognised success ([`Outcome::revoked`]).
-    pub fn noted(
-        status: Status,
-        http_status: u16,
-        request_id: Option<String>,
-        code: String,
-        message: String,
-    ) -> Self {
-        assert!(
-            matches!(status, Status::AlreadyInvalid | Status::NotFound),
-            "a noted outcome is already_invalid or not_found"
-        );
-        Outcome {
-            status,
-            http_status: Some(http_status),
-            request_id,
-            data: None,
-            error: Some(RecordError {
-                code,
-                message,
-                retryable: false,
-            }),
-        }
-    }
-
-    /// `revoked`: made only of an answer that looks like the API's own success (see
-    /// [`crate::providers::recognise`]), never of a bare 2xx.
-    pub fn revoked(
-        seen: crate::providers::Recognised,
-        request_id: Option<String>,
-        data: Option<Value>,
-    ) -> Self {
-        Outcome {
-            status: Status::Revoked,
-            http_status: Some(seen.status()),
-            request_id,
-            data,
-            error: None,
-        }
-    }
-}
-
-/// One vendor API: how a job becomes a signed request and how the answer is read.
-pub trait Provider: Send + Sync + 'static {
-    /// One request's worth of target (a token, a page id, a batch of user ids).
-    type Job: Send + Sync + 'static;
-
-    /// The subcommand name, as in the record's `provider`.
-    fn name(&self) -> &'static str;
-
-    /// The non-secret identity of the job: the record's `target`.
-    fn identity(&self, job: &Self::Job) -> Value;
-
-    /// What identifies the job for the journal (a token's long fingerprint, never the token).
-    fn job_key(&self, job: &Self::Job) -> String;
-
-    /// The options that give a job its meaning (library, project, tenant...), so that a journal
-    /// entry for one library is not taken as done for another.
-    fn scope(&self) -> String;
-
-    /// Whether the action is on "every token a user or page has now" (smh, bi-embed), which a
-    /// journal entry proves only for the tokens of its day: such entries replay only while
-    /// younger than `--resume-within`. A revoked token or token id stays revoked: `false`.
-    fn acts_on_current_tokens(&self) -> bool {
-        false
-    }
-
-    /// Secret values of this job (a token), scrubbed from everything printed while it runs.
-    fn job_secrets<'a>(&self, _job: &'a Self::Job) -> Vec<&'a str> {
-        Vec::new()
-    }
-
-    /// Builds and signs the request for one attempt at `now`.
-    fn prepare(&self, job: &Self::Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError>;
-
-    /// Reads the answer.
-    fn interpret(&self, job: &Self::Job, response: RawResponse) -> Result<Outcome, ApiError>;
-
-    /// A step the run needs once, before its first target (oauth's discovery of its endpoints):
-    /// `None` for most. It goes through the attempt loop; when it fails, nothing is sent and
-    /// every target's record is `failed` with [`Setup::code`].
-    fn setup(&self) -> Option<Setup> {
-        None
-    }
-
-    /// One attempt at the [`setup`](Provider::setup) step.
-    fn set_up(&self, _transport: &Transport) -> impl Future<Output = Result<(), ApiError>> + Send {
-        async { Ok(()) }
-    }
-
-    /// `--dry-run`: the requests [`set_up`](Provider::set_up) would send, shown, never sent.
-    fn setup_requests(&self) -> Vec<PreparedRequest> {
-        Vec::new()
-    }
-
-    /// `--verify`: how this provider can prove a revocation (see [`verify`]).
-    fn verification(&self) -> Verification {
-        Verification::Unavailable("the API has no read-only way to check a token")
-    }
-
-    /// `--verify`, [`Verification::Discover`]: the request that finds where to verify.
-    fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
-        Err(ApiError::Build {
-            message: "no discovery".into(),
-        })
-    }
-
-    /// Reads the discovery answer and keeps what it found; `Err` ends verification for the
-    /// run (every record `verified: null`, with the reason).
-    fn read_discovery(&self, _answer: RawResponse) -> Result<(), ApiError> {
-        Ok(())
-    }
-
-    /// `--verify`, per target: the read-only request asking whether the job's token is dead.
-    fn verify_request(
-        &self,
-        _job: &Self::Job,
-        _now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, ApiError> {
-        Err(ApiError::Build {
-            message: "no verification request".into(),
-        })
-    }
-
-    /// Reads a verification answer.
-    fn read_verdict(&self, _job: &Self::Job, _answer: RawResponse) -> Result<Verdict, ApiError> {
-        Err(ApiError::Build {
-            message: "no verification".into(),
-        })
-    }
-
-    /// `--verify`, per target: why a token that the check before the revocation did not see
-    /// alive cannot be verified (the record's reason for `verified: null`).
-    fn unseen(&self) -> String {
-        "the verification cannot see this token with these credentials (it was not seen alive before the revocation)".into()
-    }
-
-    /// `--verify`, [`Verification::ListAfter`]: the listing of what is still alive.
-    fn verify_listing(&self) -> Option<&dyn Listing<Job = Self::Job>> {
-        None
-    }
-
-    /// One attempt: prepare, send, interpret.
-    fn execute(
-        &self,
-        transport: &Transport,
-        job: &Self::Job,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Outcome, ApiError>> + Send {
-        async move {
-            let request = self.prepare(job, now)?;
-            // This attempt's own secrets (a signature, a Basic credential) are known here
-            // only; the sink scrubs the credentials and the target's secrets once more.
-            let scrub = request.scrubber();
-            exchange(transport, &request, |answer| {
-                self.interpret(job, answer).map(|o| o.scrubbed(&scrub))
-            })
-            .await
-        }
-    }
-}
-
-/// A provider's step before its first target ([`Provider::setup`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Setup {
-    /// What it does, in log lines and messages: `discovering the issuer's endpoints`.
-    pub what: &'static str,
-    /// The code of every target's record when it fails.
-    pub code: &'static str,
-}
-
-/// An input item: a job, or a line that could not become one (recorded as failed, not sent).
-pub enum JobItem<J> {
-    Job(J),
-    Invalid { target: Value, message: String },
-}
-
-/// An input item and where it came from: the record's `source` (`FILE:LINE`, `stdin:LINE`,
-/// `arg:N`), `None` for a target listed by the provider.
-pub type Sourced<J> = (JobItem<J>, Option<String>);
 
 /// The jobs of a run: known up front, or listed from the provider first.
 pub enum Jobs<J: Send + Sync + 'static> {
@@ -748,7 +528,7 @@ pub async fn run<P: Provider>(
 async fn set_up<P: Provider>(
     provider: &P,
     attempts: &Attempts,
-    setup: Setup,
+    setup: crate::providers::contract::Setup,
 ) -> Option<RecordError> {
     let tried = attempts
         .run(Label::Setup(setup.what), &[], OnStop::Abandon, |_now| {
@@ -807,8 +587,8 @@ fn plan_setup<P: Provider>(provider: &P, planned: &mut Entry) {
 /// here, through the attempt loop.
 async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying {
     match provider.verification() {
-        Verification::PerTarget => Verifying::PerTarget(Default::default()),
-        Verification::ListAfter => Verifying::ListAfter {
+        Verification::PerTarget(_) => Verifying::PerTarget(Default::default()),
+        Verification::ListAfter(_) => Verifying::ListAfter {
             before: Default::default(),
             held: Default::default(),
         },
@@ -819,16 +599,16 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
             ));
             Verifying::Off
         }
-        Verification::Discover => {
+        Verification::Discover(discovery, _) => {
             let tried = attempts
                 .run(
                     Label::VerifySetup("discovering the verification endpoint"),
                     &[],
                     OnStop::Abandon,
                     |now| async move {
-                        let request = provider.discovery_request(now)?;
+                        let request = discovery.discovery_request(now)?;
                         exchange(&attempts.transport, &request, |a| {
-                            provider.read_discovery(a)
+                            discovery.read_discovery(a)
                         })
                         .await
                     },
@@ -982,19 +762,17 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
 fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entry) {
     let now = Utc::now();
     let (when, request) = match provider.verification() {
-        Verification::PerTarget => (
+        Verification::PerTarget(check) => (
             "before and after the revocation (verified only if seen alive before and dead after)",
-            provider.verify_request(job, now).ok(),
+            check.verify_request(job, now).ok(),
         ),
-        Verification::Discover => (
+        Verification::Discover(discovery, _) => (
             "once per run, to find the introspection endpoint; then that endpoint is asked about the token before and after the revocation (verified only if seen alive before and dead after)",
-            provider.discovery_request(now).ok(),
+            discovery.discovery_request(now).ok(),
         ),
-        Verification::ListAfter => (
+        Verification::ListAfter(listing) => (
             "once before the first delete and once after the last (verified only if listed before and not after)",
-            provider
-                .verify_listing()
-                .and_then(|l| l.page_request(None, now).ok()),
+            listing.page_request(None, now).ok(),
         ),
         Verification::Unavailable(_) => return,
     };
@@ -1272,7 +1050,7 @@ fn listed_keys<P: Provider>(
 /// failure is said once on stderr; the deletes are sent anyway, unverified.
 async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
     let provider = &*ctx.provider;
-    let Some(listing) = provider.verify_listing() else {
+    let Some(listing) = provider.verification().listing() else {
         return Err("not verified: no listing".into());
     };
     let label = Label::VerifySetup("listing the tokens before the deletes");
@@ -1307,7 +1085,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
         Some(Ok(_)) if ctx.attempts.stop.reason().is_some() => {
             Err("not verified: the run was stopped".into())
         }
-        Some(Ok((seen, before_tries))) => match provider.verify_listing() {
+        Some(Ok((seen, before_tries))) => match provider.verification().listing() {
             None => Err("not verified: no listing".into()),
             Some(listing) => {
                 let label = Label::VerifySetup("listing the tokens after the deletes");

@@ -760,6 +760,19 @@ pub fn mask_query(url: &Url, secret_params: &[&str]) -> String {
     shown.to_string()
 }
 
+/// One attempt's exchange: send `request`, read the answer with `read`. Everything that comes
+/// back, answer or error, is scrubbed of the request's own secrets.
+pub async fn exchange<T>(
+    transport: &Transport,
+    request: &PreparedRequest,
+    read: impl FnOnce(RawResponse) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let scrub = request.scrubber();
+    let response = transport.exchange(request, &scrub).await?;
+    // An answer that shows the endpoint is not the API names where the request went (masked).
+    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

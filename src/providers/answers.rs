@@ -12,8 +12,8 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::engine::Provider;
 use crate::net::http::RawResponse;
+use crate::providers::Provider;
 use crate::report::output::{clean, text_line};
 use crate::report::record::{Record, RecordError, Status};
 use crate::secret::{Redactor, Secret};

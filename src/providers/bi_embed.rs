@@ -4,16 +4,16 @@
 //! without `PageId`. Errors arrive in HTTP 200 bodies as `Response.Error.Code`; success is a
 //! `Response` without `Error`, whose `Data` the record carries.
 
-use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required};
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
+use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
-use crate::settings::creds::TencentCredentials;
+use crate::providers::{Outcome, Provider};
 use crate::sign::tc3;
 
 use super::{
@@ -100,6 +100,16 @@ impl Scope {
 }
 
 /// What the client is built from.
+/// The key pair a request is signed with, and where it was read from (its name, never its
+/// value).
+pub struct TencentCredentials {
+    pub secret_id: Secret,
+    pub secret_key: Secret,
+    /// Temporary credentials carry a token, sent as X-TC-Token.
+    pub token: Option<Secret>,
+    pub source: String,
+}
+
 pub struct BiEmbedConfig {
     pub endpoint: Endpoint,
     pub credentials: TencentCredentials,
@@ -205,15 +215,19 @@ impl BiEmbed {
 impl Provider for BiEmbed {
     type Job = Job;
 
-    /// `--verify`: no read-only check exists; its only probe, ApplyEmbedInterval, would extend a live token's life, so nothing is sent.
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::Unavailable(
-            "its only probe, ApplyEmbedInterval, would extend a live token's life",
-        )
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// Its jobs are ids: nothing secret beyond the credentials.
+    fn job_secrets<'a>(&self, _job: &'a Job) -> Vec<&'a str> {
+        Vec::new()
     }
 
-    fn name(&self) -> &'static str {
-        "bi-embed"
+    /// `--verify`: no read-only check exists; its only probe, ApplyEmbedInterval, would
+    /// extend a live token's life, so nothing is sent.
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::Unavailable(
+            "its only probe, ApplyEmbedInterval, would extend a live token's life",
+        )
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -394,7 +408,7 @@ mod tests {
         BiEmbed::new(BiEmbedConfig {
             endpoint: crate::net::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com")
                 .unwrap(),
-            credentials: crate::settings::creds::TencentCredentials {
+            credentials: TencentCredentials {
                 secret_id: crate::secret::Secret::new("AKIDpropSecretId00001"),
                 secret_key: crate::secret::Secret::new("propSecretKey0000001"),
                 token: Some(crate::secret::Secret::new("propSessionToken0001")),

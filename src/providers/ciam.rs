@@ -8,8 +8,11 @@
 //! or a JSON one (never a page: a sign-in page is not a revocation), and errors are RFC 6749 5.2
 //! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
 //! revocation (`crate::engine::verify`).
+//!
+//! The RFC 7009 client itself (the request, the client authentication, the reading of the
+//! answers) is `oauth`'s ([`super::oauth::Rfc7009`]): what is CIAM's here is the name, the
+//! domain and path, and where `--verify` asks.
 
-use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde_json::Value;
@@ -19,9 +22,13 @@ pub use super::oauth::{
 };
 use super::oauth::{Rfc7009, UNSEEN_BY_INTROSPECTION};
 use super::success;
-use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::providers::{
+    Credentials, Descriptor, Discovery, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys,
+    TokenCheck, Verification,
+};
+use crate::providers::{Outcome, Provider};
 use crate::secret::{MASK, Secret};
 
 /// `revoke ciam`.
@@ -201,8 +208,19 @@ impl Ciam {
 impl Provider for Ciam {
     type Job = Job;
 
-    fn name(&self) -> &'static str {
-        "ciam"
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// A revoked token stays revoked: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
+
+    /// `--verify`: at the given introspection endpoint, else at the one discovery finds.
+    fn verification(&self) -> Verification<'_, Job> {
+        match self.verify_at.get() {
+            Some(_) => Verification::PerTarget(self),
+            None => Verification::Discover(self, self),
+        }
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -225,17 +243,15 @@ impl Provider for Ciam {
         self.client().request(&self.url, &job.token)
     }
 
-    fn verification(&self) -> crate::engine::Verification {
-        match self.verify_at.get() {
-            Some(_) => crate::engine::Verification::PerTarget,
-            None => crate::engine::Verification::Discover,
-        }
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        read_revocation(resp)
     }
+}
 
+impl Discovery for Ciam {
     fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         Ok(PreparedRequest::new(Method::GET, self.discovery.clone()))
     }
-
     /// The discovery document's `introspection_endpoint`, else its `userinfo_endpoint`. Either
     /// must be on the endpoint's own origin: a discovery answer must not send the client's
     /// credentials or the tokens elsewhere (`--introspection-endpoint` names another place).
@@ -292,7 +308,9 @@ impl Provider for Ciam {
         let _ = self.verify_at.set(at);
         Ok(())
     }
+}
 
+impl TokenCheck<Job> for Ciam {
     fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         match self.verify_at.get() {
             Some(VerifyAt::Introspect(url)) => {
@@ -321,13 +339,12 @@ impl Provider for Ciam {
             }),
         }
     }
-
     fn read_verdict(
         &self,
         job: &Job,
         resp: RawResponse,
-    ) -> Result<crate::engine::Verdict, ApiError> {
-        use crate::engine::Verdict;
+    ) -> Result<crate::providers::Verdict, ApiError> {
+        use crate::providers::Verdict;
         match self.verify_at.get() {
             Some(VerifyAt::Introspect(_)) => read_introspection(resp),
             Some(VerifyAt::UserInfo(_)) => match resp.status {
@@ -351,16 +368,11 @@ impl Provider for Ciam {
             None => Ok(Verdict::Unknown("no verification endpoint".into())),
         }
     }
-
     fn unseen(&self) -> String {
         match self.verify_at.get() {
             Some(VerifyAt::UserInfo(_)) => "userinfo refused this token before the revocation (401 invalid_token): it was already invalid, or cannot be checked there, so the revocation cannot be proved".into(),
             _ => UNSEEN_BY_INTROSPECTION.into(),
         }
-    }
-
-    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        read_revocation(resp)
     }
 }
 

@@ -6,7 +6,7 @@
 //! `--all`, the engine first pages through `ListBearerTokens` (`GET .../bearer-token`, the
 //! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
-use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required};
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -16,12 +16,11 @@ use super::{
     Body, Looks, check_segment, describe, header_request_id, not_the_api, not_the_api_kind,
     recognise, success, text, wrong_place,
 };
-use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::providers::{JobItem, Listing, Outcome, Page, Provider};
 use crate::report::record::Status;
-use crate::secret::MASK;
-use crate::settings::creds::HuaweiCredentials;
+use crate::secret::{MASK, Secret};
 use crate::sign::huawei;
 
 /// `revoke identity-store`.
@@ -99,6 +98,16 @@ pub fn default_endpoint(region: &str) -> String {
 }
 
 /// What the client is built from.
+/// The key pair a request is signed with, and where it was read from (its name, never its
+/// value).
+pub struct HuaweiCredentials {
+    pub access_key: Secret,
+    pub secret_key: Secret,
+    pub security_token: Option<Secret>,
+    pub project_id: Option<String>,
+    pub source: String,
+}
+
 pub struct IdentityStoreConfig {
     pub endpoint: Endpoint,
     pub credentials: HuaweiCredentials,
@@ -422,18 +431,22 @@ impl Listing for IdentityStore {
 impl Provider for IdentityStore {
     type Job = Job;
 
-    /// `--verify`: one `ListBearerTokens` after the deletes; a deleted id still listed is alive
-    /// (the API has no per-token read).
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::ListAfter
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// Its jobs are token ids: nothing secret beyond the credentials.
+    fn job_secrets<'a>(&self, _job: &'a Job) -> Vec<&'a str> {
+        Vec::new()
     }
 
-    fn verify_listing(&self) -> Option<&dyn Listing<Job = Job>> {
-        Some(self)
+    /// A deleted token id stays deleted: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
     }
 
-    fn name(&self) -> &'static str {
-        "identity-store"
+    /// `--verify`: one `ListBearerTokens` before the deletes and one after; a deleted id
+    /// still listed is alive (the API has no per-token read).
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::ListAfter(self)
     }
 
     fn identity(&self, job: &Job) -> Value {

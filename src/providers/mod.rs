@@ -12,11 +12,17 @@ pub(crate) mod answers;
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
+pub mod contract;
 pub mod identity_store;
 pub mod oauth;
 pub mod smh;
 
 use serde_json::Value;
+
+pub use self::contract::{
+    Discovery, JobItem, Listing, Outcome, Page, Provider, RawTarget, Sourced, TokenCheck, Verdict,
+    Verification,
+};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::net::http::RawResponse;
@@ -248,7 +254,7 @@ impl Looks {
 }
 
 /// A 2xx answer that looks like the API's documented success: the only way to
-/// [`Outcome::revoked`](crate::engine::Outcome::revoked). Made by [`recognise`] alone.
+/// [`Outcome::revoked`](crate::providers::Outcome::revoked). Made by [`recognise`] alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recognised {
     status: u16,

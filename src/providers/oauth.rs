@@ -23,10 +23,13 @@ use serde_json::Value;
 use super::{
     Body, Looks, describe, header_request_id, not_the_api_kind, recognise, success, wrong_place,
 };
-use crate::engine::{Outcome, Provider, Setup, Verdict, Verification, exchange};
 use crate::error::{ApiError, ErrorKind};
-use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport};
-use crate::providers::{Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, Transport, exchange};
+use crate::providers::contract::Setup;
+use crate::providers::{
+    Credentials, Descriptor, EnvVar, Outcome, Provider, Required, SECRET_SOURCES_ENV, SecretKeys,
+    TokenCheck, Verdict, Verification,
+};
 use crate::secret::{MASK, Secret};
 
 /// `revoke oauth`.
@@ -693,8 +696,11 @@ fn discovery_failed(http_status: Option<u16>, message: String) -> ApiError {
 impl Provider for Oauth {
     type Job = Job;
 
-    fn name(&self) -> &'static str {
-        "oauth"
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// A revoked token stays revoked: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -771,12 +777,12 @@ impl Provider for Oauth {
         read_revocation(resp)
     }
 
-    fn verification(&self) -> Verification {
+    fn verification(&self) -> Verification<'_, Job> {
         match self.found.get() {
             Some(Found {
                 introspection: Some(_),
                 ..
-            }) => Verification::PerTarget,
+            }) => Verification::PerTarget(self),
             Some(_) => match self.config.revocation {
                 Revocation::Discover(_) => Verification::Unavailable(
                     "no introspection endpoint: the issuer's metadata names none; pass --introspection-endpoint URL",
@@ -785,13 +791,15 @@ impl Provider for Oauth {
                     "no introspection endpoint: pass --introspection-endpoint URL, or --issuer for its metadata's",
                 ),
             },
-            None if self.config.introspection.is_some() => Verification::PerTarget,
+            None if self.config.introspection.is_some() => Verification::PerTarget(self),
             None => Verification::Unavailable(
                 "the introspection endpoint is discovered when the run starts",
             ),
         }
     }
+}
 
+impl TokenCheck<Job> for Oauth {
     fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         let (url, auth) = match self.found.get() {
             Some(Found {

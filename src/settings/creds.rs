@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::providers::bi_embed::TencentCredentials;
+pub use crate::providers::identity_store::HuaweiCredentials;
 use crate::secret::{Redactor, Secret};
 
 /// Reads environment variables; a seam so tests need not touch the process environment.
@@ -30,14 +32,6 @@ fn keep(value: impl Into<String>) -> Secret {
 
 fn home(env: &dyn Env) -> Option<PathBuf> {
     env.var("HOME").map(PathBuf::from)
-}
-
-pub struct TencentCredentials {
-    pub secret_id: Secret,
-    pub secret_key: Secret,
-    /// Temporary credentials carry a token, sent as X-TC-Token.
-    pub token: Option<Secret>,
-    pub source: String,
 }
 
 /// Both halves of a key pair from the environment, or neither; one without the other is an
@@ -118,14 +112,6 @@ pub fn tencent(profile: Option<&str>, env: &dyn Env) -> Result<TencentCredential
         }),
         _ => Err(format!("{} has no secretId/secretKey", path.display())),
     }
-}
-
-pub struct HuaweiCredentials {
-    pub access_key: Secret,
-    pub secret_key: Secret,
-    pub security_token: Option<Secret>,
-    pub project_id: Option<String>,
-    pub source: String,
 }
 
 /// `HUAWEICLOUD_SDK_AK` + `HUAWEICLOUD_SDK_SK` (+ `_SECURITY_TOKEN`, `_PROJECT_ID`), then the

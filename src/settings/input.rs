@@ -99,14 +99,7 @@ pub struct Targets {
     pub count: Option<u64>,
 }
 
-/// A target line, and what is wrong with it (only for once-only sources: elsewhere a bad target
-/// stops the run before it starts).
-pub struct RawTarget {
-    pub text: String,
-    pub problem: Option<String>,
-    /// Where it came from, as the record's `source` says: `FILE:LINE`, `stdin:LINE`, `arg:N`.
-    pub source: Option<String>,
-}
+pub use crate::providers::RawTarget;
 
 pub type Check<'a> = &'a dyn Fn(&str) -> Result<(), String>;
 
