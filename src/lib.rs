@@ -19,6 +19,7 @@ pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod sign;
+pub mod token;
 
 use std::process::ExitCode;
 
@@ -29,10 +30,10 @@ use crate::settings::creds::ProcessEnv;
 use crate::settings::{Context, Global, Layers, UsageError};
 
 pub fn main() -> ExitCode {
-    report::output::guard_standard_descriptors();
+    report::stdio::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
     secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-    secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
+    settings::secrets::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
         Err(e) => return report::exit::process_code(&cli::help::parse_failed(e)),
@@ -44,11 +45,11 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => cli::help::completions(*shell),
         Command::Man(args) => commands::man::run(args, line.cli.global.quiet),
         Command::Version { json } => cli::help::version(*json),
-        Command::Report(args) => report::evidence::run(args),
+        Command::Report(args) => commands::report::run(args),
         _ => run_on_runtime(line),
     };
     // A run stopped while reading targets from a terminal leaves its echo off: back on.
-    settings::input::restore_terminal();
+    report::stdio::restore_terminal();
     report::exit::process_code(&end)
 }
 

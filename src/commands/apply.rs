@@ -37,8 +37,9 @@ use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::engine::{self, Stop};
 use crate::report::exit::{self, Ended};
 use crate::report::journal::{Done, Journal};
-use crate::report::output::{Format, RowTag, StepTag};
+use crate::report::record::RowTag;
 use crate::report::record::Summary;
+use crate::report::sink::{Format, StepTag};
 use crate::settings::config_file::{self, ConfigFile, Scoped};
 use crate::settings::creds::{Env, ProcessEnv};
 use crate::settings::rows::{Rows, Vars};
@@ -730,7 +731,7 @@ pub async fn apply(
     let shared = Shared {
         format: global.format,
         quiet: global.quiet,
-        out: LineOut(Arc::new(Mutex::new(crate::report::output::stdout()))),
+        out: LineOut(Arc::new(Mutex::new(crate::report::stdio::stdout()))),
         journal,
         done: Arc::new(done),
         permits: Arc::new(Semaphore::new(global.concurrency.max(1))),
@@ -823,11 +824,11 @@ pub async fn apply(
                 .unwrap_or_default(),
             ),
             Format::Text if !global.quiet => {
-                let counts = crate::report::output::summary_line("", &summary, code);
+                let counts = crate::report::text::summary_line("", &summary, code);
                 crate::report::logging::say(&format!(
                     "row {} ({}),{}",
                     tag.line,
-                    crate::report::output::escape(&tag.key),
+                    crate::report::text::escape(&tag.key),
                     counts.trim_start_matches(':')
                 ));
             }
@@ -849,7 +850,7 @@ pub async fn apply(
         }
         Format::Text if !global.quiet => {
             // `: 4 targets: 3 revoked, 1 skipped; exit 3`
-            let counts = crate::report::output::summary_line("", &total, code);
+            let counts = crate::report::text::summary_line("", &total, code);
             let rows = match rows.as_ref() {
                 Some(_) => format!(
                     " x {} row{}",

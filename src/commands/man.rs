@@ -13,8 +13,8 @@ use clap::{Arg, ArgAction, Command};
 
 use crate::cli::ManArgs;
 use crate::cli::help;
+use crate::commands::formats::Piece;
 use crate::report::exit::Ended;
-use crate::report::formats::Piece;
 use crate::settings::RunCommand;
 
 /// The exit statuses, as `../shared/CLI.md` lists them.
@@ -208,7 +208,7 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
 
     options(&mut r, root, sub);
 
-    if let Some((title, pieces)) = name.and_then(crate::report::formats::section) {
+    if let Some((title, pieces)) = name.and_then(crate::commands::formats::section) {
         r.request("SH", &[title]);
         format_section(&mut r, &pieces);
     }
@@ -285,7 +285,7 @@ fn render(root: &Command, sub: Option<&Command>) -> String {
     r.0
 }
 
-/// A file format's section (`crate::report::formats`), in roff.
+/// A file format's section (`crate::commands::formats`), in roff.
 fn format_section(r: &mut Roff, pieces: &[Piece]) {
     for piece in pieces {
         match piece {

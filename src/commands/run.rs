@@ -19,7 +19,7 @@ use crate::engine::signals::Stop;
 use crate::engine::{self, EngineConfig, Pace};
 use crate::report::exit::{self, Ended};
 use crate::report::journal::{Done, Journal};
-use crate::report::output::{Evidence, Format, Sink, SinkConfig, StepTag};
+use crate::report::sink::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::settings::{Context, Global, Plan, RunCommand, UsageError};
 
 /// A command resolved and ready to run, with the run settings it was resolved with. Nothing

@@ -45,8 +45,8 @@ pub use crate::providers::contract::{
 };
 use crate::report::exit::RunFlags;
 use crate::report::journal::{Done, Finished};
-use crate::report::output::{Entry, SinkHandle};
 use crate::report::record::{Record, RecordError, Status};
+use crate::report::sink::{Entry, SinkHandle};
 use crate::secret::{Redactor, long_fingerprint};
 
 /// The jobs of a run: known up front, or listed from the provider first.
@@ -540,7 +540,7 @@ async fn set_up<P: Provider>(
         Tried::Done { result: Err(e), .. } => {
             // Server text (a document's issuer, a URL): bounded like any provider message; the
             // logger scrubs and escapes it.
-            let why = crate::report::output::cut(e.message(), crate::report::output::MAX_MESSAGE);
+            let why = crate::report::scrub::cut(e.message(), crate::report::scrub::MAX_MESSAGE);
             crate::report::logging::error(&format!(
                 "{}: {} failed: {why}; nothing was sent",
                 provider.name(),
@@ -618,9 +618,9 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
-                    let why = crate::report::output::cut(
+                    let why = crate::report::scrub::cut(
                         format!("not verified: {e}"),
-                        crate::report::output::MAX_MESSAGE,
+                        crate::report::scrub::MAX_MESSAGE,
                     );
                     crate::report::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
@@ -893,9 +893,9 @@ async fn process<P: Provider>(
             if let Some(n) = ctx.breaker.mismatch()
                 && ctx.attempts.stop.first(StopReason::EndpointMismatch)
             {
-                let said = crate::report::output::cut(
+                let said = crate::report::scrub::cut(
                     redactor.scrub_with(&e.to_string(), &secrets),
-                    crate::report::output::MAX_MESSAGE,
+                    crate::report::scrub::MAX_MESSAGE,
                 );
                 crate::report::logging::say(&format!(
                     "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"

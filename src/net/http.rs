@@ -324,7 +324,7 @@ pub struct Transport {
     /// The time to sign with, corrected by the servers' `Date` when they say it is off.
     clock: std::sync::Arc<crate::net::clock::Clock>,
     /// The last rate limit a server stated in its answer's fields, for `--rate auto`.
-    stated: std::sync::Arc<std::sync::Mutex<Option<crate::engine::pace::ratelimit::Statement>>>,
+    stated: std::sync::Arc<std::sync::Mutex<Option<crate::net::ratelimit::Statement>>>,
 }
 
 /// Whether `NO_PROXY` (else `no_proxy`) holds the entry `*`, which curl reads as "no proxy for
@@ -480,7 +480,7 @@ impl Transport {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        if let Some(st) = crate::engine::pace::ratelimit::read(&headers, unix) {
+        if let Some(st) = crate::net::ratelimit::read(&headers, unix) {
             *self.stated.lock().unwrap_or_else(|e| e.into_inner()) = Some(st);
         }
         Ok(RawResponse {
@@ -495,7 +495,7 @@ impl Transport {
     }
 
     /// The rate limit a server stated since the last call, if any.
-    pub fn take_statement(&self) -> Option<crate::engine::pace::ratelimit::Statement> {
+    pub fn take_statement(&self) -> Option<crate::net::ratelimit::Statement> {
         self.stated.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }

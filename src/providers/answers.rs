@@ -14,8 +14,9 @@ use proptest::test_runner::TestCaseError;
 
 use crate::net::http::RawResponse;
 use crate::providers::Provider;
-use crate::report::output::{clean, text_line};
 use crate::report::record::{Record, RecordError, Status};
+use crate::report::scrub::clean;
+use crate::report::text::text_line;
 use crate::secret::{Redactor, Secret};
 
 /// One generated answer.
@@ -233,7 +234,7 @@ pub fn check<P: Provider>(
         prop_assert!(!text.contains(s), "{s} in {text}");
     }
     if let Some(e) = &record.error {
-        prop_assert!(e.message.len() <= crate::report::output::MAX_MESSAGE + 64);
+        prop_assert!(e.message.len() <= crate::report::scrub::MAX_MESSAGE + 64);
     }
     Ok(())
 }

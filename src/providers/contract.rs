@@ -29,23 +29,9 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome with `scrub` applied to every text the provider sent back.
     pub fn scrubbed(mut self, scrub: &crate::net::http::Scrubber) -> Outcome {
-        fn walk(v: &mut Value, scrub: &crate::net::http::Scrubber) {
-            match v {
-                Value::String(s) => *s = scrub.text(s),
-                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
-                Value::Object(m) => {
-                    let old = std::mem::take(m);
-                    for (k, mut x) in old {
-                        walk(&mut x, scrub);
-                        m.insert(scrub.text(&k), x);
-                    }
-                }
-                _ => {}
-            }
-        }
         self.request_id = self.request_id.map(|r| scrub.text(&r));
         if let Some(d) = self.data.as_mut() {
-            walk(d, scrub);
+            crate::report::scrub::walk(d, &|t| scrub.text(t));
         }
         if let Some(e) = self.error.as_mut() {
             e.code = scrub.text(&e.code);

@@ -33,13 +33,9 @@
 //! the rest.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::BufRead;
 
-use crate::report::exit::{Ended, Exit};
 use crate::report::journal::{GENESIS, LineRead, MAX_LINE, Seen, link, read_line};
-use crate::report::output::escape;
 
 /// Problems and notes named one by one (in line order); the rest are counted.
 const MAX_NAMED: usize = 1000;
@@ -466,42 +462,6 @@ pub fn check(mut reader: impl BufRead) -> std::io::Result<Verdict> {
             return Ok(checker.finish());
         }
         checker.line(read, &buf);
-    }
-}
-
-/// `revoke report --check FILE...`: exit 0 when every file is intact, 1 when one is not, 2
-/// when one cannot be read.
-pub fn run(files: &[PathBuf]) -> Ended {
-    let mut text = String::new();
-    let mut intact = true;
-    for path in files {
-        let shown = escape(&path.display().to_string()).into_owned();
-        let verdict = if path.as_os_str() == "-" {
-            check(BufReader::new(std::io::stdin().lock()))
-        } else {
-            match File::open(path) {
-                Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
-                    crate::report::logging::error(&format!("{shown}: is a directory"));
-                    return Ended::NothingSent;
-                }
-                Ok(f) => check(BufReader::new(f)),
-                Err(e) => Err(e),
-            }
-        };
-        match verdict {
-            Ok(v) => {
-                intact &= v.intact();
-                text.push_str(&v.render(&shown));
-            }
-            Err(e) => {
-                crate::report::logging::error(&format!("cannot read {shown}: {e}"));
-                return Ended::NothingSent;
-            }
-        }
-    }
-    match crate::report::printed::print("the check", text) {
-        Ended::Printed if !intact => Ended::Plan(Exit::Failed),
-        other => other,
     }
 }
 

@@ -3,9 +3,9 @@
 //! ticket, with what proof): one row per target, read back from the records of runs (`-o json`)
 //! or from their journals, written as a Markdown table, CSV or a self-contained HTML page.
 //!
-//! The input is treated as hostile: it is read through the one line reader of `--input`
-//! ([`crate::settings::input::LineReader`]: UTF-8, at most 64 KiB a line), at most [`MAX_ROWS`] rows are
-//! held, every cell is cut to a bound and has its control characters escaped; then each format
+//! The input is treated as hostile: `revoke report` ([`crate::commands::report`]) reads it
+//! through the one line reader of `--input` (UTF-8, at most 64 KiB a line) and holds a bounded
+//! number of rows; every cell is cut to a bound and has its control characters escaped; then each format
 //! escapes for itself (Markdown punctuation, CSV quoting and formula cells, HTML entities).
 //! There is no scrubbing to do: the records hold fingerprints and ids only (the sink scrubbed
 //! them when they were written), and this process holds no credential to look for; a `token`
@@ -14,33 +14,20 @@
 //! and left empty when not.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 
-use crate::report::exit::{Ended, Exit};
-use crate::report::output::{cut, escape};
 use crate::report::record::Status;
-use crate::settings::input::{LineReader, Source};
-use clap::{Args, ValueEnum};
-
-/// The most rows one report holds: every row is kept in memory until the header, which
-/// counts them, is written.
-pub const MAX_ROWS: usize = 100_000;
+use crate::report::scrub::cut;
+use crate::report::text::escape;
 
 /// The longest cell, in bytes (a target's cell may be longer: [`MAX_TARGET`]).
 const MAX_CELL: usize = 256;
 
 /// The longest target cell, in bytes (smh's target holds up to 10 user ids).
 const MAX_TARGET: usize = 1024;
-
-/// Bad lines named one by one on stderr; the rest are counted.
-const MAX_NAMED: usize = 20;
-
-/// Bad lines after which a file is given up on: it is not a file of records.
-const MAX_BAD_PER_FILE: u64 = 1000;
 
 /// The columns, in order, as every format heads them.
 pub const COLUMNS: [&str; 10] = [
@@ -76,146 +63,6 @@ pub struct Collected {
     pub rows: Vec<Row>,
     /// Lines that are neither a record, a journal line nor a summary.
     pub bad: u64,
-}
-
-/// `revoke report`.
-pub fn run(args: &ReportArgs) -> Ended {
-    if args.check {
-        return crate::report::chain::run(&args.files);
-    }
-    let evidence = match read(&args.files) {
-        Ok(e) => e,
-        Err(e) => {
-            crate::report::logging::error(&e);
-            return Ended::NothingSent;
-        }
-    };
-    let text = render(&evidence, args.format, &now());
-    let written = match &args.to {
-        None => crate::report::printed::print("the report", text),
-        Some(path) => match write_file(path, text.as_bytes()) {
-            Ok(()) => Ended::Printed,
-            Err(e) => {
-                crate::report::logging::error(&e);
-                Ended::NothingSent
-            }
-        },
-    };
-    match written {
-        Ended::Printed if evidence.bad > 0 => Ended::Plan(Exit::Failed),
-        other => other,
-    }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader
-/// never sees half a report, and a failed write leaves an earlier report as it was.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let shown = path.display();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("--to {shown}: not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {shown}: {e}")
-    })
-}
-
-/// Reads every file (`-` is stdin) into rows. A file that cannot be opened, more than
-/// [`MAX_ROWS`] rows, or no row at all is an error; bad lines are named on stderr and counted.
-pub fn read(files: &[PathBuf]) -> Result<Collected, String> {
-    let mut evidence = Collected::default();
-    let mut named = 0;
-    for path in files {
-        let (reader, source): (Box<dyn std::io::BufRead + Send>, Source) =
-            if path.as_os_str() == "-" {
-                (Box::new(BufReader::new(std::io::stdin())), Source::Stdin)
-            } else {
-                let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                if f.metadata().is_ok_and(|m| m.is_dir()) {
-                    return Err(format!("{}: is a directory", path.display()));
-                }
-                (
-                    Box::new(BufReader::new(f)),
-                    Source::File(path.display().to_string()),
-                )
-            };
-        evidence.files.push(match &source {
-            Source::Stdin => "stdin".to_string(),
-            Source::File(name) => name.clone(),
-        });
-        let mut bad_here = 0;
-        for line in LineReader::new(reader, source) {
-            let problem = match line {
-                Ok((at, text)) => match row_of_line(&text) {
-                    Ok(Some(row)) => {
-                        if evidence.rows.len() == MAX_ROWS {
-                            return Err(format!(
-                                "{at}: more than {MAX_ROWS} rows: a report holds at most {MAX_ROWS}; report fewer files at a time"
-                            ));
-                        }
-                        evidence.rows.push(row);
-                        None
-                    }
-                    Ok(None) => None,
-                    Err(why) => Some(format!("{at}: {why}")),
-                },
-                Err(e) => Some(e.to_string()),
-            };
-            let Some(problem) = problem else { continue };
-            evidence.bad += 1;
-            bad_here += 1;
-            if named < MAX_NAMED {
-                named += 1;
-                crate::report::logging::say(&format!(
-                    "revoke: warning: {}; the line is left out of the report",
-                    escape(&problem)
-                ));
-            }
-            if bad_here == MAX_BAD_PER_FILE {
-                crate::report::logging::say(&format!(
-                    "revoke: warning: {}: {MAX_BAD_PER_FILE} lines that are not records: the rest of it is not read",
-                    escape(evidence.files.last().map(String::as_str).unwrap_or("-"))
-                ));
-                break;
-            }
-        }
-    }
-    if evidence.bad > named as u64 {
-        crate::report::logging::say(&format!(
-            "revoke: warning: {} more lines left out of the report",
-            evidence.bad - named as u64
-        ));
-    }
-    if evidence.rows.is_empty() {
-        return Err(format!(
-            "no record or journal line in {}: nothing to report",
-            evidence
-                .files
-                .iter()
-                .map(|f| escape(f).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    Ok(evidence)
 }
 
 /// One input line: a row, `None` for a summary line, or why it is neither.
@@ -377,15 +224,6 @@ fn counts(rows: &[Row]) -> Vec<(String, usize)> {
     out
 }
 
-/// The report in `format`; `now` is when it is written.
-pub fn render(e: &Collected, format: ReportFormat, now: &str) -> String {
-    match format {
-        ReportFormat::Md => markdown(e, now),
-        ReportFormat::Csv => csv(e),
-        ReportFormat::Html => html(e, now),
-    }
-}
-
 fn summary_text(e: &Collected) -> String {
     let counts = counts(&e.rows)
         .iter()
@@ -408,7 +246,7 @@ fn files_text(e: &Collected) -> String {
 }
 
 /// A Markdown table, headed by what it was made from and the counts.
-fn markdown(e: &Collected, now: &str) -> String {
+pub fn markdown(e: &Collected, now: &str) -> String {
     let mut out = String::from("## Revocation evidence\n\n");
     out.push_str(&format!("- Files: {}\n", md_cell(&files_text(e))));
     out.push_str(&format!("- {}\n", md_cell(&summary_text(e))));
@@ -470,7 +308,7 @@ pub fn md_cell(text: &str) -> String {
 
 /// RFC 4180: a header line, then one line per row, every field quoted (a `"` doubled), lines
 /// ended by CRLF.
-fn csv(e: &Collected) -> String {
+pub fn csv(e: &Collected) -> String {
     let mut out = String::new();
     let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let fields: Vec<String> = cells.map(csv_field).collect();
@@ -534,7 +372,7 @@ tr{break-inside:avoid}
 
 /// One page, readable offline and printable: inline CSS, no script, nothing fetched (its
 /// Content-Security-Policy forbids it), every value escaped.
-fn html(e: &Collected, now: &str) -> String {
+pub fn html(e: &Collected, now: &str) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
@@ -707,16 +545,16 @@ mod tests {
     fn each_format_escapes_for_itself() {
         let hostile = r#"{"provider":"<script>alert(1)</script>","index":0,"target":{"id":"a|b\u001b[2J"},"status":"failed","request_id":"=HYPERLINK(\"http://x\")","ticket":"[x](http://e) ![i](http://e/i.png)","actor":"-2+3"}"#;
         let e = evidence(&[hostile, TODAY]);
-        let html = render(&e, ReportFormat::Html, "now");
+        let html = html(&e, "now");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert_eq!(html.matches("<tr").count(), 3);
         assert!(html.contains("\\u{1b}[2J"), "control characters escaped");
-        let md = render(&e, ReportFormat::Md, "now");
+        let md = markdown(&e, "now");
         assert!(md.contains("a\\|b"), "{md}");
         assert!(md.contains("\\!\\[i\\]\\(http://e/i.png\\)"), "{md}");
         assert!(md.contains("\\<script\\>"), "{md}");
-        let csv = render(&e, ReportFormat::Csv, "now");
+        let csv = csv(&e);
         assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
         assert!(csv.contains("\"'-2+3\""), "{csv}");
         assert_eq!(csv_field("  =1+1"), "\"'  =1+1\"");
@@ -764,7 +602,7 @@ mod tests {
         /// Any bytes as a line: no panic, and whatever row comes out is escaped in every format.
         #[test]
         fn any_line_is_read_safely(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            if let Ok(text) = crate::settings::input::decode(&bytes, true) {
+            if let Ok(text) = std::str::from_utf8(&bytes) {
                 let _ = row_of_line(text);
             }
         }
@@ -794,13 +632,13 @@ mod tests {
             }
             let e = Collected { files: vec!["f".into()], rows: vec![row.clone(), row.clone()], bad: 0 };
             let empty = Collected { files: vec!["f".into()], rows: vec![], bad: 0 };
-            let html = render(&e, ReportFormat::Html, "now");
-            let base = render(&empty, ReportFormat::Html, "now");
+            let base = html(&empty, "now");
+            let html = html(&e, "now");
             // Each row adds exactly its own tags: `<tr>` and ten `<td>`, opened and closed.
             let tags = |s: &str| s.matches('<').count();
             prop_assert_eq!(tags(&html), tags(&base) + 2 * 22);
             prop_assert_eq!(html.matches('>').count(), base.matches('>').count() + 2 * 22);
-            let csv = render(&e, ReportFormat::Csv, "now");
+            let csv = csv(&e);
             let parsed = parse_csv(&csv);
             prop_assert_eq!(parsed.len(), 3);
             prop_assert_eq!(&parsed[0], &COLUMNS.map(String::from).to_vec());
@@ -811,7 +649,7 @@ mod tests {
                     prop_assert_eq!(got.trim_start_matches('\''), want.trim_start_matches('\''));
                 }
             }
-            let md = render(&e, ReportFormat::Md, "now");
+            let md = markdown(&e, "now");
             let table: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
             prop_assert_eq!(table.len(), 4);
             for l in &table[2..] {

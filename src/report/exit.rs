@@ -148,7 +148,7 @@ pub fn process_code(end: &Ended) -> std::process::ExitCode {
 
 /// Leaves the process at once (the second Ctrl-C), with the code of `end`.
 pub fn quit_now(end: &Ended) -> ! {
-    crate::settings::input::restore_terminal();
+    crate::report::stdio::restore_terminal();
     std::process::exit(i32::from(code(end)))
 }
 

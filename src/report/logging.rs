@@ -98,7 +98,7 @@ impl Drop for LineWriter {
         // drive the terminal. Line ends stay: requests and answers are logged over lines.
         let shown: String = clean
             .split('\n')
-            .map(|l| crate::report::output::escape(l).into_owned())
+            .map(|l| crate::report::text::escape(l).into_owned())
             .collect::<Vec<_>>()
             .join("\n");
         // A failed write on stderr never aborts the run.
@@ -118,7 +118,7 @@ impl<'a> MakeWriter<'a> for ScrubbedStderr {
 /// stderr is ignored (it must never abort the run, unlike `eprintln!`).
 pub fn say(line: &str) {
     let clean = Redactor::global().scrub(line);
-    let shown = crate::report::output::escape(&clean);
+    let shown = crate::report::text::escape(&clean);
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(shown.as_bytes());
     let _ = err.write_all(b"\n");

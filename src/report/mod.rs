@@ -4,9 +4,11 @@
 pub mod chain;
 pub mod evidence;
 pub mod exit;
-pub mod formats;
 pub mod journal;
 pub mod logging;
-pub mod output;
 pub mod printed;
 pub mod record;
+pub mod scrub;
+pub mod sink;
+pub mod stdio;
+pub mod text;

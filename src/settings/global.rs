@@ -10,8 +10,8 @@ use super::layers::{Layers, opt, parse, val};
 use crate::engine::pace::rate::Rate;
 use crate::engine::pace::retry::RetryPolicy;
 use crate::net::http::Endpoint;
-use crate::report::output::Evidence;
-use crate::report::output::Format;
+use crate::report::sink::Evidence;
+use crate::report::sink::Format;
 use crate::settings::creds::{Env, ProcessEnv};
 use clap::Args;
 

@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use crate::report::stdio::terminal;
+
 /// The longest line accepted, in bytes, line end excluded.
 pub const MAX_LINE: usize = 64 * 1024;
 
@@ -320,68 +322,6 @@ pub enum Source {
     Stdin,
     File(String),
 }
-
-/// Targets typed at a terminal (`--input -` with stdin a terminal): a prompt on stderr, and
-/// the terminal's echo off while they are read, so that a pasted token is not left on the
-/// screen (as `ssh-add` and `sudo` read a passphrase).
-///
-/// The echo is switched with `stty` (POSIX; `#![forbid(unsafe_code)]` rules out calling
-/// `tcsetattr` here), run on our own standard input, and restored from the settings `stty -g`
-/// saved: when the input ends, and at exit ([`restore_terminal`]), since a run stopped by a
-/// signal does not wait for a reader blocked on the terminal.
-pub mod terminal {
-    use std::process::{Command, Stdio};
-    use std::sync::Mutex;
-
-    /// The terminal settings to restore, while the echo is off.
-    static SAVED: Mutex<Option<String>> = Mutex::new(None);
-
-    /// The echo is off while this lives.
-    pub struct EchoOff(());
-
-    impl Drop for EchoOff {
-        fn drop(&mut self) {
-            restore();
-        }
-    }
-
-    fn stty(args: &[&str]) -> Option<String> {
-        let out = Command::new("stty")
-            .args(args)
-            .stdin(Stdio::inherit())
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
-    /// Says on stderr what to type and turns the echo off.
-    pub fn prompt() -> EchoOff {
-        let hidden = match stty(&["-g"]) {
-            Some(saved) if !saved.is_empty() && stty(&["-echo"]).is_some() => {
-                *SAVED.lock().unwrap_or_else(|e| e.into_inner()) = Some(saved);
-                " (not shown as you type)"
-            }
-            _ => "",
-        };
-        crate::report::logging::say(&format!(
-            "revoke: reading targets from the terminal{hidden}: paste or type them, one per line, then press Ctrl-D"
-        ));
-        EchoOff(())
-    }
-
-    /// Puts the terminal back as it was, if the echo was turned off. Safe to call at any time.
-    pub fn restore() {
-        let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(saved) = saved {
-            let _ = stty(&[&saved]);
-        }
-    }
-}
-
-pub use terminal::restore as restore_terminal;
 
 /// A line's place: `FILE:N` or `stdin line N`.
 #[derive(Clone, Debug)]

@@ -493,7 +493,9 @@ pub mod parse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::CommandLine;
+    use clap::{Args, FromArgMatches, Subcommand};
+
+    use crate::settings::{GlobalArgs, RunCommand};
 
     /// A configuration source from a list of `(command, long name, text)`, every value on
     /// line 1 of `test.toml`.
@@ -512,8 +514,37 @@ mod tests {
         }
     }
 
-    fn line(args: &[&str]) -> CommandLine {
-        CommandLine::parse_from(["revoke"].iter().chain(args)).unwrap()
+    /// A command line as `cli::CommandLine` parses it (the settings' own clap types: the
+    /// settings do not depend on the command-line layer).
+    struct Line {
+        cli: Parsed,
+        given: Given,
+    }
+
+    #[derive(Debug)]
+    #[allow(dead_code)] // `command` is read through Debug.
+    struct Parsed {
+        global: GlobalArgs,
+        command: Option<RunCommand>,
+    }
+
+    fn parse(args: &[&str]) -> Line {
+        let mut command = without_empty_env(GlobalArgs::augment_args(
+            RunCommand::augment_subcommands(clap::Command::new("revoke")),
+        ));
+        let matches = command.try_get_matches_from_mut(args).unwrap();
+        let cli = Parsed {
+            global: GlobalArgs::from_arg_matches(&matches).unwrap(),
+            command: RunCommand::from_arg_matches(&matches).ok(),
+        };
+        Line {
+            cli,
+            given: Given::new(matches, command),
+        }
+    }
+
+    fn line(args: &[&str]) -> Line {
+        parse(&[&["revoke"], args].concat())
     }
 
     #[test]
@@ -600,14 +631,14 @@ mod tests {
             .unwrap();
         assert_eq!(out.origin, Origin::Default);
         assert_eq!(
-            parse::choice::<crate::report::output::Format>("yaml").unwrap_err(),
+            parse::choice::<crate::report::sink::Format>("yaml").unwrap_err(),
             "\"yaml\" is not one of text, json"
         );
     }
 
     #[test]
     fn a_step_sits_between_the_flags_and_the_environment() {
-        let line = CommandLine::parse_from(["revoke", "--rate", "5", "apply", "p.toml"]).unwrap();
+        let line = parse(&["revoke", "--rate", "5"]);
         let step = Table(vec![
             ("smh", "rate", "9"),
             ("smh", "retries", "1"),

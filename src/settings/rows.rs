@@ -127,7 +127,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if !ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "{:?} is not a variable name: letters, digits and _, not starting with a digit",
-            crate::report::output::escape(name)
+            crate::report::text::escape(name)
         ));
     }
     Ok(())

@@ -30,8 +30,8 @@ use revoke::net::http::{PreparedRequest, RawResponse, Transport};
 use revoke::providers::{Body, Credentials, Descriptor, Looks, Verification, recognise};
 use revoke::report::exit::RunFlags;
 use revoke::report::journal::Done;
-use revoke::report::output::{Format, Sink, SinkConfig};
 use revoke::report::record::{Record, Status};
+use revoke::report::sink::{Format, Sink, SinkConfig};
 
 const MS: Duration = Duration::from_millis(1);
 

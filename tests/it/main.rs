@@ -20,6 +20,7 @@ mod failures;
 mod hostile;
 mod identity_store;
 mod journal;
+mod layout;
 mod lines;
 mod manual;
 mod network;

@@ -165,17 +165,16 @@ fn variables_read() -> Vec<String> {
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
-    let prefixes = [
-        "REVOKE_",
-        "TENCENTCLOUD_",
-        "HUAWEICLOUD_",
-        "TCCLI_",
-        "SMH_",
-        "CIAM_",
-        "SSL_CERT",
-        "RUST_LOG",
-        "XDG_",
-    ];
+    let mut prefixes: Vec<String> = ["REVOKE_", "SSL_CERT", "RUST_LOG", "XDG_"]
+        .map(String::from)
+        .to_vec();
+    // Each provider's credential variables, by their vendor's prefix (`TENCENTCLOUD_`, `SMH_`).
+    for var in PROVIDERS.iter().flat_map(|p| p.env) {
+        let prefix = format!("{}_", var.split('_').next().unwrap());
+        if !prefixes.contains(&prefix) {
+            prefixes.push(prefix);
+        }
+    }
     let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     while let Some(path) = files.pop() {
         if path.is_dir() {
@@ -249,32 +248,7 @@ async fn every_environment_variable_is_in_the_help_and_the_man_page() {
         );
     }
     // Each command's help names its own credentials.
-    for (command, vars) in [
-        (
-            "bi-embed",
-            &[
-                "TENCENTCLOUD_SECRET_ID",
-                "TENCENTCLOUD_TOKEN",
-                "TCCLI_PROFILE",
-            ][..],
-        ),
-        (
-            "smh",
-            &["SMH_LIBRARY_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        ),
-        (
-            "ciam",
-            &["CIAM_CLIENT_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        ),
-        (
-            "identity-store",
-            &[
-                "HUAWEICLOUD_SDK_AK",
-                "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-                "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
-            ],
-        ),
-    ] {
+    for (command, vars) in PROVIDERS.iter().map(|p| (p.name, p.env)) {
         let text = help(&[command.to_string()], "--help", "100").await;
         let page = Revoke::new()
             .arg_list(&["man", command])

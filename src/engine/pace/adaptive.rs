@@ -37,7 +37,7 @@
 //!   share of requests whatever the rate): after a cut, if the share throttled did not fall and
 //!   the accepted rate fell with the cap, the cut only lost throughput. The cap goes back up,
 //!   the share becomes the *noise* level, and only throttling above it counts from then on.
-//! - **A stated limit** (`RateLimit-Policy`, `X-RateLimit-*`: [`crate::engine::pace::ratelimit`]) is used as
+//! - **A stated limit** (`RateLimit-Policy`, `X-RateLimit-*`: [`crate::net::ratelimit`]) is used as
 //!   it is: no probing above it.
 //!
 //! Deterministic: time is passed in (tokio's clock in the engine), so the tests below run the

@@ -7,7 +7,7 @@
 use crate::settings::RunCommand;
 use crate::settings::schema::{self, Key, Kind};
 
-/// A piece of a manual section, rendered by `manual.rs` into roff.
+/// A piece of a manual section, rendered by `man.rs` into roff.
 #[derive(Debug, Clone)]
 pub enum Piece {
     /// A subsection heading (`.SS`).
