@@ -19,7 +19,6 @@ pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod sign;
-pub mod token;
 
 use std::process::ExitCode;
 

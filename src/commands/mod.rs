@@ -7,3 +7,4 @@ pub mod formats;
 pub mod man;
 pub mod report;
 pub mod run;
+pub mod token;

@@ -19,6 +19,7 @@ use crate::engine::signals::Stop;
 use crate::engine::{self, EngineConfig, Pace};
 use crate::report::exit::{self, Ended};
 use crate::report::journal::{Done, Journal};
+use crate::report::record::{RowTag, Summary};
 use crate::report::sink::{Evidence, Format, Sink, SinkConfig, StepTag};
 use crate::settings::{Context, Global, Plan, RunCommand, UsageError};
 
@@ -314,4 +315,230 @@ impl Write for StepOut {
             .unwrap_or_else(|e| e.into_inner())
             .flush()
     }
+}
+
+/// Runs a plan whose every step resolved: the journal opened once, the signals listened to,
+/// the steps on a pool sharing the run's concurrency and each endpoint's rate limit, then a
+/// summary per row (`with_rows`) and one for the run.
+pub async fn execute_plan(global: &Global, mut runs: Vec<RowRun>, with_rows: bool) -> Ended {
+    // Once every step of every row checked out: one journal for the whole run.
+    let (journal, done) = match &global.journal {
+        Some(path) => match Journal::open(path) {
+            Ok((j, d)) => (Some(j), d),
+            Err(e) => return usage(e),
+        },
+        None => (None, Done::default()),
+    };
+    // Before the first request of any step.
+    let stop_all = engine::signals::listen(global.quiet);
+    if global.dry_run && !global.quiet {
+        // Once per step and credentials, not once per row.
+        let mut shown = std::collections::HashSet::new();
+        for step in runs.iter().flat_map(|r| &r.steps) {
+            let line = format!(
+                "revoke: dry run: nothing will be sent; step {}: credentials from {}; secrets are shown as ***",
+                step.tag().map_or(0, |t| t.step) + 1,
+                step.credentials()
+            );
+            if shown.insert(line.clone()) {
+                crate::report::logging::say(&line);
+            }
+        }
+    }
+    let shared = Shared {
+        format: global.format,
+        quiet: global.quiet,
+        out: LineOut(Arc::new(Mutex::new(crate::report::stdio::stdout()))),
+        journal,
+        done: Arc::new(done),
+        permits: Arc::new(Semaphore::new(global.concurrency.max(1))),
+        concurrency: global.concurrency,
+        paces: Mutex::new(HashMap::new()),
+    };
+    let units: Vec<(usize, Step)> = runs
+        .iter_mut()
+        .enumerate()
+        .flat_map(|(r, run)| {
+            std::mem::take(&mut run.steps)
+                .into_iter()
+                .map(move |s| (r, s))
+        })
+        .collect();
+    let stops: Vec<Arc<Stop>> = units.iter().map(|_| Arc::new(Stop::default())).collect();
+    // A signal stops every step, as it stops one run.
+    let forward = {
+        let (all, stops) = (stop_all.clone(), stops.clone());
+        tokio::spawn(async move {
+            all.wait().await;
+            for s in &stops {
+                s.interrupt();
+            }
+            all.abandoned().await;
+            for s in &stops {
+                s.abandon();
+            }
+        })
+    };
+    let count = units.len();
+    // A pool: at most this many steps run at once, each with its output thread and input
+    // reader; the next starts when one ends. (One thread per step: 25,845 steps panicked with
+    // `spawn output thread: WouldBlock`, 12,000 took 475 MB.) More steps than `--concurrency`
+    // could not send at once anyway: they share its permits. Over rows, the steps of every
+    // row go through the same pool.
+    let at_once = global.concurrency.clamp(1, MAX_STEPS_AT_ONCE);
+    let mut running = tokio::task::JoinSet::new();
+    let mut ends: Vec<Ended> = Vec::with_capacity(count);
+    let mut row_ends: Vec<Vec<Ended>> = runs.iter().map(|_| Vec::new()).collect();
+    let mut ended = |(r, end): (usize, Ended)| {
+        row_ends[r].push(end);
+        ends.push(end);
+    };
+    for ((r, step), stop) in units.into_iter().zip(stops) {
+        while running.len() >= at_once {
+            if let Some(end) = running.join_next().await {
+                ended(end.unwrap_or((r, Ended::NothingSent)));
+            }
+        }
+        match step.start(Place::InPlan(&shared), stop) {
+            // A dry run sends nothing and takes no time: its steps are shown one after the
+            // other, in the plan's order.
+            Ok(fut) if global.dry_run => ended((r, fut.await)),
+            Ok(fut) => {
+                running.spawn(async move { (r, fut.await) });
+            }
+            Err(e) => {
+                // A journal that cannot be shared: the steps already started go on, and this
+                // one is a usage error.
+                crate::report::logging::error(&e);
+                ended((r, Ended::NothingSent));
+            }
+        }
+    }
+    while let Some(end) = running.join_next().await {
+        ended(end.unwrap_or((0, Ended::NothingSent)));
+    }
+    forward.abort();
+    let mut output_failed = false;
+    let mut write = |text: &str| {
+        if let Err(e) = shared.out.write_line(text)
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            output_failed = true;
+        }
+    };
+    // One summary per row, in the file's order, when there are rows.
+    for (run, ends) in runs.iter().zip(&row_ends) {
+        let Some(tag) = &run.tag else { break };
+        let summary = total_of(ends);
+        let code = exit::code(&Ended::plan(ends, false));
+        match global.format {
+            Format::Json => write(
+                &serde_json::to_string(&RowSummaryLine {
+                    row: tag,
+                    summary,
+                    exit_code: code,
+                })
+                .unwrap_or_default(),
+            ),
+            Format::Text if !global.quiet => {
+                let counts = crate::report::text::summary_line("", &summary, code);
+                crate::report::logging::say(&format!(
+                    "row {} ({}),{}",
+                    tag.line,
+                    crate::report::text::escape(&tag.key),
+                    counts.trim_start_matches(':')
+                ));
+            }
+            Format::Text => {}
+        }
+    }
+    let total = total_of(&ends);
+    let code = exit::code(&Ended::plan(&ends, false));
+    let steps = if with_rows {
+        count / runs.len().max(1)
+    } else {
+        count
+    };
+    match global.format {
+        Format::Json => {
+            let line = PlanSummaryLine {
+                summary: total,
+                steps,
+                rows: with_rows.then_some(runs.len()),
+                exit_code: code,
+            };
+            write(&serde_json::to_string(&line).unwrap_or_default());
+        }
+        Format::Text if !global.quiet => {
+            // `: 4 targets: 3 revoked, 1 skipped; exit 3`
+            let counts = crate::report::text::summary_line("", &total, code);
+            let rows = match with_rows {
+                true => format!(
+                    " x {} row{}",
+                    runs.len(),
+                    if runs.len() == 1 { "" } else { "s" }
+                ),
+                false => String::new(),
+            };
+            crate::report::logging::say(&format!(
+                "plan: {steps} step{}{rows},{}",
+                if steps == 1 { "" } else { "s" },
+                counts.trim_start_matches(':')
+            ));
+        }
+        Format::Text => {}
+    }
+    Ended::plan(&ends, output_failed)
+}
+
+/// The most steps of a plan that run at the same time (fewer when `--concurrency` is lower).
+pub const MAX_STEPS_AT_ONCE: usize = 16;
+
+/// One row of the run (or the only one, without `--each`), resolved.
+pub struct RowRun {
+    pub tag: Option<RowTag>,
+    pub steps: Vec<Step>,
+}
+
+/// The plan's last NDJSON line: `{"summary":{..},"steps":N,"exit_code":..}`, with `"rows":N`
+/// after `steps` in a run over rows.
+#[derive(serde::Serialize)]
+struct PlanSummaryLine {
+    summary: Summary,
+    steps: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<usize>,
+    exit_code: u8,
+}
+
+/// A row's NDJSON summary, after all of the rows' steps: `{"row":{..},"summary":{..},
+/// "exit_code":..}`.
+#[derive(serde::Serialize)]
+struct RowSummaryLine<'a> {
+    row: &'a RowTag,
+    summary: Summary,
+    exit_code: u8,
+}
+
+/// The summaries of `ends`, added up.
+fn total_of(ends: &[Ended]) -> Summary {
+    let mut total = Summary::default();
+    for end in ends {
+        if let Ended::Ran(run) = end {
+            add(&mut total, &run.summary);
+        }
+    }
+    total
+}
+
+fn add(total: &mut Summary, s: &Summary) {
+    total.total += s.total;
+    total.revoked += s.revoked;
+    total.already_invalid += s.already_invalid;
+    total.not_found += s.not_found;
+    total.failed += s.failed;
+    total.skipped += s.skipped;
+    total.planned += s.planned;
+    total.from_journal += s.from_journal;
+    total.sent += s.sent;
 }

@@ -676,6 +676,9 @@ fn bare_record(
         at: Some(crate::report::record::now()),
         ticket: None,
         actor: None,
+        route: None,
+        expires_at: None,
+        finding: None,
         row: None,
     }
 }
@@ -956,6 +959,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
         Err(e) => Record {
@@ -976,6 +982,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
     };

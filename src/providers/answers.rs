@@ -196,6 +196,9 @@ pub fn check<P: Provider>(
         at: None,
         ticket: None,
         actor: None,
+        route: None,
+        expires_at: None,
+        finding: None,
         row: None,
     };
     match provider.interpret(job, sample.response()) {

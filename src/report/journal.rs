@@ -664,6 +664,9 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         }
     }

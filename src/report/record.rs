@@ -106,6 +106,17 @@ pub struct Record {
     /// `--actor`: who ran it (by default the login name), stamped by the sink.
     #[serde(default)]
     pub actor: Option<String>,
+    /// `revoke token`: where the token was sent and why (`provider`, `context`, `issuer`,
+    /// `matched_by`); absent in any other run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Value>,
+    /// `revoke token`: when the token said it expires (its JWT `exp`), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// `revoke token --findings`: the scanner's finding the token came from (`file`, `line`,
+    /// `commit`, `rule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<Value>,
     /// The row of `revoke apply --each` the record belongs to, stamped by the sink; absent
     /// (not `null`) in any other run, whose records are the contract's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +210,9 @@ mod tests {
             at: Some("2026-12-04T21:36:05.123Z".into()),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         };
         assert_eq!(

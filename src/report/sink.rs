@@ -15,6 +15,7 @@ use std::io::{IsTerminal, Write};
 use std::thread::JoinHandle;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::report::exit::{self, Ended, RunEnd, RunFlags};
@@ -68,6 +69,23 @@ pub struct StepTag {
     pub name: Option<String>,
     /// The row of `--each` the step runs for.
     pub row: Option<RowTag>,
+    /// `revoke token`: what the step's records say beyond the contract's fields.
+    pub notes: Option<std::sync::Arc<Notes>>,
+}
+
+/// `revoke token`: the route of a step's tokens, and what each token said of itself, by the
+/// record's `index`.
+#[derive(Debug, Clone, Default)]
+pub struct Notes {
+    pub route: Option<Value>,
+    pub targets: Vec<TargetNotes>,
+}
+
+/// What one token said of itself: its expiry, the scanner's finding it came from.
+#[derive(Debug, Clone, Default)]
+pub struct TargetNotes {
+    pub expires_at: Option<String>,
+    pub finding: Option<Value>,
 }
 
 impl StepTag {
@@ -275,6 +293,16 @@ impl Writer {
         // first column that holds the row's token shows masked).
         if let Some(tag) = &self.cfg.step {
             e.record.row.clone_from(&tag.row);
+            if let Some(notes) = &tag.notes {
+                e.record.route.clone_from(&notes.route);
+                if let Some(t) = usize::try_from(e.record.index)
+                    .ok()
+                    .and_then(|i| notes.targets.get(i))
+                {
+                    e.record.expires_at.clone_from(&t.expires_at);
+                    e.record.finding.clone_from(&t.finding);
+                }
+            }
         }
         clean(&mut e.record, e.scrub_id);
         e.record.ticket.clone_from(&self.cfg.evidence.ticket);

@@ -201,6 +201,9 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         };
         assert_eq!(
@@ -229,6 +232,9 @@ mod tests {
             at: None,
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         };
         assert!(

@@ -208,7 +208,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CLOUDBASE: &str = include_str!("../../tests/fixtures/cloudbase/example_access_token.txt");
+    const CLOUDBASE: &str =
+        include_str!("../../../tests/fixtures/cloudbase/example_access_token.txt");
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)

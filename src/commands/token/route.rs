@@ -578,10 +578,11 @@ impl reqwest::dns::Resolve for PublicOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::jwt::{Claims, Opaque, classify};
+    use crate::commands::token::jwt::{Claims, Opaque, classify};
     use proptest::prelude::*;
 
-    const CLOUDBASE: &str = include_str!("../../tests/fixtures/cloudbase/example_access_token.txt");
+    const CLOUDBASE: &str =
+        include_str!("../../../tests/fixtures/cloudbase/example_access_token.txt");
 
     fn jwt(iss: &str) -> Classified {
         Classified::Jwt(Claims {
