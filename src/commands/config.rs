@@ -219,6 +219,11 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
     let mut problems = Vec::new();
     if let Some(keys) = schema::secret_of(command) {
         match secrets::locate(layers, env, &keys, None) {
+            // A public client needs none.
+            None if matches!(
+                RunCommand::named(command).map(|d| d.credentials),
+                Some(Credentials::SecretOrPublic(_))
+            ) => {}
             None => problems.push(secrets::not_found(&keys).to_string()),
             Some(secrets::Source::File(f)) if f.text != "-" => {
                 if let Err(why) = crate::settings::creds::read_secret_file(

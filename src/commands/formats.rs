@@ -300,6 +300,12 @@ fn config() -> Vec<Piece> {
              table).",
         ),
         item(
+            "oauth",
+            "--client-secret-file, else OAUTH2_CLIENT_SECRET, else the context's \
+             client-secret-file, client-secret-command or client-secret (one of them per \
+             table); none with client-auth = \"none\" (a public client).",
+        ),
+        item(
             "identity-store",
             "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN), \
              else the Huawei SDK credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else \

@@ -314,7 +314,13 @@ pub async fn run<P: Provider>(
         timeout: cfg.timeout,
         stop: stop.clone(),
     };
-    let verifying = if cfg.verify && !cfg.dry_run {
+    // A step before the first target (oauth's discovery); never sent in a dry run. When it
+    // fails, every target is recorded as failed with its reason, and nothing else is sent.
+    let setup_failed = match provider.setup() {
+        Some(setup) if !cfg.dry_run => set_up(&*provider, &attempts, setup).await,
+        _ => None,
+    };
+    let verifying = if cfg.verify && !cfg.dry_run && setup_failed.is_none() {
         verifying(&*provider, &attempts).await
     } else {
         Verifying::Off
@@ -453,10 +459,17 @@ pub async fn run<P: Provider>(
             }
             _ => continue,
         };
+        if let Some(error) = &setup_failed {
+            let record = bare_record(name, i, target, Status::Failed, Some(error.clone()));
+            sink.emit(entry(record.from(source), None)).await;
+            emit_repeats(&ctx, &key, Status::Failed).await;
+            continue;
+        }
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
             let mut planned = planned(name, i, target, request);
             planned.record.source = source;
+            plan_setup(&*provider, &mut planned);
             if cfg.verify {
                 plan_verification(&*provider, &job, &mut planned);
             }
@@ -507,6 +520,67 @@ pub async fn run<P: Provider>(
     // channel only closes once it drops its sender.
     drop(producer);
     flags(&stop, false)
+}
+
+/// Runs the provider's step before the first target through the attempt loop: `None` when it
+/// succeeded (or was stopped: the targets are then skipped as at any stop), else the error every
+/// target's record carries. Its reason is said once on stderr.
+async fn set_up<P: Provider>(
+    provider: &P,
+    attempts: &Attempts,
+    setup: crate::providers::contract::Setup,
+) -> Option<RecordError> {
+    let tried = attempts
+        .run(Label::Setup(setup.what), &[], OnStop::Abandon, |_now| {
+            provider.set_up(&attempts.transport)
+        })
+        .await;
+    match tried {
+        Tried::Done { result: Ok(()), .. } => None,
+        Tried::Done { result: Err(e), .. } => {
+            // Server text (a document's issuer, a URL): bounded like any provider message; the
+            // logger scrubs and escapes it.
+            let why = crate::report::scrub::cut(e.message(), crate::report::scrub::MAX_MESSAGE);
+            crate::report::logging::error(&format!(
+                "{}: {} failed: {why}; nothing was sent",
+                provider.name(),
+                setup.what
+            ));
+            Some(RecordError {
+                code: setup.code.into(),
+                message: format!("not sent: {} failed: {why}", setup.what),
+                retryable: false,
+            })
+        }
+        Tried::Stopped(_) | Tried::Abandoned => None,
+    }
+}
+
+/// `--dry-run`: the provider's step before the first target, shown with the planned request
+/// (text) and as `data.setup` (JSON), never sent.
+fn plan_setup<P: Provider>(provider: &P, planned: &mut Entry) {
+    let Some(setup) = provider.setup() else {
+        return;
+    };
+    let requests = provider.setup_requests();
+    if requests.is_empty() {
+        return;
+    }
+    if let Some(text) = planned.rendered.as_mut() {
+        text.push_str(&format!(
+            "first, once per run ({}), sends in turn until one answers:\n",
+            setup.what
+        ));
+        for r in &requests {
+            text.push_str(&r.render());
+        }
+    }
+    if let Some(Value::Object(map)) = planned.record.data.as_mut() {
+        map.insert(
+            "setup".into(),
+            Value::Array(requests.iter().map(PreparedRequest::to_json).collect()),
+        );
+    }
 }
 
 /// What `--verify` will do in this run; a discovery request, if the provider needs one, is sent

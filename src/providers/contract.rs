@@ -127,6 +127,23 @@ pub trait Provider: Send + Sync + 'static {
     /// `--verify`: how this provider can prove a revocation, with what does it.
     fn verification(&self) -> Verification<'_, Self::Job>;
 
+    /// A step the run needs once, before its first target (oauth's discovery of its endpoints):
+    /// `None` for most. It goes through the attempt loop; when it fails, nothing is sent and
+    /// every target's record is `failed` with [`Setup::code`].
+    fn setup(&self) -> Option<Setup> {
+        None
+    }
+
+    /// One attempt at the [`setup`](Provider::setup) step.
+    fn set_up(&self, _transport: &Transport) -> impl Future<Output = Result<(), ApiError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// `--dry-run`: the requests [`set_up`](Provider::set_up) would send, shown, never sent.
+    fn setup_requests(&self) -> Vec<PreparedRequest> {
+        Vec::new()
+    }
+
     /// One attempt: prepare, send, interpret (the engine calls it once per attempt with a
     /// fresh `now`; tests replace it to answer without a network).
     fn execute(
@@ -146,6 +163,15 @@ pub trait Provider: Send + Sync + 'static {
             .await
         }
     }
+}
+
+/// A provider's step before its first target ([`Provider::setup`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    /// What it does, in log lines and messages: `discovering the issuer's endpoints`.
+    pub what: &'static str,
+    /// The code of every target's record when it fails.
+    pub code: &'static str,
 }
 
 /// `--verify` per target: the read-only request asking whether a job's token is dead.

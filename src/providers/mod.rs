@@ -14,6 +14,7 @@ pub mod ciam;
 pub mod cloudbase;
 pub mod contract;
 pub mod identity_store;
+pub mod oauth;
 pub mod smh;
 
 use serde_json::Value;
@@ -61,6 +62,9 @@ pub enum Credentials {
     Huawei,
     /// None beyond the targets: each token is its own credential.
     Tokens,
+    /// A secret as [`Credentials::Secret`], or none for a public client (oauth's
+    /// `--client-auth none`): no secret found is no problem by itself.
+    SecretOrPublic(SecretKeys),
 }
 
 /// A secret a command reads: a file flag, plus the keys a file may use instead.

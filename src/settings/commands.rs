@@ -7,7 +7,7 @@
 
 use clap::{Args, FromArgMatches, Subcommand};
 
-use super::{Context, Plan, UsageError, bi_embed, ciam, cloudbase, identity_store, smh};
+use super::{Context, Plan, UsageError, bi_embed, ciam, cloudbase, identity_store, oauth, smh};
 use crate::providers::Descriptor;
 
 /// The command list: each run command's clap variant and its module, the same name under
@@ -42,6 +42,7 @@ command_list! {
     Smh => smh,
     Cloudbase => cloudbase,
     Ciam => ciam,
+    Oauth => oauth,
     IdentityStore => identity_store,
 }
 
@@ -142,6 +143,22 @@ pub enum RunCommand {
     )]
     Ciam(ciam::CiamArgs),
 
+    /// Revoke OAuth 2.0 tokens at any RFC 7009 server, its endpoints discovered from the issuer
+    ///
+    /// --issuer URL reads the server's metadata (RFC 8414
+    /// {origin}/.well-known/oauth-authorization-server{path}, else
+    /// {issuer}/.well-known/openid-configuration), once per run, before the first revocation;
+    /// a document whose issuer is not identical to the one asked for is not used (RFC 8414
+    /// 3.3). --revocation-endpoint URL skips discovery. The client authenticates as --client-auth
+    /// says, else as the first of the server's revocation_endpoint_auth_methods_supported that
+    /// is possible (none needs no secret; post and basic need one), else post. The client
+    /// secret comes from OAUTH2_CLIENT_SECRET, --client-secret-file or the config file.
+    #[command(
+        override_usage = "revoke oauth [OPTIONS] (--issuer <URL> | --revocation-endpoint <URL>) --client-id <ID> (<TOKEN>... | --input <FILE>)",
+        after_help = OAUTH_EXAMPLES
+    )]
+    Oauth(oauth::OauthArgs),
+
     /// Delete Huawei Cloud Identity Center bearer tokens
     ///
     /// DELETE .../bearer-token/{token_id} signed with SDK-HMAC-SHA256; 404 is not_found, a
@@ -193,6 +210,19 @@ Examples:
   # Any RFC 7009 server, client credentials as HTTP Basic, tokens on stdin
   revoke ciam --endpoint https://auth.example.com --client-id app \\
     --client-auth basic --client-secret-file secret.txt --input -";
+
+const OAUTH_EXAMPLES: &str = "\
+Examples:
+  # Endpoints and client authentication from the issuer's metadata;
+  # the client secret comes from OAUTH2_CLIENT_SECRET
+  revoke oauth --issuer https://auth.example.com --client-id app \\
+    --input tokens.txt
+  # A public client (no secret), proving each revocation by introspection
+  revoke oauth --issuer https://auth.example.com --client-id spa \\
+    --client-auth none --verify --input -
+  # No discovery: the revocation endpoint itself
+  revoke oauth --revocation-endpoint https://auth.example.com/oauth2/revoke \\
+    --client-id app --client-auth basic --input tokens.txt";
 
 const IDENTITY_STORE_EXAMPLES: &str = "\
 Examples:

@@ -18,6 +18,7 @@ pub mod global;
 pub mod identity_store;
 pub mod input;
 pub(crate) mod layers;
+pub mod oauth;
 pub mod rows;
 pub mod schema;
 pub mod secrets;

@@ -86,7 +86,7 @@ pub struct Key {
 /// The secret a command reads from a flag, the environment or a file, if any.
 pub fn secret_of(command: &str) -> Option<SecretKeys> {
     match RunCommand::named(command)?.credentials {
-        Credentials::Secret(keys) => Some(keys),
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => Some(keys),
         _ => None,
     }
 }
@@ -94,7 +94,7 @@ pub fn secret_of(command: &str) -> Option<SecretKeys> {
 /// The secret of a command that has one (its settings file asks for it).
 pub const fn secret(d: &Descriptor) -> SecretKeys {
     match d.credentials {
-        Credentials::Secret(keys) => keys,
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => keys,
         // A compile-time error where a command asks for a secret its descriptor lacks.
         _ => panic!("this command's descriptor declares no secret"),
     }

@@ -24,7 +24,8 @@ fn one_of() -> Vec<Vec<&'static str>> {
     let mut groups: Vec<Vec<&'static str>> = Vec::new();
     for d in super::RunCommand::ALL {
         let secret = match d.credentials {
-            crate::providers::Credentials::Secret(keys) => Some(keys.keys().to_vec()),
+            crate::providers::Credentials::Secret(keys)
+            | crate::providers::Credentials::SecretOrPublic(keys) => Some(keys.keys().to_vec()),
             _ => None,
         };
         for group in secret

@@ -24,6 +24,7 @@ mod layout;
 mod lines;
 mod manual;
 mod network;
+mod oauth;
 mod operator;
 mod plan;
 mod ratelimit;

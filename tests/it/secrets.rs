@@ -334,7 +334,7 @@ async fn config_file_secrets_are_never_printed() {
 
 #[tokio::test]
 async fn revoke_config_never_prints_a_secret() {
-    let text = "[smh.default]\nlibrary-id = \"lib1\"\nlibrary-secret = \"sentinelCfgInline14\"\n\n[ciam.default]\nclient-id = \"app\"\nclient-secret-command = \"{home}/bin/secret-tool show 'ciam app'\"\n";
+    let text = "[smh.default]\nlibrary-id = \"lib1\"\nlibrary-secret = \"sentinelCfgInline14\"\n\n[ciam.default]\nclient-id = \"app\"\nclient-secret-command = \"{home}/bin/secret-tool show 'ciam app'\"\n\n[oauth.default]\nclient-id = \"app\"\nclient-secret-command = \"{home}/bin/secret-tool show 'ciam app'\"\n";
     // Every provider with credentials of its own (cloudbase's tokens are its credentials).
     for command in PROVIDERS
         .iter()
@@ -479,6 +479,33 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
         (
             "--client-id $CIAM_CLIENT_SECRET --dry-run (text)",
             ciam().args([CIAM, "--dry-run", "-o", "text", "-vvv", "t1"]),
+            0,
+            vec![CIAM],
+        ),
+        (
+            "oauth --issuer --client-id $OAUTH2_CLIENT_SECRET --dry-run -vvv (text)",
+            Revoke::new()
+                .env("OAUTH2_CLIENT_SECRET", CIAM)
+                .args(["oauth", "--issuer", "http://127.0.0.1:9", "--verify"])
+                .args(["--client-id", CIAM, "--dry-run", "-o", "text", "-vvv", "t1"]),
+            0,
+            vec![CIAM],
+        ),
+        (
+            "oauth --issuer --client-id $OAUTH2_CLIENT_SECRET --dry-run -vvv (json)",
+            Revoke::new()
+                .env("OAUTH2_CLIENT_SECRET", CIAM)
+                .args(["oauth", "--issuer", "http://127.0.0.1:9", "--client-auth"])
+                .args([
+                    "basic",
+                    "--client-id",
+                    CIAM,
+                    "--dry-run",
+                    "-o",
+                    "json",
+                    "-vvv",
+                    "t1",
+                ]),
             0,
             vec![CIAM],
         ),

@@ -107,6 +107,8 @@ pub const SMH_LIBRARY: &str = "smh-lib-1";
 pub const SMH_SECRET: &str = "smhTestLibrarySecret0001";
 pub const CIAM_CLIENT_ID: &str = "TENANT_CLIENT_ID";
 pub const CIAM_SECRET: &str = "TENANT_CLIENT_SECRET";
+pub const OAUTH_CLIENT_ID: &str = "oauth app";
+pub const OAUTH_SECRET: &str = "oauthTestClientSecret/01";
 
 /// One builder per provider: a run against `endpoint` with its credentials (from the
 /// environment) and its required flags, NDJSON on stdout. Tests add targets and the options
@@ -141,6 +143,15 @@ impl Revoke {
             .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
             .args(["ciam", "--endpoint", endpoint, "-o", "json"])
             .args(["--client-id", CIAM_CLIENT_ID])
+    }
+
+    /// `oauth --revocation-endpoint ENDPOINT --client-id "oauth app"`, the secret from
+    /// `OAUTH2_CLIENT_SECRET` (so `client_secret_post`, the default without discovery).
+    pub fn oauth(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("OAUTH2_CLIENT_SECRET", OAUTH_SECRET)
+            .args(["oauth", "--revocation-endpoint", endpoint, "-o", "json"])
+            .args(["--client-id", OAUTH_CLIENT_ID])
     }
 
     /// `identity-store --identity-store-id d-1 --tenant-id "t 1"` (a space, sent as `%20`).
@@ -829,6 +840,87 @@ pub static PROVIDERS: &[Provider] = &[
                     "sentinelCiamTok08a",
                     "YXBwOnNlbnRpbmVsQ2lhbUZpbGVTZWNyZXQwOA",
                 ],
+                notes: false,
+            },
+        ],
+    },
+    Provider {
+        name: "oauth",
+        env: &["OAUTH2_CLIENT_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("POST"))
+                    .and(wiremock::matchers::path("/oauth2/revoke"))
+                    .respond_with(wiremock::ResponseTemplate::new(200)),
+            ]
+        },
+        hostile: Sentinels {
+            name: "oauth",
+            build: |uri| {
+                Revoke::new()
+                    .env("OAUTH2_CLIENT_SECRET", "hostile/Oauth+Secret=06")
+                    .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                    .args(["--input", "-"])
+                    .stdin("hostileOauthTok06a\nhostileOauthTok06b\n")
+            },
+            secrets: &[
+                "hostile/Oauth+Secret=06",
+                "hostile%2FOauth%2BSecret%3D06",
+                "hostileOauthTok06a",
+                "hostileOauthTok06b",
+            ],
+            notes: false,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "oauth env post",
+                build: |uri| {
+                    Revoke::new()
+                        .env("OAUTH2_CLIENT_SECRET", "sentinel OauthSecret&22=")
+                        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--input", "-"])
+                        .stdin("sentinelOauthTok22a\nsentinelOauthTok22b\n")
+                },
+                secrets: &[
+                    "sentinel OauthSecret&22=",
+                    "sentinel+OauthSecret%2622%3D",
+                    "sentinelOauthTok22a",
+                    "sentinelOauthTok22b",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                name: "oauth file basic",
+                build: |uri| {
+                    let cmd = Revoke::new();
+                    let f =
+                        private_file(cmd.home(), "client-secret", "sentinelOauthFileSecret23\n");
+                    cmd.args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--client-auth", "basic", "--client-secret-file"])
+                        .args([&f])
+                        .args(["sentinelOauthTok23a"])
+                },
+                // The Basic credential is base64("app:sentinelOauthFileSecret23").
+                secrets: &[
+                    "sentinelOauthFileSecret23",
+                    "sentinelOauthTok23a",
+                    "YXBwOnNlbnRpbmVsT2F1dGhGaWxlU2VjcmV0MjM",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                // A public client: a secret set in the environment is not read, nor shown.
+                name: "oauth public",
+                build: |uri| {
+                    Revoke::new()
+                        .env("OAUTH2_CLIENT_SECRET", "sentinelOauthUnused24")
+                        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--client-auth", "none", "--input", "-"])
+                        .stdin("sentinelOauthTok24a\n")
+                },
+                secrets: &["sentinelOauthUnused24", "sentinelOauthTok24a"],
                 notes: false,
             },
         ],
