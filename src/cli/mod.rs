@@ -9,12 +9,12 @@ pub mod version;
 
 use std::path::PathBuf;
 
-use clap::{Args, FromArgMatches, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::secret::Secret;
 use crate::settings::Given;
 use crate::settings::layers::without_empty_env;
 
-pub use crate::commands::token::TokenArgs;
 pub use crate::report::evidence::{ReportArgs, ReportFormat};
 pub use crate::settings::RunCommand;
 pub use crate::settings::global::GlobalArgs;
@@ -160,6 +160,44 @@ pub enum Command {
     },
 }
 
+/// `revoke token`'s own options.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// A secret scanner's report: gitleaks' JSON report or trufflehog's --json lines (told
+    /// apart by their shape); each finding's secret is a token, its record names the finding.
+    #[arg(long, value_name = "FILE")]
+    pub findings: Option<PathBuf>,
+
+    /// The report's format, when its shape is not enough.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "findings")]
+    pub findings_format: Option<FindingsChoice>,
+
+    /// Where tokens that are not JWTs go: a context of the config file, as ciam.prod,
+    /// oauth.corp or cloudbase.prod.
+    #[arg(long = "default", value_name = "COMMAND.CONTEXT")]
+    pub default: Option<String>,
+
+    /// A JWT whose issuer no context names is revoked at its own issuer, as a public client
+    /// (discovery, then RFC 7009 without a secret): only over https, never at a loopback,
+    /// private or link-local address.
+    #[arg(long)]
+    pub discover: bool,
+
+    /// Do not check that each token is dead afterwards (--verify is on for revoke token).
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Tokens. Prefer --input or --findings: arguments are visible to other users.
+    #[arg(value_name = "TOKEN")]
+    pub tokens: Vec<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindingsChoice {
+    Gitleaks,
+    Trufflehog,
+}
+
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The command whose page to print (smh prints revoke-smh(1)); none prints revoke(1).
@@ -199,7 +237,7 @@ Examples:
 
 const TOKEN_EXAMPLES: &str = "\
 Examples:
-  # A leaked token, from a file (a JWT finds its own way; an opaque one needs --default)
+  # Leaked tokens from a file (a JWT finds its way; others need --default)
   revoke token --input leaked.txt --default ciam.prod
 
   # What a secret scanner found: each finding revoked and checked dead

@@ -17,10 +17,8 @@ pub mod jwt;
 pub mod route;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use self::findings::{FindingInfo, Format as FindingsFormat};
@@ -30,7 +28,7 @@ use self::route::{
     Unknown,
 };
 use super::run::{self, Refused, RowRun, Step, usage};
-use crate::cli::GlobalArgs;
+use crate::cli::{FindingsChoice, GlobalArgs, TokenArgs};
 use crate::providers::{check_token, token_identity};
 use crate::report::exit::Ended;
 use crate::report::record::{Record, RecordError, Status};
@@ -46,48 +44,6 @@ use crate::settings::{Context, Given, Global, Layers, Lookup, RunCommand, UsageE
 
 /// The most tokens one run of `revoke token` takes (arguments, `--input` and findings).
 pub const MAX_TOKENS: usize = 100_000;
-
-/// `revoke token`'s own options.
-#[derive(Debug, Args)]
-pub struct TokenArgs {
-    /// A secret scanner's report: gitleaks' JSON report or trufflehog's --json lines (told
-    /// apart by their shape); each finding's secret is a token, its record names the finding.
-    #[arg(long, value_name = "FILE")]
-    pub findings: Option<PathBuf>,
-
-    /// The report's format, when its shape is not enough.
-    #[arg(long, value_enum, value_name = "FORMAT", requires = "findings")]
-    pub findings_format: Option<FindingsChoice>,
-
-    /// Where tokens that are not JWTs go: a context of the config file, as ciam.prod,
-    /// oauth.corp or cloudbase.prod.
-    #[arg(long = "default", value_name = "COMMAND.CONTEXT", value_parser = parse_default)]
-    pub default: Option<DefaultRoute>,
-
-    /// A JWT whose issuer no context names is revoked at its own issuer, as a public client
-    /// (discovery, then RFC 7009 without a secret): only over https, never at a loopback,
-    /// private or link-local address.
-    #[arg(long)]
-    pub discover: bool,
-
-    /// Do not check that each token is dead afterwards (--verify is on for revoke token).
-    #[arg(long)]
-    pub no_verify: bool,
-
-    /// Tokens. Prefer --input or --findings: arguments are visible to other users.
-    #[arg(value_name = "TOKEN")]
-    pub tokens: Vec<Secret>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FindingsChoice {
-    Gitleaks,
-    Trufflehog,
-}
-
-fn parse_default(s: &str) -> Result<DefaultRoute, String> {
-    DefaultRoute::parse(s)
-}
 
 /// One token of the run, before it is routed.
 struct Target {
@@ -147,12 +103,16 @@ pub async fn run(
         Err(e) => return usage(e),
     };
     global.verify = !args.no_verify;
+    let default = match args.default.as_deref().map(DefaultRoute::parse).transpose() {
+        Ok(d) => d,
+        Err(why) => return usage(format!("--default: {why}")),
+    };
     let targets = match gather(args, &global) {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
     let destinations = destinations(file);
-    if let Some(d) = &args.default
+    if let Some(d) = &default
         && file.is_none_or(|f| {
             !f.context_names(d.provider.command())
                 .contains(&d.context.as_str())
@@ -184,12 +144,7 @@ pub async fn run(
             Classified::Jwt(claims) => claims.expires_at.clone(),
             Classified::Opaque(_) => None,
         };
-        match route::decide(
-            &classified,
-            &destinations,
-            args.default.as_ref(),
-            args.discover,
-        ) {
+        match route::decide(&classified, &destinations, default.as_ref(), args.discover) {
             Decision::Route(r) => {
                 let dest = Destination {
                     command: r.provider.command(),
