@@ -119,6 +119,7 @@ pub async fn run(line: CommandLine) -> Ended {
         env: &ProcessEnv,
         args_visible: true,
         step_targets: Vec::new(),
+        resolver: None,
     };
     match cli.command {
         Command::Run(command) => commands::run::alone(command, &cx).await,
