@@ -24,6 +24,9 @@ use super::{
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: "bi-embed",
     credentials: Credentials::Tencent,
+    sources: "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN), else \
+         tccli's ~/.tccli/PROFILE.credential (profile: --profile or the profile key, else \
+         TCCLI_PROFILE, else default).",
     env: &[
         EnvVar {
             names: &["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"],

@@ -27,6 +27,9 @@ use crate::sign::huawei;
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: "identity-store",
     credentials: Credentials::Huawei,
+    sources: "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN), \
+         else the Huawei SDK credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else \
+         ~/.huaweicloud/credentials).",
     env: &[
         EnvVar {
             names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
