@@ -53,6 +53,10 @@ pub struct Descriptor {
     pub secret_targets: bool,
 }
 
+/// Where a [`Credentials::Tokens`] command's credentials come from, in words (`--dry-run`,
+/// `revoke config`).
+pub const TOKENS_ARE_CREDENTIALS: &str = "the tokens themselves (each is its own credential)";
+
 /// Where a command's credentials come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Credentials {
