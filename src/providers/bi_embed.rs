@@ -5,7 +5,7 @@
 //! `Response` without `Error`, whose `Data` the record carries.
 
 use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
-use crate::secret::Secret;
+use crate::sign::tc3::TencentCredentials;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -100,17 +100,6 @@ impl Scope {
             Scope::Page => "page",
         }
     }
-}
-
-/// What the client is built from.
-/// The key pair a request is signed with, and where it was read from (its name, never its
-/// value).
-pub struct TencentCredentials {
-    pub secret_id: Secret,
-    pub secret_key: Secret,
-    /// Temporary credentials carry a token, sent as X-TC-Token.
-    pub token: Option<Secret>,
-    pub source: String,
 }
 
 pub struct BiEmbedConfig {
