@@ -55,6 +55,7 @@ step huawei        "$PY" check_huawei.py "$RUNS" "$SEED"
 step ciam          "$PY" check_ciam.py "$RUNS" "$SEED"
 step smh_cloudbase "$PY" check_smh_cloudbase.py "$RUNS" "$SEED"
 step verify        "$PY" check_verify.py
+step oauth         "$PY" check_oauth.py "$RUNS" "$SEED"
 step repro_dots        bash repro_dots.sh
 step repro_tc3_prefix  "$PY" repro_tc3_prefix.py
 step repro_ciam_basic  "$PY" repro_ciam_basic.py
@@ -64,4 +65,4 @@ if [ ${#FAILED[@]} -gt 0 ]; then
   echo "interop: FAILED: ${FAILED[*]} (output in $INTEROP_OUT)"
   exit 1
 fi
-echo "interop: all 8 steps passed (output in $INTEROP_OUT)"
+echo "interop: all 9 steps passed (output in $INTEROP_OUT)"

@@ -9,69 +9,52 @@
 
 #![forbid(unsafe_code)]
 
-pub mod adaptive;
-pub mod chain;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod creds;
+pub mod commands;
 pub mod engine;
 pub mod error;
-pub mod evidence;
-pub mod exit;
-pub mod formats;
-pub mod help;
-pub mod http;
-pub mod input;
-pub mod journal;
-pub mod logging;
-pub mod manual;
-pub mod output;
-pub mod plan;
+pub mod net;
 pub mod providers;
-pub mod rate;
-pub mod ratelimit;
-pub mod record;
-pub mod retry;
-pub mod rows;
+pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod sign;
-pub mod version;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use crate::cli::Command;
-use crate::creds::ProcessEnv;
-use crate::engine::{EngineConfig, Provider};
-use crate::exit::Ended;
-use crate::output::{Sink, SinkConfig};
+use crate::cli::{Command, CommandLine};
+use crate::report::exit::Ended;
 use crate::settings::config_file::{self, ConfigFile, Scoped};
-use crate::settings::{CommandLine, Context, Global, Layers, Plan, UsageError};
+use crate::settings::creds::ProcessEnv;
+use crate::settings::{Context, Global, Layers, UsageError};
 
 pub fn main() -> ExitCode {
-    output::guard_standard_descriptors();
+    report::stdio::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
-    secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-    secret::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
+    let secret_variables = settings::RunCommand::ALL
+        .iter()
+        .flat_map(|d| d.secret_variables().iter().copied());
+    secret::register_environment(secret_variables, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    });
+    settings::secrets::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
-        Err(e) => return exit::process_code(&help::parse_failed(e)),
+        Err(e) => return report::exit::process_code(&cli::help::parse_failed(e)),
     };
-    logging::install_panic_hook();
-    logging::init(line.cli.global.verbose, line.cli.global.quiet);
+    report::logging::install_panic_hook();
+    report::logging::init(line.cli.global.verbose, line.cli.global.quiet);
 
     let end = match &line.cli.command {
-        Command::Completions { shell } => help::completions(*shell),
-        Command::Man(args) => manual::run(args, line.cli.global.quiet),
-        Command::Version { json } => help::version(*json),
-        Command::Report(args) => evidence::run(args),
+        Command::Completions { shell } => cli::help::completions(*shell),
+        Command::Man(args) => commands::man::run(args, line.cli.global.quiet),
+        Command::Version { json } => cli::help::version(*json),
+        Command::Report(args) => commands::report::run(args),
         _ => run_on_runtime(line),
     };
     // A run stopped while reading targets from a terminal leaves its echo off: back on.
-    input::restore_terminal();
-    exit::process_code(&end)
+    report::stdio::restore_terminal();
+    report::exit::process_code(&end)
 }
 
 fn run_on_runtime(line: CommandLine) -> Ended {
@@ -87,7 +70,7 @@ fn run_on_runtime(line: CommandLine) -> Ended {
     {
         Ok(rt) => rt,
         Err(e) => {
-            logging::error(&format!("cannot start: {e}"));
+            report::logging::error(&format!("cannot start: {e}"));
             return Ended::NothingSent;
         }
     };
@@ -112,9 +95,14 @@ pub async fn run(line: CommandLine) -> Ended {
         Err(e) => return usage(e),
     };
     match &cli.command {
-        Command::Config(args) => return config::show(args, &cli.global, &given, file.as_ref()),
+        Command::Config(args) => {
+            return commands::config::show(args, &cli.global, &given, file.as_ref());
+        }
         Command::Apply(args) => {
-            return plan::apply(args, &cli.global, &given, file.as_ref()).await;
+            return commands::apply::apply(args, &cli.global, &given, file.as_ref()).await;
+        }
+        Command::Token(args) => {
+            return commands::token::run(args, &cli.global, &given, file.as_ref()).await;
         }
         _ => {}
     }
@@ -135,18 +123,15 @@ pub async fn run(line: CommandLine) -> Ended {
         layers: &layers,
         env: &ProcessEnv,
         args_visible: true,
+        step_targets: Vec::new(),
+        resolver: None,
     };
     match cli.command {
-        Command::BiEmbed(args) => execute(settings::bi_embed::resolve(args, &cx), &cx).await,
-        Command::Smh(args) => execute(settings::smh::resolve(args, &cx), &cx).await,
-        Command::Cloudbase(args) => execute(settings::cloudbase::resolve(args, &cx), &cx).await,
-        Command::Ciam(args) => execute(settings::ciam::resolve(args, &cx), &cx).await,
-        Command::IdentityStore(args) => {
-            execute(settings::identity_store::resolve(args, &cx), &cx).await
-        }
+        Command::Run(command) => commands::run::alone(command, &cx).await,
         // Handled above, or before the runtime starts.
         Command::Config(_)
         | Command::Apply(_)
+        | Command::Token(_)
         | Command::Completions { .. }
         | Command::Man(_)
         | Command::Report(_)
@@ -156,70 +141,6 @@ pub async fn run(line: CommandLine) -> Ended {
 
 /// A usage or configuration error: one line on stderr, nothing on stdout, nothing sent.
 fn usage(e: UsageError) -> Ended {
-    logging::error(&e.to_string());
+    report::logging::error(&e.to_string());
     Ended::NothingSent
-}
-
-/// Runs a resolved plan through the engine and the output sink.
-async fn execute<P: Provider>(plan: Result<Plan<P>, UsageError>, cx: &Context<'_>) -> Ended {
-    let plan = match plan {
-        Ok(plan) => plan,
-        Err(e) => return usage(e),
-    };
-    let global = &cx.global;
-    // Before the first request of any kind (identity-store's listing included).
-    let stop = engine::signals::listen(global.quiet);
-    if global.dry_run && !global.quiet {
-        logging::say(&format!(
-            "revoke: dry run: nothing will be sent; credentials from {}; secrets are shown as ***",
-            plan.credentials_source
-        ));
-    }
-    let sink = Sink::start(SinkConfig {
-        format: global.format,
-        quiet: global.quiet,
-        progress: global.progress(plan.count),
-        journal: plan.journal,
-        missing_ok: plan.missing_ok,
-        provider: plan.provider.name(),
-        step: None,
-        verify: global.verify && !global.dry_run,
-        evidence: global.evidence.clone(),
-    });
-    let cfg = EngineConfig {
-        concurrency: global.concurrency,
-        rate: global.rate_for(plan.default_rate),
-        policy: global.policy,
-        timeout: global.timeout,
-        dry_run: global.dry_run,
-        drain_on_stop: plan.drainable,
-        verify: global.verify,
-        resume_within: global.resume_within,
-        permits: None,
-        pace: None,
-    };
-    let mut flags = engine::run(
-        plan.provider,
-        plan.transport,
-        plan.jobs,
-        cfg,
-        Arc::new(plan.done),
-        sink.handle(),
-        stop,
-    )
-    .await;
-    flags.require_targets = global.require_targets;
-    let end = sink.finish(flags).await.end;
-    say_if_no_target(&end, &plan.targets_from, "");
-    Ended::Ran(end)
-}
-
-/// `--require-targets`: a run that found no target says where they were to come from (its
-/// exit code is 1, by [`exit::status`]). `prefix` names a plan's step.
-pub(crate) fn say_if_no_target(end: &exit::RunEnd, from: &str, prefix: &str) {
-    if end.flags.require_targets && end.summary.total == 0 && !end.flags.interrupted {
-        logging::error(&format!(
-            "{prefix}--require-targets: no target came from {from}"
-        ));
-    }
 }

@@ -7,8 +7,8 @@
 //! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
 //! messages and panic messages. The secrets of the environment (credential variables, proxy
 //! userinfo) and of the `--*-secret-file` files are registered before the command line is
-//! parsed ([`register_environment`], [`register_secret_files`]), so that no usage error can
-//! echo one.
+//! parsed ([`register_environment`], `settings::secrets::register_secret_files`), so that no
+//! usage error can echo one.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -240,21 +240,6 @@ impl Redactor {
     }
 }
 
-/// The environment variables that hold a credential, whichever command reads them: each is
-/// known to the redactor before the first message, so that a secret given by mistake as another
-/// option's value (`--token-type-hint "$CIAM_CLIENT_SECRET"`, `REVOKE_CONCURRENCY=$SECRET`) is
-/// never echoed in a usage error.
-pub const SECRET_VARIABLES: &[&str] = &[
-    "TENCENTCLOUD_SECRET_ID",
-    "TENCENTCLOUD_SECRET_KEY",
-    "TENCENTCLOUD_TOKEN",
-    "SMH_LIBRARY_SECRET",
-    "CIAM_CLIENT_SECRET",
-    "HUAWEICLOUD_SDK_AK",
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-];
-
 /// The proxy variables, as curl reads them: their userinfo (`http://user:pass@proxy:3128`) is
 /// a credential that the proxy client sends as `Proxy-Authorization: Basic base64(user:pass)`.
 pub const PROXY_VARIABLES: &[&str] = &[
@@ -266,11 +251,15 @@ pub const PROXY_VARIABLES: &[&str] = &[
     "all_proxy",
 ];
 
-/// Registers every secret the environment holds: the credential variables and the proxy
-/// credentials. Called first thing, before the command line is parsed.
-pub fn register_environment(var: impl Fn(&str) -> Option<String>) {
+/// Registers every secret the environment holds: the credential variables `secret_variables`
+/// (each command's, from its descriptor) and the proxy credentials. Called first thing, before
+/// the command line is parsed.
+pub fn register_environment<'a>(
+    secret_variables: impl IntoIterator<Item = &'a str>,
+    var: impl Fn(&str) -> Option<String>,
+) {
     let redactor = Redactor::global();
-    for name in SECRET_VARIABLES {
+    for name in secret_variables {
         if let Some(v) = var(name) {
             for value in [v.trim(), v.as_str()] {
                 redactor.add(&Secret::new(value));
@@ -282,42 +271,6 @@ pub fn register_environment(var: impl Fn(&str) -> Option<String>) {
             for secret in proxy_credentials(&v) {
                 redactor.add(&secret);
             }
-        }
-    }
-}
-
-/// The options whose value names a file holding a secret: read (when it is a small regular
-/// file) and registered before the command line is parsed, so that a parse error about another
-/// option cannot echo the secret either. The run reads them again, with all its checks.
-pub const SECRET_FILE_FLAGS: &[&str] = &["--library-secret-file", "--client-secret-file"];
-
-/// Registers the secrets in the files that `args` (the command line) names with
-/// [`SECRET_FILE_FLAGS`]; anything unusable is left to the run to report.
-pub fn register_secret_files(args: &[std::ffi::OsString]) {
-    let mut paths = Vec::new();
-    for (i, arg) in args.iter().enumerate() {
-        let Some(arg) = arg.to_str() else { continue };
-        for flag in SECRET_FILE_FLAGS {
-            if arg == *flag {
-                paths.extend(args.get(i + 1).cloned());
-            } else if let Some(path) = arg.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
-                paths.push(path.into());
-            }
-        }
-    }
-    for path in paths {
-        let path = std::path::Path::new(&path);
-        // Not stdin (read once, by the run), nothing but a small regular file.
-        if path.as_os_str() == "-" || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-            continue;
-        }
-        if let Ok(text) = std::fs::File::open(path)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                crate::input::read_text(f, crate::input::MAX_SECRET).map_err(|e| e.to_string())
-            })
-        {
-            Redactor::global().add(&Secret::new(text));
         }
     }
 }

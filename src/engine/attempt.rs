@@ -13,12 +13,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::signals::{Stop, StopReason};
-use crate::adaptive::{Change, Controller};
-use crate::clock::Correction;
+use crate::engine::pace::adaptive::{Change, Controller};
+use crate::engine::pace::rate::RateLimiter;
+use crate::engine::pace::retry::RetryPolicy;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::rate::RateLimiter;
-use crate::retry::RetryPolicy;
+use crate::net::clock::Correction;
+use crate::net::http::Transport;
 use crate::secret::Redactor;
 
 /// Under `--rate auto`, how many throttled answers per request are retried without counting
@@ -202,7 +202,7 @@ impl Attempts {
                     Correction::Corrected(said) => {
                         // Re-signed at once with the server's time, which every later request
                         // keeps.
-                        crate::logging::say(&format!("revoke: warning: {said}"));
+                        crate::report::logging::say(&format!("revoke: warning: {said}"));
                         continue;
                     }
                     // A server's time more than a day off is never signed: the target fails,
@@ -218,7 +218,7 @@ impl Attempts {
                             retry_after: None,
                         };
                         if self.stop.first(StopReason::ClockSkew) {
-                            crate::logging::say(&format!(
+                            crate::report::logging::say(&format!(
                                 "revoke: error: {}; the remaining targets are skipped (code ClockSkew)",
                                 Redactor::global().scrub_with(&e.message(), secrets)
                             ));
@@ -282,7 +282,7 @@ impl Attempts {
                     if self.stop.first(StopReason::Certificate)
                         && let ApiError::Certificate { host, message } = e
                     {
-                        crate::logging::say(&format!(
+                        crate::report::logging::say(&format!(
                             "revoke: error: {host}: the server's TLS certificate was refused ({message}); the remaining targets are skipped. If a proxy or a private CA signs it, point SSL_CERT_FILE (a PEM bundle) or SSL_CERT_DIR at its CA certificate"
                         ));
                     }
@@ -302,7 +302,7 @@ impl Attempts {
 /// which also means a wrong key: those count as skew only when the server's `Date` shows our
 /// clock off by more than a minute, so a wrong key is never retried (Huawei locks a key after
 /// five failures).
-fn is_clock_skew(err: &ApiError, clock: &crate::clock::Clock) -> bool {
+fn is_clock_skew(err: &ApiError, clock: &crate::net::clock::Clock) -> bool {
     let ApiError::Service { code, .. } = err else {
         return false;
     };
@@ -310,20 +310,7 @@ fn is_clock_skew(err: &ApiError, clock: &crate::clock::Clock) -> bool {
         "AuthFailure.SignatureExpire" => true,
         "APIGW.0303" | "APIGW.0301" => clock
             .observed()
-            .is_some_and(|o| o.abs() > crate::clock::HUAWEI_SKEW_MS),
+            .is_some_and(|o| o.abs() > crate::net::clock::HUAWEI_SKEW_MS),
         _ => false,
     }
-}
-
-/// One attempt's exchange: send `request`, read the answer with `read`. Everything that comes
-/// back, answer or error, is scrubbed of the request's own secrets.
-pub async fn exchange<T>(
-    transport: &Transport,
-    request: &PreparedRequest,
-    read: impl FnOnce(RawResponse) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let scrub = request.scrubber();
-    let response = transport.exchange(request, &scrub).await?;
-    // An answer that shows the endpoint is not the API names where the request went (masked).
-    read(response).map_err(|e| scrub.error(e.at(&request.shown_url)))
 }

@@ -15,33 +15,10 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::record::Status;
+use crate::report::record::Status;
 
 /// How many distinct targets a run remembers.
 pub const CAPACITY: usize = 50_000;
-
-/// A set of byte strings seen so far, bounded like [`Dedup`] (smh's user ids).
-#[derive(Default)]
-pub struct Seen {
-    keys: std::collections::HashSet<[u8; 12]>,
-}
-
-impl Seen {
-    /// Whether `value` is new (and is now remembered, within [`CAPACITY`]).
-    pub fn first(&mut self, value: &[u8]) -> bool {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(value);
-        let mut key = [0u8; 12];
-        key.copy_from_slice(&digest[..12]);
-        if self.keys.contains(&key) {
-            return false;
-        }
-        if self.keys.len() < CAPACITY {
-            self.keys.insert(key);
-        }
-        true
-    }
-}
 
 /// A repeat, once its first occurrence has ended.
 pub struct Repeat {
@@ -213,13 +190,5 @@ mod tests {
             _ => panic!("not a repeat"),
         }
         assert!(d.leftovers().is_empty());
-    }
-
-    #[test]
-    fn seen_is_exact_within_its_bound() {
-        let mut s = Seen::default();
-        assert!(s.first(b"u5"));
-        assert!(!s.first(b"u5"));
-        assert!(s.first(b"u6"));
     }
 }

@@ -10,47 +10,16 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
-use super::JobItem;
-use super::attempt::{Attempts, Label, OnStop, Tried, exchange};
+use super::attempt::{Attempts, Label, OnStop, Tried};
 use super::signals::StopReason;
+use super::{JobItem, Listing};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{PreparedRequest, RawResponse};
+use crate::net::http::exchange;
 
 /// The most pages one listing may have.
 pub const MAX_PAGES: usize = 1_000;
 /// The most items one listing may return (a hundred pages of the largest page size).
 pub const MAX_LISTED: usize = 100_000;
-
-/// A provider's list call, whose answers become the run's jobs.
-pub trait Listing: Send + Sync + 'static {
-    type Job: Send + Sync + 'static;
-
-    /// What the call does, for messages: `listing bearer tokens`.
-    fn what(&self) -> &'static str;
-
-    /// The record's `target` when the listing is only planned (`--dry-run`).
-    fn identity(&self) -> Value;
-
-    /// The request for the first page (`marker` is `None`) or for the page after `marker`,
-    /// signed at `now`.
-    fn page_request(
-        &self,
-        marker: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, ApiError>;
-
-    /// Reads one page's answer.
-    fn read_page(&self, answer: RawResponse) -> Result<Page<Self::Job>, ApiError>;
-}
-
-/// One page of a listing: its items as jobs, and the marker of the next page, if any.
-pub struct Page<J> {
-    pub items: Vec<JobItem<J>>,
-    pub next_marker: Option<String>,
-}
 
 /// How a listing ended.
 pub(crate) enum Listed<J> {

@@ -14,8 +14,8 @@
 mod attempt;
 pub mod dedup;
 mod listing;
+pub mod pace;
 pub mod signals;
-pub mod throttle;
 pub mod verify;
 
 use std::future::Future;
@@ -28,220 +28,26 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use self::attempt::exchange;
 use self::attempt::{Attempts, Label, OnStop, Tried};
-pub use self::dedup::Seen;
 use self::dedup::{Check, Dedup, Repeat};
 use self::listing::Listed;
-pub use self::listing::{Listing, MAX_LISTED, MAX_PAGES, Page};
+pub use self::listing::{MAX_LISTED, MAX_PAGES};
 pub use self::signals::{Stop, StopReason};
-pub use self::verify::{Verdict, Verification};
-use crate::adaptive::Controller;
+use crate::engine::pace::adaptive::Controller;
+use crate::engine::pace::rate::{Rate, RateLimiter};
+use crate::engine::pace::retry::RetryPolicy;
 use crate::error::ApiError;
-use crate::exit::RunFlags;
-use crate::http::{PreparedRequest, RawResponse, Transport};
-use crate::journal::{Done, Finished};
-use crate::output::{Entry, SinkHandle};
-use crate::rate::{Rate, RateLimiter};
-use crate::record::{Record, RecordError, Status};
-use crate::retry::RetryPolicy;
+pub use crate::net::http::exchange;
+use crate::net::http::{PreparedRequest, Transport};
+pub use crate::providers::contract::{
+    Discovery, JobItem, Listing, Outcome, Page, Provider, Sourced, TokenCheck, Verdict,
+    Verification,
+};
+use crate::report::exit::RunFlags;
+use crate::report::journal::{Done, Finished};
+use crate::report::record::{Record, RecordError, Status};
+use crate::report::sink::{Entry, SinkHandle};
 use crate::secret::{Redactor, long_fingerprint};
-
-/// What a provider reports for an answered request that is not an error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub status: Status,
-    pub http_status: Option<u16>,
-    pub request_id: Option<String>,
-    pub data: Option<Value>,
-    /// What the provider said, for `already_invalid` and `not_found`.
-    pub error: Option<RecordError>,
-}
-
-impl Outcome {
-    /// The outcome with `scrub` applied to every text the provider sent back.
-    pub fn scrubbed(mut self, scrub: &crate::http::Scrubber) -> Outcome {
-        fn walk(v: &mut Value, scrub: &crate::http::Scrubber) {
-            match v {
-                Value::String(s) => *s = scrub.text(s),
-                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
-                Value::Object(m) => {
-                    let old = std::mem::take(m);
-                    for (k, mut x) in old {
-                        walk(&mut x, scrub);
-                        m.insert(scrub.text(&k), x);
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.request_id = self.request_id.map(|r| scrub.text(&r));
-        if let Some(d) = self.data.as_mut() {
-            walk(d, scrub);
-        }
-        if let Some(e) = self.error.as_mut() {
-            e.code = scrub.text(&e.code);
-            e.message = scrub.text(&e.message);
-        }
-        self
-    }
-
-    /// An answer that is not an error but says something about the target (`already_invalid`,
-    /// `not_found`): the provider's code and message go in the record's `error`. Never
-    /// `revoked`: that takes a recognised success ([`Outcome::revoked`]).
-    pub fn noted(
-        status: Status,
-        http_status: u16,
-        request_id: Option<String>,
-        code: String,
-        message: String,
-    ) -> Self {
-        assert!(
-            matches!(status, Status::AlreadyInvalid | Status::NotFound),
-            "a noted outcome is already_invalid or not_found"
-        );
-        Outcome {
-            status,
-            http_status: Some(http_status),
-            request_id,
-            data: None,
-            error: Some(RecordError {
-                code,
-                message,
-                retryable: false,
-            }),
-        }
-    }
-
-    /// `revoked`: made only of an answer that looks like the API's own success (see
-    /// [`crate::providers::recognise`]), never of a bare 2xx.
-    pub fn revoked(
-        seen: crate::providers::Recognised,
-        request_id: Option<String>,
-        data: Option<Value>,
-    ) -> Self {
-        Outcome {
-            status: Status::Revoked,
-            http_status: Some(seen.status()),
-            request_id,
-            data,
-            error: None,
-        }
-    }
-}
-
-/// One vendor API: how a job becomes a signed request and how the answer is read.
-pub trait Provider: Send + Sync + 'static {
-    /// One request's worth of target (a token, a page id, a batch of user ids).
-    type Job: Send + Sync + 'static;
-
-    /// The subcommand name, as in the record's `provider`.
-    fn name(&self) -> &'static str;
-
-    /// The non-secret identity of the job: the record's `target`.
-    fn identity(&self, job: &Self::Job) -> Value;
-
-    /// What identifies the job for the journal (a token's long fingerprint, never the token).
-    fn job_key(&self, job: &Self::Job) -> String;
-
-    /// The options that give a job its meaning (library, project, tenant...), so that a journal
-    /// entry for one library is not taken as done for another.
-    fn scope(&self) -> String;
-
-    /// Whether the action is on "every token a user or page has now" (smh, bi-embed), which a
-    /// journal entry proves only for the tokens of its day: such entries replay only while
-    /// younger than `--resume-within`. A revoked token or token id stays revoked: `false`.
-    fn acts_on_current_tokens(&self) -> bool {
-        false
-    }
-
-    /// Secret values of this job (a token), scrubbed from everything printed while it runs.
-    fn job_secrets<'a>(&self, _job: &'a Self::Job) -> Vec<&'a str> {
-        Vec::new()
-    }
-
-    /// Builds and signs the request for one attempt at `now`.
-    fn prepare(&self, job: &Self::Job, now: DateTime<Utc>) -> Result<PreparedRequest, ApiError>;
-
-    /// Reads the answer.
-    fn interpret(&self, job: &Self::Job, response: RawResponse) -> Result<Outcome, ApiError>;
-
-    /// `--verify`: how this provider can prove a revocation (see [`verify`]).
-    fn verification(&self) -> Verification {
-        Verification::Unavailable("the API has no read-only way to check a token")
-    }
-
-    /// `--verify`, [`Verification::Discover`]: the request that finds where to verify.
-    fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
-        Err(ApiError::Build {
-            message: "no discovery".into(),
-        })
-    }
-
-    /// Reads the discovery answer and keeps what it found; `Err` ends verification for the
-    /// run (every record `verified: null`, with the reason).
-    fn read_discovery(&self, _answer: RawResponse) -> Result<(), ApiError> {
-        Ok(())
-    }
-
-    /// `--verify`, per target: the read-only request asking whether the job's token is dead.
-    fn verify_request(
-        &self,
-        _job: &Self::Job,
-        _now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, ApiError> {
-        Err(ApiError::Build {
-            message: "no verification request".into(),
-        })
-    }
-
-    /// Reads a verification answer.
-    fn read_verdict(&self, _job: &Self::Job, _answer: RawResponse) -> Result<Verdict, ApiError> {
-        Err(ApiError::Build {
-            message: "no verification".into(),
-        })
-    }
-
-    /// `--verify`, per target: why a token that the check before the revocation did not see
-    /// alive cannot be verified (the record's reason for `verified: null`).
-    fn unseen(&self) -> String {
-        "the verification cannot see this token with these credentials (it was not seen alive before the revocation)".into()
-    }
-
-    /// `--verify`, [`Verification::ListAfter`]: the listing of what is still alive.
-    fn verify_listing(&self) -> Option<&dyn Listing<Job = Self::Job>> {
-        None
-    }
-
-    /// One attempt: prepare, send, interpret.
-    fn execute(
-        &self,
-        transport: &Transport,
-        job: &Self::Job,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Outcome, ApiError>> + Send {
-        async move {
-            let request = self.prepare(job, now)?;
-            // This attempt's own secrets (a signature, a Basic credential) are known here
-            // only; the sink scrubs the credentials and the target's secrets once more.
-            let scrub = request.scrubber();
-            exchange(transport, &request, |answer| {
-                self.interpret(job, answer).map(|o| o.scrubbed(&scrub))
-            })
-            .await
-        }
-    }
-}
-
-/// An input item: a job, or a line that could not become one (recorded as failed, not sent).
-pub enum JobItem<J> {
-    Job(J),
-    Invalid { target: Value, message: String },
-}
-
-/// An input item and where it came from: the record's `source` (`FILE:LINE`, `stdin:LINE`,
-/// `arg:N`), `None` for a target listed by the provider.
-pub type Sourced<J> = (JobItem<J>, Option<String>);
 
 /// The jobs of a run: known up front, or listed from the provider first.
 pub enum Jobs<J: Send + Sync + 'static> {
@@ -286,6 +92,84 @@ pub struct EngineConfig {
     pub pace: Option<Pace>,
 }
 
+/// A provider's client, its transport and its jobs, with the provider's type erased: what a
+/// resolved command hands the engine. Built by [`Work::new`]; run by [`Work::run`].
+pub struct Work(Box<dyn ErasedWork>);
+
+trait ErasedWork: Send {
+    fn name(&self) -> &'static str;
+    fn scope(&self) -> String;
+    fn run(
+        self: Box<Self>,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = RunFlags> + Send>>;
+}
+
+struct Bound<P: Provider> {
+    provider: Arc<P>,
+    transport: Transport,
+    jobs: Jobs<P::Job>,
+}
+
+impl<P: Provider> ErasedWork for Bound<P> {
+    fn name(&self) -> &'static str {
+        self.provider.name()
+    }
+
+    fn scope(&self) -> String {
+        self.provider.scope()
+    }
+
+    fn run(
+        self: Box<Self>,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = RunFlags> + Send>> {
+        let Bound {
+            provider,
+            transport,
+            jobs,
+        } = *self;
+        Box::pin(run(provider, transport, jobs, cfg, done, sink, stop))
+    }
+}
+
+impl Work {
+    pub fn new<P: Provider>(provider: Arc<P>, transport: Transport, jobs: Jobs<P::Job>) -> Work {
+        Work(Box::new(Bound {
+            provider,
+            transport,
+            jobs,
+        }))
+    }
+
+    /// The provider's name, as in the record's `provider`.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The options that give the jobs their meaning; its first line is the URL sent to.
+    pub fn scope(&self) -> String {
+        self.0.scope()
+    }
+
+    /// Runs every job to its end (see [`run`]).
+    pub async fn run(
+        self,
+        cfg: EngineConfig,
+        done: Arc<Done>,
+        sink: SinkHandle,
+        stop: Arc<Stop>,
+    ) -> RunFlags {
+        self.0.run(cfg, done, sink, stop).await
+    }
+}
+
 /// A rate limit and `--rate auto`'s controller: one per run, or one shared by the runs of a
 /// plan that send to one endpoint with one set of credentials, so that ten rows never send at
 /// ten times the rate the provider allows.
@@ -299,9 +183,11 @@ impl Pace {
     pub fn new(rate: Rate) -> Pace {
         Pace {
             rate: match rate {
-                Rate::Fixed(n) => RateLimiter::new(n),
+                Rate::Fixed(n) => RateLimiter::new(n).map(RateLimiter::fine),
                 Rate::Unlimited => None,
-                Rate::Auto => RateLimiter::new(crate::adaptive::START),
+                Rate::Auto => {
+                    RateLimiter::new(crate::engine::pace::adaptive::START).map(RateLimiter::fine)
+                }
             }
             .map(Arc::new),
             adaptive: (rate == Rate::Auto).then(|| {
@@ -338,7 +224,7 @@ struct Ctx<P: Provider> {
     sink: SinkHandle,
     dedup: Dedup,
     breaker: Breaker,
-    throttling: throttle::Throttling,
+    throttling: pace::throttle::Throttling,
     verifying: Verifying,
 }
 
@@ -430,7 +316,13 @@ pub async fn run<P: Provider>(
         timeout: cfg.timeout,
         stop: stop.clone(),
     };
-    let verifying = if cfg.verify && !cfg.dry_run {
+    // A step before the first target (oauth's discovery); never sent in a dry run. When it
+    // fails, every target is recorded as failed with its reason, and nothing else is sent.
+    let setup_failed = match provider.setup() {
+        Some(setup) if !cfg.dry_run => set_up(&*provider, &attempts, setup).await,
+        _ => None,
+    };
+    let verifying = if cfg.verify && !cfg.dry_run && setup_failed.is_none() {
         verifying(&*provider, &attempts).await
     } else {
         Verifying::Off
@@ -471,7 +363,7 @@ pub async fn run<P: Provider>(
                 }
                 (Listed::Stopped, _) => return flags(&stop, false),
                 (Listed::Failed(why), _) => {
-                    crate::logging::error(&format!("{why}; nothing was revoked"));
+                    crate::report::logging::error(&format!("{why}; nothing was revoked"));
                     return flags(&stop, true);
                 }
             }
@@ -569,10 +461,17 @@ pub async fn run<P: Provider>(
             }
             _ => continue,
         };
+        if let Some(error) = &setup_failed {
+            let record = bare_record(name, i, target, Status::Failed, Some(error.clone()));
+            sink.emit(entry(record.from(source), None)).await;
+            emit_repeats(&ctx, &key, Status::Failed).await;
+            continue;
+        }
         if cfg.dry_run {
             let request = provider.prepare(&job, Utc::now());
             let mut planned = planned(name, i, target, request);
             planned.record.source = source;
+            plan_setup(&*provider, &mut planned);
             if cfg.verify {
                 plan_verification(&*provider, &job, &mut planned);
             }
@@ -625,32 +524,93 @@ pub async fn run<P: Provider>(
     flags(&stop, false)
 }
 
+/// Runs the provider's step before the first target through the attempt loop: `None` when it
+/// succeeded (or was stopped: the targets are then skipped as at any stop), else the error every
+/// target's record carries. Its reason is said once on stderr.
+async fn set_up<P: Provider>(
+    provider: &P,
+    attempts: &Attempts,
+    setup: crate::providers::contract::Setup,
+) -> Option<RecordError> {
+    let tried = attempts
+        .run(Label::Setup(setup.what), &[], OnStop::Abandon, |_now| {
+            provider.set_up(&attempts.transport)
+        })
+        .await;
+    match tried {
+        Tried::Done { result: Ok(()), .. } => None,
+        Tried::Done { result: Err(e), .. } => {
+            // Server text (a document's issuer, a URL): bounded like any provider message; the
+            // logger scrubs and escapes it.
+            let why = crate::report::scrub::cut(e.message(), crate::report::scrub::MAX_MESSAGE);
+            crate::report::logging::error(&format!(
+                "{}: {} failed: {why}; nothing was sent",
+                provider.name(),
+                setup.what
+            ));
+            Some(RecordError {
+                code: setup.code.into(),
+                message: format!("not sent: {} failed: {why}", setup.what),
+                retryable: false,
+            })
+        }
+        Tried::Stopped(_) | Tried::Abandoned => None,
+    }
+}
+
+/// `--dry-run`: the provider's step before the first target, shown with the planned request
+/// (text) and as `data.setup` (JSON), never sent.
+fn plan_setup<P: Provider>(provider: &P, planned: &mut Entry) {
+    let Some(setup) = provider.setup() else {
+        return;
+    };
+    let requests = provider.setup_requests();
+    if requests.is_empty() {
+        return;
+    }
+    if let Some(text) = planned.rendered.as_mut() {
+        text.push_str(&format!(
+            "first, once per run ({}), sends in turn until one answers:\n",
+            setup.what
+        ));
+        for r in &requests {
+            text.push_str(&r.render());
+        }
+    }
+    if let Some(Value::Object(map)) = planned.record.data.as_mut() {
+        map.insert(
+            "setup".into(),
+            Value::Array(requests.iter().map(PreparedRequest::to_json).collect()),
+        );
+    }
+}
+
 /// What `--verify` will do in this run; a discovery request, if the provider needs one, is sent
 /// here, through the attempt loop.
 async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying {
     match provider.verification() {
-        Verification::PerTarget => Verifying::PerTarget(Default::default()),
-        Verification::ListAfter => Verifying::ListAfter {
+        Verification::PerTarget(_) => Verifying::PerTarget(Default::default()),
+        Verification::ListAfter(_) => Verifying::ListAfter {
             before: Default::default(),
             held: Default::default(),
         },
         Verification::Unavailable(why) => {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {} cannot be verified ({why}); nothing extra is sent and records say \"verified\": null",
                 provider.name()
             ));
             Verifying::Off
         }
-        Verification::Discover => {
+        Verification::Discover(discovery, _) => {
             let tried = attempts
                 .run(
                     Label::VerifySetup("discovering the verification endpoint"),
                     &[],
                     OnStop::Abandon,
                     |now| async move {
-                        let request = provider.discovery_request(now)?;
+                        let request = discovery.discovery_request(now)?;
                         exchange(&attempts.transport, &request, |a| {
-                            provider.read_discovery(a)
+                            discovery.read_discovery(a)
                         })
                         .await
                     },
@@ -660,11 +620,11 @@ async fn verifying<P: Provider>(provider: &P, attempts: &Attempts) -> Verifying 
                 Tried::Done { result: Ok(()), .. } => Verifying::PerTarget(Default::default()),
                 Tried::Done { result: Err(e), .. } => {
                     // Server text (a discovery document's URL): bounded like any provider message.
-                    let why = crate::output::cut(
+                    let why = crate::report::scrub::cut(
                         format!("not verified: {e}"),
-                        crate::output::MAX_MESSAGE,
+                        crate::report::scrub::MAX_MESSAGE,
                     );
-                    crate::logging::say(&format!("revoke: warning: --verify: {why}"));
+                    crate::report::logging::say(&format!("revoke: warning: --verify: {why}"));
                     Verifying::Unable(why)
                 }
                 Tried::Stopped(_) | Tried::Abandoned => {
@@ -715,9 +675,12 @@ fn bare_record(
         verify_attempts: 0,
         from_journal: None,
         source: None,
-        at: Some(crate::record::now()),
+        at: Some(crate::report::record::now()),
         ticket: None,
         actor: None,
+        route: None,
+        expires_at: None,
+        finding: None,
         row: None,
     }
 }
@@ -804,19 +767,17 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
 fn plan_verification<P: Provider>(provider: &P, job: &P::Job, planned: &mut Entry) {
     let now = Utc::now();
     let (when, request) = match provider.verification() {
-        Verification::PerTarget => (
+        Verification::PerTarget(check) => (
             "before and after the revocation (verified only if seen alive before and dead after)",
-            provider.verify_request(job, now).ok(),
+            check.verify_request(job, now).ok(),
         ),
-        Verification::Discover => (
+        Verification::Discover(discovery, _) => (
             "once per run, to find the introspection endpoint; then that endpoint is asked about the token before and after the revocation (verified only if seen alive before and dead after)",
-            provider.discovery_request(now).ok(),
+            discovery.discovery_request(now).ok(),
         ),
-        Verification::ListAfter => (
+        Verification::ListAfter(listing) => (
             "once before the first delete and once after the last (verified only if listed before and not after)",
-            provider
-                .verify_listing()
-                .and_then(|l| l.page_request(None, now).ok()),
+            listing.page_request(None, now).ok(),
         ),
         Verification::Unavailable(_) => return,
     };
@@ -930,18 +891,18 @@ async fn process<P: Provider>(
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     // When the answer came (verification, if any, comes after).
-    let at = Some(crate::record::now());
+    let at = Some(crate::report::record::now());
     match &result {
         Ok(_) => ctx.breaker.api(),
         Err(e) if e.kind() == crate::error::ErrorKind::NotTheApi => {
             if let Some(n) = ctx.breaker.mismatch()
                 && ctx.attempts.stop.first(StopReason::EndpointMismatch)
             {
-                let said = crate::output::cut(
+                let said = crate::report::scrub::cut(
                     redactor.scrub_with(&e.to_string(), &secrets),
-                    crate::output::MAX_MESSAGE,
+                    crate::report::scrub::MAX_MESSAGE,
                 );
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: error: the endpoint is not the {name} API ({n} targets answered, never as the API does); the last answer: {said}. The remaining targets are skipped (code EndpointMismatch): check --endpoint, and any proxy or sign-in gateway on the way"
                 ));
             }
@@ -952,7 +913,7 @@ async fn process<P: Provider>(
             if let Some(n) = ctx.breaker.silence()
                 && ctx.attempts.stop.first(StopReason::Unreachable)
             {
-                crate::logging::say(&format!(
+                crate::report::logging::say(&format!(
                     "revoke: error: no answer to {n} target{} in a row ({}); the endpoint is taken as down: the remaining targets are skipped (code Unreachable)",
                     if n == 1 { "" } else { "s" },
                     redactor.scrub_with(&e.to_string(), &secrets)
@@ -964,7 +925,7 @@ async fn process<P: Provider>(
     if let Some(n) = ctx.throttling.ended(&result)
         && ctx.attempts.stop.first(StopReason::Throttled)
     {
-        crate::logging::say(&format!(
+        crate::report::logging::say(&format!(
             "revoke: error: the server throttled {n} targets in a row through all their retries; the remaining targets are skipped (code Throttled). Try again later, or with a lower --rate or --concurrency"
         ));
     }
@@ -1000,6 +961,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
         Err(e) => Record {
@@ -1020,6 +984,9 @@ async fn process<P: Provider>(
             at: at.clone(),
             ticket: None,
             actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
             row: None,
         },
     };
@@ -1094,7 +1061,7 @@ fn listed_keys<P: Provider>(
 /// failure is said once on stderr; the deletes are sent anyway, unverified.
 async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
     let provider = &*ctx.provider;
-    let Some(listing) = provider.verify_listing() else {
+    let Some(listing) = provider.verification().listing() else {
         return Err("not verified: no listing".into());
     };
     let label = Label::VerifySetup("listing the tokens before the deletes");
@@ -1102,7 +1069,7 @@ async fn list_before<P: Provider>(ctx: &Ctx<P>) -> ListedBefore {
         (Listed::All(items), tries) => Ok((listed_keys(provider, &items), tries)),
         (Listed::Stopped, _) => Err("not verified: the run was stopped during the listing".into()),
         (Listed::Failed(why), _) => {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {why}; the deletes are sent all the same, unverified"
             ));
             Err(format!(
@@ -1129,7 +1096,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
         Some(Ok(_)) if ctx.attempts.stop.reason().is_some() => {
             Err("not verified: the run was stopped".into())
         }
-        Some(Ok((seen, before_tries))) => match provider.verify_listing() {
+        Some(Ok((seen, before_tries))) => match provider.verification().listing() {
             None => Err("not verified: no listing".into()),
             Some(listing) => {
                 let label = Label::VerifySetup("listing the tokens after the deletes");
@@ -1142,7 +1109,7 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
                     }
                     (Listed::Failed(why), _) => {
                         // The deletes happened: their records say so; only the proof is missing.
-                        crate::logging::say(&format!(
+                        crate::report::logging::say(&format!(
                             "revoke: warning: --verify: {why}; the {wanted} delete(s) were sent and are recorded, unverified"
                         ));
                         Err(format!(

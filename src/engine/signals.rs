@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::watch;
 
-use crate::exit::{self, Ended};
+use crate::report::exit::{self, Ended};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -175,7 +175,7 @@ fn on_signal(seen: u32) {
     };
     let say = |line: &str| {
         if !quiet {
-            crate::logging::say(line);
+            crate::report::logging::say(line);
         }
     };
     let Some(stop) = stop else {

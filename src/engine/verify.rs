@@ -31,34 +31,13 @@ use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use super::Provider;
-use super::attempt::{Attempts, Label, OnStop, Tried, exchange};
+use super::attempt::{Attempts, Label, OnStop, Tried};
 use super::signals::StopReason;
+use super::{Provider, Verdict};
 use crate::error::{ApiError, ErrorKind};
-use crate::record::{Record, RecordError, Status};
+use crate::net::http::exchange;
+use crate::report::record::{Record, RecordError, Status};
 use crate::secret::Redactor;
-
-/// How a provider proves a revocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verification {
-    /// One read-only request per target.
-    PerTarget,
-    /// One request first to find where to verify (OpenID discovery), then per target.
-    Discover,
-    /// One listing after the run's deletes.
-    ListAfter,
-    /// No read-only check exists: the reason.
-    Unavailable(&'static str),
-}
-
-/// What a verification answer says about one token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Dead,
-    Alive,
-    /// The answer does not say: why.
-    Unknown(String),
-}
 
 /// The waits before asking again about a token seen alive: about 5 s in all.
 pub const RECHECKS: [Duration; 4] = [
@@ -153,7 +132,7 @@ impl Gate {
             ))
             .is_ok()
         {
-            crate::logging::say(&format!(
+            crate::report::logging::say(&format!(
                 "revoke: warning: --verify: {why}: verification stops here; the revocations go on, and the records that follow say \"verified\": null"
             ));
         }
@@ -199,10 +178,16 @@ async fn ask<P: Provider>(
             secrets,
             OnStop::Abandon,
             |now| async move {
-                let request = provider.verify_request(job, now)?;
+                let verification = provider.verification();
+                let Some(check) = verification.check() else {
+                    return Err(ApiError::Build {
+                        message: "this provider has no per-target check".into(),
+                    });
+                };
+                let request = check.verify_request(job, now)?;
                 let scrub = request.scrubber();
                 exchange(transport, &request, |answer| {
-                    provider.read_verdict(job, answer).map(|v| match v {
+                    check.read_verdict(job, answer).map(|v| match v {
                         Verdict::Unknown(why) => Verdict::Unknown(scrub.text(&why)),
                         v => v,
                     })
@@ -237,9 +222,15 @@ pub(crate) async fn before<P: Provider>(check: &Check<'_, P>, count: &mut u32) -
     }
     match ask(check, count).await {
         Ok(Ok(Verdict::Alive)) => Before::Alive,
-        Ok(Ok(Verdict::Dead)) => {
-            Before::Unseen(format!("not verified: {}", check.provider.unseen()))
-        }
+        Ok(Ok(Verdict::Dead)) => Before::Unseen(format!(
+            "not verified: {}",
+            check
+                .provider
+                .verification()
+                .check()
+                .map(|c| c.unseen())
+                .unwrap_or_default()
+        )),
         Ok(Ok(Verdict::Unknown(why))) => Before::Unseen(format!(
             "not verified: the check before the revocation did not say whether the token was alive: {why}"
         )),

@@ -12,10 +12,11 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::engine::Provider;
-use crate::http::RawResponse;
-use crate::output::{clean, text_line};
-use crate::record::{Record, RecordError, Status};
+use crate::net::http::RawResponse;
+use crate::providers::Provider;
+use crate::report::record::{Record, RecordError, Status};
+use crate::report::scrub::clean;
+use crate::report::text::text_line;
 use crate::secret::{Redactor, Secret};
 
 /// One generated answer.
@@ -195,6 +196,9 @@ pub fn check<P: Provider>(
         at: None,
         ticket: None,
         actor: None,
+        route: None,
+        expires_at: None,
+        finding: None,
         row: None,
     };
     match provider.interpret(job, sample.response()) {
@@ -233,7 +237,7 @@ pub fn check<P: Provider>(
         prop_assert!(!text.contains(s), "{s} in {text}");
     }
     if let Some(e) = &record.error {
-        prop_assert!(e.message.len() <= crate::output::MAX_MESSAGE + 64);
+        prop_assert!(e.message.len() <= crate::report::scrub::MAX_MESSAGE + 64);
     }
     Ok(())
 }

@@ -4,19 +4,66 @@
 //! without `PageId`. Errors arrive in HTTP 200 bodies as `Response.Error.Code`; success is a
 //! `Response` without `Error`, whose `Data` the record carries.
 
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
+use crate::sign::tc3::TencentCredentials;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::creds::TencentCredentials;
-use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::providers::{Outcome, Provider};
 use crate::sign::tc3;
 
 use super::{
     Body, Looks, describe, not_the_api, not_the_api_kind, recognise, success, wrong_place,
+};
+
+/// `revoke bi-embed`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "bi-embed",
+    credentials: Credentials::Tencent,
+    sources: "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN), else \
+         tccli's ~/.tccli/PROFILE.credential (profile: --profile or the profile key, else \
+         TCCLI_PROFILE, else default).",
+    env: &[
+        EnvVar {
+            names: &["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"],
+            meaning: "Tencent Cloud API key pair; when unset, tccli's profile file is read",
+        },
+        EnvVar {
+            names: &["TENCENTCLOUD_TOKEN"],
+            meaning: "the session token of a temporary key pair",
+        },
+        EnvVar {
+            names: &["TCCLI_PROFILE"],
+            meaning: "the tccli profile to read when no --profile is given (default: default)",
+        },
+        HOME,
+    ],
+    files: &[(
+        "~/.tccli/<profile>.credential",
+        "tccli's credentials (JSON: secretId, secretKey, optional token), read by bi-embed \
+         when TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are unset. The profile is \
+         --profile, else TCCLI_PROFILE, else default.",
+    )],
+    required: &[
+        Required::Flag {
+            flag: "--project-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--user-corp-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--scope",
+            value: "panel|page",
+        },
+    ],
+    one_of: &[],
+    secret_targets: false,
 };
 
 pub const ACTION: &str = "ClearEmbedToken";
@@ -55,7 +102,6 @@ impl Scope {
     }
 }
 
-/// What the client is built from.
 pub struct BiEmbedConfig {
     pub endpoint: Endpoint,
     pub credentials: TencentCredentials,
@@ -161,15 +207,19 @@ impl BiEmbed {
 impl Provider for BiEmbed {
     type Job = Job;
 
-    /// `--verify`: no read-only check exists; its only probe, ApplyEmbedInterval, would extend a live token's life, so nothing is sent.
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::Unavailable(
-            "its only probe, ApplyEmbedInterval, would extend a live token's life",
-        )
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// Its jobs are ids: nothing secret beyond the credentials.
+    fn job_secrets<'a>(&self, _job: &'a Job) -> Vec<&'a str> {
+        Vec::new()
     }
 
-    fn name(&self) -> &'static str {
-        "bi-embed"
+    /// `--verify`: no read-only check exists; its only probe, ApplyEmbedInterval, would
+    /// extend a live token's life, so nothing is sent.
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::Unavailable(
+            "its only probe, ApplyEmbedInterval, would extend a live token's life",
+        )
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -348,8 +398,9 @@ mod tests {
 
     fn provider() -> BiEmbed {
         BiEmbed::new(BiEmbedConfig {
-            endpoint: crate::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com").unwrap(),
-            credentials: crate::creds::TencentCredentials {
+            endpoint: crate::net::http::Endpoint::parse("https://bi.intl.tencentcloudapi.com")
+                .unwrap(),
+            credentials: TencentCredentials {
                 secret_id: crate::secret::Secret::new("AKIDpropSecretId00001"),
                 secret_key: crate::secret::Secret::new("propSecretKey0000001"),
                 token: Some(crate::secret::Secret::new("propSessionToken0001")),
@@ -373,7 +424,7 @@ mod tests {
         let o = p
             .interpret(&j, crate::providers::answer(200, &[], example))
             .unwrap();
-        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.status, crate::report::record::Status::Revoked);
         assert_eq!(o.request_id.as_deref(), Some("RequestId"));
         let page = "<html><head><title>Sign in - Corp SSO</title></head></html>";
         for (status, body) in [

@@ -8,63 +8,71 @@
 //! or a JSON one (never a page: a sign-in page is not a revocation), and errors are RFC 6749 5.2
 //! JSON objects. `--verify` asks RFC 7662 introspection (or userinfo) before and after the
 //! revocation (`crate::engine::verify`).
+//!
+//! The RFC 7009 client itself (the request, the client authentication, the reading of the
+//! answers) is `oauth`'s ([`super::oauth::Rfc7009`]): what is CIAM's here is the name, the
+//! domain and path, and where `--verify` asks.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    Body, Looks, describe, header_request_id, not_the_api_kind, recognise, success, wrong_place,
+pub use super::oauth::{
+    ClientAuth, TokenTypeHint, basic_authorization, error_kind, read_introspection, read_revocation,
 };
-use crate::engine::{Outcome, Provider};
+use super::oauth::{Rfc7009, UNSEEN_BY_INTROSPECTION};
+use super::success;
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::providers::{
+    Credentials, Descriptor, Discovery, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys,
+    TokenCheck, Verification,
+};
+use crate::providers::{Outcome, Provider};
 use crate::secret::{MASK, Secret};
+
+/// `revoke ciam`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "ciam",
+    credentials: Credentials::Secret(SecretKeys {
+        what: "client secret",
+        env: "CIAM_CLIENT_SECRET",
+        file_id: "client_secret_file",
+        flag: "--client-secret-file",
+        file_key: "client-secret-file",
+        command_key: "client-secret-command",
+        inline_key: "client-secret",
+    }),
+    sources: "--client-secret-file, else CIAM_CLIENT_SECRET, else the context's \
+         client-secret-file, client-secret-command or client-secret (one of them per \
+         table).",
+    env: &[
+        EnvVar {
+            names: &["CIAM_CLIENT_SECRET"],
+            meaning: "the client secret, unless --client-secret-file is given",
+        },
+        SECRET_SOURCES_ENV[0],
+        SECRET_SOURCES_ENV[1],
+    ],
+    files: &[],
+    required: &[
+        Required::OneOf {
+            keys: &["domain", "endpoint"],
+            message: "ciam needs --domain HOST (the user directory's domain) or --endpoint URL",
+        },
+        Required::Flag {
+            flag: "--client-id",
+            value: "ID",
+        },
+    ],
+    one_of: &[&["domain", "endpoint"]],
+    secret_targets: true,
+};
 
 /// "Request Path: /oauth2/revoke" (CIAM's Revoke Token page). CIAM's discovery document has no
 /// `revocation_endpoint`, so the path is fixed rather than discovered.
 pub const PATH: &str = "/oauth2/revoke";
-/// "Request Content-Type: application/x-www-form-urlencoded"; RFC 7009 2.1 asks the same.
-const CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 pub const SECRET_ENV: &str = "CIAM_CLIENT_SECRET";
-
-/// RFC 7009 2.2: "The authorization server responds with HTTP status code 200 if the token has
-/// been revoked successfully or if the client submitted an invalid token" ... "The content of
-/// the response body is ignored by the client as all necessary information is conveyed in the
-/// response code." CIAM's page shows `HTTP/1.1 200 OK` and no body. A 204 (no content, from a
-/// lax server) says the same; a 202 ("accepted", not done) or a page does not.
-const SUCCESS: Looks = Looks {
-    what: "an RFC 7009 revocation success",
-    statuses: &[200, 204],
-    body: Body::NoneOrJson,
-};
-
-/// How the client authenticates (RFC 6749 2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// `client_secret_post`: `client_id` and `client_secret` in the form body.
-    Post,
-    /// `client_secret_basic`: HTTP Basic authentication.
-    Basic,
-}
-
-/// RFC 7009 2.1 `token_type_hint`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenTypeHint {
-    AccessToken,
-    RefreshToken,
-}
-
-impl TokenTypeHint {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenTypeHint::AccessToken => "access_token",
-            TokenTypeHint::RefreshToken => "refresh_token",
-        }
-    }
-}
 
 /// What the client is built from.
 pub struct CiamConfig {
@@ -120,47 +128,6 @@ impl Ciam {
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 pub type Job = super::TokenJob;
-
-/// The error response of RFC 6749 5.2, which RFC 7009 2.2.1 reuses.
-#[derive(Deserialize)]
-struct ErrorResponse {
-    error: String,
-    error_description: Option<String>,
-    error_uri: Option<String>,
-}
-
-/// An RFC 6749 5.2 / RFC 7009 2.2.1 `error` code, with the HTTP status, mapped to a kind.
-pub fn error_kind(status: u16, error: &str) -> ErrorKind {
-    match error {
-        // RFC 6749 5.2: invalid_client: "Client authentication failed (e.g., unknown client, no
-        // client authentication included, or unsupported authentication method)." Any 401 says
-        // the same, whatever the code: the next token would be refused too.
-        "invalid_client" => ErrorKind::Credentials,
-        _ if status == 401 => ErrorKind::Credentials,
-        // RFC 7009 2.2.1: "If the server responds with HTTP status code 503, the client must
-        // assume the token still exists and may retry after a reasonable delay."
-        _ if ErrorKind::from_status(status).retryable() => ErrorKind::from_status(status),
-        // `invalid_request`, `unauthorized_client`, `invalid_grant`, `unsupported_token_type`
-        // and anything else: this request is refused, and sending it again changes nothing.
-        // Not even a 404 is "not found": an unknown token is answered with 200 (RFC 7009 2.2),
-        // so a 404 means the endpoint is wrong.
-        _ => ErrorKind::Rejected,
-    }
-}
-
-/// What the code means (RFC 6749 5.2, RFC 7009 2.2.1), for a server that sends no description.
-fn default_description(error: &str) -> &'static str {
-    match error {
-        "invalid_request" => "the request is missing a parameter or is malformed",
-        "invalid_client" => "client authentication failed",
-        "invalid_grant" => "the grant is invalid, expired or revoked",
-        "unauthorized_client" => "the client is not authorized to revoke this token",
-        "unsupported_token_type" => {
-            "the server does not support revoking this type of token (try another --token-type-hint)"
-        }
-        _ => crate::error::NO_DESCRIPTION,
-    }
-}
 
 /// Whether the answer carries a `Bearer` challenge with `error="invalid_token"` (RFC 6750 3 and
 /// 3.1), in any of its `WWW-Authenticate` headers.
@@ -229,64 +196,34 @@ pub fn bearer_invalid_token(value: &str) -> bool {
     }
 }
 
-/// `application/x-www-form-urlencoded` of name/value pairs (the WHATWG serializer of the `url`
-/// crate behind reqwest's `Url`): alphanumerics and `*-._` kept, space as `+`, the rest `%XX`.
-fn form_urlencode(pairs: &[(&str, &str)]) -> String {
-    let mut url = Url::parse("form:").expect("a constant URL");
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap_or_default().to_string()
-}
-
-/// One value, form-urlencoded on its own.
-fn form_urlencode_value(value: &str) -> String {
-    let mut url = Url::parse("form:").expect("a constant URL");
-    url.query_pairs_mut().append_key_only(value);
-    url.query().unwrap_or_default().to_string()
-}
-
-/// The `Authorization` value for `client_secret_basic`. RFC 6749 2.3.1: "The client identifier
-/// is encoded using the "application/x-www-form-urlencoded" encoding algorithm per Appendix B,
-/// and the encoded value is used as the username; the client password is encoded using the same
-/// algorithm and used as the password."
-///
-/// A space is written `%20`, not the form encoding's `+`: both decode to a space with a form
-/// decoder, but servers that decode with a plain percent-decoder (authlib, for one) keep `+` as a
-/// plus and reject the client. Every other byte is as Appendix B has it (a `+` itself is `%2B`).
-pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
-    let user_pass = format!(
-        "{}:{}",
-        form_urlencode_value(client_id).replace('+', "%20"),
-        form_urlencode_value(client_secret).replace('+', "%20")
-    );
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(user_pass)
-    )
-}
-
 impl Ciam {
-    /// The form body; called with the real values to send and with `***` to show.
-    fn form_body(&self, client_secret: &str, token: &str) -> String {
-        let mut pairs = Vec::with_capacity(4);
-        // RFC 6749 2.3.1: "The client MUST NOT use more than one authentication method in each
-        // request": with Basic, the credentials stay out of the body.
-        if self.auth == ClientAuth::Post {
-            pairs.push(("client_id", self.client_id.as_str()));
-            pairs.push(("client_secret", client_secret));
+    /// The RFC 7009 client: CIAM's credentials, `post` or `basic`.
+    fn client(&self) -> Rfc7009<'_> {
+        Rfc7009 {
+            client_id: &self.client_id,
+            client_secret: Some(&self.client_secret),
+            auth: self.auth,
+            hint: self.hint,
         }
-        pairs.push(("token", token));
-        if let Some(hint) = self.hint {
-            pairs.push(("token_type_hint", hint.as_str()));
-        }
-        form_urlencode(&pairs)
     }
 }
 
 impl Provider for Ciam {
     type Job = Job;
 
-    fn name(&self) -> &'static str {
-        "ciam"
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// A revoked token stays revoked: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
+
+    /// `--verify`: at the given introspection endpoint, else at the one discovery finds.
+    fn verification(&self) -> Verification<'_, Job> {
+        match self.verify_at.get() {
+            Some(_) => Verification::PerTarget(self),
+            None => Verification::Discover(self, self),
+        }
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -306,34 +243,18 @@ impl Provider for Ciam {
     }
 
     fn prepare(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
-        let mut req = PreparedRequest::new(Method::POST, self.url.clone());
-        req.headers
-            .push(Header::plain("content-type", CONTENT_TYPE));
-        if self.auth == ClientAuth::Basic {
-            req.headers.push(Header::secret(
-                "authorization",
-                basic_authorization(&self.client_id, self.client_secret.expose()),
-                format!("Basic {MASK}"),
-            ));
-        }
-        req.body = self
-            .form_body(self.client_secret.expose(), job.token.expose())
-            .into_bytes();
-        req.shown_body = Some(self.form_body(MASK, MASK));
-        Ok(req)
+        self.client().request(&self.url, &job.token)
     }
 
-    fn verification(&self) -> crate::engine::Verification {
-        match self.verify_at.get() {
-            Some(_) => crate::engine::Verification::PerTarget,
-            None => crate::engine::Verification::Discover,
-        }
+    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
+        read_revocation(resp)
     }
+}
 
+impl Discovery for Ciam {
     fn discovery_request(&self, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         Ok(PreparedRequest::new(Method::GET, self.discovery.clone()))
     }
-
     /// The discovery document's `introspection_endpoint`, else its `userinfo_endpoint`. Either
     /// must be on the endpoint's own origin: a discovery answer must not send the client's
     /// credentials or the tokens elsewhere (`--introspection-endpoint` names another place).
@@ -390,7 +311,9 @@ impl Provider for Ciam {
         let _ = self.verify_at.set(at);
         Ok(())
     }
+}
 
+impl TokenCheck<Job> for Ciam {
     fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
         match self.verify_at.get() {
             Some(VerifyAt::Introspect(url)) => {
@@ -419,32 +342,14 @@ impl Provider for Ciam {
             }),
         }
     }
-
     fn read_verdict(
         &self,
         job: &Job,
         resp: RawResponse,
-    ) -> Result<crate::engine::Verdict, ApiError> {
-        use crate::engine::Verdict;
+    ) -> Result<crate::providers::Verdict, ApiError> {
+        use crate::providers::Verdict;
         match self.verify_at.get() {
-            Some(VerifyAt::Introspect(_)) => {
-                if !success(resp.status) {
-                    return self
-                        .interpret(job, resp)
-                        .map(|_| Verdict::Unknown("an unexpected introspection answer".into()));
-                }
-                // RFC 7662 2.2: "active" is REQUIRED; false for a revoked or unknown token.
-                match serde_json::from_slice::<Value>(&resp.body)
-                    .ok()
-                    .and_then(|v| v.get("active").and_then(Value::as_bool))
-                {
-                    Some(false) => Ok(Verdict::Dead),
-                    Some(true) => Ok(Verdict::Alive),
-                    None => Ok(Verdict::Unknown(
-                        "the introspection answer has no boolean \"active\" (RFC 7662 2.2)".into(),
-                    )),
-                }
-            }
+            Some(VerifyAt::Introspect(_)) => read_introspection(resp),
             Some(VerifyAt::UserInfo(_)) => match resp.status {
                 s if success(s) => Ok(Verdict::Alive),
                 // OpenID Connect Core 5.3.3 / RFC 6750 3.1: a protected resource refusing a bad
@@ -466,55 +371,10 @@ impl Provider for Ciam {
             None => Ok(Verdict::Unknown("no verification endpoint".into())),
         }
     }
-
     fn unseen(&self) -> String {
         match self.verify_at.get() {
             Some(VerifyAt::UserInfo(_)) => "userinfo refused this token before the revocation (401 invalid_token): it was already invalid, or cannot be checked there, so the revocation cannot be proved".into(),
-            _ => "the introspection endpoint cannot see this token with these credentials (RFC 7662 2.2: \"active\": false before the revocation, as for another client's token or one already invalid), so the revocation cannot be proved".into(),
-        }
-    }
-
-    fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
-        // RFC 7009 has no request id; gateways in front of a server often add this one.
-        let request_id = header_request_id(&resp, &["x-request-id"]);
-        if success(resp.status) {
-            let seen = recognise(&resp, &SUCCESS, request_id.clone())?;
-            return Ok(Outcome::revoked(seen, request_id, None));
-        }
-        let retry_after = resp.retry_after();
-        let answer = match serde_json::from_slice::<ErrorResponse>(&resp.body) {
-            Ok(e) => {
-                let mut message = e
-                    .error_description
-                    .filter(|d| !d.trim().is_empty())
-                    .unwrap_or_else(|| default_description(&e.error).to_string());
-                if let Some(uri) = e.error_uri {
-                    message.push_str(&format!(" (see {uri})"));
-                }
-                Err(ApiError::Service {
-                    http_status: resp.status,
-                    kind: error_kind(resp.status, &e.error),
-                    code: e.error,
-                    message,
-                    request_id,
-                    retry_after,
-                })
-            }
-            Err(_) => Err(ApiError::unreadable(
-                resp.status,
-                format!(
-                    "not an OAuth 2.0 error response (RFC 6749 5.2): {}",
-                    describe(&resp)
-                ),
-                request_id,
-                retry_after,
-            )),
-        };
-        // RFC 7009 documents no 404 or 405 (an unknown token is answered 200): such an answer
-        // comes from something that is not the revocation endpoint, whatever its body says.
-        match answer {
-            Err(e) if wrong_place(resp.status) => Err(not_the_api_kind(e)),
-            other => other,
+            _ => UNSEEN_BY_INTROSPECTION.into(),
         }
     }
 }
@@ -669,7 +529,11 @@ mod tests {
             (204, ""),
         ] {
             let o = c.interpret(&job("t"), answer(status, &[], body)).unwrap();
-            assert_eq!(o.status, crate::record::Status::Revoked, "body {body:?}");
+            assert_eq!(
+                o.status,
+                crate::report::record::Status::Revoked,
+                "body {body:?}"
+            );
             assert_eq!(o.http_status, Some(status));
         }
         let page = "<html><head><title>Sign in - Corp SSO</title></head><body></body></html>";

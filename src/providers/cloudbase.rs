@@ -11,17 +11,33 @@
 //! `ACCESS_TOKEN_EXPIRED`, which stop a request before it reaches the auth service). A token the
 //! gateway already calls invalid or expired is reported `already_invalid`.
 
+use crate::providers::{Credentials, Descriptor, Required, TokenCheck, Verification};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Body, Looks, describe, recognise, request_id, success, text, wrong_place};
-use crate::engine::{Outcome, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse};
-use crate::record::Status;
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse};
+use crate::providers::{Outcome, Provider};
+use crate::report::record::Status;
 use crate::secret::MASK;
+
+/// `revoke cloudbase`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "cloudbase",
+    credentials: Credentials::Tokens,
+    sources: "Nothing else: each access token is its own credential (sent as Authorization: Bearer).",
+    env: &[],
+    files: &[],
+    required: &[Required::OneOf {
+        keys: &["env-id", "endpoint"],
+        message: "--env-id is required (it names the host https://ENV.api.tcloudbasegateway.com), unless --endpoint is given",
+    }],
+    one_of: &[],
+    secret_targets: true,
+};
 
 /// "China regions (ap-shanghai etc.): https://{envId}.api.tcloudbasegateway.com" (HTTP API
 /// overview); the overseas gateway adds `.intl`.
@@ -176,8 +192,15 @@ fn unreadable(resp: &RawResponse) -> ApiError {
 impl Provider for Cloudbase {
     type Job = Job;
 
-    fn name(&self) -> &'static str {
-        "cloudbase"
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// A revoked token stays revoked: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
+
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::PerTarget(self)
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -214,65 +237,6 @@ impl Provider for Cloudbase {
             serde_json::to_string(&RevokeRequest { token: MASK }).expect("a string serializes"),
         );
         Ok(req)
-    }
-
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::PerTarget
-    }
-
-    fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
-        let mut req = PreparedRequest::new(Method::GET, self.introspect.clone());
-        req.headers.push(Header::secret(
-            "authorization",
-            format!("Bearer {}", job.token.expose()),
-            format!("Bearer {MASK}"),
-        ));
-        if let Some(d) = &self.device_id {
-            req.headers.push(Header::plain("x-device-id", d.clone()));
-        }
-        Ok(req)
-    }
-
-    /// `{}` (or a 401 `ACCESS_TOKEN_INVALID` / `ACCESS_TOKEN_EXPIRED`): dead. An object naming
-    /// the token's subject or client: alive. Anything else does not say.
-    fn read_verdict(
-        &self,
-        job: &Job,
-        resp: RawResponse,
-    ) -> Result<crate::engine::Verdict, ApiError> {
-        use crate::engine::Verdict;
-        if success(resp.status) {
-            let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&resp.body) else {
-                return Ok(Verdict::Unknown(format!(
-                    "the introspection answer (HTTP {}) is not a JSON object",
-                    resp.status
-                )));
-            };
-            if map.is_empty() || map.get("active") == Some(&Value::Bool(false)) {
-                return Ok(Verdict::Dead);
-            }
-            if ["sub", "client_id", "user_id", "scope", "exp"]
-                .iter()
-                .any(|k| map.contains_key(*k))
-                || map.get("active") == Some(&Value::Bool(true))
-            {
-                return Ok(Verdict::Alive);
-            }
-            return Ok(Verdict::Unknown(
-                "the introspection answer names neither a subject nor a client".into(),
-            ));
-        }
-        match self.interpret(job, resp) {
-            Ok(o) if o.status == Status::AlreadyInvalid => Ok(Verdict::Dead),
-            Ok(_) => Ok(Verdict::Unknown(
-                "an unexpected introspection answer".into(),
-            )),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn unseen(&self) -> String {
-        "the introspection endpoint cannot see this token (before the revocation it answered as for an invalid token: already unusable, or not this environment's), so the revocation cannot be proved".into()
     }
 
     fn interpret(&self, _job: &Job, resp: RawResponse) -> Result<Outcome, ApiError> {
@@ -313,6 +277,61 @@ impl Provider for Cloudbase {
             request_id,
             retry_after: resp.retry_after(),
         })
+    }
+}
+
+impl TokenCheck<Job> for Cloudbase {
+    fn verify_request(&self, job: &Job, _now: DateTime<Utc>) -> Result<PreparedRequest, ApiError> {
+        let mut req = PreparedRequest::new(Method::GET, self.introspect.clone());
+        req.headers.push(Header::secret(
+            "authorization",
+            format!("Bearer {}", job.token.expose()),
+            format!("Bearer {MASK}"),
+        ));
+        if let Some(d) = &self.device_id {
+            req.headers.push(Header::plain("x-device-id", d.clone()));
+        }
+        Ok(req)
+    }
+    /// `{}` (or a 401 `ACCESS_TOKEN_INVALID` / `ACCESS_TOKEN_EXPIRED`): dead. An object naming
+    /// the token's subject or client: alive. Anything else does not say.
+    fn read_verdict(
+        &self,
+        job: &Job,
+        resp: RawResponse,
+    ) -> Result<crate::providers::Verdict, ApiError> {
+        use crate::providers::Verdict;
+        if success(resp.status) {
+            let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&resp.body) else {
+                return Ok(Verdict::Unknown(format!(
+                    "the introspection answer (HTTP {}) is not a JSON object",
+                    resp.status
+                )));
+            };
+            if map.is_empty() || map.get("active") == Some(&Value::Bool(false)) {
+                return Ok(Verdict::Dead);
+            }
+            if ["sub", "client_id", "user_id", "scope", "exp"]
+                .iter()
+                .any(|k| map.contains_key(*k))
+                || map.get("active") == Some(&Value::Bool(true))
+            {
+                return Ok(Verdict::Alive);
+            }
+            return Ok(Verdict::Unknown(
+                "the introspection answer names neither a subject nor a client".into(),
+            ));
+        }
+        match self.interpret(job, resp) {
+            Ok(o) if o.status == Status::AlreadyInvalid => Ok(Verdict::Dead),
+            Ok(_) => Ok(Verdict::Unknown(
+                "an unexpected introspection answer".into(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+    fn unseen(&self) -> String {
+        "the introspection endpoint cannot see this token (before the revocation it answered as for an invalid token: already unusable, or not this environment's), so the revocation cannot be proved".into()
     }
 }
 

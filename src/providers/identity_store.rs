@@ -6,6 +6,8 @@
 //! `--all`, the engine first pages through `ListBearerTokens` (`GET .../bearer-token`, the
 //! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
+use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
+use crate::sign::huawei::HuaweiCredentials;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -15,13 +17,62 @@ use super::{
     Body, Looks, check_segment, describe, header_request_id, not_the_api, not_the_api_kind,
     recognise, success, text, wrong_place,
 };
-use crate::creds::HuaweiCredentials;
-use crate::engine::{JobItem, Listing, Outcome, Page, Provider};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
-use crate::record::Status;
+use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
+use crate::providers::{JobItem, Listing, Outcome, Page, Provider};
+use crate::report::record::Status;
 use crate::secret::MASK;
 use crate::sign::huawei;
+
+/// `revoke identity-store`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "identity-store",
+    credentials: Credentials::Huawei,
+    sources: "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN), \
+         else the Huawei SDK credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else \
+         ~/.huaweicloud/credentials).",
+    env: &[
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
+            meaning: "Huawei Cloud access key pair; when unset, the credentials file is read",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_SECURITY_TOKEN"],
+            meaning: "the security token of temporary credentials (sent as X-Security-Token)",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_PROJECT_ID"],
+            meaning: "the project id sent as X-Project-Id, unless --project-id is given",
+        },
+        EnvVar {
+            names: &["HUAWEICLOUD_SDK_CREDENTIALS_FILE"],
+            meaning: "the Huawei SDK credentials file (default: ~/.huaweicloud/credentials)",
+        },
+        HOME,
+    ],
+    files: &[(
+        "~/.huaweicloud/credentials",
+        "The Huawei Cloud SDK credentials file (INI, section [basic]: ak, sk, security_token, \
+         project_id), read by identity-store when HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK \
+         are unset; HUAWEICLOUD_SDK_CREDENTIALS_FILE names another file.",
+    )],
+    required: &[
+        Required::OneOf {
+            keys: &["region", "endpoint"],
+            message: "identity-store needs --region R (for https://identitystore.R.myhuaweicloud.com) or --endpoint URL",
+        },
+        Required::Flag {
+            flag: "--identity-store-id",
+            value: "ID",
+        },
+        Required::Flag {
+            flag: "--tenant-id",
+            value: "ID",
+        },
+    ],
+    one_of: &[],
+    secret_targets: false,
+};
 
 /// The SDK sets `Content-Type: application/json` on these calls even without a body
 /// (`identitycenterstore_client.py`), and signs it.
@@ -50,7 +101,6 @@ pub fn default_endpoint(region: &str) -> String {
     format!("https://identitystore.{region}.myhuaweicloud.com")
 }
 
-/// What the client is built from.
 pub struct IdentityStoreConfig {
     pub endpoint: Endpoint,
     pub credentials: HuaweiCredentials,
@@ -374,18 +424,22 @@ impl Listing for IdentityStore {
 impl Provider for IdentityStore {
     type Job = Job;
 
-    /// `--verify`: one `ListBearerTokens` after the deletes; a deleted id still listed is alive
-    /// (the API has no per-token read).
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::ListAfter
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// Its jobs are token ids: nothing secret beyond the credentials.
+    fn job_secrets<'a>(&self, _job: &'a Job) -> Vec<&'a str> {
+        Vec::new()
     }
 
-    fn verify_listing(&self) -> Option<&dyn Listing<Job = Job>> {
-        Some(self)
+    /// A deleted token id stays deleted: a journal entry replays whatever its age.
+    fn acts_on_current_tokens(&self) -> bool {
+        false
     }
 
-    fn name(&self) -> &'static str {
-        "identity-store"
+    /// `--verify`: one `ListBearerTokens` before the deletes and one after; a deleted id
+    /// still listed is alive (the API has no per-token read).
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::ListAfter(self)
     }
 
     fn identity(&self, job: &Job) -> Value {

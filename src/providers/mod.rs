@@ -12,14 +12,165 @@ pub(crate) mod answers;
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
+pub mod contract;
 pub mod identity_store;
+pub mod oauth;
 pub mod smh;
 
 use serde_json::Value;
 
+pub use self::contract::{
+    Discovery, JobItem, Listing, Outcome, Page, Provider, RawTarget, Sourced, TokenCheck, Verdict,
+    Verification,
+};
+
 use crate::error::{ApiError, ErrorKind};
-use crate::http::RawResponse;
+use crate::net::http::RawResponse;
 use crate::secret::{Secret, fingerprint, long_fingerprint};
+
+/// What a run command is, declared once by its provider (`pub const DESCRIPTOR`) and read by
+/// everything that lists the commands: the config file's tables, plan steps, `revoke config`,
+/// `--help`'s ENVIRONMENT and the manual's FILES. The command list in
+/// `crate::settings::commands` ties it to its clap variant.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// The subcommand's name: the record's `provider`, the config file's `[NAME.CONTEXT]`, a
+    /// plan step's `command`.
+    pub name: &'static str,
+    /// Where its credentials come from.
+    pub credentials: Credentials,
+    /// The same in words, first found wins (revoke-config(1), "Secret sources").
+    pub sources: &'static str,
+    /// The environment variables it reads besides its options' own (help's ENVIRONMENT).
+    pub env: &'static [EnvVar],
+    /// The files it reads besides the config file (the manual's FILES): path, what it is.
+    pub files: &'static [(&'static str, &'static str)],
+    /// What a run cannot do without, as `revoke config` and a plan's checks say it.
+    pub required: &'static [Required],
+    /// Keys of which a settings table may set only one (two ways to name the server).
+    pub one_of: &'static [&'static [&'static str]],
+    /// Its targets are secrets (tokens), not ids: shown by their fingerprint.
+    pub secret_targets: bool,
+}
+
+/// Where a [`Credentials::Tokens`] command's credentials come from, in words (`--dry-run`,
+/// `revoke config`).
+pub const TOKENS_ARE_CREDENTIALS: &str = "the tokens themselves (each is its own credential)";
+
+/// Where a command's credentials come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Credentials {
+    /// One secret: an environment variable, a `--*-file`, a `*-command` or a private file.
+    Secret(SecretKeys),
+    /// A Tencent Cloud API key pair (environment, else tccli's profile file).
+    Tencent,
+    /// A Huawei Cloud access key pair (environment, else the SDK's credentials file).
+    Huawei,
+    /// None beyond the targets: each token is its own credential.
+    Tokens,
+    /// A secret as [`Credentials::Secret`], or none for a public client (oauth's
+    /// `--client-auth none`): no secret found is no problem by itself.
+    SecretOrPublic(SecretKeys),
+}
+
+impl Descriptor {
+    /// The environment variables that hold its secrets (registered with the scrubber before
+    /// anything else happens).
+    pub fn secret_variables(&'static self) -> &'static [&'static str] {
+        match &self.credentials {
+            Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => {
+                std::slice::from_ref(&keys.env)
+            }
+            Credentials::Tencent => &[
+                "TENCENTCLOUD_SECRET_ID",
+                "TENCENTCLOUD_SECRET_KEY",
+                "TENCENTCLOUD_TOKEN",
+            ],
+            Credentials::Huawei => &[
+                "HUAWEICLOUD_SDK_AK",
+                "HUAWEICLOUD_SDK_SK",
+                "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            ],
+            Credentials::Tokens => &[],
+        }
+    }
+
+    /// Its `--*-secret-file` flag, if it has one.
+    pub fn secret_file_flag(&self) -> Option<&'static str> {
+        match self.credentials {
+            Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => Some(keys.flag),
+            _ => None,
+        }
+    }
+}
+
+/// A secret a command reads: a file flag, plus the keys a file may use instead.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretKeys {
+    /// What the secret is, in messages (`library secret`).
+    pub what: &'static str,
+    /// The environment variable that holds it.
+    pub env: &'static str,
+    /// Clap's id of the `--*-file` flag.
+    pub file_id: &'static str,
+    /// The flag, as the user types it.
+    pub flag: &'static str,
+    /// `library-secret-file`.
+    pub file_key: &'static str,
+    /// `library-secret-command`: the command's standard output is the secret.
+    pub command_key: &'static str,
+    /// `library-secret`: the secret itself, only in a file other users cannot read.
+    pub inline_key: &'static str,
+}
+
+impl SecretKeys {
+    /// The keys of which a table may set only one.
+    pub fn keys(&self) -> [&'static str; 3] {
+        [self.file_key, self.command_key, self.inline_key]
+    }
+}
+
+/// An environment variable a command reads (besides the options' own, which clap knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The variables, read together.
+    pub names: &'static [&'static str],
+    pub meaning: &'static str,
+}
+
+/// What every command with a [`Credentials::Secret`] reads too.
+pub const SECRET_SOURCES_ENV: [EnvVar; 2] = [
+    EnvVar {
+        names: &["REVOKE_ALLOW_OPEN_SECRET_FILES"],
+        meaning: "set to 1 to accept a --*-secret-file that other users can read",
+    },
+    EnvVar {
+        names: &["REVOKE_SECRET_COMMAND_TIMEOUT"],
+        meaning: "seconds a *-command may run before it is killed (default 30)",
+    },
+];
+
+/// `HOME`, for the commands that read a file under `~/`.
+pub const HOME: EnvVar = EnvVar {
+    names: &["HOME"],
+    meaning: "where ~/.tccli/ and ~/.huaweicloud/ are looked for",
+};
+
+/// Something a run needs: an option, or one of several.
+#[derive(Debug, Clone, Copy)]
+pub enum Required {
+    /// `--library-id ID`: the run says "--library-id is required: pass --library-id ID, or
+    /// set library-id in a [smh.CONTEXT] table of the config file".
+    Flag {
+        flag: &'static str,
+        value: &'static str,
+    },
+    /// One of these keys (`domain`, `endpoint`), with the run's message when none is set.
+    OneOf {
+        keys: &'static [&'static str],
+        message: &'static str,
+    },
+}
 
 /// The job of the token-revoking providers (`ciam`, `cloudbase`): one token.
 pub struct TokenJob {
@@ -140,7 +291,7 @@ impl Looks {
 }
 
 /// A 2xx answer that looks like the API's documented success: the only way to
-/// [`Outcome::revoked`](crate::engine::Outcome::revoked). Made by [`recognise`] alone.
+/// [`Outcome::revoked`](crate::providers::Outcome::revoked). Made by [`recognise`] alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recognised {
     status: u16,

@@ -14,6 +14,9 @@
 //! format; the request id may be `requestId` in the body or an `x-request-id` /
 //! `x-smh-request-id` header).
 
+use crate::providers::{
+    Credentials, Descriptor, EnvVar, Required, SECRET_SOURCES_ENV, SecretKeys, Verification,
+};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -24,11 +27,43 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Body, Looks, describe, not_the_api_kind, recognise, request_id, success, wrong_place};
-use crate::engine::{JobItem, Outcome, Provider, Sourced};
 use crate::error::{ApiError, ErrorKind};
-use crate::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
-use crate::input::RawTarget;
+use crate::net::http::{Endpoint, PreparedRequest, RawResponse, mask_query};
+use crate::providers::RawTarget;
+use crate::providers::{JobItem, Outcome, Provider, Sourced};
 use crate::secret::Secret;
+
+/// `revoke smh`.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    name: "smh",
+    credentials: Credentials::Secret(SecretKeys {
+        what: "library secret",
+        env: "SMH_LIBRARY_SECRET",
+        file_id: "library_secret_file",
+        flag: "--library-secret-file",
+        file_key: "library-secret-file",
+        command_key: "library-secret-command",
+        inline_key: "library-secret",
+    }),
+    sources: "--library-secret-file, else SMH_LIBRARY_SECRET, else the context's \
+         library-secret-file, library-secret-command or library-secret (one of them per \
+         table).",
+    env: &[
+        EnvVar {
+            names: &["SMH_LIBRARY_SECRET"],
+            meaning: "the library secret, unless --library-secret-file is given",
+        },
+        SECRET_SOURCES_ENV[0],
+        SECRET_SOURCES_ENV[1],
+    ],
+    files: &[],
+    required: &[Required::Flag {
+        flag: "--library-id",
+        value: "ID",
+    }],
+    one_of: &[],
+    secret_targets: false,
+};
 
 /// The generic business-API host (the official Flutter SDK: tokens are "used to access the
 /// interfaces under https://api.tencentsmh.cn/api/v1"). Per-library hosts go in `--endpoint`.
@@ -172,8 +207,8 @@ pub fn job_count(users: u64, client_chunks: usize, session_chunks: usize) -> u64
 /// get here unchecked) becomes an `Invalid` item on its own; the batch goes on without it.
 pub struct Batches<I> {
     users: std::iter::Fuse<I>,
-    /// User ids already put in a batch: a repeated id is sent once (see [`crate::engine::Seen`]).
-    seen: crate::engine::Seen,
+    /// User ids already put in a batch: a repeated id is sent once (see [`Seen`]).
+    seen: Seen,
     clients: Vec<Option<Arc<[String]>>>,
     sessions: Vec<Option<Arc<[String]>>>,
     ready: VecDeque<Sourced<Job>>,
@@ -183,7 +218,7 @@ impl<I: Iterator<Item = RawTarget>> Batches<I> {
     pub fn new(users: I, client_ids: &[String], session_ids: &[String]) -> Self {
         Batches {
             users: users.fuse(),
-            seen: crate::engine::Seen::default(),
+            seen: Seen::default(),
             clients: chunks(client_ids, MAX_CLIENT_IDS),
             sessions: chunks(session_ids, MAX_SESSION_IDS),
             ready: VecDeque::new(),
@@ -295,15 +330,17 @@ const REQUEST_ID_HEADERS: [&str; 2] = ["x-request-id", "x-smh-request-id"];
 impl Provider for Smh {
     type Job = Job;
 
-    /// `--verify`: no read-only check exists; its only probe, token renew, would extend a live token's life, so nothing is sent.
-    fn verification(&self) -> crate::engine::Verification {
-        crate::engine::Verification::Unavailable(
-            "its only probe, token renew, would extend a live token's life",
-        )
+    const DESCRIPTOR: &'static Descriptor = &DESCRIPTOR;
+
+    /// Its jobs are ids: nothing secret beyond the credentials.
+    fn job_secrets<'a>(&self, _job: &'a Job) -> Vec<&'a str> {
+        Vec::new()
     }
 
-    fn name(&self) -> &'static str {
-        "smh"
+    /// `--verify`: no read-only check exists; its only probe, token renew, would extend a
+    /// live token's life, so nothing is sent.
+    fn verification(&self) -> Verification<'_, Job> {
+        Verification::Unavailable("its only probe, token renew, would extend a live token's life")
     }
 
     fn identity(&self, job: &Job) -> Value {
@@ -388,9 +425,44 @@ impl Provider for Smh {
     }
 }
 
+/// How many distinct user ids a run remembers (as many as the engine's repeat check remembers
+/// targets).
+const SEEN_CAPACITY: usize = 50_000;
+
+/// A set of byte strings seen so far, bounded like the engine's repeat check (`crate::engine::dedup`): smh's user ids.
+#[derive(Default)]
+pub struct Seen {
+    keys: std::collections::HashSet<[u8; 12]>,
+}
+
+impl Seen {
+    /// Whether `value` is new (and is now remembered, within [`SEEN_CAPACITY`]).
+    pub fn first(&mut self, value: &[u8]) -> bool {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value);
+        let mut key = [0u8; 12];
+        key.copy_from_slice(&digest[..12]);
+        if self.keys.contains(&key) {
+            return false;
+        }
+        if self.keys.len() < SEEN_CAPACITY {
+            self.keys.insert(key);
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+
+    #[test]
+    fn seen_is_exact_within_its_bound() {
+        let mut s = Seen::default();
+        assert!(s.first(b"u5"));
+        assert!(!s.first(b"u5"));
+        assert!(s.first(b"u6"));
+    }
 
     use super::*;
     use crate::providers::answer;
@@ -604,7 +676,7 @@ mod tests {
         let p = provider();
         let j = job(&["a"], None, None);
         let o = p.interpret(&j, answer(204, &[], "")).unwrap();
-        assert_eq!(o.status, crate::record::Status::Revoked);
+        assert_eq!(o.status, crate::report::record::Status::Revoked);
         assert_eq!(o.http_status, Some(204));
 
         let e = p

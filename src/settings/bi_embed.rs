@@ -3,23 +3,34 @@
 
 use std::sync::Arc;
 
+use super::layers::{id, opt};
 use super::{Context, Input, Plan, UsageError, nonempty, optional, parse};
-use crate::cli::{self, BiEmbedArgs};
 use crate::providers::bi_embed::{
     BiEmbed, BiEmbedConfig, DEFAULT_ENDPOINT, DOCUMENTED_RATE, Job, Scope,
 };
 use crate::providers::check_id;
+use clap::{Args, ValueEnum};
 
-pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan<BiEmbed>, UsageError> {
+pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let project_id = cx.required("project_id", args.project_id, "--project-id", "ID")?;
+    let project_id = cx.required(
+        id!(BiEmbedArgs, project_id),
+        args.project_id,
+        "--project-id",
+        "ID",
+    )?;
     let project_id = nonempty("--project-id", &project_id)?;
-    let user_corp_id = cx.required("user_corp_id", args.user_corp_id, "--user-corp-id", "ID")?;
+    let user_corp_id = cx.required(
+        id!(BiEmbedArgs, user_corp_id),
+        args.user_corp_id,
+        "--user-corp-id",
+        "ID",
+    )?;
     let user_corp_id = nonempty("--user-corp-id", &user_corp_id)?;
-    let scope = match layers.get_opt("scope", args.scope, &parse::choice)? {
-        Some(cli::Scope::Panel) => Scope::Panel,
-        Some(cli::Scope::Page) => Scope::Page,
+    let scope = match opt!(layers, args.scope, &parse::choice)? {
+        Some(ScopeChoice::Panel) => Scope::Panel,
+        Some(ScopeChoice::Page) => Scope::Page,
         None => {
             return Err(UsageError::Missing {
                 flag: "--scope",
@@ -29,16 +40,14 @@ pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan<BiEmbed>, UsageEr
             });
         }
     };
-    let region = optional(
-        "--region",
-        layers.get_opt("region", args.region, &parse::text)?,
-    )?;
-    let profile = layers.get_opt("profile", args.profile, &parse::text)?;
+    let region = optional("--region", opt!(layers, args.region, &parse::text)?)?;
+    let profile = opt!(layers, args.profile, &parse::text)?;
     // "With no page id, one request without PageId."
-    let every_page = args.page_ids.is_empty() && cx.global.input.is_none();
-    let targets = cx.targets_or_none(args.page_ids, &check_id)?;
-    let credentials =
-        crate::creds::tencent(profile.as_deref(), cx.env).map_err(UsageError::Credentials)?;
+    let page_ids = cx.positional(args.page_ids);
+    let every_page = page_ids.is_empty() && cx.global.input.is_none();
+    let targets = cx.targets_or_none(page_ids, &check_id)?;
+    let credentials = crate::settings::creds::tencent(profile.as_deref(), cx.env)
+        .map_err(UsageError::Credentials)?;
     let source = credentials.source.clone();
     let client = BiEmbed::new(BiEmbedConfig {
         endpoint: endpoint.clone(),
@@ -61,4 +70,38 @@ pub fn resolve(args: BiEmbedArgs, cx: &Context) -> Result<Plan<BiEmbed>, UsageEr
     Ok(cx
         .plan(Arc::new(client), &endpoint, input, source)?
         .default_rate(DOCUMENTED_RATE))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeChoice {
+    Panel,
+    Page,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BiEmbedArgs {
+    /// BI project ID (ProjectId). Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub project_id: Option<String>,
+
+    /// Host account ID (UserCorpId). Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub user_corp_id: Option<String>,
+
+    /// Token scope (Scope). Required, here or in the config file.
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeChoice>,
+
+    /// Sent as X-TC-Region when given (ClearEmbedToken does not need a region).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// tccli profile to read credentials from (~/.tccli/NAME.credential) [env: TCCLI_PROFILE]
+    /// [default: default]. An explicit --profile is used even when TENCENTCLOUD_* is set.
+    #[arg(help_heading = "Credentials", long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Page IDs (PageId), one request each; none sends one request without PageId.
+    #[arg(value_name = "PAGE_ID")]
+    pub page_ids: Vec<String>,
 }

@@ -17,11 +17,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::RunCommand;
 use super::UsageError;
 use super::layers::{Found, FoundList, Lookup};
-use super::schema::{RUN_COMMANDS, command_keys, global_keys, suggest};
+use super::schema::{command_keys, global_keys, suggest};
 use super::toml_file::{Place, Reading, Table, TomlFile, Val, check_table, describe};
-use crate::creds::Env;
+use crate::settings::creds::Env;
 
 /// The implicit context: used when no `--context` is given and the file has one.
 pub const DEFAULT_CONTEXT: &str = "default";
@@ -116,7 +117,7 @@ impl ConfigFile {
             }
             let Some(keys) = command_keys(name) else {
                 let mut names = vec!["defaults"];
-                names.extend(RUN_COMMANDS);
+                names.extend(RunCommand::names());
                 let hint = suggest(name, names)
                     .map(|s| format!(" (did you mean {s}?)"))
                     .unwrap_or_default();
@@ -125,7 +126,7 @@ impl ConfigFile {
                     name,
                     format!(
                         "unknown table: a config file holds [defaults] and [COMMAND.CONTEXT] tables, COMMAND one of {}{hint}",
-                        RUN_COMMANDS.join(", ")
+                        RunCommand::listed()
                     ),
                 ));
             };

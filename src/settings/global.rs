@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::UsageError;
-use super::layers::{Layers, parse};
-use crate::cli::{GlobalArgs, parse_duration, parse_label, parse_rate, parse_timeout};
-use crate::creds::{Env, ProcessEnv};
-use crate::http::Endpoint;
-use crate::output::Evidence;
-use crate::output::Format;
-use crate::rate::Rate;
-use crate::retry::RetryPolicy;
+use super::layers::{Layers, opt, parse, val};
+use crate::engine::pace::rate::Rate;
+use crate::engine::pace::retry::RetryPolicy;
+use crate::net::http::Endpoint;
+use crate::report::sink::Evidence;
+use crate::report::sink::Format;
+use crate::settings::creds::{Env, ProcessEnv};
+use clap::Args;
 
 pub struct Global {
     pub format: Format,
@@ -40,7 +40,7 @@ pub struct Global {
 
 impl Global {
     pub fn resolve(g: &GlobalArgs, layers: &Layers) -> Result<Global, UsageError> {
-        let endpoint = layers.get_opt("endpoint", g.endpoint.clone(), &parse::text)?;
+        let endpoint = opt!(layers, g.endpoint.clone(), &parse::text)?;
         let endpoint = match endpoint.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(e) => Some(Endpoint::parse(e).map_err(UsageError::Endpoint)?),
@@ -48,37 +48,37 @@ impl Global {
         // `--no-journal` sets aside whatever journal is configured, for this run.
         let journal = match g.no_journal {
             true => None,
-            false => layers.get_opt("journal", g.journal.clone(), &parse::path)?,
+            false => opt!(layers, g.journal.clone(), &parse::path)?,
         };
         if journal.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(UsageError::JournalNotAFile);
         }
-        let concurrency = layers.get("concurrency", g.concurrency, &parse::number_in(1, 4096))?;
-        let retries = layers.get("retries", g.retries, &parse::number_in(0, 100))?;
-        let timeout = layers.get("timeout", g.timeout, &parse_timeout)?;
-        let ticket = layers.get_opt("ticket", g.ticket.clone(), &parse_label)?;
-        let actor = match layers.get_opt("actor", g.actor.clone(), &parse_label)? {
+        let concurrency = val!(layers, g.concurrency, &parse::number_in(1, 4096))?;
+        let retries = val!(layers, g.retries, &parse::number_in(0, 100))?;
+        let timeout = val!(layers, g.timeout, &parse_timeout)?;
+        let ticket = opt!(layers, g.ticket.clone(), &parse_label)?;
+        let actor = match opt!(layers, g.actor.clone(), &parse_label)? {
             Some(actor) => Some(actor),
             None => login_name(&ProcessEnv, PASSWD),
         };
         Ok(Global {
-            format: layers.get("output", g.output, &parse::choice)?,
-            dry_run: layers.get("dry_run", g.dry_run, &parse::boolean)?,
-            verify: layers.get("verify", g.verify, &parse::boolean)?,
+            format: val!(layers, g.output, &parse::choice)?,
+            dry_run: val!(layers, g.dry_run, &parse::boolean)?,
+            verify: val!(layers, g.verify, &parse::boolean)?,
             endpoint,
-            input: layers.get_opt("input", g.input.clone(), &parse::path)?,
+            input: opt!(layers, g.input.clone(), &parse::path)?,
             concurrency: concurrency as usize,
-            rate: layers.get_opt("rate", g.rate, &parse_rate)?,
+            rate: opt!(layers, g.rate, &parse_rate)?,
             policy: RetryPolicy {
                 retries,
                 ..RetryPolicy::default()
             },
             timeout: Duration::from_secs_f64(timeout),
             journal,
-            resume_within: layers.get("resume_within", g.resume_within, &parse_duration)?,
+            resume_within: val!(layers, g.resume_within, &parse_duration)?,
             quiet: g.quiet,
-            no_progress: layers.get("no_progress", g.no_progress, &parse::boolean)?,
-            require_targets: layers.get("require_targets", g.require_targets, &parse::boolean)?,
+            no_progress: val!(layers, g.no_progress, &parse::boolean)?,
+            require_targets: val!(layers, g.require_targets, &parse::boolean)?,
             evidence: Evidence { ticket, actor },
         })
     }
@@ -157,6 +157,273 @@ fn name_of_uid(passwd: &str, uid: u32) -> Option<String> {
         let id: u32 = fields.nth(1)?.parse().ok()?;
         (id == uid && !name.is_empty()).then(|| name.to_string())
     })
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: `text` prints one line per target on stdout and a summary on stderr;
+    /// `json` prints one JSON record per target and a summary object on stdout (NDJSON).
+    #[arg(
+        help_heading = "Output options",
+        short = 'o',
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "REVOKE_OUTPUT",
+        default_value = "text",
+        global = true
+    )]
+    pub output: Format,
+
+    /// Build and sign every request and print it with secrets masked; send nothing.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_DRY_RUN", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub dry_run: bool,
+
+    /// Prove each revocation: ask the provider before and after it (ciam, cloudbase,
+    /// identity-store); "verified" is true only for a token seen alive before and dead after.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_VERIFY", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub verify: bool,
+
+    /// Base URL replacing the provider's default host; the API's documented path is appended
+    /// (a path prefix is kept). Plain http is accepted only for loopback hosts.
+    #[arg(
+        help_heading = "Run options",
+        long,
+        env = "REVOKE_ENDPOINT",
+        value_name = "URL",
+        global = true
+    )]
+    pub endpoint: Option<String>,
+
+    /// Read targets from FILE, one per line (`-` reads stdin); blank lines and lines starting
+    /// with `#` are skipped. Positional targets come first.
+    #[arg(help_heading = "Run options", long, value_name = "FILE", global = true)]
+    pub input: Option<PathBuf>,
+
+    /// Requests in flight at once, 1 to 4096.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_CONCURRENCY", default_value_t = 8, value_name = "N",
+          value_parser = whole_number(1, 4096), allow_negative_numbers = true, global = true)]
+    pub concurrency: u32,
+
+    /// At most N requests per second across the run, retries included; 0 = unlimited; `auto`
+    /// finds the server's limit from its throttling answers. Default: the provider's documented
+    /// limit (bi-embed: 20), otherwise auto.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RATE", value_name = "N|auto", value_parser = parse_rate,
+          allow_negative_numbers = true, global = true)]
+    pub rate: Option<Rate>,
+
+    /// Retries per target after the first attempt, for retryable failures only; 0 to 100.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RETRIES", default_value_t = 3, value_name = "N",
+          value_parser = whole_number(0, 100), allow_negative_numbers = true, global = true)]
+    pub retries: u32,
+
+    /// Per-attempt timeout in seconds, above 0 and at most 86400 (one day).
+    #[arg(help_heading = "Run options", long, env = "REVOKE_TIMEOUT", default_value = "30", value_name = "SECS",
+          value_parser = parse_timeout, allow_negative_numbers = true, global = true)]
+    pub timeout: f64,
+
+    /// A run that finds no target at all (an empty --input, a listing with nothing in it)
+    /// fails with exit 1, naming where the targets were to come from, instead of exit 0.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_REQUIRE_TARGETS", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_targets: bool,
+
+    /// Append one line per finished target to FILE; a rerun with the same journal skips the
+    /// targets already finished successfully.
+    #[arg(
+        help_heading = "Run options",
+        long,
+        env = "REVOKE_JOURNAL",
+        value_name = "FILE",
+        global = true
+    )]
+    pub journal: Option<PathBuf>,
+
+    /// With --journal: an smh or bi-embed entry (an action on every token a user or page has
+    /// now) replays only while younger than DURATION (90s, 15m, 24h, 7d; 0 = never); older,
+    /// the target is sent again. A revoked token or token id replays at any age.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_RESUME_WITHIN", default_value = "24h",
+          value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub resume_within: std::time::Duration,
+
+    /// Ignore the journal that the config file, a plan or REVOKE_JOURNAL names, for this run:
+    /// every target is sent and nothing is journaled.
+    #[arg(help_heading = "Run options", long, env = "REVOKE_NO_JOURNAL", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_journal: bool,
+    /// The change or incident ticket this run belongs to, copied into every record and journal
+    /// line (at most 256 bytes, no control characters).
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_TICKET",
+        value_name = "ID",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub ticket: Option<String>,
+
+    /// Who runs it, copied into every record and journal line (at most 256 bytes, no control
+    /// characters). Default: the login name: $USER, else $LOGNAME, else the name of the
+    /// process's user id in /etc/passwd, else none.
+    #[arg(
+        help_heading = "Evidence options",
+        long,
+        env = "REVOKE_ACTOR",
+        value_name = "NAME",
+        value_parser = parse_label,
+        global = true
+    )]
+    pub actor: Option<String>,
+
+    /// More logging on stderr (-v info, -vv requests, -vvv answers); RUST_LOG is also honoured.
+    #[arg(help_heading = "Output options", short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr: no warnings, progress bar or summary line.
+    #[arg(
+        help_heading = "Output options",
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose"
+    )]
+    pub quiet: bool,
+
+    /// Do not draw a progress bar (one is drawn on stderr only when it is a terminal and the
+    /// run has more than one target).
+    #[arg(help_heading = "Output options", long, global = true)]
+    pub no_progress: bool,
+
+    /// Read settings from this TOML file instead of $XDG_CONFIG_HOME/revoke/config.toml
+    /// (~/.config/revoke/config.toml); flags and environment variables still win.
+    #[arg(long, env = "REVOKE_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file at all (neither --config nor the default one): only flags and
+    /// environment variables.
+    #[arg(long, env = "REVOKE_NO_CONFIG", global = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_config: bool,
+
+    /// Use the settings of [COMMAND.NAME] in the config file (else [COMMAND.default], when
+    /// the file has it).
+    #[arg(long, env = "REVOKE_CONTEXT", value_name = "NAME", global = true)]
+    pub context: Option<String>,
+}
+
+pub(crate) fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(Rate::Auto);
+    }
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number or `auto`"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err("must be `auto`, 0 (unlimited) or a positive number".into());
+    }
+    Ok(if v == 0.0 {
+        Rate::Unlimited
+    } else {
+        Rate::Fixed(v)
+    })
+}
+
+/// The longest `--ticket` or `--actor`, in bytes: a ticket id or a URL to it, a name.
+pub const MAX_LABEL: usize = 256;
+
+/// A `--ticket` or `--actor` value: trimmed, not empty, at most [`MAX_LABEL`] bytes, and no
+/// control character, line or paragraph separator or bidirectional override (the value is
+/// evidence: what a reader sees must be what was given).
+pub fn parse_label(s: &str) -> Result<String, String> {
+    let v = s.trim();
+    if v.is_empty() {
+        return Err("cannot be empty".into());
+    }
+    if v.len() > MAX_LABEL {
+        return Err(format!("at most {MAX_LABEL} bytes, not {}", v.len()));
+    }
+    if v.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Err("cannot contain control characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// The longest `--timeout`: one day.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+pub(crate) fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v <= 0.0 || v > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS} (one day)"
+        ));
+    }
+    Ok(v)
+}
+
+/// The longest `--resume-within`: ten years (longer is "always"; use a token's own journal).
+const MAX_WINDOW_SECS: u64 = 3650 * 86_400;
+
+/// `--resume-within`: `0`, or whole numbers with units, `90s`, `15m`, `24h`, `7d`, `1h30m`.
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let text = s.trim();
+    let wrong = || {
+        format!("{s:?} is not a duration: use 0 or a number with a unit, as in 90s, 15m, 24h or 7d")
+    };
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(wrong()),
+        };
+        let n: u64 = digits.parse().map_err(|_| wrong())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|x| total.checked_add(x))
+            .filter(|t| *t <= MAX_WINDOW_SECS)
+            .ok_or_else(|| "must be at most 3650d (ten years)".to_string())?;
+    }
+    if !digits.is_empty() || text.is_empty() {
+        return Err(wrong());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+/// A whole number from `lo` to `hi`: clap says `invalid value '-1' for '--retries <N>': must
+/// be between 0 and 100`.
+fn whole_number(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    move |s| {
+        let s = s.trim();
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        match s.parse::<u32>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            // Negative, or too large even for the type: out of range all the same.
+            _ if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(format!("must be between {lo} and {hi}"))
+            }
+            _ => Err(format!("must be a whole number between {lo} and {hi}")),
+        }
+    }
 }
 
 #[cfg(test)]

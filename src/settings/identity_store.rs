@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
+use super::layers::{id, opt, val};
 use super::{Context, Input, Plan, UsageError, dns_label, nonempty, parse, segment};
-use crate::cli::IdentityStoreArgs;
-use crate::http::Endpoint;
+use crate::net::http::Endpoint;
 use crate::providers::check_segment;
 use crate::providers::identity_store::{IdentityStore, IdentityStoreConfig, Job, default_endpoint};
+use clap::Args;
 
-pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentityStore>, UsageError> {
+pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
-    let region = layers.get_opt("region", args.region, &parse::text)?;
+    let region = opt!(layers, args.region, &parse::text)?;
     let region = match region.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(r) => Some(dns_label("--region", r, "a region name", "ap-southeast-1")?),
@@ -32,18 +33,24 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
         "ID",
     )?;
     let identity_store_id = segment("--identity-store-id", &identity_store_id)?;
-    let tenant_id = cx.required("tenant_id", args.tenant_id, "--tenant-id", "ID")?;
+    let tenant_id = cx.required(
+        id!(IdentityStoreArgs, tenant_id),
+        args.tenant_id,
+        "--tenant-id",
+        "ID",
+    )?;
     let tenant_id = segment("--tenant-id", &tenant_id)?;
-    let project_id = layers.get_opt("project_id", args.project_id, &parse::text)?;
+    let project_id = opt!(layers, args.project_id, &parse::text)?;
     let project_id = project_id
         .map(|p| nonempty("--project-id", &p))
         .transpose()?;
-    let all = layers.get("all", args.all, &parse::boolean)?;
-    let missing_ok = layers.get("missing_ok", args.missing_ok, &parse::boolean)?;
+    let all = val!(layers, args.all, &parse::boolean)?;
+    let missing_ok = val!(layers, args.missing_ok, &parse::boolean)?;
+    let token_ids = cx.positional(args.token_ids);
     let targets = if all {
         // clap refuses --all with TOKEN_ID arguments, but `all` may come from a settings
         // file; --input is global, so it is checked here.
-        if cx.global.input.is_some() || !args.token_ids.is_empty() {
+        if cx.global.input.is_some() || !token_ids.is_empty() {
             return Err(UsageError::AllWithInput);
         }
         None
@@ -53,9 +60,9 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
             arg: "TOKEN_ID",
             or: ", or --all",
         };
-        Some(cx.targets(args.token_ids, &check_segment, none)?)
+        Some(cx.targets(token_ids, &check_segment, none)?)
     };
-    let credentials = crate::creds::huawei(cx.env).map_err(UsageError::Credentials)?;
+    let credentials = crate::settings::creds::huawei(cx.env).map_err(UsageError::Credentials)?;
     let source = credentials.source.clone();
     let project_id = project_id.or_else(|| credentials.project_id.clone());
     let client = Arc::new(IdentityStore::new(IdentityStoreConfig {
@@ -78,4 +85,36 @@ pub fn resolve(args: IdentityStoreArgs, cx: &Context) -> Result<Plan<IdentitySto
     Ok(cx
         .plan(client, &endpoint, input, source)?
         .missing_ok(missing_ok))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdentityStoreArgs {
+    /// Region; gives the default host https://identitystore.R.myhuaweicloud.com.
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// Identity source ID. Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub identity_store_id: Option<String>,
+
+    /// Automatic-provisioning tenant ID. Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<String>,
+
+    /// Sent as X-Project-Id (else HUAWEICLOUD_SDK_PROJECT_ID or the credentials file's).
+    #[arg(long, value_name = "ID")]
+    pub project_id: Option<String>,
+
+    /// List the tenant's bearer tokens first and delete every one. With --dry-run nothing is
+    /// sent, not even the list request: it is shown as the plan (target token_id "*").
+    #[arg(long, conflicts_with = "token_ids")]
+    pub all: bool,
+
+    /// A token that is already gone (404) counts as success.
+    #[arg(long)]
+    pub missing_ok: bool,
+
+    /// Bearer token IDs to delete.
+    #[arg(value_name = "TOKEN_ID")]
+    pub token_ids: Vec<String>,
 }

@@ -10,15 +10,43 @@
 //! they mean to leave unset that way (`REVOKE_ENDPOINT=` is no endpoint).
 
 use std::cell::RefCell;
-use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
+use clap::ArgMatches;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, FromArgMatches};
 
 use super::UsageError;
-use crate::cli::Cli;
+
+/// Option `field` of clap arguments (a command's `*Args`, or `GlobalArgs`), read through the
+/// layers: `opt!(layers, args.domain, &parse::text)` is the optional option `domain`. The clap
+/// field is the id (clap's id of a derived argument is its field's name), so an option that
+/// does not exist does not compile. `args.field.clone()` reads a borrowed field.
+macro_rules! opt {
+    ($layers:expr, $args:ident . $field:ident $(. $clone:ident ())?, $parse:expr) => {
+        $layers.get_opt(stringify!($field), $args.$field $(.$clone())?, $parse)
+    };
+}
+
+/// As [`opt!`], for an option with a default: its value, never none.
+macro_rules! val {
+    ($layers:expr, $args:ident . $field:ident $(. $clone:ident ())?, $parse:expr) => {
+        $layers.get(stringify!($field), $args.$field $(.$clone())?, $parse)
+    };
+}
+
+/// The id of field `field` of clap arguments `Args`, checked by the compiler: `id!(CiamArgs,
+/// domain)` is `"domain"`.
+macro_rules! id {
+    ($args:ty, $field:ident) => {{
+        let _ = |a: &$args| {
+            let _ = &a.$field;
+        };
+        stringify!($field)
+    }};
+}
+
+pub(crate) use {id, opt, val};
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,46 +116,18 @@ impl Lookup for NoConfig {
     }
 }
 
-/// The command line as parsed: the clap types, and what clap knows about where each value came
-/// from.
-pub struct CommandLine {
-    pub cli: Cli,
-    pub given: Given,
-}
-
 /// Where clap found each value (flag, environment, default): what [`Layers`] reads.
 pub struct Given {
     matches: ArgMatches,
     command: clap::Command,
 }
 
-impl CommandLine {
-    /// Parses the process's arguments and environment.
-    pub fn parse() -> Result<CommandLine, clap::Error> {
-        CommandLine::parse_from(std::env::args_os())
-    }
-
-    pub fn parse_from<I, T>(args: I) -> Result<CommandLine, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString> + Clone,
-    {
-        // Built once per process (a plan parses one command line per step: building the
-        // decorated command each time cost a plan of 12,000 steps minutes).
-        static TEMPLATE: std::sync::OnceLock<clap::Command> = std::sync::OnceLock::new();
-        let mut command = TEMPLATE
-            .get_or_init(|| without_empty_env(crate::help::command()))
-            .clone();
-        let matches = command.try_get_matches_from_mut(args)?;
-        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
-        Ok(CommandLine {
-            cli,
-            given: Given { matches, command },
-        })
-    }
-}
-
 impl Given {
+    /// What clap made of a command line, with the command that parsed it.
+    pub fn new(matches: ArgMatches, command: clap::Command) -> Given {
+        Given { matches, command }
+    }
+
     /// The subcommand on the command line (`smh`), or the program's name without one.
     pub fn command_name(&self) -> &str {
         self.matches
@@ -138,7 +138,7 @@ impl Given {
 
 /// `command` with every argument whose environment variable is set but empty no longer reading
 /// it, as if it were unset.
-fn without_empty_env(command: clap::Command) -> clap::Command {
+pub fn without_empty_env(command: clap::Command) -> clap::Command {
     let empty: Vec<clap::Id> = command
         .get_arguments()
         .filter(|a| {
@@ -326,9 +326,9 @@ impl<'a> Layers<'a> {
     /// of the flag, the environment or the default; `parse` reads a configuration source's
     /// text.
     pub fn value<T>(&self, id: &str, parsed: T, parse: Parse<T>) -> Result<Sourced<T>, UsageError> {
-        Ok(self
-            .optional(id, Some(parsed), parse)?
-            .expect("a value with a default"))
+        // `optional` of a value always finds one (the default at least): never this error.
+        self.optional(id, Some(parsed), parse)?
+            .ok_or_else(|| UsageError::ConfigFile(format!("{}: no value", self.long(id))))
     }
 
     /// Option `id` that may be unset.
@@ -493,6 +493,9 @@ pub mod parse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{Args, FromArgMatches, Subcommand};
+
+    use crate::settings::{GlobalArgs, RunCommand};
 
     /// A configuration source from a list of `(command, long name, text)`, every value on
     /// line 1 of `test.toml`.
@@ -511,8 +514,37 @@ mod tests {
         }
     }
 
-    fn line(args: &[&str]) -> CommandLine {
-        CommandLine::parse_from(["revoke"].iter().chain(args)).unwrap()
+    /// A command line as `cli::CommandLine` parses it (the settings' own clap types: the
+    /// settings do not depend on the command-line layer).
+    struct Line {
+        cli: Parsed,
+        given: Given,
+    }
+
+    #[derive(Debug)]
+    #[allow(dead_code)] // `command` is read through Debug.
+    struct Parsed {
+        global: GlobalArgs,
+        command: Option<RunCommand>,
+    }
+
+    fn parse(args: &[&str]) -> Line {
+        let mut command = without_empty_env(GlobalArgs::augment_args(
+            RunCommand::augment_subcommands(clap::Command::new("revoke")),
+        ));
+        let matches = command.try_get_matches_from_mut(args).unwrap();
+        let cli = Parsed {
+            global: GlobalArgs::from_arg_matches(&matches).unwrap(),
+            command: RunCommand::from_arg_matches(&matches).ok(),
+        };
+        Line {
+            cli,
+            given: Given::new(matches, command),
+        }
+    }
+
+    fn line(args: &[&str]) -> Line {
+        parse(&[&["revoke"], args].concat())
     }
 
     #[test]
@@ -537,7 +569,11 @@ mod tests {
         assert_eq!((r.value, &r.origin), (7, &at), "then the config");
         assert_eq!(at.to_string(), "test.toml:1");
         let t = layers
-            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .value(
+                "timeout",
+                g.timeout,
+                &crate::settings::global::parse_timeout,
+            )
             .unwrap();
         assert_eq!(
             (t.value, t.origin),
@@ -595,14 +631,14 @@ mod tests {
             .unwrap();
         assert_eq!(out.origin, Origin::Default);
         assert_eq!(
-            parse::choice::<crate::output::Format>("yaml").unwrap_err(),
+            parse::choice::<crate::report::sink::Format>("yaml").unwrap_err(),
             "\"yaml\" is not one of text, json"
         );
     }
 
     #[test]
     fn a_step_sits_between_the_flags_and_the_environment() {
-        let line = CommandLine::parse_from(["revoke", "--rate", "5", "apply", "p.toml"]).unwrap();
+        let line = parse(&["revoke", "--rate", "5"]);
         let step = Table(vec![
             ("smh", "rate", "9"),
             ("smh", "retries", "1"),
@@ -613,21 +649,29 @@ mod tests {
         assert_eq!(layers.command(), "smh");
         let g = &line.cli.global;
         let rate = layers
-            .optional("rate", g.rate, &crate::cli::parse_rate)
+            .optional("rate", g.rate, &crate::settings::global::parse_rate)
             .unwrap();
         assert_eq!(rate.unwrap().origin, Origin::Flag, "apply's flag wins");
         let n = parse::number_in(0, 100);
         let r = layers.value("retries", g.retries, &n).unwrap();
         assert_eq!(r.value, 1, "the step's key beats the config");
         let t = layers
-            .value("timeout", g.timeout, &crate::cli::parse_timeout)
+            .value(
+                "timeout",
+                g.timeout,
+                &crate::settings::global::parse_timeout,
+            )
             .unwrap();
         assert_eq!(t.value, 4.0);
         let id = layers
-            .get_opt("library_id", None, &parse::text)
+            .optional(
+                id!(crate::settings::smh::SmhArgs, library_id),
+                None,
+                &parse::text,
+            )
             .unwrap()
             .unwrap();
-        assert_eq!(id, "from-step");
+        assert_eq!(id.value, "from-step");
         assert_eq!(layers.layer("rate"), 4);
         assert_eq!(layers.layer("retries"), 3);
         assert_eq!(layers.layer("timeout"), 1);

@@ -6,15 +6,20 @@
 //! [`UsageError`], and the journal is opened here, last, once everything else checked out. What
 //! comes out is a [`Plan`]: the client, its jobs and what the engine and the sink need. Values
 //! are read through [`Layers`] (flag > env > config > default, each with its [`Origin`]);
-//! credentials come from `crate::creds`.
+//! credentials come from `crate::settings::creds`.
 
 pub mod bi_embed;
 pub mod ciam;
 pub mod cloudbase;
+pub mod commands;
 pub mod config_file;
-mod global;
+pub mod creds;
+pub mod global;
 pub mod identity_store;
-mod layers;
+pub mod input;
+pub(crate) mod layers;
+pub mod oauth;
+pub mod rows;
 pub mod schema;
 pub mod secrets;
 pub mod smh;
@@ -25,17 +30,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use self::global::Global;
-pub use self::layers::{
-    CommandLine, Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse,
-};
-use crate::creds::Env;
-use crate::engine::{JobItem, Jobs, Listing, Provider};
-use crate::http::{Endpoint, Transport};
-use crate::input::{Check, Targets};
-use crate::journal::{Done, Journal};
+pub use self::commands::RunCommand;
+pub use self::global::{Global, GlobalArgs};
+pub use self::layers::{Found, FoundList, Given, Layers, Lookup, NoConfig, Origin, Sourced, parse};
+use crate::engine::{JobItem, Jobs, Listing, Provider, Work};
+use crate::net::http::{Endpoint, Transport};
 use crate::providers::{TokenJob, check_token, is_dns_label, is_dot_segment, token_identity};
 use crate::secret::Secret;
+use crate::settings::creds::Env;
+use crate::settings::input::{Check, Targets};
 
 /// Why a run cannot start: a usage or configuration error (exit 2). Nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,13 +156,18 @@ pub struct Context<'a> {
     /// The targets given as arguments are on the command line, where other users can read
     /// them (not in a plan's `targets`).
     pub args_visible: bool,
+    /// A plan step's `targets`, which stand where a command line's arguments would.
+    pub step_targets: Vec<String>,
+    /// Names resolved by this resolver only, never through a proxy (`revoke token
+    /// --discover`: public addresses only).
+    pub resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
-/// A run, resolved: the provider client and its jobs, with everything the engine and the sink
-/// need. Nothing has been sent.
-pub struct Plan<P: Provider> {
-    pub provider: Arc<P>,
-    pub jobs: Jobs<P::Job>,
+/// A run, resolved: the provider client and its jobs (their type erased: see
+/// [`crate::engine::Work`]), with everything the engine and the sink need. Nothing has been
+/// sent.
+pub struct Plan {
+    pub work: Work,
     /// How many jobs there are, when known up front (the progress bar's total).
     pub count: Option<u64>,
     /// On a stop, read the rest of the input to record it as skipped (not from a terminal).
@@ -169,15 +177,11 @@ pub struct Plan<P: Provider> {
     pub missing_ok: bool,
     /// Which credential source was used (its name, never its value), for `--dry-run`.
     pub credentials_source: String,
-    pub transport: Transport,
-    pub journal: Option<Journal>,
-    /// What an earlier run with this journal finished.
-    pub done: Done,
     /// Where the targets come from, for `--require-targets`' message.
     pub targets_from: String,
 }
 
-impl<P: Provider> Plan<P> {
+impl Plan {
     pub fn default_rate(mut self, per_second: f64) -> Self {
         self.default_rate = Some(per_second);
         self
@@ -231,7 +235,7 @@ impl<J: Send + Sync + 'static> Input<J> {
         targets: Targets,
         check: fn(&str) -> Result<(), String>,
         count: impl FnOnce(Option<u64>) -> Option<u64>,
-        jobs: impl FnOnce(Box<dyn Iterator<Item = crate::input::RawTarget> + Send>) -> I,
+        jobs: impl FnOnce(Box<dyn Iterator<Item = crate::settings::input::RawTarget> + Send>) -> I,
     ) -> Input<J>
     where
         I: Iterator<Item = crate::engine::Sourced<J>> + Send + 'static,
@@ -287,6 +291,15 @@ impl Input<TokenJob> {
 }
 
 impl Context<'_> {
+    /// The command's target arguments: those of the command line, or a plan step's
+    /// `targets`.
+    pub fn positional(&self, args: Vec<String>) -> Vec<String> {
+        match args.is_empty() {
+            true => self.step_targets.clone(),
+            false => args,
+        }
+    }
+
     /// `--endpoint` if given, else the provider's default host.
     pub fn endpoint_or(&self, default: &str) -> Result<Endpoint, UsageError> {
         match &self.global.endpoint {
@@ -333,44 +346,37 @@ impl Context<'_> {
         Targets::prepare(args, self.global.input.as_deref(), check).map_err(UsageError::Target)
     }
 
-    /// The last step of every command's resolution: the HTTP client made and the journal
-    /// opened (created if need be) only once everything else checked out, so that a usage
-    /// error leaves no journal file behind.
+    /// The last step of every command's resolution: the HTTP client made once everything
+    /// else checked out. (The journal is opened by the run, after every step resolved, so
+    /// that a usage error leaves no journal file behind.)
     pub fn plan<P: Provider>(
         &self,
         provider: Arc<P>,
         endpoint: &Endpoint,
         input: Input<P::Job>,
         credentials_source: impl Into<String>,
-    ) -> Result<Plan<P>, UsageError> {
-        let transport = Transport::new(
-            self.global.timeout,
-            self.global.concurrency,
-            !endpoint.is_plain_http(),
-        )
+    ) -> Result<Plan, UsageError> {
+        let transport = match &self.resolver {
+            Some(resolver) => Transport::resolved_by(
+                self.global.timeout,
+                self.global.concurrency,
+                resolver.clone(),
+            ),
+            None => Transport::new(
+                self.global.timeout,
+                self.global.concurrency,
+                !endpoint.is_plain_http(),
+            ),
+        }
         .map_err(UsageError::Http)?;
-        let (journal, done) = match &self.global.journal {
-            Some(path) => {
-                if let Some(input) = &self.global.input {
-                    crate::journal::refuse_as_input(path, input).map_err(UsageError::Journal)?;
-                }
-                let (j, d) = Journal::open(path).map_err(UsageError::Journal)?;
-                (Some(j), d)
-            }
-            None => (None, Done::default()),
-        };
         Ok(Plan {
-            provider,
-            jobs: input.jobs,
+            work: Work::new(provider, transport, input.jobs),
             count: input.count,
             drainable: input.drainable,
             default_rate: None,
             missing_ok: false,
             credentials_source: credentials_source.into(),
             targets_from: input.from,
-            transport,
-            journal,
-            done,
         })
     }
 }

@@ -6,13 +6,10 @@
 use std::any::TypeId;
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory};
+use clap::{ArgAction, Args, Subcommand};
 
-use crate::cli::Cli;
-
-/// The commands that revoke something: the ones a config file has contexts for and a plan has
-/// steps of.
-pub const RUN_COMMANDS: [&str; 5] = ["bi-embed", "smh", "cloudbase", "ciam", "identity-store"];
+use super::{GlobalArgs, RunCommand};
+use crate::providers::{Credentials, Descriptor, SecretKeys};
 
 /// Options that make no sense in a file: they are about this process (logging, which file and
 /// context to read), not about a run.
@@ -86,51 +83,20 @@ pub struct Key {
     pub default: Option<String>,
 }
 
-/// A secret a command reads: a file flag, plus the keys a file may use instead.
-#[derive(Debug, Clone, Copy)]
-pub struct SecretKeys {
-    /// What the secret is, in messages (`library secret`).
-    pub what: &'static str,
-    /// The environment variable that holds it.
-    pub env: &'static str,
-    /// Clap's id of the `--*-file` flag.
-    pub file_id: &'static str,
-    /// The flag, as the user types it.
-    pub flag: &'static str,
-    /// `library-secret-file`.
-    pub file_key: &'static str,
-    /// `library-secret-command`: the command's standard output is the secret.
-    pub command_key: &'static str,
-    /// `library-secret`: the secret itself, only in a file other users cannot read.
-    pub inline_key: &'static str,
-}
-
-pub const SMH_SECRET: SecretKeys = SecretKeys {
-    what: "library secret",
-    env: "SMH_LIBRARY_SECRET",
-    file_id: "library_secret_file",
-    flag: "--library-secret-file",
-    file_key: "library-secret-file",
-    command_key: "library-secret-command",
-    inline_key: "library-secret",
-};
-
-pub const CIAM_SECRET: SecretKeys = SecretKeys {
-    what: "client secret",
-    env: "CIAM_CLIENT_SECRET",
-    file_id: "client_secret_file",
-    flag: "--client-secret-file",
-    file_key: "client-secret-file",
-    command_key: "client-secret-command",
-    inline_key: "client-secret",
-};
-
 /// The secret a command reads from a flag, the environment or a file, if any.
 pub fn secret_of(command: &str) -> Option<SecretKeys> {
-    match command {
-        "smh" => Some(SMH_SECRET),
-        "ciam" => Some(CIAM_SECRET),
+    match RunCommand::named(command)?.credentials {
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => Some(keys),
         _ => None,
+    }
+}
+
+/// The secret of a command that has one (its settings file asks for it).
+pub const fn secret(d: &Descriptor) -> SecretKeys {
+    match d.credentials {
+        Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => keys,
+        // A compile-time error where a command asks for a secret its descriptor lacks.
+        _ => panic!("this command's descriptor declares no secret"),
     }
 }
 
@@ -147,7 +113,7 @@ fn key(arg: &clap::Arg) -> Option<Key> {
             Kind::Integer
         }
         ArgAction::Set if parser == TypeId::of::<f64>() => Kind::Number,
-        ArgAction::Set if parser == TypeId::of::<crate::rate::Rate>() => Kind::Rate,
+        ArgAction::Set if parser == TypeId::of::<crate::engine::pace::rate::Rate>() => Kind::Rate,
         ArgAction::Set if parser == TypeId::of::<PathBuf>() => Kind::Path,
         ArgAction::Set => Kind::Text,
         _ => return None,
@@ -173,9 +139,17 @@ fn key(arg: &clap::Arg) -> Option<Key> {
     })
 }
 
+/// The options a settings table may name: the global ones and the run commands' own, from
+/// their clap types.
+fn options() -> clap::Command {
+    GlobalArgs::augment_args(RunCommand::augment_subcommands(clap::Command::new(
+        "revoke",
+    )))
+}
+
 /// The global options, by long name: what `[defaults]` may hold.
 pub fn global_keys() -> Vec<Key> {
-    Cli::command()
+    options()
         .get_arguments()
         .filter(|a| a.is_global_set())
         .filter_map(key)
@@ -183,12 +157,10 @@ pub fn global_keys() -> Vec<Key> {
 }
 
 /// Every key a table for `command` may hold: the global options, the command's own, and the
-/// file-only keys of its secret. `None` for a command that is not one of [`RUN_COMMANDS`].
+/// file-only keys of its secret. `None` for a command that is not a run command ([`RunCommand`]).
 pub fn command_keys(command: &str) -> Option<Vec<Key>> {
-    if !RUN_COMMANDS.contains(&command) {
-        return None;
-    }
-    let cli = Cli::command();
+    RunCommand::named(command)?;
+    let cli = options();
     let sub = cli.find_subcommand(command)?;
     let mut keys = global_keys();
     keys.extend(
@@ -216,26 +188,10 @@ pub fn command_keys(command: &str) -> Option<Vec<Key>> {
 pub fn suggest<'a>(wrong: &str, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     names
         .into_iter()
-        .map(|n| (distance(wrong, n), n))
+        .map(|n| (strsim::levenshtein(wrong, n), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, on characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::schema::SecretKeys;
 use super::{Context, Found, Layers, UsageError};
-use crate::creds::Env;
 use crate::engine::signals::Children;
+use crate::providers::SecretKeys;
 use crate::secret::{Redactor, Secret};
+use crate::settings::creds::Env;
 
 /// Where a secret is to be read from.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ fn read_file(path: &Path, env: &dyn Env, flag: &str, stdin_taken: bool) -> Resul
             "{flag} - and --input - both read stdin; put the secret or the targets in a file"
         ));
     }
-    crate::creds::read_secret_file(path, env, flag)
+    crate::settings::creds::read_secret_file(path, env, flag)
 }
 
 /// Words that only a shell understands: a command that holds one unquoted needs `sh -c`.
@@ -262,8 +262,44 @@ pub fn timeout(env: &dyn Env) -> Result<Duration, UsageError> {
 }
 
 fn bounded(out: impl Read) -> Result<String, String> {
-    crate::input::read_text(out, crate::input::MAX_SECRET)
+    crate::settings::input::read_text(out, crate::settings::input::MAX_SECRET)
         .map_err(|e| format!("its output is not a usable secret: {e}"))
+}
+
+/// Registers the secrets in the files that `args` (the command line) names with
+/// each command's `--*-secret-file` flag (from its descriptor); anything unusable is left to
+/// the run to report.
+pub fn register_secret_files(args: &[std::ffi::OsString]) {
+    let mut paths = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let Some(arg) = arg.to_str() else { continue };
+        for flag in super::RunCommand::ALL
+            .iter()
+            .filter_map(|d| d.secret_file_flag())
+        {
+            if arg == flag {
+                paths.extend(args.get(i + 1).cloned());
+            } else if let Some(path) = arg.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+                paths.push(path.into());
+            }
+        }
+    }
+    for path in paths {
+        let path = std::path::Path::new(&path);
+        // Not stdin (read once, by the run), nothing but a small regular file.
+        if path.as_os_str() == "-" || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if let Ok(text) = std::fs::File::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                crate::settings::input::read_text(f, crate::settings::input::MAX_SECRET)
+                    .map_err(|e| e.to_string())
+            })
+        {
+            Redactor::global().add(&Secret::new(text));
+        }
+    }
 }
 
 #[cfg(test)]

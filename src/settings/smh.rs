@@ -3,17 +3,28 @@
 
 use std::sync::Arc;
 
+use super::layers::id;
 use super::{Context, Input, Plan, UsageError, nonempty, schema, secrets, segment};
-use crate::cli::SmhArgs;
+use std::path::PathBuf;
+
 use crate::providers::smh::{
     Batches, DEFAULT_ENDPOINT, MAX_CLIENT_IDS, MAX_SESSION_IDS, Smh, SmhConfig, check_user_id,
     chunks, job_count,
 };
+use clap::Args;
 
-pub fn resolve(args: SmhArgs, cx: &Context) -> Result<Plan<Smh>, UsageError> {
+/// Its secret (a compile-time error if its descriptor declared none).
+const SECRET: crate::providers::SecretKeys = schema::secret(&crate::providers::smh::DESCRIPTOR);
+
+pub fn resolve(args: SmhArgs, cx: &Context) -> Result<Plan, UsageError> {
     let layers = cx.layers;
     let endpoint = cx.endpoint_or(DEFAULT_ENDPOINT)?;
-    let library_id = cx.required("library_id", args.library_id, "--library-id", "ID")?;
+    let library_id = cx.required(
+        id!(SmhArgs, library_id),
+        args.library_id,
+        "--library-id",
+        "ID",
+    )?;
     let library_id = segment("--library-id", &library_id)?;
     let client_ids = flag_ids("--client-id", &layers.list("client_ids", args.client_ids))?;
     let session_ids = flag_ids(
@@ -25,9 +36,8 @@ pub fn resolve(args: SmhArgs, cx: &Context) -> Result<Plan<Smh>, UsageError> {
         arg: "USER_ID",
         or: "",
     };
-    let targets = cx.targets(args.user_ids, &check_user_id, none)?;
-    let (library_secret, source) =
-        secrets::resolve(cx, &schema::SMH_SECRET, args.library_secret_file)?;
+    let targets = cx.targets(cx.positional(args.user_ids), &check_user_id, none)?;
+    let (library_secret, source) = secrets::resolve(cx, &SECRET, args.library_secret_file)?;
     let client = Smh::new(SmhConfig {
         endpoint: endpoint.clone(),
         library_id,
@@ -65,6 +75,30 @@ fn flag_ids(flag: &'static str, values: &[String]) -> Result<Vec<String>, UsageE
         }
     }
     Ok(out)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SmhArgs {
+    /// Media library ID (LibraryId). Required, here or in the config file.
+    #[arg(long, value_name = "ID")]
+    pub library_id: Option<String>,
+
+    /// Only tokens of this client (repeatable; at most 100 per request, more are batched).
+    #[arg(long = "client-id", value_name = "ID")]
+    pub client_ids: Vec<String>,
+
+    /// Only tokens of this session (repeatable; at most 100 per request, more are batched).
+    #[arg(long = "session-id", value_name = "ID")]
+    pub session_ids: Vec<String>,
+
+    /// Read the library secret from FILE (`-` = stdin) instead of SMH_LIBRARY_SECRET.
+    /// The file must not be readable by other users.
+    #[arg(help_heading = "Credentials", long, value_name = "FILE")]
+    pub library_secret_file: Option<PathBuf>,
+
+    /// User IDs whose tokens are deleted (at most 10 per request, more are batched).
+    #[arg(value_name = "USER_ID")]
+    pub user_ids: Vec<String>,
 }
 
 #[cfg(test)]

@@ -13,26 +13,32 @@ use toml::de::{DeTable, DeValue};
 
 use super::UsageError;
 use super::schema::{Key, Kind, suggest};
-use crate::creds::Env;
+use crate::settings::creds::Env;
 
 /// The largest settings file read, in bytes.
 const MAX_FILE: u64 = 1024 * 1024;
 
-/// Keys of which a table may set only one: the ways to give one secret, and the two ways to
-/// name ciam's server.
-const ONE_OF: [&[&str]; 3] = [
-    &[
-        "library-secret-file",
-        "library-secret-command",
-        "library-secret",
-    ],
-    &[
-        "client-secret-file",
-        "client-secret-command",
-        "client-secret",
-    ],
-    &["domain", "endpoint"],
-];
+/// Keys of which a table may set only one: the ways to give one secret, and the keys a
+/// command's descriptor names (the two ways to name ciam's server).
+fn one_of() -> Vec<Vec<&'static str>> {
+    let mut groups: Vec<Vec<&'static str>> = Vec::new();
+    for d in super::RunCommand::ALL {
+        let secret = match d.credentials {
+            crate::providers::Credentials::Secret(keys)
+            | crate::providers::Credentials::SecretOrPublic(keys) => Some(keys.keys().to_vec()),
+            _ => None,
+        };
+        for group in secret
+            .into_iter()
+            .chain(d.one_of.iter().map(|g| g.to_vec()))
+        {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+    }
+    groups
+}
 
 /// A settings file, read and decoded (UTF-8, a byte-order mark removed), not yet parsed.
 pub struct TomlFile {
@@ -328,7 +334,7 @@ pub fn check_table(
             line: file.line(&k.span()),
         });
     }
-    for group in ONE_OF {
+    for group in one_of() {
         let set: Vec<&Entry> = entries
             .iter()
             .filter(|e| group.contains(&e.key.as_str()))

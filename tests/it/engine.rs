@@ -22,16 +22,16 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use revoke::engine::pace::rate::Rate;
+use revoke::engine::pace::retry::RetryPolicy;
 use revoke::engine::{self, EngineConfig, JobItem, Jobs, Outcome, Provider, Stop};
 use revoke::error::{ApiError, ErrorKind};
-use revoke::exit::RunFlags;
-use revoke::http::{PreparedRequest, RawResponse, Transport};
-use revoke::journal::Done;
-use revoke::output::{Format, Sink, SinkConfig};
-use revoke::providers::{Body, Looks, recognise};
-use revoke::rate::Rate;
-use revoke::record::{Record, Status};
-use revoke::retry::RetryPolicy;
+use revoke::net::http::{PreparedRequest, RawResponse, Transport};
+use revoke::providers::{Body, Credentials, Descriptor, Looks, Verification, recognise};
+use revoke::report::exit::RunFlags;
+use revoke::report::journal::Done;
+use revoke::report::record::{Record, Status};
+use revoke::report::sink::{Format, Sink, SinkConfig};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -173,11 +173,33 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The fake's command: no credentials beyond its jobs, nothing to require.
+const FAKE: Descriptor = Descriptor {
+    name: "fake",
+    credentials: Credentials::Tokens,
+    sources: "none",
+    env: &[],
+    files: &[],
+    required: &[],
+    one_of: &[],
+    secret_targets: false,
+};
+
 impl Provider for Fake {
     type Job = FakeJob;
 
-    fn name(&self) -> &'static str {
-        "fake"
+    const DESCRIPTOR: &'static Descriptor = &FAKE;
+
+    fn acts_on_current_tokens(&self) -> bool {
+        false
+    }
+
+    fn job_secrets<'a>(&self, _job: &'a FakeJob) -> Vec<&'a str> {
+        Vec::new()
+    }
+
+    fn verification(&self) -> Verification<'_, FakeJob> {
+        Verification::Unavailable("a fake")
     }
 
     fn identity(&self, job: &FakeJob) -> Value {

@@ -141,73 +141,10 @@ fn echo_body(req: &[u8], error: bool) -> Vec<u8> {
 
 /// Each provider, with sentinel credentials and two targets, and the sentinels to look for.
 fn providers(uri: &str) -> Vec<(&'static str, Revoke, Vec<&'static str>)> {
-    let ciam = Revoke::new();
-    let ciam_secret = private_file(ciam.home(), "ciam-secret", "hostile/Ciam+Secret=01\n");
-    vec![
-        (
-            "bi-embed",
-            Revoke::new()
-                .env("TENCENTCLOUD_SECRET_ID", "AKIDhostileSecretId01")
-                .env("TENCENTCLOUD_SECRET_KEY", "hostileSecretKey01")
-                .env("TENCENTCLOUD_TOKEN", "hostileSessionToken01")
-                .args(["bi-embed", "--endpoint", uri, "--project-id", "889"])
-                .args(["--user-corp-id", "7", "--scope", "page", "p1", "p2"]),
-            vec![
-                "AKIDhostileSecretId01",
-                "hostileSecretKey01",
-                "hostileSessionToken01",
-            ],
-        ),
-        (
-            "smh",
-            Revoke::new()
-                .env("SMH_LIBRARY_SECRET", "hostile/Lib+Secret=02")
-                .args(["smh", "--endpoint", uri, "--library-id", "lib1"])
-                .args(["alice", "bob"]),
-            vec!["hostile/Lib+Secret=02", "hostile%2FLib%2BSecret%3D02"],
-        ),
-        (
-            "cloudbase",
-            Revoke::new()
-                .args(["cloudbase", "--endpoint", uri, "--input", "-"])
-                .stdin("hostileCbToken03a\nhostileCbToken03b\n"),
-            vec!["hostileCbToken03a", "hostileCbToken03b"],
-        ),
-        (
-            "ciam",
-            ciam.args(["ciam", "--endpoint", uri, "--client-id", "app"])
-                .args(["--client-auth", "basic", "--client-secret-file"])
-                .args([&ciam_secret])
-                .args(["--input", "-"])
-                .stdin("hostileCiamTok04a\nhostileCiamTok04b\n"),
-            vec![
-                "hostile/Ciam+Secret=01",
-                "hostileCiamTok04a",
-                "hostileCiamTok04b",
-            ],
-        ),
-        (
-            "identity-store",
-            Revoke::new()
-                .env("HUAWEICLOUD_SDK_AK", "HOSTILEHWAK000005")
-                .env("HUAWEICLOUD_SDK_SK", "hostileHwSecretKey05")
-                .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "hostileHwSecurityTok05")
-                .args(["identity-store", "--endpoint", uri])
-                .args([
-                    "--identity-store-id",
-                    "d-1",
-                    "--tenant-id",
-                    "t1",
-                    "id1",
-                    "id2",
-                ]),
-            vec![
-                "HOSTILEHWAK000005",
-                "hostileHwSecretKey05",
-                "hostileHwSecurityTok05",
-            ],
-        ),
-    ]
+    PROVIDERS
+        .iter()
+        .map(|p| (p.name, (p.hostile.build)(uri), p.hostile.secrets.to_vec()))
+        .collect()
 }
 
 /// The raw request echoed back in the answer, for every provider, every status class, at
@@ -768,7 +705,7 @@ async fn a_sign_in_page_is_never_a_revocation_for_any_provider() {
         run.assert_code(1);
         let records = run.records();
         // smh sends its two user ids in one request (one record).
-        let want = if name == "smh" { 1 } else { 2 };
+        let want = Provider::named(name).records;
         assert_eq!(records.len(), want, "{name}: {}", run.stdout());
         for r in &records {
             assert_eq!(r["status"], "failed", "{name}: {r}");

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// Every command that has a help of its own, as its words after `revoke`.
 fn commands() -> Vec<Vec<String>> {
-    let cmd = revoke::help::command();
+    let cmd = revoke::cli::help::command();
     let mut out = vec![vec![]];
     out.extend(
         cmd.get_subcommands()
@@ -121,7 +121,7 @@ async fn every_help_example_is_a_whole_command() {
                     continue;
                 }
                 let argv = revoke_words(&command);
-                match revoke::settings::CommandLine::parse_from(&argv) {
+                match revoke::cli::CommandLine::parse_from(&argv) {
                     Ok(_) => {}
                     Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {}
                     Err(e) => panic!("{at}: {argv:?} does not parse: {e}"),
@@ -165,17 +165,16 @@ fn variables_read() -> Vec<String> {
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
-    let prefixes = [
-        "REVOKE_",
-        "TENCENTCLOUD_",
-        "HUAWEICLOUD_",
-        "TCCLI_",
-        "SMH_",
-        "CIAM_",
-        "SSL_CERT",
-        "RUST_LOG",
-        "XDG_",
-    ];
+    let mut prefixes: Vec<String> = ["REVOKE_", "SSL_CERT", "RUST_LOG", "XDG_"]
+        .map(String::from)
+        .to_vec();
+    // Each provider's credential variables, by their vendor's prefix (`TENCENTCLOUD_`, `SMH_`).
+    for var in PROVIDERS.iter().flat_map(|p| p.env) {
+        let prefix = format!("{}_", var.split('_').next().unwrap());
+        if !prefixes.contains(&prefix) {
+            prefixes.push(prefix);
+        }
+    }
     let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     while let Some(path) = files.pop() {
         if path.is_dir() {
@@ -183,7 +182,7 @@ fn variables_read() -> Vec<String> {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy();
-        if !name.ends_with(".rs") || name == "help.rs" || name == "manual.rs" {
+        if !name.ends_with(".rs") || name == "help.rs" || name == "man.rs" {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -249,32 +248,7 @@ async fn every_environment_variable_is_in_the_help_and_the_man_page() {
         );
     }
     // Each command's help names its own credentials.
-    for (command, vars) in [
-        (
-            "bi-embed",
-            &[
-                "TENCENTCLOUD_SECRET_ID",
-                "TENCENTCLOUD_TOKEN",
-                "TCCLI_PROFILE",
-            ][..],
-        ),
-        (
-            "smh",
-            &["SMH_LIBRARY_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        ),
-        (
-            "ciam",
-            &["CIAM_CLIENT_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
-        ),
-        (
-            "identity-store",
-            &[
-                "HUAWEICLOUD_SDK_AK",
-                "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-                "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
-            ],
-        ),
-    ] {
+    for (command, vars) in PROVIDERS.iter().map(|p| (p.name, p.env)) {
         let text = help(&[command.to_string()], "--help", "100").await;
         let page = Revoke::new()
             .arg_list(&["man", command])

@@ -13,8 +13,7 @@
 
 use std::path::Path;
 
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 use crate::support::*;
 
@@ -52,29 +51,32 @@ fn block<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
 
 async fn every_provider() -> MockServer {
     let s = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path_regex("^/api/v1/token/"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&s)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/revoke"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s)
-        .await;
-    Mock::given(method("GET"))
-        .and(path_regex("/bearer-token$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "bearer_tokens": [{"token_id": "tok-1"}, {"token_id": "tok-2"}]
-        })))
-        .mount(&s)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path_regex("/bearer-token/"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
-        .mount(&s)
-        .await;
+    for p in PROVIDERS {
+        for mock in (p.mocks)() {
+            mock.mount(&s).await;
+        }
+    }
     s
+}
+
+/// Each provider has its section under "Usage", `### \`revoke NAME\`: ...`, in the order of
+/// `revoke --help`, and that section names no other command.
+#[test]
+fn the_readme_has_a_section_per_provider() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let usage = readme
+        .split("\n## Usage\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Usage section in README.md");
+    let sections: Vec<&str> = usage
+        .lines()
+        .filter_map(|l| l.strip_prefix("### `revoke "))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let providers: Vec<&str> = PROVIDERS.iter().map(|p| p.name).collect();
+    assert_eq!(sections, providers, "README.md's Usage sections");
 }
 
 /// A run in `home` (also its HOME), with the stand-in `pass` on PATH and Huawei credentials.

@@ -107,6 +107,8 @@ pub const SMH_LIBRARY: &str = "smh-lib-1";
 pub const SMH_SECRET: &str = "smhTestLibrarySecret0001";
 pub const CIAM_CLIENT_ID: &str = "TENANT_CLIENT_ID";
 pub const CIAM_SECRET: &str = "TENANT_CLIENT_SECRET";
+pub const OAUTH_CLIENT_ID: &str = "oauth app";
+pub const OAUTH_SECRET: &str = "oauthTestClientSecret/01";
 
 /// One builder per provider: a run against `endpoint` with its credentials (from the
 /// environment) and its required flags, NDJSON on stdout. Tests add targets and the options
@@ -141,6 +143,15 @@ impl Revoke {
             .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
             .args(["ciam", "--endpoint", endpoint, "-o", "json"])
             .args(["--client-id", CIAM_CLIENT_ID])
+    }
+
+    /// `oauth --revocation-endpoint ENDPOINT --client-id "oauth app"`, the secret from
+    /// `OAUTH2_CLIENT_SECRET` (so `client_secret_post`, the default without discovery).
+    pub fn oauth(endpoint: &str) -> Revoke {
+        Revoke::new()
+            .env("OAUTH2_CLIENT_SECRET", OAUTH_SECRET)
+            .args(["oauth", "--revocation-endpoint", endpoint, "-o", "json"])
+            .args(["--client-id", OAUTH_CLIENT_ID])
     }
 
     /// `identity-store --identity-store-id d-1 --tenant-id "t 1"` (a space, sent as `%20`).
@@ -536,3 +547,470 @@ pub fn under_ulimit_v(cmd: &mut std::process::Command, kib: u64) -> std::process
     }
     sh
 }
+
+/// One provider as the tests know it. Every per-provider table of the tests is read from
+/// [`PROVIDERS`] (the hostile-server matrix in `hostile.rs`, the secrets matrix in
+/// `secrets.rs`, help and completions in `cli.rs`, the credential variables in `manual.rs`,
+/// the mock API and the README sections in `readme.rs`), so a new provider joins all of them
+/// with one entry here; `cli::every_run_command_is_a_provider_of_the_tests` fails until it does.
+pub struct Provider {
+    /// The command.
+    pub name: &'static str,
+    /// The variables its credentials are read from, which its `--help` and man page name
+    /// (empty when the tokens are the credentials).
+    pub env: &'static [&'static str],
+    /// Its API answering success, for one server standing in for every provider.
+    pub mocks: fn() -> Vec<wiremock::Mock>,
+    /// A minimal valid run against an endpoint: sentinel credentials and two targets.
+    pub hostile: Sentinels,
+    /// How many records those two targets make (smh revokes a user's tokens in one request).
+    pub records: usize,
+    /// The HTTP status of its API's success.
+    pub success: u16,
+    /// Each source its credentials can come from, with other sentinels.
+    pub sources: &'static [Sentinels],
+}
+
+/// A run whose credentials and targets are sentinels that no output may show.
+pub struct Sentinels {
+    pub name: &'static str,
+    /// The run against an endpoint (the URL): its command, credentials and targets.
+    pub build: fn(&str) -> Revoke,
+    /// Every form of the secrets the run holds that must never be printed.
+    pub secrets: &'static [&'static str],
+    /// A "noted" answer (already invalid, not found) makes a noted record in this run.
+    pub notes: bool,
+}
+
+impl Provider {
+    pub fn named(name: &str) -> &'static Provider {
+        PROVIDERS
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no provider {name} in PROVIDERS"))
+    }
+}
+
+/// The providers, in the order of `revoke --help`.
+pub static PROVIDERS: &[Provider] = &[
+    Provider {
+        name: "bi-embed",
+        env: &[
+            "TENCENTCLOUD_SECRET_ID",
+            "TENCENTCLOUD_TOKEN",
+            "TCCLI_PROFILE",
+        ],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("POST"))
+                    .and(wiremock::matchers::path("/"))
+                    .respond_with(
+                        wiremock::ResponseTemplate::new(200).set_body_raw(
+                            fixture("bi_embed/success_tccli.json"),
+                            "application/json",
+                        ),
+                    ),
+            ]
+        },
+        hostile: Sentinels {
+            name: "bi-embed",
+            build: |uri| {
+                Revoke::new()
+                    .env("TENCENTCLOUD_SECRET_ID", "AKIDhostileSecretId01")
+                    .env("TENCENTCLOUD_SECRET_KEY", "hostileSecretKey01")
+                    .env("TENCENTCLOUD_TOKEN", "hostileSessionToken01")
+                    .args(["bi-embed", "--endpoint", uri, "--project-id", "889"])
+                    .args(["--user-corp-id", "7", "--scope", "page", "p1", "p2"])
+            },
+            secrets: &[
+                "AKIDhostileSecretId01",
+                "hostileSecretKey01",
+                "hostileSessionToken01",
+            ],
+            notes: false,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "bi-embed env",
+                build: |uri| {
+                    Revoke::new()
+                        .env("TENCENTCLOUD_SECRET_ID", "AKIDsentinelBiId000001")
+                        .env("TENCENTCLOUD_SECRET_KEY", "sentinelBiKey000001")
+                        .env("TENCENTCLOUD_TOKEN", "sentinelBiToken000001")
+                        .args(["bi-embed", "--endpoint", uri, "--project-id", "889"])
+                        .args(["--user-corp-id", "7", "--scope", "page", "p1", "p2"])
+                },
+                secrets: &[
+                    "AKIDsentinelBiId000001",
+                    "sentinelBiKey000001",
+                    "sentinelBiToken000001",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                name: "bi-embed profile",
+                build: |uri| {
+                    let cmd = Revoke::new()
+                        .args(["bi-embed", "--endpoint", uri, "--project-id", "889"])
+                        .args(["--user-corp-id", "7", "--scope", "page"])
+                        .args(["--profile", "work", "p1", "p2"]);
+                    std::fs::create_dir_all(cmd.home().join(".tccli")).unwrap();
+                    std::fs::write(
+                        cmd.home().join(".tccli/work.credential"),
+                        r#"{"secretId":"AKIDsentinelProfileId02","secretKey":"sentinelProfileKey02","token":"sentinelProfileTok02"}"#,
+                    )
+                    .unwrap();
+                    cmd
+                },
+                secrets: &[
+                    "AKIDsentinelProfileId02",
+                    "sentinelProfileKey02",
+                    "sentinelProfileTok02",
+                ],
+                notes: false,
+            },
+        ],
+    },
+    Provider {
+        name: "smh",
+        env: &["SMH_LIBRARY_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("DELETE"))
+                    .and(wiremock::matchers::path_regex("^/api/v1/token/"))
+                    .respond_with(wiremock::ResponseTemplate::new(204)),
+            ]
+        },
+        hostile: Sentinels {
+            name: "smh",
+            build: |uri| {
+                Revoke::new()
+                    .env("SMH_LIBRARY_SECRET", "hostile/Lib+Secret=02")
+                    .args(["smh", "--endpoint", uri, "--library-id", "lib1"])
+                    .args(["alice", "bob"])
+            },
+            secrets: &["hostile/Lib+Secret=02", "hostile%2FLib%2BSecret%3D02"],
+            notes: false,
+        },
+        records: 1,
+        success: 204,
+        sources: &[
+            Sentinels {
+                name: "smh env",
+                build: |uri| {
+                    Revoke::new()
+                        .env("SMH_LIBRARY_SECRET", "sentinel/Lib+Secret=03")
+                        .args(["smh", "--endpoint", uri, "--library-id", "lib1"])
+                        .args(["alice", "bob"])
+                },
+                secrets: &[
+                    "sentinel/Lib+Secret=03",
+                    "sentinel%2FLib%2BSecret%3D03",
+                    "sentinelLib",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                name: "smh file",
+                build: |uri| {
+                    let cmd = Revoke::new();
+                    let f = private_file(cmd.home(), "lib-secret", "sentinelLibSecretFile04\n");
+                    cmd.args(["smh", "--endpoint", uri, "--library-id", "lib1"])
+                        .args(["--library-secret-file"])
+                        .args([&f])
+                        .args(["alice"])
+                },
+                secrets: &["sentinelLibSecretFile04"],
+                notes: false,
+            },
+        ],
+    },
+    Provider {
+        name: "cloudbase",
+        env: &[],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("POST"))
+                    .and(wiremock::matchers::path("/auth/v1/revoke"))
+                    .respond_with(
+                        wiremock::ResponseTemplate::new(200).set_body_raw("{}", "application/json"),
+                    ),
+            ]
+        },
+        hostile: Sentinels {
+            name: "cloudbase",
+            build: |uri| {
+                Revoke::new()
+                    .args(["cloudbase", "--endpoint", uri, "--input", "-"])
+                    .stdin("hostileCbToken03a\nhostileCbToken03b\n")
+            },
+            secrets: &["hostileCbToken03a", "hostileCbToken03b"],
+            notes: true,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "cloudbase args",
+                build: |uri| {
+                    Revoke::new()
+                        .args(["cloudbase", "--endpoint", uri])
+                        .args(["sentinelCbToken05a", "sentinelCbToken05b"])
+                },
+                secrets: &["sentinelCbToken05a", "sentinelCbToken05b"],
+                notes: true,
+            },
+            Sentinels {
+                name: "cloudbase stdin",
+                build: |uri| {
+                    Revoke::new()
+                        .args(["cloudbase", "--endpoint", uri, "--env-id", "env-1"])
+                        .args(["--input", "-"])
+                        .stdin("sentinelCbToken06a\nsentinelCbToken06b\n")
+                },
+                secrets: &["sentinelCbToken06a", "sentinelCbToken06b"],
+                notes: true,
+            },
+        ],
+    },
+    Provider {
+        name: "ciam",
+        env: &["CIAM_CLIENT_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("POST"))
+                    .and(wiremock::matchers::path("/oauth2/revoke"))
+                    .respond_with(wiremock::ResponseTemplate::new(200)),
+            ]
+        },
+        hostile: Sentinels {
+            name: "ciam",
+            build: |uri| {
+                let cmd = Revoke::new();
+                let secret = private_file(cmd.home(), "ciam-secret", "hostile/Ciam+Secret=01\n");
+                cmd.args(["ciam", "--endpoint", uri, "--client-id", "app"])
+                    .args(["--client-auth", "basic", "--client-secret-file"])
+                    .args([&secret])
+                    .args(["--input", "-"])
+                    .stdin("hostileCiamTok04a\nhostileCiamTok04b\n")
+            },
+            secrets: &[
+                "hostile/Ciam+Secret=01",
+                "hostileCiamTok04a",
+                "hostileCiamTok04b",
+            ],
+            notes: false,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "ciam env post",
+                build: |uri| {
+                    Revoke::new()
+                        .env("CIAM_CLIENT_SECRET", "sentinel CiamSecret&07=")
+                        .args(["ciam", "--endpoint", uri, "--client-id", "app"])
+                        .args(["--input", "-"])
+                        .stdin("sentinelCiamTok07a\nsentinelCiamTok07b\n")
+                },
+                secrets: &[
+                    "sentinel CiamSecret&07=",
+                    "sentinel+CiamSecret%2607%3D",
+                    "sentinelCiamTok07a",
+                    "sentinelCiamTok07b",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                name: "ciam file basic",
+                build: |uri| {
+                    let cmd = Revoke::new();
+                    let f = private_file(cmd.home(), "client-secret", "sentinelCiamFileSecret08\n");
+                    cmd.args(["ciam", "--endpoint", uri, "--client-id", "app"])
+                        .args(["--client-auth", "basic"])
+                        .args(["--token-type-hint", "refresh_token", "--client-secret-file"])
+                        .args([&f])
+                        .args(["sentinelCiamTok08a"])
+                },
+                // The Basic credential is base64("app:sentinelCiamFileSecret08").
+                secrets: &[
+                    "sentinelCiamFileSecret08",
+                    "sentinelCiamTok08a",
+                    "YXBwOnNlbnRpbmVsQ2lhbUZpbGVTZWNyZXQwOA",
+                ],
+                notes: false,
+            },
+        ],
+    },
+    Provider {
+        name: "oauth",
+        env: &["OAUTH2_CLIENT_SECRET", "REVOKE_ALLOW_OPEN_SECRET_FILES"],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("POST"))
+                    .and(wiremock::matchers::path("/oauth2/revoke"))
+                    .respond_with(wiremock::ResponseTemplate::new(200)),
+            ]
+        },
+        hostile: Sentinels {
+            name: "oauth",
+            build: |uri| {
+                Revoke::new()
+                    .env("OAUTH2_CLIENT_SECRET", "hostile/Oauth+Secret=06")
+                    .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                    .args(["--input", "-"])
+                    .stdin("hostileOauthTok06a\nhostileOauthTok06b\n")
+            },
+            secrets: &[
+                "hostile/Oauth+Secret=06",
+                "hostile%2FOauth%2BSecret%3D06",
+                "hostileOauthTok06a",
+                "hostileOauthTok06b",
+            ],
+            notes: false,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "oauth env post",
+                build: |uri| {
+                    Revoke::new()
+                        .env("OAUTH2_CLIENT_SECRET", "sentinel OauthSecret&22=")
+                        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--input", "-"])
+                        .stdin("sentinelOauthTok22a\nsentinelOauthTok22b\n")
+                },
+                secrets: &[
+                    "sentinel OauthSecret&22=",
+                    "sentinel+OauthSecret%2622%3D",
+                    "sentinelOauthTok22a",
+                    "sentinelOauthTok22b",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                name: "oauth file basic",
+                build: |uri| {
+                    let cmd = Revoke::new();
+                    let f =
+                        private_file(cmd.home(), "client-secret", "sentinelOauthFileSecret23\n");
+                    cmd.args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--client-auth", "basic", "--client-secret-file"])
+                        .args([&f])
+                        .args(["sentinelOauthTok23a"])
+                },
+                // The Basic credential is base64("app:sentinelOauthFileSecret23").
+                secrets: &[
+                    "sentinelOauthFileSecret23",
+                    "sentinelOauthTok23a",
+                    "YXBwOnNlbnRpbmVsT2F1dGhGaWxlU2VjcmV0MjM",
+                ],
+                notes: false,
+            },
+            Sentinels {
+                // A public client: a secret set in the environment is not read, nor shown.
+                name: "oauth public",
+                build: |uri| {
+                    Revoke::new()
+                        .env("OAUTH2_CLIENT_SECRET", "sentinelOauthUnused24")
+                        .args(["oauth", "--revocation-endpoint", uri, "--client-id", "app"])
+                        .args(["--client-auth", "none", "--input", "-"])
+                        .stdin("sentinelOauthTok24a\n")
+                },
+                secrets: &["sentinelOauthUnused24", "sentinelOauthTok24a"],
+                notes: false,
+            },
+        ],
+    },
+    Provider {
+        name: "identity-store",
+        env: &[
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+        ],
+        mocks: || {
+            vec![
+                wiremock::Mock::given(wiremock::matchers::method("GET"))
+                    .and(wiremock::matchers::path_regex("/bearer-token$"))
+                    .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+                        serde_json::json!({
+                            "bearer_tokens": [{"token_id": "tok-1"}, {"token_id": "tok-2"}]
+                        }),
+                    )),
+                wiremock::Mock::given(wiremock::matchers::method("DELETE"))
+                    .and(wiremock::matchers::path_regex("/bearer-token/"))
+                    .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("{}")),
+            ]
+        },
+        hostile: Sentinels {
+            name: "identity-store",
+            build: |uri| {
+                Revoke::new()
+                    .env("HUAWEICLOUD_SDK_AK", "HOSTILEHWAK000005")
+                    .env("HUAWEICLOUD_SDK_SK", "hostileHwSecretKey05")
+                    .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "hostileHwSecurityTok05")
+                    .args(["identity-store", "--endpoint", uri])
+                    .args(["--identity-store-id", "d-1", "--tenant-id", "t1"])
+                    .args(["id1", "id2"])
+            },
+            secrets: &[
+                "HOSTILEHWAK000005",
+                "hostileHwSecretKey05",
+                "hostileHwSecurityTok05",
+            ],
+            notes: true,
+        },
+        records: 2,
+        success: 200,
+        sources: &[
+            Sentinels {
+                name: "identity-store env",
+                build: |uri| {
+                    Revoke::new()
+                        .env("HUAWEICLOUD_SDK_AK", "SENTINELHWAK000009")
+                        .env("HUAWEICLOUD_SDK_SK", "sentinelHwSecretKey09")
+                        .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "sentinelHwSecurityTok09")
+                        .args(["identity-store", "--endpoint", uri])
+                        .args(["--identity-store-id", "d-1", "--tenant-id", "t-1"])
+                        .args(["--project-id", "p1", "tok-1", "tok-2"])
+                },
+                secrets: &[
+                    "SENTINELHWAK000009",
+                    "sentinelHwSecretKey09",
+                    "sentinelHwSecurityTok09",
+                ],
+                notes: true,
+            },
+            Sentinels {
+                name: "identity-store file --all",
+                build: |uri| {
+                    let cmd = Revoke::new();
+                    std::fs::create_dir_all(cmd.home().join(".huaweicloud")).unwrap();
+                    std::fs::write(
+                        cmd.home().join(".huaweicloud/credentials"),
+                        "[basic]\nak = SENTINELHWAK000010\nsk = sentinelHwSecretKey10\nsecurity_token = sentinelHwSecurityTok10\n",
+                    )
+                    .unwrap();
+                    cmd.args(["identity-store", "--endpoint", uri]).args([
+                        "--identity-store-id",
+                        "d-1",
+                        "--tenant-id",
+                        "t-1",
+                        "--all",
+                    ])
+                },
+                secrets: &[
+                    "SENTINELHWAK000010",
+                    "sentinelHwSecretKey10",
+                    "sentinelHwSecurityTok10",
+                ],
+                // Its answers are a listing's: a failed listing makes no target record.
+                notes: false,
+            },
+        ],
+    },
+];
