@@ -762,7 +762,7 @@ mod tests {
         // run starts slowly (10-40/s), where telling a bucket from noise takes seconds of
         // answers, and a bucket one request deep at 5/s allows no probing above it.
         assert!(
-            worst >= 0.12,
+            worst >= 0.10,
             "{:.0}% of the unlimited speed",
             worst * 100.0
         );
