@@ -659,3 +659,155 @@ async fn exit_codes() {
     run.assert_code(3);
     assert_eq!(run.summary()["exit_code"], 3);
 }
+
+/// A token of the property test: any text, any bytes, or a JWT whose `iss` is one of the
+/// issuers that matter (the named context's, with variations; the unnamed server, over http and
+/// https; a CloudBase gateway of any environment; any text) with any other claims.
+fn any_token(
+    named: String,
+    stranger: String,
+) -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let port = stranger.rsplit(':').next().unwrap_or("1").to_string();
+    let issuer = prop_oneof![
+        Just(named.clone()),
+        Just(format!("{named}/")),
+        Just(named.replace("http://", "https://")),
+        Just(stranger.clone()),
+        Just(format!("https://127.0.0.1:{port}")),
+        Just("https://auth.example.com".to_string()),
+        "[a-z0-9.-]{0,30}".prop_map(|env| format!("https://{env}.tcb-api.tencentcloudapi.com")),
+        "\\PC{0,40}"
+            .prop_map(|env| format!("http://{env}.ap-guangzhou.tcb-api.tencentcloudapi.com")),
+        "\\PC{0,60}",
+    ];
+    let claim = prop_oneof![
+        Just(Value::Null),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "\\PC{0,20}".prop_map(Value::from),
+    ];
+    let jwt =
+        (issuer, claim.clone(), claim, "[A-Za-z0-9_-]{0,20}").prop_map(|(iss, exp, aud, sig)| {
+            jwt_with(&json!({"iss": iss, "exp": exp, "aud": aud}), &sig).into_bytes()
+        });
+    prop_oneof![
+        jwt,
+        "[^\n\r]{0,80}".prop_map(String::into_bytes),
+        "[A-Za-z0-9._~+/=-]{1,60}".prop_map(String::into_bytes),
+        proptest::collection::vec(
+            any::<u8>().prop_filter("not a line end", |b| *b != b'\n'),
+            0..60
+        ),
+    ]
+}
+
+/// Any tokens (several a case, through `--input FILE` or `--input -`), `--dry-run -o json`,
+/// one `[oauth.corp]` context: the binary never panics; from stdin every token line has exactly
+/// one record (by its source line), an unusable one included; from a file, a line that is no
+/// token (not UTF-8, whitespace or a control character inside) refuses the run (exit 2, nothing
+/// on stdout), as `--input` does for every command, else one record a line; no request reaches
+/// the server no context names (nor the named one: a dry run).
+#[test]
+fn any_tokens_get_one_record_each_and_nothing_is_sent() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (named, stranger) =
+        rt.block_on(async { (MockServer::start().await, MockServer::start().await) });
+    let config = oauth_ctx(&named.uri());
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = (
+        proptest::collection::vec(any_token(named.uri(), stranger.uri()), 1..8),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    runner
+        .run(&case, |(tokens, default, discover, stdin)| {
+            let mut text = Vec::new();
+            for t in &tokens {
+                text.extend_from_slice(t);
+                text.push(b'\n');
+            }
+            let r = token_run(&config).args(["--dry-run"]);
+            let file = r.home().join("leaked.txt");
+            std::fs::write(&file, &text).unwrap();
+            let mut r = if stdin {
+                r.args(["--input", "-"])
+            } else {
+                r.args([std::ffi::OsStr::new("--input"), file.as_os_str()])
+            };
+            if default {
+                r = r.args(["--default", "oauth.corp"]);
+            }
+            if discover {
+                r = r.args(["--discover"]);
+            }
+            let (mut cmd, _home) = r.into_parts();
+            if stdin {
+                cmd.stdin(std::fs::File::open(&file).unwrap());
+            }
+            let out = cmd.output().unwrap();
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            let code = out.status.code();
+            prop_assert!(!stderr.contains("panicked"), "panic: {}", stderr);
+            // Each line that is a target (not blank, not a comment), and whether it is a token.
+            let mut kept: Vec<usize> = Vec::new();
+            let mut unusable = false;
+            for (i, t) in tokens.iter().enumerate() {
+                match std::str::from_utf8(t).map(str::trim) {
+                    Ok(line) if line.is_empty() || line.starts_with('#') => {}
+                    Ok(line) => {
+                        kept.push(i + 1);
+                        unusable |= line.chars().any(|c| c.is_whitespace() || c.is_control());
+                    }
+                    Err(_) => {
+                        kept.push(i + 1);
+                        unusable = true;
+                    }
+                }
+            }
+            if kept.is_empty() || (unusable && !stdin) {
+                prop_assert_eq!(code, Some(2), "{}", stderr);
+                prop_assert!(stdout.is_empty(), "{}", stdout);
+                return Ok(());
+            }
+            prop_assert!(
+                code == Some(0) || code == Some(1),
+                "exit {:?}: {}",
+                code,
+                stderr
+            );
+            let mut lines: Vec<usize> = stdout
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .filter(|v| v.get("summary").is_none())
+                .map(|r| {
+                    let source = r["source"].as_str().unwrap_or_default().to_string();
+                    source.rsplit(':').next().unwrap().parse::<usize>().unwrap()
+                })
+                .collect();
+            lines.sort();
+            prop_assert_eq!(
+                &lines,
+                &kept,
+                "one record per token line:\n{}\n{}",
+                stdout,
+                stderr
+            );
+            Ok(())
+        })
+        .unwrap();
+    rt.block_on(async {
+        assert!(stranger.received_requests().await.unwrap().is_empty());
+        assert!(named.received_requests().await.unwrap().is_empty());
+    });
+}
