@@ -31,7 +31,12 @@ use crate::settings::{Context, Global, Layers, UsageError};
 pub fn main() -> ExitCode {
     report::stdio::guard_standard_descriptors();
     // Before the first message of any kind, usage errors included.
-    secret::register_environment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    let secret_variables = settings::RunCommand::ALL
+        .iter()
+        .flat_map(|d| d.secret_variables().iter().copied());
+    secret::register_environment(secret_variables, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    });
     settings::secrets::register_secret_files(&std::env::args_os().collect::<Vec<_>>());
     let line = match CommandLine::parse() {
         Ok(line) => line,
@@ -119,6 +124,7 @@ pub async fn run(line: CommandLine) -> Ended {
         env: &ProcessEnv,
         args_visible: true,
         step_targets: Vec::new(),
+        resolver: None,
     };
     match cli.command {
         Command::Run(command) => commands::run::alone(command, &cx).await,

@@ -240,22 +240,6 @@ impl Redactor {
     }
 }
 
-/// The environment variables that hold a credential, whichever command reads them: each is
-/// known to the redactor before the first message, so that a secret given by mistake as another
-/// option's value (`--token-type-hint "$CIAM_CLIENT_SECRET"`, `REVOKE_CONCURRENCY=$SECRET`) is
-/// never echoed in a usage error.
-pub const SECRET_VARIABLES: &[&str] = &[
-    "TENCENTCLOUD_SECRET_ID",
-    "TENCENTCLOUD_SECRET_KEY",
-    "TENCENTCLOUD_TOKEN",
-    "SMH_LIBRARY_SECRET",
-    "CIAM_CLIENT_SECRET",
-    "OAUTH2_CLIENT_SECRET",
-    "HUAWEICLOUD_SDK_AK",
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-];
-
 /// The proxy variables, as curl reads them: their userinfo (`http://user:pass@proxy:3128`) is
 /// a credential that the proxy client sends as `Proxy-Authorization: Basic base64(user:pass)`.
 pub const PROXY_VARIABLES: &[&str] = &[
@@ -267,11 +251,15 @@ pub const PROXY_VARIABLES: &[&str] = &[
     "all_proxy",
 ];
 
-/// Registers every secret the environment holds: the credential variables and the proxy
-/// credentials. Called first thing, before the command line is parsed.
-pub fn register_environment(var: impl Fn(&str) -> Option<String>) {
+/// Registers every secret the environment holds: the credential variables `secret_variables`
+/// (each command's, from its descriptor) and the proxy credentials. Called first thing, before
+/// the command line is parsed.
+pub fn register_environment<'a>(
+    secret_variables: impl IntoIterator<Item = &'a str>,
+    var: impl Fn(&str) -> Option<String>,
+) {
     let redactor = Redactor::global();
-    for name in SECRET_VARIABLES {
+    for name in secret_variables {
         if let Some(v) = var(name) {
             for value in [v.trim(), v.as_str()] {
                 redactor.add(&Secret::new(value));

@@ -723,6 +723,7 @@ impl Sources<'_> {
             env,
             args_visible: false,
             step_targets: spec.targets.clone(),
+            resolver: None,
         };
         let Some(command) = RunCommand::blank(&spec.command) else {
             // Steps are checked to name run commands when the plan is read.

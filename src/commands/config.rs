@@ -307,7 +307,7 @@ fn credential_rows(command: &str, layers: &Layers, env: &dyn Env) -> Vec<Row> {
         _ => vec![Row {
             option: "credentials".into(),
             value: None,
-            from: "the tokens themselves (each is its own credential)".into(),
+            from: crate::providers::TOKENS_ARE_CREDENTIALS.into(),
             secret: true,
         }],
     }

@@ -281,36 +281,9 @@ fn config() -> Vec<Piece> {
         ),
         heading("Secret sources"),
         p("Secrets never go on a command line. Each command reads its own, first found wins:"),
-        item(
-            "bi-embed",
-            "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN), else \
-             tccli's ~/.tccli/PROFILE.credential (profile: --profile or the profile key, else \
-             TCCLI_PROFILE, else default).",
-        ),
-        item(
-            "smh",
-            "--library-secret-file, else SMH_LIBRARY_SECRET, else the context's \
-             library-secret-file, library-secret-command or library-secret (one of them per \
-             table).",
-        ),
-        item(
-            "ciam",
-            "--client-secret-file, else CIAM_CLIENT_SECRET, else the context's \
-             client-secret-file, client-secret-command or client-secret (one of them per \
-             table).",
-        ),
-        item(
-            "oauth",
-            "--client-secret-file, else OAUTH2_CLIENT_SECRET, else the context's \
-             client-secret-file, client-secret-command or client-secret (one of them per \
-             table); none with client-auth = \"none\" (a public client).",
-        ),
-        item(
-            "identity-store",
-            "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN), \
-             else the Huawei SDK credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else \
-             ~/.huaweicloud/credentials).",
-        ),
+    ]);
+    out.extend(RunCommand::ALL.iter().map(|d| item(d.name, d.sources)));
+    out.extend([
         item(
             "*-secret-file",
             "A file holding the secret; it must not be readable by other users (unless \

@@ -6,6 +6,12 @@
 //! The roff is written here rather than by `clap_mangen`, which documents one command per
 //! page without its subcommands' options, and has no ENVIRONMENT, FILES or EXIT STATUS
 //! section: every text goes through [`escape`], examples stay verbatim in `.nf`/`.fi`.
+//!
+//! Written by hand rather than with `clap_mangen`: the pages carry sections clap does not know
+//! (ENVIRONMENT and FILES from the descriptors, EXIT STATUS, the config and plan file formats
+//! of `commands::formats`), the examples are kept as written, and the escaping of every text
+//! that reaches roff is tested here; `clap_mangen` would add `roff` and still need all of that
+//! around it.
 
 use std::path::Path;
 

@@ -342,11 +342,32 @@ impl Transport {
     /// `tls`: whether any https endpoint will be used. Loading the platform's root certificates
     /// costs start-up time, so a plain-http (loopback) run skips it.
     pub fn new(connect_timeout: Duration, pool: usize, tls: bool) -> Result<Transport, String> {
+        Transport::build(connect_timeout, pool, tls, None)
+    }
+
+    /// A transport whose names are resolved by `resolver` alone, never through a proxy (which
+    /// would resolve them itself): `revoke token --discover`'s, whose resolver keeps only
+    /// public addresses. Its client is its own, not the process's shared one.
+    pub fn resolved_by(
+        connect_timeout: Duration,
+        pool: usize,
+        resolver: std::sync::Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Transport, String> {
+        Transport::build(connect_timeout, pool, true, Some(resolver))
+    }
+
+    fn build(
+        connect_timeout: Duration,
+        pool: usize,
+        tls: bool,
+        resolver: Option<std::sync::Arc<dyn reqwest::dns::Resolve>>,
+    ) -> Result<Transport, String> {
         let roots = if tls { trusted_roots()? } else { None };
         open_files_limit();
         // NO_PROXY is read here, in the process, so it is part of the shared client's setup.
-        let no_proxy = no_proxy_for_any_host(|name| std::env::var(name).ok());
-        let client = shared_client(connect_timeout, pool, tls, || {
+        let no_proxy = resolver.is_some() || no_proxy_for_any_host(|name| std::env::var(name).ok());
+        let own = resolver.is_some();
+        let build = || {
             let mut builder = reqwest::Client::builder()
                 .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(connect_timeout)
@@ -360,6 +381,9 @@ impl Transport {
             }
             if no_proxy {
                 builder = builder.no_proxy();
+            }
+            if let Some(resolver) = &resolver {
+                builder = builder.dns_resolver(std::sync::Arc::new(ByResolver(resolver.clone())));
             }
             if let Some(roots) = &roots {
                 // SSL_CERT_FILE / SSL_CERT_DIR replace the system's certificates, as they do
@@ -381,7 +405,11 @@ impl Transport {
                     None => format!("cannot set up HTTP: {why}"),
                 }
             })
-        })?;
+        };
+        let client = match own {
+            true => build()?,
+            false => shared_client(connect_timeout, pool, tls, build)?,
+        };
         Ok(Transport {
             client,
             clock: Default::default(),
@@ -502,6 +530,15 @@ impl Transport {
 
 /// One HTTP client per (timeout, pool, tls) for the whole process: the steps of a plan share
 /// it (and its connections) instead of building, and loading the CA certificates, once per step.
+/// A resolver given as a trait object, as reqwest takes a sized one.
+struct ByResolver(std::sync::Arc<dyn reqwest::dns::Resolve>);
+
+impl reqwest::dns::Resolve for ByResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        self.0.resolve(name)
+    }
+}
+
 fn shared_client(
     connect_timeout: Duration,
     pool: usize,

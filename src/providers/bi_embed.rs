@@ -5,7 +5,7 @@
 //! `Response` without `Error`, whose `Data` the record carries.
 
 use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
-use crate::secret::Secret;
+use crate::sign::tc3::TencentCredentials;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ use super::{
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: "bi-embed",
     credentials: Credentials::Tencent,
+    sources: "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN), else \
+         tccli's ~/.tccli/PROFILE.credential (profile: --profile or the profile key, else \
+         TCCLI_PROFILE, else default).",
     env: &[
         EnvVar {
             names: &["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"],
@@ -97,17 +100,6 @@ impl Scope {
             Scope::Page => "page",
         }
     }
-}
-
-/// What the client is built from.
-/// The key pair a request is signed with, and where it was read from (its name, never its
-/// value).
-pub struct TencentCredentials {
-    pub secret_id: Secret,
-    pub secret_key: Secret,
-    /// Temporary credentials carry a token, sent as X-TC-Token.
-    pub token: Option<Secret>,
-    pub source: String,
 }
 
 pub struct BiEmbedConfig {

@@ -43,6 +43,9 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
         command_key: "client-secret-command",
         inline_key: "client-secret",
     }),
+    sources: "--client-secret-file, else CIAM_CLIENT_SECRET, else the context's \
+         client-secret-file, client-secret-command or client-secret (one of them per \
+         table).",
     env: &[
         EnvVar {
             names: &["CIAM_CLIENT_SECRET"],

@@ -28,6 +28,7 @@ use crate::secret::MASK;
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: "cloudbase",
     credentials: Credentials::Tokens,
+    sources: "Nothing else: each access token is its own credential (sent as Authorization: Bearer).",
     env: &[],
     files: &[],
     required: &[Required::OneOf {

@@ -7,6 +7,7 @@
 //! [`Listing`] below) and the ids it returns become the targets. Every attempt is signed afresh.
 
 use crate::providers::{Credentials, Descriptor, EnvVar, HOME, Required, Verification};
+use crate::sign::huawei::HuaweiCredentials;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -20,13 +21,16 @@ use crate::error::{ApiError, ErrorKind};
 use crate::net::http::{Endpoint, Header, PreparedRequest, RawResponse, host_header};
 use crate::providers::{JobItem, Listing, Outcome, Page, Provider};
 use crate::report::record::Status;
-use crate::secret::{MASK, Secret};
+use crate::secret::MASK;
 use crate::sign::huawei;
 
 /// `revoke identity-store`.
 pub const DESCRIPTOR: Descriptor = Descriptor {
     name: "identity-store",
     credentials: Credentials::Huawei,
+    sources: "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (and HUAWEICLOUD_SDK_SECURITY_TOKEN), \
+         else the Huawei SDK credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else \
+         ~/.huaweicloud/credentials).",
     env: &[
         EnvVar {
             names: &["HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"],
@@ -95,17 +99,6 @@ const LISTED: Looks = Looks {
 /// lists (`identitycenterstore_region.py`). `region` is a DNS label.
 pub fn default_endpoint(region: &str) -> String {
     format!("https://identitystore.{region}.myhuaweicloud.com")
-}
-
-/// What the client is built from.
-/// The key pair a request is signed with, and where it was read from (its name, never its
-/// value).
-pub struct HuaweiCredentials {
-    pub access_key: Secret,
-    pub secret_key: Secret,
-    pub security_token: Option<Secret>,
-    pub project_id: Option<String>,
-    pub source: String,
 }
 
 pub struct IdentityStoreConfig {

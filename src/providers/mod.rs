@@ -39,6 +39,8 @@ pub struct Descriptor {
     pub name: &'static str,
     /// Where its credentials come from.
     pub credentials: Credentials,
+    /// The same in words, first found wins (revoke-config(1), "Secret sources").
+    pub sources: &'static str,
     /// The environment variables it reads besides its options' own (help's ENVIRONMENT).
     pub env: &'static [EnvVar],
     /// The files it reads besides the config file (the manual's FILES): path, what it is.
@@ -50,6 +52,10 @@ pub struct Descriptor {
     /// Its targets are secrets (tokens), not ids: shown by their fingerprint.
     pub secret_targets: bool,
 }
+
+/// Where a [`Credentials::Tokens`] command's credentials come from, in words (`--dry-run`,
+/// `revoke config`).
+pub const TOKENS_ARE_CREDENTIALS: &str = "the tokens themselves (each is its own credential)";
 
 /// Where a command's credentials come from.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +71,37 @@ pub enum Credentials {
     /// A secret as [`Credentials::Secret`], or none for a public client (oauth's
     /// `--client-auth none`): no secret found is no problem by itself.
     SecretOrPublic(SecretKeys),
+}
+
+impl Descriptor {
+    /// The environment variables that hold its secrets (registered with the scrubber before
+    /// anything else happens).
+    pub fn secret_variables(&'static self) -> &'static [&'static str] {
+        match &self.credentials {
+            Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => {
+                std::slice::from_ref(&keys.env)
+            }
+            Credentials::Tencent => &[
+                "TENCENTCLOUD_SECRET_ID",
+                "TENCENTCLOUD_SECRET_KEY",
+                "TENCENTCLOUD_TOKEN",
+            ],
+            Credentials::Huawei => &[
+                "HUAWEICLOUD_SDK_AK",
+                "HUAWEICLOUD_SDK_SK",
+                "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            ],
+            Credentials::Tokens => &[],
+        }
+    }
+
+    /// Its `--*-secret-file` flag, if it has one.
+    pub fn secret_file_flag(&self) -> Option<&'static str> {
+        match self.credentials {
+            Credentials::Secret(keys) | Credentials::SecretOrPublic(keys) => Some(keys.flag),
+            _ => None,
+        }
+    }
 }
 
 /// A secret a command reads: a file flag, plus the keys a file may use instead.

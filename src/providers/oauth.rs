@@ -44,6 +44,9 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
         command_key: "client-secret-command",
         inline_key: "client-secret",
     }),
+    sources: "--client-secret-file, else OAUTH2_CLIENT_SECRET, else the context's \
+         client-secret-file, client-secret-command or client-secret (one of them per \
+         table); none with client-auth = \"none\" (a public client).",
     env: &[
         EnvVar {
             names: &[SECRET_ENV],

@@ -45,6 +45,9 @@ pub const DESCRIPTOR: Descriptor = Descriptor {
         command_key: "library-secret-command",
         inline_key: "library-secret",
     }),
+    sources: "--library-secret-file, else SMH_LIBRARY_SECRET, else the context's \
+         library-secret-file, library-secret-command or library-secret (one of them per \
+         table).",
     env: &[
         EnvVar {
             names: &["SMH_LIBRARY_SECRET"],

@@ -47,7 +47,7 @@ pub fn resolve(args: CloudbaseArgs, cx: &Context) -> Result<Plan, UsageError> {
         Arc::new(client),
         &endpoint,
         Input::tokens(targets, from_args),
-        "the tokens themselves (each is its own credential)",
+        crate::providers::TOKENS_ARE_CREDENTIALS,
     )
 }
 

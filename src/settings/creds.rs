@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-pub use crate::providers::bi_embed::TencentCredentials;
-pub use crate::providers::identity_store::HuaweiCredentials;
 use crate::secret::{Redactor, Secret};
+pub use crate::sign::huawei::HuaweiCredentials;
+pub use crate::sign::tc3::TencentCredentials;
 
 /// Reads environment variables; a seam so tests need not touch the process environment.
 pub trait Env {

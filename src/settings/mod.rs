@@ -158,6 +158,9 @@ pub struct Context<'a> {
     pub args_visible: bool,
     /// A plan step's `targets`, which stand where a command line's arguments would.
     pub step_targets: Vec<String>,
+    /// Names resolved by this resolver only, never through a proxy (`revoke token
+    /// --discover`: public addresses only).
+    pub resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 }
 
 /// A run, resolved: the provider client and its jobs (their type erased: see
@@ -353,11 +356,18 @@ impl Context<'_> {
         input: Input<P::Job>,
         credentials_source: impl Into<String>,
     ) -> Result<Plan, UsageError> {
-        let transport = Transport::new(
-            self.global.timeout,
-            self.global.concurrency,
-            !endpoint.is_plain_http(),
-        )
+        let transport = match &self.resolver {
+            Some(resolver) => Transport::resolved_by(
+                self.global.timeout,
+                self.global.concurrency,
+                resolver.clone(),
+            ),
+            None => Transport::new(
+                self.global.timeout,
+                self.global.concurrency,
+                !endpoint.is_plain_http(),
+            ),
+        }
         .map_err(UsageError::Http)?;
         Ok(Plan {
             work: Work::new(provider, transport, input.jobs),

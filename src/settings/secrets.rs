@@ -266,19 +266,18 @@ fn bounded(out: impl Read) -> Result<String, String> {
         .map_err(|e| format!("its output is not a usable secret: {e}"))
 }
 
-/// The options whose value names a file holding a secret: read (when it is a small regular
-/// file) and registered before the command line is parsed, so that a parse error about another
-/// option cannot echo the secret either. The run reads them again, with all its checks.
-pub const SECRET_FILE_FLAGS: &[&str] = &["--library-secret-file", "--client-secret-file"];
-
 /// Registers the secrets in the files that `args` (the command line) names with
-/// [`SECRET_FILE_FLAGS`]; anything unusable is left to the run to report.
+/// each command's `--*-secret-file` flag (from its descriptor); anything unusable is left to
+/// the run to report.
 pub fn register_secret_files(args: &[std::ffi::OsString]) {
     let mut paths = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         let Some(arg) = arg.to_str() else { continue };
-        for flag in SECRET_FILE_FLAGS {
-            if arg == *flag {
+        for flag in super::RunCommand::ALL
+            .iter()
+            .filter_map(|d| d.secret_file_flag())
+        {
+            if arg == flag {
                 paths.extend(args.get(i + 1).cloned());
             } else if let Some(path) = arg.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
                 paths.push(path.into());

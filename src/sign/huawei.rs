@@ -15,6 +15,8 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
+use crate::secret::Secret;
+
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 /// Header carrying the signing time; the gateway rejects a skew over 15 minutes.
 pub const SDK_DATE_HEADER: &str = "X-Sdk-Date";
@@ -277,6 +279,17 @@ pub fn sign(p: &SigningParams) -> Result<Signed, SignError> {
         canonical_request,
         string_to_sign,
     })
+}
+
+/// What the client is built from.
+/// The key pair a request is signed with, and where it was read from (its name, never its
+/// value).
+pub struct HuaweiCredentials {
+    pub access_key: Secret,
+    pub secret_key: Secret,
+    pub security_token: Option<Secret>,
+    pub project_id: Option<String>,
+    pub source: String,
 }
 
 #[cfg(test)]

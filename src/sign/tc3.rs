@@ -14,6 +14,8 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::secret::Secret;
+
 /// The algorithm name: first line of the StringToSign, first word of the Authorization value.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
@@ -250,6 +252,17 @@ pub fn sign(p: &SigningParams) -> Signed {
         string_to_sign,
         date,
     }
+}
+
+/// What the client is built from.
+/// The key pair a request is signed with, and where it was read from (its name, never its
+/// value).
+pub struct TencentCredentials {
+    pub secret_id: Secret,
+    pub secret_key: Secret,
+    /// Temporary credentials carry a token, sent as X-TC-Token.
+    pub token: Option<Secret>,
+    pub source: String,
 }
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ impl Drop for InFlight<'_> {
 const FAKE: Descriptor = Descriptor {
     name: "fake",
     credentials: Credentials::Tokens,
+    sources: "none",
     env: &[],
     files: &[],
     required: &[],

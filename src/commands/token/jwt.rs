@@ -59,6 +59,9 @@ pub struct Claims {
     pub aud: Vec<String>,
     /// `project_id` (CloudBase names its environment here).
     pub project_id: Option<String>,
+    /// The client the token was issued to: `client_id` (RFC 9068), else `azp` (OpenID
+    /// Connect). `--discover` revokes as this public client.
+    pub client_id: Option<String>,
     /// Header `typ` (`at+jwt` for RFC 9068 access tokens) and `cty`.
     pub typ: Option<String>,
     pub cty: Option<String>,
@@ -141,6 +144,11 @@ fn string(map: &Map<String, Value>, name: &str, max: usize) -> Result<Option<Str
 fn claims(header: &Map<String, Value>, payload: &Map<String, Value>) -> Result<Claims, String> {
     let iss = string(payload, "iss", MAX_ISSUER)?;
     let project_id = string(payload, "project_id", MAX_PROJECT_ID)?;
+    // Bounded like an audience: a client id is one.
+    let client_id = match string(payload, "client_id", MAX_AUDIENCE)? {
+        Some(id) => Some(id),
+        None => string(payload, "azp", MAX_AUDIENCE)?,
+    };
     let typ = string(header, "typ", MAX_TYPE)?;
     let cty = string(header, "cty", MAX_TYPE)?;
     let aud = match payload.get("aud") {
@@ -180,6 +188,7 @@ fn claims(header: &Map<String, Value>, payload: &Map<String, Value>) -> Result<C
         expires_at,
         aud,
         project_id,
+        client_id,
         typ,
         cty,
     })

@@ -69,8 +69,9 @@ struct Destination {
     context: Option<String>,
     /// A CloudBase environment with no context: its id and whether its gateway is overseas.
     env: Option<(String, bool)>,
-    /// `--discover`: the issuer itself.
+    /// `--discover`: the issuer itself, and the client the token names.
     issuer: Option<String>,
+    client_id: Option<String>,
 }
 
 impl Destination {
@@ -103,6 +104,13 @@ pub async fn run(
         Err(e) => return usage(e),
     };
     global.verify = !args.no_verify;
+    // Each route's server is its context's: one --endpoint for all of them would send every
+    // token to one place.
+    if layers.layer(crate::settings::layers::id!(GlobalArgs, endpoint)) >= 2 {
+        return usage(
+            "revoke token sends each token where its context says: --endpoint (REVOKE_ENDPOINT) cannot be used; set endpoint in the context",
+        );
+    }
     let default = match args.default.as_deref().map(DefaultRoute::parse).transpose() {
         Ok(d) => d,
         Err(why) => return usage(format!("--default: {why}")),
@@ -146,7 +154,29 @@ pub async fn run(
         };
         match route::decide(&classified, &destinations, default.as_ref(), args.discover) {
             Decision::Route(r) => {
+                let client_id = match &classified {
+                    Classified::Jwt(claims) => claims.client_id.clone(),
+                    Classified::Opaque(_) => None,
+                };
+                let discovered = r.matched_by == route::MatchedBy::Discover;
+                if discovered && client_id.is_none() {
+                    // A public client's revocation names its client: without one, nothing
+                    // is sent.
+                    let u = Unknown {
+                        issuer: r.issuer.as_deref().map(route::shown),
+                        reason: "--discover: the token names no client (no client_id or azp claim) to revoke it as".into(),
+                        hint: "add an [oauth.NAME] context with this issuer and a client-id".into(),
+                    };
+                    refused_notes.push(TargetNotes {
+                        expires_at,
+                        finding: target.finding.as_ref().map(finding_json),
+                        source: target.source.clone(),
+                    });
+                    refused.push(unknown_record(refused.len() as u64, &target, &u));
+                    continue;
+                }
                 let dest = Destination {
+                    client_id: client_id.filter(|_| discovered),
                     command: r.provider.command(),
                     context: r.context.clone(),
                     env: match (&r.context, &r.cloudbase) {
@@ -379,6 +409,16 @@ fn resolve_step(
     global.no_progress = true;
     global.input = None;
     global.journal = None;
+    // A route's endpoint is its context's, never --endpoint's or REVOKE_ENDPOINT's: those
+    // name one server, and these tokens go to several.
+    global.endpoint = match context
+        .and_then(|c| Scoped::new([Some(c)]).lookup(dest.command, "endpoint"))
+    {
+        Some(found) => Some(
+            crate::net::http::Endpoint::parse(found.text.trim()).map_err(UsageError::Endpoint)?,
+        ),
+        None => None,
+    };
     let route = tokens.first().map(|(_, r, _)| r.clone());
     let notes = Notes {
         route: route.map(|r| serde_json::to_value(&r).unwrap_or(Value::Null)),
@@ -400,6 +440,10 @@ fn resolve_step(
             .iter()
             .map(|(t, _, _)| t.token.expose().to_string())
             .collect(),
+        resolver: dest
+            .issuer
+            .is_some()
+            .then(|| Arc::new(route::PublicOnly::system()) as Arc<dyn reqwest::dns::Resolve>),
     };
     let tag = StepTag {
         step: index,
@@ -428,6 +472,9 @@ fn own_keys(dest: &Destination) -> Table {
     if let Some(issuer) = &dest.issuer {
         set("issuer", Kind::Text, issuer.clone());
         set("client-auth", Kind::Text, "none".into());
+    }
+    if let Some(client_id) = &dest.client_id {
+        set("client-id", Kind::Text, client_id.clone());
     }
     table
 }
