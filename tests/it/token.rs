@@ -262,61 +262,123 @@ async fn an_oauth_issuer_routes_to_its_context() {
 }
 
 /// A JWT whose `iss` is `https://DOMAIN` of a `[ciam.NAME]` context goes to it (a trailing
-/// slash and the host's case aside); `http://DOMAIN` does not. A ciam context takes `domain`
-/// or `endpoint`, not both, so the run's `--endpoint` points the routed step at the mock.
+/// slash and the host's case aside); `http://DOMAIN` does not. A ciam context takes `domain` or
+/// `endpoint`, not both, and `revoke token` refuses `--endpoint`, so a routed ciam token goes to
+/// `https://DOMAIN` only: the routing is seen in a dry run (the planned request's URL).
 #[tokio::test]
 async fn a_ciam_domain_routes_to_its_context() {
-    let server = MockServer::start().await;
-    Mock::given(m::method("POST"))
-        .and(m::path("/oauth2/revoke"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(2)
-        .mount(&server)
-        .await;
     let config = "[ciam.other]\ndomain = \"other.example.com\"\nclient-id = \"nobody\"\n\n[ciam.prod]\ndomain = \"tenant.ciam.example.com\"\nclient-id = \"TENANT_CLIENT_ID\"\n";
-    let exact = jwt("https://tenant.ciam.example.com");
-    let slash = jwt("https://Tenant.CIAM.example.com/");
-    let plain = jwt("http://tenant.ciam.example.com");
-    let run = token_input(token_run(config), "leaked.txt", &[&exact, &slash, &plain])
+    let issuers = [
+        "https://tenant.ciam.example.com",
+        "https://Tenant.CIAM.example.com/",
+        "http://tenant.ciam.example.com",
+        "https://tenant.ciam.example.com:8443",
+        "https://tenant.ciam.example.com/tenant",
+    ];
+    let tokens: Vec<String> = issuers.iter().map(|i| jwt(i)).collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let run = token_input(token_run(config), "leaked.txt", &refs)
         .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
-        .args(["--no-verify", "--endpoint", &server.uri()])
+        .args(["--dry-run", "--no-verify"])
         .run()
         .await;
     run.assert_code(1);
-    let reqs = requests(&server).await;
-    assert_eq!(reqs.len(), 2);
-    let mut bodies: Vec<String> = reqs
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .collect();
-    bodies.sort();
-    let mut expected: Vec<String> = [&exact, &slash]
-        .iter()
-        .map(|t| format!("client_id={CIAM_CLIENT_ID}&client_secret={CIAM_SECRET}&token={t}"))
-        .collect();
-    expected.sort();
-    assert_eq!(
-        bodies, expected,
-        "the context's client, each routed token once"
-    );
+    let records = run.step_records();
+    assert_eq!(records.len(), issuers.len(), "{}", run.stdout());
+    for r in &records {
+        let line: usize = r["source"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let issuer = issuers[line - 1];
+        if line <= 2 {
+            assert_eq!(r["status"], "planned", "{issuer}: {r}");
+            assert_eq!(r["provider"], "ciam");
+            assert_eq!(
+                r["route"],
+                json!({"provider": "ciam", "context": "prod", "issuer": issuer, "matched_by": "ciam_domain"}),
+                "each record its own route"
+            );
+            assert_eq!(
+                r["data"]["url"],
+                "https://tenant.ciam.example.com/oauth2/revoke"
+            );
+            assert_eq!(
+                r["data"]["body"],
+                "client_id=TENANT_CLIENT_ID&client_secret=***&token=***"
+            );
+        } else {
+            assert_eq!(r["status"], "failed", "{issuer}: {r}");
+            assert_eq!(r["error"]["code"], "UnknownIssuer", "{issuer}: {r}");
+        }
+    }
+
+    // --endpoint would send every routed token elsewhere: refused, nothing sent.
+    let server = MockServer::start().await;
+    let run = token_input(token_run(config), "leaked.txt", &refs[..1])
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .args(["--endpoint", &server.uri()])
+        .run()
+        .await;
+    run.assert_usage("--endpoint");
+    assert!(requests(&server).await.is_empty());
+}
+
+/// Tokens routed differently to one context (a JWT by its issuer, an opaque token by
+/// `--default`) run in one step, and each record carries its own route.
+#[tokio::test]
+async fn each_record_has_its_own_route_within_a_destination() {
+    let server = MockServer::start().await;
+    oauth_metadata(&server).await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/oauth2/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let config = oauth_ctx(&server.uri());
+    let with_slash = format!("{}/", server.uri());
+    let tokens = [
+        jwt(&server.uri()),
+        "opaqueSameContext0001".to_string(),
+        jwt(&with_slash),
+    ];
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let run = token_input(token_run(&config), "leaked.txt", &refs)
+        .args(["--no-verify", "--default", "oauth.corp"])
+        .run()
+        .await;
+    run.assert_code(0);
     let records = run.step_records();
     assert_eq!(records.len(), 3, "{}", run.stdout());
-    let routed: Vec<&Value> = records.iter().filter(|r| r["provider"] == "ciam").collect();
-    assert_eq!(routed.len(), 2);
-    for r in routed {
+    assert!(records.iter().all(|r| r["step"] == 0), "one step");
+    for r in &records {
+        let want = match r["source"].as_str().unwrap().rsplit(':').next().unwrap() {
+            "1" => {
+                json!({"provider": "oauth", "context": "corp", "issuer": server.uri(), "matched_by": "oauth_issuer"})
+            }
+            "2" => {
+                json!({"provider": "oauth", "context": "corp", "issuer": null, "matched_by": "default"})
+            }
+            _ => {
+                json!({"provider": "oauth", "context": "corp", "issuer": with_slash, "matched_by": "oauth_issuer"})
+            }
+        };
+        assert_eq!(r["route"], want, "{r}");
         assert_eq!(r["status"], "revoked");
-        assert_eq!(r["route"]["context"], "prod");
-        assert_eq!(r["route"]["matched_by"], "ciam_domain");
     }
-    let unrouted: Vec<&Value> = records
+    let opaque = records
         .iter()
-        .filter(|r| r["provider"] == "token")
-        .collect();
-    assert_eq!(unrouted.len(), 1);
-    assert_eq!(unrouted[0]["error"]["code"], "UnknownIssuer");
+        .find(|r| r["route"]["matched_by"] == "default")
+        .unwrap();
     assert_eq!(
-        unrouted[0]["source"].as_str().map(|s| s.ends_with(":3")),
-        Some(true)
+        opaque["expires_at"],
+        Value::Null,
+        "an opaque token says no expiry"
     );
 }
 
