@@ -196,7 +196,11 @@ async fn an_issuer_no_context_names_receives_nothing() {
         (format!("https://127.0.0.1:{port}"), true),
         (format!("https://localhost:{port}"), true),
     ] {
-        let token = jwt(&iss);
+        // A client the token names, so that --discover would have one to revoke it as.
+        let token = jwt_with(
+            &json!({"iss": iss, "client_id": "spa", "azp": "spa", "exp": 4_102_444_800u64}),
+            "c2ln",
+        );
         let mut cmd = token_input(token_run(&config), "leaked.txt", &[&token]);
         if discover {
             cmd = cmd.args(["--discover"]);
@@ -220,6 +224,19 @@ async fn an_issuer_no_context_names_receives_nothing() {
         assert!(requests(&named).await.is_empty());
         run.assert_no_secret(&[&token]);
     }
+    // The same token from a public https issuer is one --discover reaches (seen in a dry run).
+    let token = jwt_with(
+        &json!({"iss": "https://auth.example.com", "client_id": "spa", "exp": 4_102_444_800u64}),
+        "c2ln",
+    );
+    let run = token_input(token_run(&config), "leaked.txt", &[&token])
+        .args(["--discover", "--dry-run"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let r = only_record(&run);
+    assert_eq!(r["status"], "planned", "{r}");
+    assert_eq!(r["route"]["matched_by"], "discover");
 }
 
 /// A JWT whose `iss` is an `[oauth.NAME]` issuer goes there: discovery, RFC 7009 with the
