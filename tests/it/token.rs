@@ -890,3 +890,42 @@ fn any_tokens_get_one_record_each_and_nothing_is_sent() {
         assert!(named.received_requests().await.unwrap().is_empty());
     });
 }
+
+/// A CloudBase JWT whose environment no context names goes to the documented gateway of that
+/// environment (overseas regions to `.api.intl.`), never to another `[cloudbase.*]` context's
+/// endpoint nor to the issuer's host (seen in a dry run: the gateways are not reachable here).
+#[tokio::test]
+async fn a_cloudbase_jwt_of_no_context_goes_to_its_environments_gateway() {
+    let other = MockServer::start().await;
+    let config = format!(
+        "[cloudbase.other]\nenv-id = \"other-env-1\"\nendpoint = \"{}\"\n",
+        other.uri()
+    );
+    let china = jwt("https://env-a1.ap-guangzhou.tcb-api.tencentcloudapi.com");
+    let overseas = jwt("https://env-b2.ap-singapore.tcb-api.tencentcloudapi.com");
+    let run = token_input(token_run(&config), "leaked.txt", &[&china, &overseas])
+        .args(["--dry-run"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let records = run.step_records();
+    assert_eq!(records.len(), 2, "{}", run.stdout());
+    for r in &records {
+        let (env, url) = match r["source"].as_str().unwrap().rsplit(':').next().unwrap() {
+            "1" => (
+                "env-a1",
+                "https://env-a1.api.tcloudbasegateway.com/auth/v1/revoke",
+            ),
+            _ => (
+                "env-b2",
+                "https://env-b2.api.intl.tcloudbasegateway.com/auth/v1/revoke",
+            ),
+        };
+        assert_eq!(r["status"], "planned");
+        assert_eq!(r["name"], format!("cloudbase env {env}"));
+        assert_eq!(r["data"]["url"], url, "{r}");
+        assert_eq!(r["route"]["context"], Value::Null);
+        assert_eq!(r["route"]["matched_by"], "cloudbase_issuer");
+    }
+    assert!(requests(&other).await.is_empty());
+}
