@@ -929,3 +929,55 @@ async fn a_cloudbase_jwt_of_no_context_goes_to_its_environments_gateway() {
     }
     assert!(requests(&other).await.is_empty());
 }
+
+/// An issuer no context names reaches the record and the terminal only escaped and cut: no
+/// raw control character on stdout or stderr, at most `MAX_SHOWN_ISSUER` (200) bytes of it.
+#[tokio::test]
+async fn a_hostile_issuer_is_shown_escaped_and_cut() {
+    let iss = format!("https://evil\u{1b}[31m.example/{}", "A".repeat(400));
+    let token = jwt(&iss);
+    for text_output in [false, true] {
+        for extra in [&["-vvv"][..], &["--dry-run"][..]] {
+            let cmd = if text_output {
+                let r = Revoke::new();
+                let config = private_file(
+                    r.home(),
+                    "c.toml",
+                    "[oauth.corp]\nissuer = \"https://a.example\"\n",
+                );
+                r.args([std::ffi::OsStr::new("--config"), config.as_os_str()])
+                    .args(["token", "-o", "text"])
+            } else {
+                token_run("[oauth.corp]\nissuer = \"https://a.example\"\n")
+            };
+            let run = token_input(cmd, "t.txt", &[&token]).args(extra).run().await;
+            run.assert_code(1);
+            for text in [run.stdout(), run.stderr()] {
+                assert!(!text.contains('\u{1b}'), "a raw ESC: {text:?}");
+                assert!(!text.contains(&iss), "the whole issuer: {text}");
+            }
+            assert!(
+                (run.stdout() + &run.stderr()).contains("u{1b}[31m.example/AAA"),
+                "the issuer, escaped: {}{}",
+                run.stdout(),
+                run.stderr()
+            );
+        }
+    }
+    let run = token_input(
+        token_run("[oauth.corp]\nissuer = \"https://a.example\"\n"),
+        "t.txt",
+        &[&token],
+    )
+    .run()
+    .await;
+    let r = only_record(&run);
+    assert!(r["route"]["issuer"].as_str().unwrap().len() < 260, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[cut at 200 bytes of"),
+        "{r}"
+    );
+}
