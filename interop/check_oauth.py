@@ -26,9 +26,10 @@ json` and assert `status: revoked`, `verified: true`, and that introspection aft
   - public: no --client-auth and no secret: `none`, chosen from the metadata;
   - a config context [oauth.NAME] with issuer = "..." (and the secret inline in the private file).
 
-For `revoke token` (next): `server.fresh_jwt(client)` returns a new JWT access token of that
-client, `server.active(client, token)` introspects it, and a check is one more function in
-CHECKS (see `check_post` for the shape).
+  - token:  `revoke token --config F --input FILE --default oauth.e2e` with the issuer named in
+            [oauth.e2e]: fresh JWTs routed by their `iss` (route.matched_by oauth_issuer), and
+            an opaque reference token (`server.fresh_opaque`, a handle the server maps to a
+            grant) routed by --default; each revoked, `verified: true`, inactive afterwards.
 
 Usage: python check_oauth.py [RUNS] [SEED]  (RUNS tokens are spread over the checks; default 6).
 """
@@ -121,6 +122,7 @@ class Server:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"}, private=True)
         self.clients = {}
         self.tokens = {}  # jti -> Token
+        self.handles = {}  # opaque reference token -> the jti it stands for
         self.wire = []  # (path, Authorization, body) of every revocation request
         self.lock = threading.Lock()
         self.app = Flask(__name__)
@@ -147,6 +149,10 @@ class Server:
         return c
 
     def _lookup(self, token_string):
+        with self.lock:
+            jti = self.handles.get(token_string)
+            if jti is not None:
+                return self.tokens.get(jti)
         c = self._verified_claims(token_string)
         if c is None:
             return None
@@ -169,6 +175,16 @@ class Server:
         r = requests.post(self.issuer + "/oauth2/token", data=data, auth=auth, timeout=10)
         r.raise_for_status()
         return r.json()["access_token"]
+
+    def fresh_opaque(self, client):
+        """A new opaque (reference) access token of `client`: a random handle the server maps to
+        a fresh JWT's grant, as servers that hand out reference tokens do; revoking either
+        revokes the grant."""
+        c = self._verified_claims(self.fresh_jwt(client))
+        handle = "ref_" + base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+        with self.lock:
+            self.handles[handle] = c["jti"]
+        return handle
 
     def active(self, client, token):
         """RFC 7662 introspection of `token` with `client`'s own authentication."""
@@ -388,7 +404,67 @@ def check_context(srv, rng, n, probs):
     revoke_and_check(srv, client, "context", args, {}, n, rng, probs)
 
 
-CHECKS = [check_post, check_basic, check_public, check_context]
+def check_token(srv, rng, n, probs):
+    """`revoke token`: the provider is not named. A config names the server's issuer in
+    [oauth.e2e]; n fresh JWTs (from a file) are routed there by their `iss`, revoked and seen
+    dead; one opaque (reference) token is routed there by `--default oauth.e2e`."""
+    client = srv.add_client("token-client", "tokSecret/%d" % rng.randrange(10**6), "client_secret_post")
+    config = tmp_path("token_config.toml")
+    with open(config, "w") as f:
+        f.write('[oauth.e2e]\nissuer = "%s"\nclient-id = "%s"\nclient-auth = "post"\nclient-secret = "%s"\n'
+                % (srv.issuer, client.client_id, client.client_secret))
+    os.chmod(config, 0o600)
+    jwts = [srv.fresh_jwt(client) for _ in range(n + 1)]
+    opaque = srv.fresh_opaque(client)
+    asked, spared = jwts[:n] + [opaque], jwts[n]
+    for t in asked + [spared]:
+        if not srv.active(client, t):
+            probs.append("token: a fresh token is not active")
+    rng.shuffle(asked)
+    leaked = tmp_path("token_leaked.txt")
+    with open(leaked, "w") as f:
+        f.write("\n".join(asked) + "\n")
+    del srv.wire[:]
+    args = ["--config", config, "token", "--input", leaked, "--default", "oauth.e2e", "-o", "json"]
+    rc, out, err = run(args, {})
+    if rc != 0:
+        probs.append("token: exit %d; stdout: %s; stderr: %s" % (rc, out[-600:], err[-600:]))
+        return
+    recs, summary = parse_ndjson(out)
+    if len(recs) != len(asked):
+        probs.append("token: %d records for %d tokens" % (len(recs), len(asked)))
+    by_line = {}
+    for r in recs:
+        line = int((r.get("source") or ":0").rsplit(":", 1)[1])
+        by_line[line] = r
+        token = asked[line - 1] if 0 < line <= len(asked) else None
+        want = {"provider": "oauth", "context": "e2e",
+                "issuer": None if token == opaque else srv.issuer,
+                "matched_by": "default" if token == opaque else "oauth_issuer"}
+        if token is None or r.get("route") != want:
+            probs.append("token: route %r, want %r" % (r.get("route"), want))
+        if r.get("provider") != "oauth" or r.get("status") != "revoked" or r.get("verified") is not True:
+            probs.append("token: record %s" % json.dumps(r)[:400])
+        if token != opaque and not r.get("expires_at"):
+            probs.append("token: no expires_at for a JWT: %s" % json.dumps(r)[:400])
+    if sorted(by_line) != list(range(1, len(asked) + 1)):
+        probs.append("token: records for lines %r" % sorted(by_line))
+    if (summary or {}).get("exit_code") != 0:
+        probs.append("token: summary %r" % (summary,))
+    for t in asked:
+        if srv.active(client, t):
+            probs.append("token: introspection says a revoked token is still active")
+    if not srv.active(client, spared):
+        probs.append("token: a token that was not asked is inactive")
+    if len(srv.wire) != len(asked):
+        probs.append("token: %d revocation requests for %d tokens" % (len(srv.wire), len(asked)))
+    for s in asked + [client.client_secret]:
+        if s in out or s in err:
+            probs.append("token: a token or secret in the output")
+            break
+
+
+CHECKS = [check_post, check_basic, check_public, check_context, check_token]
 
 
 def main():

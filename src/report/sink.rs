@@ -84,6 +84,8 @@ pub struct Notes {
 /// What one token said of itself: its expiry, the scanner's finding it came from.
 #[derive(Debug, Clone, Default)]
 pub struct TargetNotes {
+    /// This token's own route (its issuer and how it was matched), over the step's.
+    pub route: Option<Value>,
     pub expires_at: Option<String>,
     pub finding: Option<Value>,
     /// Where the token came from (`FILE:LINE`, `arg:N`, the report's finding), which the
@@ -304,6 +306,9 @@ impl Writer {
                     .ok()
                     .and_then(|i| notes.targets.get(i))
                 {
+                    if t.route.is_some() {
+                        e.record.route.clone_from(&t.route);
+                    }
                     e.record.expires_at.clone_from(&t.expires_at);
                     e.record.finding.clone_from(&t.finding);
                     if t.source.is_some() {

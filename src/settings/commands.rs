@@ -73,10 +73,16 @@ impl RunCommand {
         static BLANK: std::sync::OnceLock<Vec<RunCommand>> = std::sync::OnceLock::new();
         let all = BLANK.get_or_init(|| {
             // With the global options, which the commands' own refer to (ciam's --domain
-            // conflicts with --endpoint).
-            let parser = super::GlobalArgs::augment_args(RunCommand::augment_subcommands(
+            // conflicts with --endpoint), but none of the environment: a step's global options
+            // come from `revoke apply`'s own command line (an empty or bad REVOKE_* variable
+            // is that command line's to judge, not this blank one's).
+            let mut parser = super::GlobalArgs::augment_args(RunCommand::augment_subcommands(
                 clap::Command::new("revoke"),
             ));
+            let ids: Vec<clap::Id> = parser.get_arguments().map(|a| a.get_id().clone()).collect();
+            for id in ids {
+                parser = parser.mut_arg(id, |a| a.env(None));
+            }
             RunCommand::names()
                 .filter_map(|n| {
                     let matches = parser.clone().try_get_matches_from(["revoke", n]).ok()?;

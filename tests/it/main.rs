@@ -32,4 +32,5 @@ mod readme;
 mod secrets;
 mod signals;
 mod smh;
+mod token;
 mod verify;

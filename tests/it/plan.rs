@@ -241,6 +241,39 @@ async fn one_bad_step_sends_nothing_for_any_step() {
     assert_eq!(count(&is).await, 0);
 }
 
+/// CI systems set the variables they mean to leave unset to the empty string: a plan's steps
+/// read their options as a command line does, with `REVOKE_CONCURRENCY=` meaning unset.
+#[tokio::test]
+async fn an_empty_run_variable_does_not_stop_a_plan() {
+    let (smh, is) = (smh_ok().await, identity_store_ok().await);
+    let good = ciam(200, "").await;
+    let r = with_config(CONFIG, "")
+        .env("USER_ID", "alice")
+        .env("CIAM_CLIENT_SECRET", "dryRunSecret0001")
+        .env("HUAWEICLOUD_SDK_AK", HW_AK)
+        .env("HUAWEICLOUD_SDK_SK", HW_SK)
+        .env("REVOKE_CONCURRENCY", "")
+        .env("REVOKE_RATE", "")
+        .env("REVOKE_TIMEOUT", "");
+    std::fs::write(r.home().join("tokens.txt"), "t1\nt2\n").unwrap();
+    let p = plan(
+        &r,
+        THREE,
+        &[
+            ("smh", &smh.uri()),
+            ("ciam", &good.uri()),
+            ("is", &is.uri()),
+        ],
+    );
+    let run = r
+        .args(["apply", "--dry-run", "-o", "json"])
+        .args([&p])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(lines(&run).last().unwrap()["summary"]["planned"], 5);
+}
+
 #[tokio::test]
 async fn a_dry_run_plans_every_step_and_sends_nothing() {
     let (smh, is) = (smh_ok().await, identity_store_ok().await);

@@ -1014,3 +1014,55 @@ pub static PROVIDERS: &[Provider] = &[
         ],
     },
 ];
+
+/// A JWT with `claims` and `header` {"alg":"RS256","typ":"JWT"}, signed with nothing: the
+/// signature part is `sig` as given (`revoke token` never checks it).
+pub fn jwt_with(claims: &Value, sig: &str) -> String {
+    use base64::Engine as _;
+    let part = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    format!("{}.{}.{sig}", part(&header), part(claims))
+}
+
+/// A JWT naming `iss`, expiring in 2100.
+pub fn jwt(iss: &str) -> String {
+    jwt_with(
+        &serde_json::json!({"iss": iss, "sub": "u1", "exp": 4_102_444_800u64}),
+        "c2lnbmF0dXJlLW5vdC1jaGVja2Vk",
+    )
+}
+
+/// `revoke --config FILE token -o json`, FILE (private) holding `config` in a fresh HOME.
+pub fn token_run(config: &str) -> Revoke {
+    let r = Revoke::new();
+    let file = private_file(r.home(), "config.toml", config);
+    r.args([std::ffi::OsStr::new("--config"), file.as_os_str()])
+        .args(["token", "-o", "json"])
+}
+
+/// Writes `tokens`, one a line, to `name` in `r`'s HOME and adds `--input` with it.
+pub fn token_input(r: Revoke, name: &str, tokens: &[&str]) -> Revoke {
+    let p = r.home().join(name);
+    std::fs::write(&p, tokens.join("\n") + "\n").unwrap();
+    r.args([std::ffi::OsStr::new("--input"), p.as_os_str()])
+}
+
+impl Run {
+    /// Every NDJSON line: the records, each step's summary, the plan's summary (last).
+    pub fn lines(&self) -> Vec<Value> {
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect()
+    }
+
+    /// The records of a multi-step run (`revoke token`, `apply`), in the order printed.
+    pub fn step_records(&self) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|v| v.get("summary").is_none())
+            .collect()
+    }
+}

@@ -168,6 +168,7 @@ pub async fn run(
                         hint: "add an [oauth.NAME] context with this issuer and a client-id".into(),
                     };
                     refused_notes.push(TargetNotes {
+                        route: None,
                         expires_at,
                         finding: target.finding.as_ref().map(finding_json),
                         source: target.source.clone(),
@@ -195,6 +196,7 @@ pub async fn run(
             }
             Decision::Unknown(u) => {
                 refused_notes.push(TargetNotes {
+                    route: None,
                     expires_at,
                     finding: target.finding.as_ref().map(finding_json),
                     source: target.source.clone(),
@@ -205,6 +207,7 @@ pub async fn run(
     }
     for bad in findings_failed {
         refused_notes.push(TargetNotes {
+            route: None,
             expires_at: None,
             finding: bad.info.as_ref().map(finding_json),
             source: bad.source.clone(),
@@ -424,7 +427,8 @@ fn resolve_step(
         route: route.map(|r| serde_json::to_value(&r).unwrap_or(Value::Null)),
         targets: tokens
             .iter()
-            .map(|(t, _, expires_at)| TargetNotes {
+            .map(|(t, r, expires_at)| TargetNotes {
+                route: serde_json::to_value(r).ok(),
                 expires_at: expires_at.clone(),
                 finding: t.finding.as_ref().map(finding_json),
                 source: t.source.clone(),
