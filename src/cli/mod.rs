@@ -220,9 +220,8 @@ Examples:
   # Revoke the refresh tokens listed in a file, one NDJSON record each
   revoke ciam --domain sample.portal.tencentciam.com --client-id app \\
     --token-type-hint refresh_token --input tokens.txt -o json
-  # Delete every bearer token of a Huawei Identity Center tenant
-  revoke identity-store --region ap-southeast-1 --identity-store-id d-1 \\
-    --tenant-id t-1 --all --missing-ok
+  # A leaked token, its provider not named: routed, revoked, checked dead
+  revoke token --input leaked.txt
   # Every option of a command, and its examples
   revoke ciam --help";
 

@@ -417,7 +417,7 @@ pub async fn run<P: Provider>(
         index += 1;
         let job = match item {
             JobItem::Invalid { target, message } => {
-                let record = bare_record(
+                let record = Record::bare(
                     name,
                     i,
                     target,
@@ -462,7 +462,7 @@ pub async fn run<P: Provider>(
             _ => continue,
         };
         if let Some(error) = &setup_failed {
-            let record = bare_record(name, i, target, Status::Failed, Some(error.clone()));
+            let record = Record::bare(name, i, target, Status::Failed, Some(error.clone()));
             sink.emit(entry(record.from(source), None)).await;
             emit_repeats(&ctx, &key, Status::Failed).await;
             continue;
@@ -653,38 +653,6 @@ fn entry(record: Record, journal_key: Option<String>) -> Entry {
     }
 }
 
-fn bare_record(
-    provider: &str,
-    index: u64,
-    target: Value,
-    status: Status,
-    error: Option<RecordError>,
-) -> Record {
-    Record {
-        provider: provider.to_string(),
-        index,
-        target,
-        status,
-        http_status: None,
-        attempts: 0,
-        request_id: None,
-        data: None,
-        error,
-        elapsed_ms: 0,
-        verified: None,
-        verify_attempts: 0,
-        from_journal: None,
-        source: None,
-        at: Some(crate::report::record::now()),
-        ticket: None,
-        actor: None,
-        route: None,
-        expires_at: None,
-        finding: None,
-        row: None,
-    }
-}
-
 /// Whether a journal entry stands for this run's target (CLI.md "Journal replays"): always for
 /// a revoked token or token id; for an action on the tokens a user or page has now, only while
 /// the entry is younger than `window` (zero: never).
@@ -716,7 +684,7 @@ fn from_journal(
     } else {
         found.status
     };
-    let mut record = bare_record(provider, index, target, status, None);
+    let mut record = Record::bare(provider, index, target, status, None);
     record.from_journal = Some(found.at_text());
     record
 }
@@ -749,7 +717,7 @@ fn skipped(provider: &str, index: u64, target: Value, reason: StopReason) -> Rec
             "not sent: the server throttled the targets before it through all their retries",
         ),
     };
-    bare_record(
+    Record::bare(
         provider,
         index,
         target,
@@ -800,7 +768,7 @@ fn planned(
 ) -> Entry {
     match request {
         Ok(request) => {
-            let mut record = bare_record(name, index, target, Status::Planned, None);
+            let mut record = Record::bare(name, index, target, Status::Planned, None);
             record.data = Some(request.to_json());
             Entry {
                 record,
@@ -812,7 +780,7 @@ fn planned(
         Err(e) => {
             let error = Some(RecordError::from_api(&e));
             entry(
-                bare_record(name, index, target, Status::Failed, error),
+                Record::bare(name, index, target, Status::Failed, error),
                 None,
             )
         }
@@ -1166,7 +1134,7 @@ fn repeat_record(provider: &str, r: Repeat) -> Record {
         ),
         retryable: false,
     });
-    bare_record(provider, r.index, r.target, r.status, error).from(r.source)
+    Record::bare(provider, r.index, r.target, r.status, error).from(r.source)
 }
 
 fn scrub_error(mut e: RecordError, secrets: &[&str]) -> RecordError {

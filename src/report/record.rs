@@ -132,6 +132,40 @@ pub struct RowTag {
 }
 
 impl Record {
+    /// A record of a target no request answered (refused, skipped, planned): `at` now, no
+    /// attempt, no answer.
+    pub fn bare(
+        provider: &str,
+        index: u64,
+        target: Value,
+        status: Status,
+        error: Option<RecordError>,
+    ) -> Record {
+        Record {
+            provider: provider.to_string(),
+            index,
+            target,
+            status,
+            http_status: None,
+            attempts: 0,
+            request_id: None,
+            data: None,
+            error,
+            elapsed_ms: 0,
+            verified: None,
+            verify_attempts: 0,
+            from_journal: None,
+            source: None,
+            at: Some(now()),
+            ticket: None,
+            actor: None,
+            route: None,
+            expires_at: None,
+            finding: None,
+            row: None,
+        }
+    }
+
     /// The record with its `source`.
     pub fn from(mut self, source: Option<String>) -> Record {
         self.source = source;

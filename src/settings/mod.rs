@@ -270,14 +270,19 @@ impl<J: Send + Sync + 'static> Input<J> {
     }
 }
 
+/// Tokens given as arguments work, but draw this one warning.
+pub fn warn_tokens_in_arguments() {
+    tracing::warn!(
+        "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
+    );
+}
+
 impl Input<TokenJob> {
     /// One job per token. Tokens given as arguments work, but draw one warning: other users
     /// can read them in the process list.
     pub fn tokens(targets: Targets, from_args: bool) -> Input<TokenJob> {
         if from_args {
-            tracing::warn!(
-                "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
-            );
+            warn_tokens_in_arguments();
         }
         Input::per_target(
             targets,

@@ -460,6 +460,56 @@ async fn an_opaque_token_goes_only_to_the_default() {
 /// A gitleaks report and trufflehog's lines (the fixtures, their secrets replaced by tokens
 /// of a context): each record names its finding; a `--redact`ed report gives one `NoSecret`
 /// per finding and sends nothing.
+/// `--findings-format` forces the report's format (CLI.md): a trufflehog report read as a
+/// gitleaks one is refused whole, nothing sent; read as trufflehog, its finding is revoked.
+/// Without `--findings` the flag is a usage error.
+#[tokio::test]
+async fn findings_format_forces_the_reading() {
+    let server = MockServer::start().await;
+    oauth_metadata(&server).await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/oauth2/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let config = oauth_ctx(&server.uri());
+    let leaked = jwt_with(&json!({"iss": server.uri()}), "Zm9ybWF0");
+    let mut line: Value =
+        serde_json::from_str(fixture("findings/trufflehog_readme_git.jsonl").trim()).unwrap();
+    line["Raw"] = json!(leaked);
+    line["Redacted"] = json!("");
+
+    let r = token_run(&config).args(["--no-verify"]);
+    let report = r.home().join("found.jsonl");
+    std::fs::write(&report, format!("{line}\n")).unwrap();
+    let run = r
+        .args(["--findings-format", "gitleaks", "--findings"])
+        .args([&report])
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    assert!(requests(&server).await.is_empty(), "nothing sent");
+
+    let r = token_run(&config).args(["--no-verify"]);
+    let report = r.home().join("found.jsonl");
+    std::fs::write(&report, format!("{line}\n")).unwrap();
+    let run = r
+        .args(["--findings-format", "trufflehog", "--findings"])
+        .args([&report])
+        .run()
+        .await;
+    run.assert_code(0);
+    assert_eq!(only_record(&run)["status"], "revoked");
+    run.assert_no_secret(&[&leaked]);
+
+    let run = token_run(&config)
+        .args(["--findings-format", "trufflehog", "tok-without-report-01"])
+        .run()
+        .await;
+    run.assert_code(2);
+}
+
 #[tokio::test]
 async fn scanner_reports_name_each_finding() {
     let server = MockServer::start().await;

@@ -212,12 +212,17 @@ pub async fn run(
             finding: bad.info.as_ref().map(finding_json),
             source: bad.source.clone(),
         });
-        let mut r = bare(refused.len() as u64, bad.target);
-        r.error = Some(RecordError {
-            code: bad.code.into(),
-            message: bad.message,
-            retryable: false,
-        });
+        let r = Record::bare(
+            "token",
+            refused.len() as u64,
+            bad.target,
+            Status::Failed,
+            Some(RecordError {
+                code: bad.code.into(),
+                message: bad.message,
+                retryable: false,
+            }),
+        );
         refused.push(r);
     }
     if global.dry_run && !global.quiet {
@@ -262,9 +267,7 @@ pub async fn run(
 fn gather(args: &TokenArgs, global: &Global) -> Result<Vec<Result<Target, Refusal>>, UsageError> {
     let given: Vec<String> = args.tokens.iter().map(|t| t.expose().to_string()).collect();
     if !given.is_empty() {
-        tracing::warn!(
-            "tokens given as command-line arguments are visible to other users in the process list; prefer --input FILE or --input -"
-        );
+        crate::settings::warn_tokens_in_arguments();
     }
     let mut out = Vec::new();
     if !given.is_empty() || global.input.is_some() {
@@ -488,46 +491,25 @@ fn finding_json(info: &FindingInfo) -> Value {
     serde_json::to_value(info).unwrap_or(Value::Null)
 }
 
-fn bare(index: u64, target: Value) -> Record {
-    Record {
-        provider: "token".into(),
-        index,
-        target,
-        status: Status::Failed,
-        http_status: None,
-        attempts: 0,
-        request_id: None,
-        data: None,
-        error: None,
-        elapsed_ms: 0,
-        verified: None,
-        verify_attempts: 0,
-        from_journal: None,
-        source: None,
-        at: Some(crate::report::record::now()),
-        ticket: None,
-        actor: None,
-        route: None,
-        expires_at: None,
-        finding: None,
-        row: None,
-    }
-}
-
 /// The record of a token sent nowhere.
 fn unknown_record(index: u64, target: &Target, u: &Unknown) -> Record {
-    let mut r = bare(index, token_identity(target.token.expose()));
+    let mut r = Record::bare(
+        "token",
+        index,
+        token_identity(target.token.expose()),
+        Status::Failed,
+        Some(RecordError {
+            code: Unknown::CODE.into(),
+            message: u.message(),
+            retryable: false,
+        }),
+    );
     r.route = Some(json!({
         "provider": null,
         "context": null,
         "issuer": u.issuer,
         "matched_by": null,
     }));
-    r.error = Some(RecordError {
-        code: Unknown::CODE.into(),
-        message: u.message(),
-        retryable: false,
-    });
     r
 }
 
