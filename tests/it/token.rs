@@ -460,6 +460,24 @@ async fn an_opaque_token_goes_only_to_the_default() {
 /// A gitleaks report and trufflehog's lines (the fixtures, their secrets replaced by tokens
 /// of a context): each record names its finding; a `--redact`ed report gives one `NoSecret`
 /// per finding and sends nothing.
+/// Every token is read before the first is sent: their bytes are bounded, not only their
+/// count (1,200 lines of 61 KB each, 73 MB in all, is refused whole, exit 2).
+#[tokio::test]
+async fn the_tokens_of_a_run_are_bounded_in_bytes() {
+    let r = token_run("");
+    let path = r.home().join("big.txt");
+    let line = "t".repeat(61_000);
+    let mut text = String::with_capacity(1_200 * 61_010);
+    for i in 0..1_200 {
+        text.push_str(&format!("{line}{i}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let run = r.args(["--dry-run", "--input"]).args([&path]).run().await;
+    run.assert_code(2);
+    assert!(run.stdout().is_empty());
+    assert!(run.stderr().contains("64 MiB"), "{}", run.stderr());
+}
+
 /// `--findings-format` forces the report's format (CLI.md): a trufflehog report read as a
 /// gitleaks one is refused whole, nothing sent; read as trufflehog, its finding is revoked.
 /// Without `--findings` the flag is a usage error.

@@ -45,6 +45,10 @@ use crate::settings::{Context, Given, Global, Layers, Lookup, RunCommand, UsageE
 /// The most tokens one run of `revoke token` takes (arguments, `--input` and findings).
 pub const MAX_TOKENS: usize = 100_000;
 
+/// The most bytes of tokens one run holds (they are all read, routed and grouped before the
+/// first is sent): a line may hold 64 KiB, and 100,000 such lines would not fit.
+pub const MAX_TOKEN_BYTES: usize = 64 << 20;
+
 /// One token of the run, before it is routed.
 struct Target {
     token: Secret,
@@ -270,13 +274,16 @@ fn gather(args: &TokenArgs, global: &Global) -> Result<Vec<Result<Target, Refusa
         crate::settings::warn_tokens_in_arguments();
     }
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     if !given.is_empty() || global.input.is_some() {
         let targets = Targets::prepare(given, global.input.as_deref(), &check_token)
             .map_err(UsageError::Target)?;
         for raw in targets.stream(Box::new(check_token)) {
-            if out.len() >= MAX_TOKENS {
+            bytes += raw.text.len();
+            if out.len() >= MAX_TOKENS || bytes > MAX_TOKEN_BYTES {
                 return Err(UsageError::Target(format!(
-                    "more than {MAX_TOKENS} tokens: split the list"
+                    "more than {MAX_TOKENS} tokens or {} MiB of them: split the list",
+                    MAX_TOKEN_BYTES >> 20
                 )));
             }
             match raw.problem {
