@@ -11,9 +11,11 @@
 //! usage error can echo one.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use sha2::{Digest, Sha256};
 
@@ -67,10 +69,123 @@ pub fn long_fingerprint(value: &str) -> String {
 }
 
 /// Scrubs known secret values from text before it reaches any output.
+///
+/// Registering a credential ([`Redactor::add`]) costs the length of its variants (a set says
+/// whether each is new); the matcher over all of them, an Aho-Corasick automaton, is rebuilt
+/// only when a scrub comes after an addition. A scrub is then linear in the text, whatever the
+/// number of secrets: one pass of the credentials' automaton, one of each request in flight
+/// (built when it enters), repeated until nothing matches (see [`mask_all`]). No lock is held
+/// while text is scanned or an automaton built, except the rebuild's own, which makes the
+/// scrubs that need the new automaton wait for it.
 #[derive(Default)]
 pub struct Redactor {
-    fixed: Mutex<Vec<String>>,
-    in_flight: Mutex<HashMap<u64, Vec<String>>>,
+    fixed: Mutex<Fixed>,
+    /// The automaton over the first `len` variants of `fixed`.
+    built: RwLock<Arc<Built>>,
+    /// Held while the automaton is rebuilt: one rebuild at a time.
+    rebuild: Mutex<()>,
+    in_flight: RwLock<HashMap<u64, Arc<Needles>>>,
+}
+
+#[derive(Default)]
+struct Fixed {
+    seen: HashSet<Arc<str>>,
+    list: Vec<Arc<str>>,
+}
+
+#[derive(Default)]
+struct Built {
+    len: usize,
+    needles: Needles,
+}
+
+/// An automaton that finds any of a set of variants, the longest of those starting leftmost
+/// (so that a secret containing another is masked whole).
+#[derive(Default)]
+struct Needles(Option<AhoCorasick>);
+
+impl Needles {
+    fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Needles {
+        if patterns.is_empty() {
+            return Needles(None);
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns)
+            // Only a set too large for the automaton's state ids (over 2^31 bytes) fails.
+            .expect("the scrubber's automaton");
+        Needles(Some(ac))
+    }
+
+    fn of_secrets(secrets: &[&str]) -> Needles {
+        let vs: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.len() >= MIN_SCRUB_LEN)
+            .flat_map(|s| variants(s))
+            .collect();
+        Needles::new(&vs)
+    }
+
+    /// `text` with each match replaced by the mask, or `None` when nothing matches. A match
+    /// starts and ends on character boundaries: the variants are UTF-8, as is the text.
+    fn mask(&self, text: &str) -> Option<String> {
+        let ac = self.0.as_ref()?;
+        let mut out: Option<String> = None;
+        let mut last = 0;
+        for m in ac.find_iter(text) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[last..m.start()]);
+            o.push_str(MASK);
+            last = m.end();
+        }
+        let mut o = out?;
+        o.push_str(&text[last..]);
+        Some(o)
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.0.as_ref().is_some_and(|ac| ac.is_match(text))
+    }
+}
+
+/// The most passes [`mask_all`] makes before it gives up on the text.
+const MAX_PASSES: usize = 8;
+
+/// `text` with every match of every set masked, until none is left. One pass is not always
+/// enough: a mask can complete a secret with what surrounds it (`ab` + a secret + `cd` becomes
+/// `ab***cd`, itself a secret), and the sets are applied one after the other. Each pass that
+/// masks shortens the text (a variant is longer than the mask); a text that still holds a match
+/// after [`MAX_PASSES`] is replaced whole by the mask.
+fn mask_all<'a>(text: &'a str, sets: &[&Needles]) -> Cow<'a, str> {
+    let mut out = Cow::Borrowed(text);
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for set in sets {
+            if let Some(masked) = set.mask(&out) {
+                out = Cow::Owned(masked);
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+    if sets.iter().any(|s| s.is_match(&out)) {
+        return Cow::Borrowed(MASK);
+    }
+    out
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Secrets shorter than this are not scrubbed from free text: replacing every "a" would garble
@@ -159,14 +274,35 @@ impl Redactor {
         if secret.expose().len() < MIN_SCRUB_LEN {
             return;
         }
-        let mut fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
-        for v in variants(secret.expose()) {
-            if !fixed.contains(&v) {
-                fixed.push(v);
+        let vs = variants(secret.expose());
+        let mut fixed = lock(&self.fixed);
+        for v in vs {
+            let v: Arc<str> = Arc::from(v);
+            if fixed.seen.insert(v.clone()) {
+                fixed.list.push(v);
             }
         }
-        // Longest first, so that a secret containing another is replaced whole.
-        fixed.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// The automaton over every credential added so far, rebuilt first if one was added since
+    /// the last build.
+    fn credentials(&self) -> Arc<Built> {
+        let current = read(&self.built).clone();
+        if current.len == lock(&self.fixed).list.len() {
+            return current;
+        }
+        let _one = lock(&self.rebuild);
+        let current = read(&self.built).clone();
+        let list = lock(&self.fixed).list.clone();
+        if current.len == list.len() {
+            return current;
+        }
+        let fresh = Arc::new(Built {
+            len: list.len(),
+            needles: Needles::new(&list.iter().map(|v| v.as_bytes()).collect::<Vec<_>>()),
+        });
+        *write(&self.built) = fresh.clone();
+        fresh
     }
 
     /// A fresh id for [`Redactor::enter`]: unique in the process, so that the requests of a
@@ -178,65 +314,44 @@ impl Redactor {
 
     /// Remember the secrets of one request while it is in flight.
     pub fn enter(&self, id: u64, secrets: &[&str]) {
-        let mut vs: Vec<String> = secrets
-            .iter()
-            .filter(|s| s.len() >= MIN_SCRUB_LEN)
-            .flat_map(|s| variants(s))
-            .collect();
-        vs.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        if !vs.is_empty() {
-            self.in_flight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, vs);
+        let needles = Needles::of_secrets(secrets);
+        if needles.0.is_some() {
+            write(&self.in_flight).insert(id, Arc::new(needles));
         }
     }
 
     pub fn leave(&self, id: u64) {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        write(&self.in_flight).remove(&id);
     }
 
     /// `text` with every known secret replaced by `***`.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
-        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = Cow::Borrowed(text);
-        for needle in fixed.iter().chain(in_flight.values().flatten()) {
-            if out.contains(needle.as_str()) {
-                out = Cow::Owned(out.replace(needle.as_str(), MASK));
-            }
-        }
-        out
+        let fixed = self.credentials();
+        let in_flight: Vec<Arc<Needles>> = read(&self.in_flight).values().cloned().collect();
+        let mut sets = vec![&fixed.needles];
+        sets.extend(in_flight.iter().map(|n| &**n));
+        mask_all(text, &sets)
     }
 
     /// `text` with every credential and the secrets of request `id` replaced by `***`: what the
     /// sink applies to a record (cheaper than [`Redactor::scrub`] with thousands in flight).
     pub fn scrub_for(&self, id: u64, text: &str) -> String {
-        let fixed = self.fixed.lock().unwrap_or_else(|e| e.into_inner());
-        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_string();
-        for needle in fixed.iter().chain(in_flight.get(&id).into_iter().flatten()) {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
-            }
-        }
-        out
+        let fixed = self.credentials();
+        let own = read(&self.in_flight).get(&id).cloned();
+        let mut sets = vec![&fixed.needles];
+        sets.extend(own.as_deref());
+        mask_all(text, &sets).into_owned()
     }
 
     /// `text` with the given per-target secrets and every known secret replaced by `***`.
     pub fn scrub_with(&self, text: &str, extra: &[&str]) -> String {
-        let mut out = self.scrub(text).into_owned();
-        for s in extra.iter().filter(|s| s.len() >= MIN_SCRUB_LEN) {
-            for v in variants(s) {
-                if out.contains(&v) {
-                    out = out.replace(&v, MASK);
-                }
-            }
-        }
-        out
+        let fixed = self.credentials();
+        let in_flight: Vec<Arc<Needles>> = read(&self.in_flight).values().cloned().collect();
+        let extra = Needles::of_secrets(extra);
+        let mut sets = vec![&fixed.needles];
+        sets.extend(in_flight.iter().map(|n| &**n));
+        sets.push(&extra);
+        mask_all(text, &sets).into_owned()
     }
 }
 
@@ -396,6 +511,127 @@ mod tests {
         assert!(proxy_credentials("http://127.0.0.1:3128").is_empty());
         let bare = proxy_credentials("alice:longpassword@proxy:8080");
         assert!(bare.iter().any(|s| s.expose() == "longpassword"));
+    }
+
+    #[test]
+    fn a_secret_that_a_mask_completes_is_masked_too() {
+        // `ab***cd` is a secret; masking the other one in `abXYZWcd` writes it.
+        let r = Redactor::default();
+        r.add(&Secret::new("ab***cd"));
+        r.add(&Secret::new("XYZW-secret"));
+        let out = r.scrub("1 abXYZW-secretcd 2").into_owned();
+        assert!(!out.contains("ab***cd"), "{out}");
+        // The same across the sets: a credential completed by a request's secret, and by one
+        // of `scrub_with`'s.
+        r.enter(3, &["in-flight-secret"]);
+        let out = r.scrub("abin-flight-secretcd").into_owned();
+        assert!(!out.contains("ab***cd"), "{out}");
+        let out = r.scrub_with("abextra-secretcd", &["extra-secret"]);
+        assert!(!out.contains("ab***cd"), "{out}");
+        let out = r.scrub_for(3, "abin-flight-secretcd");
+        assert!(!out.contains("ab***cd"), "{out}");
+    }
+
+    #[test]
+    fn a_secret_containing_another_is_masked_whole() {
+        let r = Redactor::default();
+        r.add(&Secret::new("inner-secret"));
+        r.add(&Secret::new("outer-inner-secret-tail"));
+        assert_eq!(
+            r.scrub("x outer-inner-secret-tail y inner-secret z"),
+            "x *** y *** z"
+        );
+    }
+
+    #[test]
+    fn credentials_added_after_a_scrub_are_scrubbed() {
+        let r = Redactor::default();
+        r.add(&Secret::new("first-secret"));
+        assert_eq!(r.scrub("first-secret second-secret"), "*** second-secret");
+        r.add(&Secret::new("second-secret"));
+        r.add(&Secret::new("second-secret"));
+        assert_eq!(r.scrub("first-secret second-secret"), "*** ***");
+    }
+
+    #[test]
+    fn scrubs_from_many_threads_while_secrets_are_added() {
+        let r = Arc::new(Redactor::default());
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    for i in 0..200 {
+                        let s = format!("thread-{t}-secret-{i}");
+                        r.add(&Secret::new(s.clone()));
+                        let out = r.scrub(&format!("<{s}>")).into_owned();
+                        assert_eq!(out, "<***>");
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Few characters, '*' among them, so that secrets overlap, contain one another and
+        /// can be completed by a mask.
+        fn piece() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[ab*/ é]{0,4}").unwrap()
+        }
+
+        fn secret() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[ab*/é]{4,9}").unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            #[test]
+            fn no_registered_variant_survives(
+                secrets in proptest::collection::vec(secret(), 1..6),
+                parts in proptest::collection::vec(
+                    (any::<prop::sample::Index>(), any::<prop::sample::Index>(), piece(), any::<bool>()),
+                    0..12,
+                ),
+                split in 0usize..3,
+            ) {
+                let r = Redactor::default();
+                let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                // Some secrets as credentials, some in flight, some as scrub_with's extras.
+                let (fixed, rest) = refs.split_at(refs.len().min(split + 1));
+                let (flying, extra) = rest.split_at(rest.len() / 2);
+                for s in fixed {
+                    r.add(&Secret::new(*s));
+                }
+                r.enter(1, flying);
+                let all: Vec<String> = refs.iter().flat_map(|s| variants(s)).collect();
+                let mut text = String::new();
+                for (which, cut, filler, wrap) in &parts {
+                    let v = &all[which.index(all.len())];
+                    if let Some(at) = v.find(MASK).filter(|_| *wrap) {
+                        // Around another variant, where the mask of that one would complete it.
+                        text.push_str(&v[..at]);
+                        text.push_str(&all[cut.index(all.len())]);
+                        text.push_str(&v[at + MASK.len()..]);
+                        text.push_str(filler);
+                        continue;
+                    }
+                    // Whole, or a prefix of it, so that occurrences overlap and abut.
+                    let end = cut.index(v.len() + 1).max(v.len() / 2);
+                    let end = (end..=v.len()).find(|e| v.is_char_boundary(*e)).unwrap();
+                    text.push_str(&v[..end]);
+                    text.push_str(filler);
+                }
+                let out = r.scrub_with(&text, extra);
+                for v in all.iter().filter(|v| v.len() >= MIN_SCRUB_LEN) {
+                    prop_assert!(!out.contains(v.as_str()), "{v:?} in {out:?} (from {text:?})");
+                }
+            }
+        }
     }
 
     #[test]
