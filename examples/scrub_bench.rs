@@ -41,6 +41,18 @@ fn ms(d: Duration) -> String {
     format!("{:10.3} ms", d.as_secs_f64() * 1e3)
 }
 
+/// The resident memory of this process (Linux), to see what the matcher holds.
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l["VmRSS:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
 fn main() {
     let budget = Duration::from_secs(
         std::env::var("SCRUB_BENCH_BUDGET")
@@ -70,11 +82,13 @@ fn main() {
         let first = t.elapsed();
         assert_eq!(out, text);
         println!(
-            "{n:>7} secrets: add {} ({:.2} us each), first scrub {}",
+            "{n:>7} secrets: add {} ({:.2} us each), first scrub {}, RSS {}",
             ms(add),
             add.as_secs_f64() * 1e6 / n as f64,
-            ms(first)
+            ms(first),
+            rss()
         );
+        drop(r);
         skip = add + first > budget;
     }
 
