@@ -554,13 +554,14 @@ impl Controller {
             // below is known to pass any more; a measure follows if this is still too fast.
             self.good = 0.0;
             self.rate * 0.85
-        } else if further && n >= 4 && share >= 0.8 {
+        } else if further && n >= 4 && share >= 0.7 {
             // Several times the limit (a full bucket hid it from Start, which overshot): the
             // share accepted at this cap says how far, where each halving would cost a few
             // more throttled answers. The estimate is above the limit but for chance; the
             // search must not go back up to where the cap was when the bucket refills. (Not
             // at lower shares: a server that throttles a share of requests whatever the rate
-            // sends short runs of throttles too.)
+            // sends short runs of throttles too; at 70% of four answers and more, one in five
+            // such throttles makes one in a hundred runs of four.)
             let estimate = self.rate * ((level.accepted + 1) as f64 / (n + 1) as f64).min(0.5);
             self.edge = self.edge.min(estimate * 1.5);
             estimate
@@ -623,6 +624,20 @@ impl Controller {
                         self.hypothesis = None;
                     }
                     self.good = self.good.max(self.rate);
+                    if let Some(h) = self.hypothesis
+                        && h.probe
+                        && self.rate <= h.measured * 1.01
+                        && self.edge > h.measured / PROBE_BELOW
+                        && self.edge <= h.measured / PROBE_BELOW * 1.1
+                    {
+                        // The probe passed without a throttle: a bucket's, whose rate was
+                        // measured (the search's top is the measure): the measure is next.
+                        return self.set_for(
+                            "the probe passed: the measure",
+                            h.measured / PROBE_BELOW,
+                            now,
+                        );
+                    }
                     if self.edge / self.good > CLOSE {
                         let next = (self.good * self.edge).sqrt();
                         return self.set_for("search", next, now);
@@ -960,7 +975,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_bucket_a_second_deep() {
         let mut ok = true;
-        // Not met at Q = 5 and 50: 4.8% and 3.4% throttled (3.9% and 3.2% before Start
+        // Not met at Q = 5 and 50: 4.3% and 3.4% throttled (3.9% and 3.2% before Start
         // tolerated throttles that do not stop the growth of what is accepted: it now needs
         // more than one throttle to end, and at 5/s each costs 1 in 200). A full bucket hides
         // the limit from Start, which overshoots it several-fold before the first throttle.
