@@ -722,8 +722,8 @@ impl Controller {
 
     /// Whether throttling at this Start level already shows it is above a limit, without
     /// waiting for the level's end: most answers throttled since the throttling began (a deep
-    /// bucket that emptied mid-level leaves the level's own share low). (at the first level, which
-    /// has no growth to compare) a share a bucket at half this rate would throttle.
+    /// bucket that emptied mid-level leaves the level's own share low), or the run's first
+    /// throttles in a row after many answers all accepted.
     fn start_is_over(&self) -> bool {
         self.episode.as_ref().is_some_and(|ep| {
             // The run's first throttles, two in a row, after many answers all accepted: a
@@ -738,9 +738,9 @@ impl Controller {
         })
     }
 
-    /// Start ends: doubling the rate no longer grew what the server accepted, so it admits
-    /// `goodput` and throttles the rest. Cruise there (the limiter keeps 3% under it); a share
-    /// throttled there like the one above is not a limit's.
+    /// Start ends: doubling the rate no longer grew what the server accepted (or the cap went
+    /// far above a limit), so the server admits about `goodput`, or what was measured, and
+    /// throttles the rest: a probe a fifth below the estimate, then the search.
     ///
     /// `emptied`: the throttling came as a full bucket emptied (Start went far above its
     /// rate), so the bucket was empty between its throttles and a measure there is its rate.
@@ -750,12 +750,11 @@ impl Controller {
     /// known to be low when a cap not far below it passed clean in Start: then the search
     /// goes up to the cap that was throttled.
     fn plateau(&mut self, why: &'static str, goodput: f64, emptied: bool, now: Instant) -> Change {
-        // (What a bucket admitted before its first throttle, full at the start, says more of
-        // its depth than of its rate.)
-        // A deep bucket that emptied during the level admitted more than its rate before:
-        // between its throttles it admitted exactly its rate.
-        // Sent evenly at the cap, the share accepted is the bucket's rate too (not inflated
-        // by a bucket that started full).
+        // The estimate is the least of: what was accepted per second at the level; the share
+        // accepted of the cap (sent evenly, that is the bucket's rate too, and not inflated
+        // by a bucket that started full); and the measures of the episode (a deep bucket that
+        // emptied during the level admitted more than its rate before, and exactly its rate
+        // between its throttles).
         let level = self.level;
         let mut goodput = goodput;
         let by_share = (level.answers() >= 4)
