@@ -745,10 +745,15 @@ impl Sources<'_> {
             let said = first.to_string();
             let mut all = vec![first];
             all.extend(
-                crate::commands::config::problems(&spec.command, &layers, env)
-                    .into_iter()
-                    .filter(|p| *p != said)
-                    .map(UsageError::ConfigFile),
+                crate::commands::config::problems(
+                    &spec.command,
+                    &layers,
+                    env,
+                    cx.global.endpoint.as_ref(),
+                )
+                .into_iter()
+                .filter(|p| *p != said)
+                .map(UsageError::ConfigFile),
             );
             match all.len() {
                 1 => all.remove(0),

@@ -11,6 +11,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::{ConfigArgs, GlobalArgs};
+use crate::net::http::Endpoint;
 use crate::providers::{Credentials, Required};
 use crate::report::exit::Ended;
 use crate::report::sink::Format;
@@ -18,6 +19,7 @@ use crate::report::text::escape;
 use crate::secret::{MASK, Redactor};
 use crate::settings::config_file::{self, ConfigFile, DEFAULT_CONTEXT, Scoped};
 use crate::settings::creds::{Env, ProcessEnv};
+use crate::settings::oauth::{self, SecretNeed};
 use crate::settings::schema::{self, Key};
 use crate::settings::{Given, Global, Layers, NoConfig, Origin, RunCommand, UsageError, secrets};
 
@@ -85,9 +87,14 @@ fn unset_required(command: &str, layers: &Layers) -> Vec<String> {
 /// would say it, that can be known without running a `*-command`: required options unset, no
 /// credentials, a secret file missing, empty or readable by others. `revoke config` and a
 /// plan's checks list them all at once.
-pub fn problems(command: &str, layers: &Layers, env: &dyn Env) -> Vec<String> {
+pub fn problems(
+    command: &str,
+    layers: &Layers,
+    env: &dyn Env,
+    endpoint: Option<&Endpoint>,
+) -> Vec<String> {
     let mut all = unset_required(command, layers);
-    all.extend(credentials(command, layers, env).1);
+    all.extend(credentials(command, layers, env, endpoint).1);
     all
 }
 
@@ -136,6 +143,7 @@ fn rows(
         Some(c) => schema::command_keys(c).unwrap_or_default(),
         None => schema::global_keys(),
     };
+    let endpoint = global.as_ref().and_then(|g| g.endpoint.clone());
     let mut rows: Vec<Row> = keys
         .iter()
         .filter_map(|k| row(&layers, k))
@@ -151,7 +159,7 @@ fn rows(
     }
     if let Some(c) = command {
         problems.extend(unset_required(c, &layers));
-        let (secret_rows, secret_problems) = credentials(c, &layers, &env);
+        let (secret_rows, secret_problems) = credentials(c, &layers, &env, endpoint.as_ref());
         rows.extend(secret_rows);
         problems.extend(secret_problems);
     }
@@ -213,18 +221,51 @@ fn row(layers: &Layers, key: &Key) -> Option<Row> {
 }
 
 /// The command's credentials, by source (never by value), and what a run would refuse in them
-/// (none found; a secret file missing, empty or readable by others). A `*-command` is not run.
-fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<String>) {
-    let rows = credential_rows(command, layers, env);
+/// (none found where the run needs one; a secret file missing, empty or readable by others). A
+/// `*-command` is not run. `endpoint`: the run's `--endpoint`.
+fn credentials(
+    command: &str,
+    layers: &Layers,
+    env: &dyn Env,
+    endpoint: Option<&Endpoint>,
+) -> (Vec<Row>, Vec<String>) {
     let mut problems = Vec::new();
+    let kind = RunCommand::named(command).map(|d| d.credentials);
+    // Whether the run needs its secret: oauth's (the one `SecretOrPublic`) depends on
+    // --client-auth and on discovery, decided by the run's own rule; the other commands'
+    // secret is always needed.
+    let oauth_rule = matches!(kind, Some(Credentials::SecretOrPublic(_)));
+    let need = if oauth_rule {
+        oauth::secret_need_of(layers, endpoint).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            None
+        })
+    } else {
+        Some(SecretNeed::Required)
+    };
+    if need == Some(SecretNeed::Public) {
+        let row = Row {
+            option: schema::secret_of(command)
+                .map_or("credentials", |k| k.what)
+                .into(),
+            value: None,
+            from: oauth::PUBLIC.into(),
+            secret: true,
+        };
+        return (vec![row], problems);
+    }
+    let rows = credential_rows(command, layers, env);
     if let Some(keys) = schema::secret_of(command) {
         match secrets::locate(layers, env, &keys, None) {
-            // A public client needs none.
-            None if matches!(
-                RunCommand::named(command).map(|d| d.credentials),
-                Some(Credentials::SecretOrPublic(_))
-            ) => {}
-            None => problems.push(secrets::not_found(&keys).to_string()),
+            None => match need {
+                Some(SecretNeed::Required) if oauth_rule => {
+                    problems.push(oauth::missing_secret().to_string());
+                }
+                Some(SecretNeed::Required) => problems.push(secrets::not_found(&keys).to_string()),
+                // Read if found (discovery chooses the method), or the run stops on where it
+                // revokes first (that problem is reported).
+                _ => {}
+            },
             Some(secrets::Source::File(f)) if f.text != "-" => {
                 if let Err(why) = crate::settings::creds::read_secret_file(
                     std::path::Path::new(&f.text),
@@ -249,10 +290,7 @@ fn credentials(command: &str, layers: &Layers, env: &dyn Env) -> (Vec<Row>, Vec<
         }
     }
     // Tencent's and Huawei's credentials: none found is what the run says too.
-    if matches!(
-        RunCommand::named(command).map(|d| d.credentials),
-        Some(Credentials::Tencent | Credentials::Huawei)
-    ) {
+    if matches!(kind, Some(Credentials::Tencent | Credentials::Huawei)) {
         problems.extend(
             rows.iter()
                 .filter(|r| r.value.is_none())

@@ -186,7 +186,8 @@ fn plan() -> Vec<Piece> {
            and step summaries also carry \"row\", each row ends with \
            {\"row\":{..},\"summary\":{..},\"exit_code\":..} (in the file's order, after the \
            steps), and the run's summary adds \"rows\":N after \"steps\". In text each line \
-           starts with [N] or [N name], over rows [KEY N]. revoke report turns the records or the journal into \
+           starts with [step N] or [step N name], over rows [KEY step N], N counted from 1 as in every \
+           message (the step whose records carry \"step\":0 is step 1). revoke report turns the records or the journal into \
            evidence: see revoke-report(1).",
         ),
         heading("Example: one departing user"),

@@ -107,10 +107,11 @@ impl Attempts {
         {
             change = Change::Rate(r);
         }
+        let why = controller.why();
         drop(controller);
         if let Change::Rate(r) = change {
             rate.set_rate(r);
-            tracing::info!("--rate auto: now {r:.1} requests/s");
+            tracing::info!("--rate auto: now {r:.1} requests/s ({why})");
         }
     }
 
@@ -233,17 +234,18 @@ impl Attempts {
             }
             // Under --rate auto, a throttled answer means the run was too fast, not that the
             // target is in trouble: the run slows down, and the retry is not counted against
-            // --retries (at most FREE_THROTTLED_RETRIES times per request).
-            if self.adaptive.is_some()
+            // --retries (at most FREE_THROTTLED_RETRIES times per request). Nor does it back
+            // off: the rate limiter, now slower, is its wait (a server that throttles a share
+            // of requests whatever the rate would otherwise hold the run's end for a chain of
+            // backoffs), unless the server said how long to wait.
+            let free_now = self.adaptive.is_some()
                 && err.kind() == ErrorKind::Throttled
-                && free < FREE_THROTTLED_RETRIES
-            {
+                && free < FREE_THROTTLED_RETRIES;
+            if free_now {
                 free += 1;
             }
-            let Some(delay) =
-                self.policy
-                    .delay(attempts - free, err.retry_after(), fastrand::f64())
-            else {
+            let unit = if free_now { 0.0 } else { fastrand::f64() };
+            let Some(delay) = self.policy.delay(attempts - free, err.retry_after(), unit) else {
                 break Err(self.not_retried(err));
             };
             if err.kind() == ErrorKind::Throttled

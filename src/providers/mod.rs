@@ -69,7 +69,8 @@ pub enum Credentials {
     /// None beyond the targets: each token is its own credential.
     Tokens,
     /// A secret as [`Credentials::Secret`], or none for a public client (oauth's
-    /// `--client-auth none`): no secret found is no problem by itself.
+    /// `--client-auth none`): whether a run needs one depends on its other settings (oauth's
+    /// rule, `crate::settings::oauth::secret_need_of`, which `revoke config` asks too).
     SecretOrPublic(SecretKeys),
 }
 

@@ -152,7 +152,7 @@ fn requested_at(at: &str, elapsed_ms: Option<u64>) -> Option<String> {
 }
 
 /// The person or row a record is about: `row` (`{"line":N,"key":".."}` in a run over rows),
-/// else the plan's step (its name, else its number).
+/// else the plan's step (its name, else `step N`, N counted from 1).
 fn who(map: &Map<String, Value>) -> String {
     match map.get("row") {
         Some(Value::Object(row)) => {
@@ -164,6 +164,12 @@ fn who(map: &Map<String, Value>) -> String {
         }
         Some(Value::Null) | None => match (map.get("name"), map.get("step")) {
             (Some(Value::String(name)), _) => name.clone(),
+            // A record's `step` is its 0-based position; people count steps from 1, as the
+            // run's own messages do (a number that is no position is shown as it is).
+            (_, Some(Value::Number(n))) => match n.as_u64().and_then(|s| s.checked_add(1)) {
+                Some(step) => format!("step {step}"),
+                None => format!("step {n}"),
+            },
             (_, Some(step)) if !step.is_null() => format!("step {}", scalar(step)),
             _ => String::new(),
         },

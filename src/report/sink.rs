@@ -94,15 +94,18 @@ pub struct TargetNotes {
 }
 
 impl StepTag {
-    /// How text output names the step: `[0]`, `[2 CI bearer tokens]`.
+    /// How text output names the step: `[step 1]`, `[step 3 CI bearer tokens]`, over rows
+    /// `[bob step 1]`. Text is read by people, and the contract's messages count steps from 1:
+    /// the step whose records carry `"step": 0` is `step 1` here, as in every message.
     fn label(&self) -> String {
         let row = match &self.row {
             Some(r) => format!("{} ", escape(&r.key)),
             None => String::new(),
         };
+        let n = self.step + 1;
         match &self.name {
-            Some(n) => format!("[{row}{} {}]", self.step, escape(n)),
-            None => format!("[{row}{}]", self.step),
+            Some(name) => format!("[{row}step {n} {}]", escape(name)),
+            None => format!("[{row}step {n}]"),
         }
     }
 }

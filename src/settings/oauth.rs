@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use super::layers::{id, opt};
-use super::{Context, Input, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
+use super::{Context, Input, Layers, Plan, UsageError, exposed, nonempty, parse, schema, secrets};
 use crate::net::http::Endpoint;
 use crate::providers::check_token;
 use crate::providers::oauth::{ClientAuth, Issuer, Oauth, OauthConfig, Revocation, TokenTypeHint};
@@ -33,26 +33,7 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
     };
     let issuer = opt!(layers, args.issuer, &parse::text)?;
     let at = opt!(layers, args.revocation_endpoint, &parse::text)?;
-    // The one set in the highest layer wins (flag > plan step > env > config file); in one
-    // layer, --revocation-endpoint, then --issuer, then --endpoint.
-    let layer = |set: bool, id: &str| if set { layers.layer(id) } else { 0 };
-    let issuer_layer = layer(issuer.is_some(), id!(OauthArgs, issuer));
-    let at_layer = layer(at.is_some(), id!(OauthArgs, revocation_endpoint));
-    let endpoint_layer = layer(cx.global.endpoint.is_some(), id!(GlobalArgs, endpoint));
-    let revocation = match (issuer, at, &cx.global.endpoint) {
-        (_, Some(at), _) if at_layer >= issuer_layer && at_layer >= endpoint_layer => {
-            Revocation::At(url("--revocation-endpoint", at)?)
-        }
-        (Some(issuer), _, _) if issuer_layer >= endpoint_layer => {
-            Revocation::Discover(Issuer::parse(&issuer).map_err(UsageError::Endpoint)?)
-        }
-        (_, _, Some(endpoint)) => Revocation::At(endpoint.clone()),
-        _ => {
-            return Err(UsageError::NoEndpoint(
-                "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
-            ));
-        }
-    };
+    let revocation = revocation(layers, issuer, at, cx.global.endpoint.as_ref())?;
     let client_id = cx.required(
         id!(OauthArgs, client_id),
         args.client_id,
@@ -64,11 +45,7 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
         Hint::AccessToken => TokenTypeHint::AccessToken,
         Hint::RefreshToken => TokenTypeHint::RefreshToken,
     });
-    let auth = opt!(layers, args.client_auth, &parse::choice)?.map(|a| match a {
-        Auth::Public => ClientAuth::None,
-        Auth::Post => ClientAuth::Post,
-        Auth::Basic => ClientAuth::Basic,
-    });
+    let auth = client_auth(layers, args.client_auth)?;
     let introspection = opt!(layers, args.introspection_endpoint, &parse::text)?
         .map(|u| url("--introspection-endpoint", u))
         .transpose()?;
@@ -82,27 +59,19 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
     let targets = cx.targets(tokens, &check_token, none)?;
     let keys = SECRET;
     let flag_file = args.client_secret_file;
-    // No discovery tells which method to use without --issuer: post, as the contract says.
-    let auth = match (&revocation, auth) {
-        (Revocation::At(_), None) => Some(ClientAuth::Post),
-        (_, auth) => auth,
-    };
-    let (client_secret, source) = match auth {
-        // A public client reads no secret, even one that is set.
-        Some(ClientAuth::None) => (None, "none: a public client (--client-auth none)".into()),
-        Some(_) => {
+    let auth = method(auth, &revocation);
+    let (client_secret, source) = match secret_need(auth) {
+        SecretNeed::Public => (None, PUBLIC.into()),
+        SecretNeed::Required => {
             let (secret, source) = secrets::resolve(cx, &keys, flag_file).map_err(|e| {
                 match secrets::locate(cx.layers, cx.env, &keys, None) {
-                    // The secret is not found: say how a public client would go.
-                    None => UsageError::Credentials(format!(
-                        "{e}; or pass --client-auth none for a public client"
-                    )),
+                    None => missing_secret(),
                     Some(_) => e,
                 }
             })?;
             (Some(secret), source)
         }
-        None => match secrets::locate(cx.layers, cx.env, &keys, flag_file.clone()) {
+        SecretNeed::IfFound => match secrets::locate(cx.layers, cx.env, &keys, flag_file.clone()) {
             Some(_) => {
                 let (secret, source) = secrets::resolve(cx, &keys, flag_file)?;
                 (Some(secret), source)
@@ -137,6 +106,110 @@ pub fn resolve(args: OauthArgs, cx: &Context) -> Result<Plan, UsageError> {
         Input::tokens(targets, from_args),
         source,
     )
+}
+
+/// Where it revokes, from `--issuer`, `--revocation-endpoint` and the run's `--endpoint`.
+fn revocation(
+    layers: &Layers,
+    issuer: Option<String>,
+    at: Option<String>,
+    endpoint: Option<&Endpoint>,
+) -> Result<Revocation, UsageError> {
+    let url = |flag: &'static str, text: String| {
+        Endpoint::parse(&text).map_err(|e| UsageError::Endpoint(format!("{flag}: {e}")))
+    };
+    // The one set in the highest layer wins (flag > plan step > env > config file); in one
+    // layer, --revocation-endpoint, then --issuer, then --endpoint.
+    let layer = |set: bool, id: &str| if set { layers.layer(id) } else { 0 };
+    let issuer_layer = layer(issuer.is_some(), id!(OauthArgs, issuer));
+    let at_layer = layer(at.is_some(), id!(OauthArgs, revocation_endpoint));
+    let endpoint_layer = layer(endpoint.is_some(), id!(GlobalArgs, endpoint));
+    Ok(match (issuer, at, endpoint) {
+        (_, Some(at), _) if at_layer >= issuer_layer && at_layer >= endpoint_layer => {
+            Revocation::At(url("--revocation-endpoint", at)?)
+        }
+        (Some(issuer), _, _) if issuer_layer >= endpoint_layer => {
+            Revocation::Discover(Issuer::parse(&issuer).map_err(UsageError::Endpoint)?)
+        }
+        (_, _, Some(endpoint)) => Revocation::At(endpoint.clone()),
+        _ => {
+            return Err(UsageError::NoEndpoint(
+                "oauth needs --issuer URL (its endpoints are discovered) or --revocation-endpoint URL".into(),
+            ));
+        }
+    })
+}
+
+/// `--client-auth`, as given (none: not given).
+fn client_auth(layers: &Layers, parsed: Option<Auth>) -> Result<Option<ClientAuth>, UsageError> {
+    Ok(layers
+        .get_opt(id!(OauthArgs, client_auth), parsed, &parse::choice)?
+        .map(|a| match a {
+            Auth::Public => ClientAuth::None,
+            Auth::Post => ClientAuth::Post,
+            Auth::Basic => ClientAuth::Basic,
+        }))
+}
+
+/// The method a run uses: the one given; without one, `post` where nothing is discovered (no
+/// metadata tells which method the server takes, and the contract says post), else none yet
+/// (the server's metadata chooses, see [`crate::providers::oauth::choose_auth`]).
+fn method(auth: Option<ClientAuth>, revocation: &Revocation) -> Option<ClientAuth> {
+    match (revocation, auth) {
+        (Revocation::At(_), None) => Some(ClientAuth::Post),
+        (_, auth) => auth,
+    }
+}
+
+/// What a run needs of the client secret: the one rule that [`resolve`] follows and that
+/// `revoke config` reports (through [`secret_need_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretNeed {
+    /// A public client (`--client-auth none`): none is read, even one that is set.
+    Public,
+    /// `post` or `basic`: none found stops the run ([`missing_secret`]).
+    Required,
+    /// No method yet (discovery chooses it): one is read if found.
+    IfFound,
+}
+
+/// The need of a run that authenticates with `method` (see [`method`]).
+fn secret_need(method: Option<ClientAuth>) -> SecretNeed {
+    match method {
+        Some(ClientAuth::None) => SecretNeed::Public,
+        Some(ClientAuth::Post | ClientAuth::Basic) => SecretNeed::Required,
+        None => SecretNeed::IfFound,
+    }
+}
+
+/// [`SecretNeed`] of a run with these settings (`endpoint`: the run's `--endpoint`), for
+/// `revoke config`; `Ok(None)` when it cannot be told because the run would stop on where it
+/// revokes first (no endpoint, or one it refuses: that is the problem to report).
+pub fn secret_need_of(
+    layers: &Layers,
+    endpoint: Option<&Endpoint>,
+) -> Result<Option<SecretNeed>, UsageError> {
+    let issuer = layers.get_opt(id!(OauthArgs, issuer), None, &parse::text)?;
+    let at = layers.get_opt(id!(OauthArgs, revocation_endpoint), None, &parse::text)?;
+    let auth = client_auth(layers, None)?;
+    match (auth, revocation(layers, issuer, at, endpoint)) {
+        (_, Ok(revocation)) => Ok(Some(secret_need(method(auth, &revocation)))),
+        // Given, the method does not depend on where it revokes.
+        (Some(auth), Err(_)) => Ok(Some(secret_need(Some(auth)))),
+        (None, Err(_)) => Ok(None),
+    }
+}
+
+/// Where a public client's secret comes from, in words (`--dry-run`, `revoke config`).
+pub const PUBLIC: &str = "none: a public client (--client-auth none)";
+
+/// The run's error when the secret is required and found nowhere: it says how a public client
+/// would go.
+pub fn missing_secret() -> UsageError {
+    UsageError::Credentials(format!(
+        "{}; or pass --client-auth none for a public client",
+        secrets::not_found(&SECRET)
+    ))
 }
 
 /// `--token-type-hint`.

@@ -671,3 +671,127 @@ async fn a_fifo_as_config_or_plan_is_refused_at_once() {
         );
     }
 }
+
+/// `revoke config COMMAND` reports what the run itself requires of the secret, by the run's
+/// own rule: oauth's depends on `client-auth` and on discovery (a public client needs none;
+/// post and basic do, and so does the default where nothing is discovered to choose), ciam's
+/// never does. Each context is shown by `revoke config` and run (`--dry-run`): both stop
+/// (exit 2, the run's message among config's problems) or neither does.
+#[tokio::test]
+async fn config_requires_the_secret_the_run_requires() {
+    // Command, its context's keys, environment, the exit code of both.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        i32,
+    );
+    let cases: &[Case] = &[
+        (
+            "oauth",
+            "issuer = \"https://auth.example.com\"\nclient-auth = \"post\"",
+            &[],
+            2,
+        ),
+        (
+            "oauth",
+            "issuer = \"https://auth.example.com\"\nclient-auth = \"basic\"",
+            &[],
+            2,
+        ),
+        // No discovery to choose the method: post, which needs the secret.
+        (
+            "oauth",
+            "revocation-endpoint = \"http://127.0.0.1:9/revoke\"",
+            &[],
+            2,
+        ),
+        (
+            "oauth",
+            "",
+            &[("REVOKE_ENDPOINT", "http://127.0.0.1:9/revoke")],
+            2,
+        ),
+        // Discovery chooses: a secret is read if one is found.
+        ("oauth", "issuer = \"https://auth.example.com\"", &[], 0),
+        // A public client reads none, not even a secret file that is not there.
+        (
+            "oauth",
+            "revocation-endpoint = \"http://127.0.0.1:9/revoke\"\nclient-auth = \"none\"\nclient-secret-file = \"{home}/no-such-file\"",
+            &[],
+            0,
+        ),
+        (
+            "oauth",
+            "issuer = \"https://auth.example.com\"\nclient-auth = \"none\"",
+            &[],
+            0,
+        ),
+        (
+            "oauth",
+            "issuer = \"https://auth.example.com\"\nclient-auth = \"post\"",
+            &[("OAUTH2_CLIENT_SECRET", "oauthSecret00001")],
+            0,
+        ),
+        (
+            "ciam",
+            "domain = \"sample.portal.tencentciam.com\"\nclient-auth = \"basic\"",
+            &[],
+            2,
+        ),
+        ("ciam", "domain = \"sample.portal.tencentciam.com\"", &[], 2),
+        (
+            "ciam",
+            "domain = \"sample.portal.tencentciam.com\"",
+            &[("CIAM_CLIENT_SECRET", "ciamSecret000001")],
+            0,
+        ),
+    ];
+    for (command, context, env, code) in cases {
+        let text = format!("[{command}.default]\nclient-id = \"app\"\n{context}\n");
+        let with_env = |mut r: Revoke| {
+            for (k, v) in *env {
+                r = r.env(k, v);
+            }
+            r
+        };
+        let config = with_env(with_config(&text, ""))
+            .args(["config", command])
+            .run()
+            .await;
+        let run = with_env(with_config(&text, ""))
+            .args([command, "--dry-run", "tok-1"])
+            .run()
+            .await;
+        let case = format!("{command} {context:?} {env:?}");
+        assert_eq!(run.code(), *code, "the run: {case}\n{}", run.stderr());
+        assert_eq!(config.code(), *code, "config: {case}\n{}", config.stderr());
+        let stopped = run
+            .stderr()
+            .lines()
+            .find(|l| l.starts_with("revoke: error: "))
+            .map(str::to_string);
+        match stopped {
+            Some(line) => assert!(
+                config.stderr().contains(&line),
+                "config says what the run says: {case}\nrun: {line}\nconfig: {}",
+                config.stderr()
+            ),
+            None => assert!(
+                !config.stderr().contains("error"),
+                "{case}: {}",
+                config.stderr()
+            ),
+        }
+        let secret = config
+            .stdout()
+            .lines()
+            .find(|l| l.contains("client secret"))
+            .map(str::to_string)
+            .unwrap_or_default();
+        if context.contains("client-auth = \"none\"") {
+            assert!(secret.contains("a public client"), "{case}: {secret}");
+        }
+        config.assert_no_secret(&["oauthSecret00001", "ciamSecret000001"]);
+    }
+}

@@ -453,7 +453,7 @@ async fn a_plan_dry_run_prints_its_steps_in_order() {
         .collect();
     assert_eq!(tags.len(), 402, "{}", run.stdout());
     let mut sorted = tags.clone();
-    sorted.sort_by_key(|t| t.trim_start_matches('[').parse::<u32>().unwrap());
+    sorted.sort_by_key(|t| t.trim_start_matches("[step ").parse::<u32>().unwrap());
     assert_eq!(tags, sorted, "records in step order");
     let err = run.stderr();
     assert!(

@@ -340,20 +340,24 @@ async fn text_output_names_the_step_of_each_line() {
     let run = r.args(["apply"]).args([&p]).run().await;
     run.assert_code(0);
     let out = run.stdout();
-    assert!(out.lines().any(|l| l.starts_with("[0] revoked ")), "{out}");
     assert!(
-        out.lines().any(|l| l.starts_with("[1 CIAM app] revoked ")),
+        out.lines().any(|l| l.starts_with("[step 1] revoked ")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("[step 2 CIAM app] revoked ")),
         "{out}"
     );
     assert_eq!(
         out.lines()
-            .filter(|l| l.starts_with("[2] revoked "))
+            .filter(|l| l.starts_with("[step 3] revoked "))
             .count(),
         2
     );
     let err = run.stderr();
     assert!(
-        err.contains("[1 CIAM app] ciam: 1 target: 1 revoked; exit 0"),
+        err.contains("[step 2 CIAM app] ciam: 1 target: 1 revoked; exit 0"),
         "{err}"
     );
     assert!(
@@ -1383,4 +1387,88 @@ async fn a_journal_per_row_is_refused_unless_one_is_given() {
         std::fs::read_to_string(&journal).unwrap().lines().count(),
         2
     );
+}
+
+/// One numbering of steps for people, one for programs: the contract's records carry `"step"`,
+/// the 0-based position, and its messages count steps from 1; every text a person reads (the
+/// dry run's stderr lines, the text lines' `[step N]`, the step summaries on stderr, `revoke
+/// report`'s "step N") says "step N" for the step whose records carry `"step": N - 1`.
+#[tokio::test]
+async fn a_dry_run_names_each_step_the_same_way_everywhere() {
+    let text = "[[step]]\ncommand = \"ciam\"\nendpoint = \"http://127.0.0.1:9\"\nclient-id = \"app\"\ntargets = [\"tok-a\"]\n\n\
+                [[step]]\ncommand = \"smh\"\nendpoint = \"http://127.0.0.1:9\"\nlibrary-id = \"lib1\"\ntargets = [\"alice\"]\n";
+    let dry_run = |json: bool| {
+        let r = Revoke::new()
+            .env("CIAM_CLIENT_SECRET", "ciamDrySecret01")
+            .env("SMH_LIBRARY_SECRET", "smhDrySecret001");
+        let p = plan(&r, text, &[]);
+        let r = r.args(["--no-config", "apply", "--dry-run"]);
+        let r = if json { r.args(["-o", "json"]) } else { r };
+        r.args([&p])
+    };
+    // Each step by what only it has: its provider, its secret's variable.
+    let steps = [
+        ("ciam", "CIAM_CLIENT_SECRET"),
+        ("smh", "SMH_LIBRARY_SECRET"),
+    ];
+    let run = dry_run(false).run().await;
+    run.assert_code(0);
+    let (out, err) = (run.stdout(), run.stderr());
+    let json = dry_run(true).run().await;
+    json.assert_code(0);
+    let lines = json.lines();
+    for (i, (provider, secret)) in steps.iter().enumerate() {
+        let n = i + 1;
+        // stderr: the dry run's line and the step's summary.
+        assert!(
+            err.contains(&format!(
+                "dry run: nothing will be sent; step {n}: credentials from env {secret}"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("[step {n}] {provider}: 1 target"))),
+            "{err}"
+        );
+        // stdout: the step's record.
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("[step {n}] planned"))
+                    && l.contains(&format!(" {provider} "))),
+            "{out}"
+        );
+        // JSON: its 0-based position.
+        let records: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["provider"] == *provider)
+            .collect();
+        assert_eq!(records.len(), 1, "{lines:?}");
+        assert_eq!(records[0]["step"], i, "{}", records[0]);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["step"] == i && l["summary"]["planned"] == 1),
+            "{lines:?}"
+        );
+    }
+    // No other numbering leaks into the text: no step 0, no bare [0].
+    assert!(
+        !err.contains("step 0") && !out.contains("[0"),
+        "{err}\n{out}"
+    );
+    // revoke report reads the JSON records and names each step as the messages do.
+    let r = Revoke::new();
+    let records = private_file(r.home(), "records.ndjson", &json.stdout());
+    let report = r
+        .args(["report", "--format", "csv"])
+        .args([&records])
+        .run()
+        .await;
+    report.assert_code(0);
+    for (i, (provider, _)) in steps.iter().enumerate() {
+        let row = format!("\"step {}\",\"{provider}\"", i + 1);
+        assert!(report.stdout().contains(&row), "{row}: {}", report.stdout());
+    }
+    run.assert_no_secret(&["ciamDrySecret01", "smhDrySecret001"]);
 }
