@@ -533,6 +533,23 @@ mod tests {
     }
 
     #[test]
+    fn masks_nested_deeper_than_the_passes_mask_the_whole_text() {
+        // `<k***k>` is a secret at each level k: each pass unwraps one level.
+        let nested = |levels: usize| {
+            let r = Redactor::default();
+            r.add(&Secret::new("XYZW-secret"));
+            let mut inner = "XYZW-secret".to_string();
+            for k in 1..levels {
+                r.add(&Secret::new(format!("<{k}***{k}>")));
+                inner = format!("<{k}{inner}{k}>");
+            }
+            r.scrub(&format!("pre {inner} post")).into_owned()
+        };
+        assert_eq!(nested(MAX_PASSES), "pre *** post");
+        assert_eq!(nested(MAX_PASSES + 1), MASK);
+    }
+
+    #[test]
     fn a_secret_containing_another_is_masked_whole() {
         let r = Redactor::default();
         r.add(&Secret::new("inner-secret"));
