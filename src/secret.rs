@@ -99,22 +99,53 @@ struct Built {
     needles: Needles,
 }
 
-/// An automaton that finds any of a set of variants, the longest of those starting leftmost
-/// (so that a secret containing another is masked whole).
+/// One request's own secrets, ready to scrub the texts of its answer: built once, where
+/// building them for each text (every string of an answer's data) cost half the bulk speed.
+pub struct Extra(Needles);
+
+impl Extra {
+    pub fn new(secrets: &[&str]) -> Extra {
+        Extra(Needles::of_secrets(secrets))
+    }
+}
+
+/// What finds any of a set of variants, the longest of those starting leftmost (so that a
+/// secret containing another is masked whole): an Aho-Corasick automaton for many (the run's
+/// credentials), a list searched longest first for a few (one request's secrets, built for
+/// every request: an automaton's construction cost more than the request itself, and the bulk
+/// run fell from 27,000 to 7,000 requests a second).
 #[derive(Default)]
-struct Needles(Option<AhoCorasick>);
+enum Needles {
+    #[default]
+    None,
+    Few(Vec<String>),
+    Many(AhoCorasick),
+}
+
+/// Up to this many variants, a list.
+const FEW: usize = 64;
 
 impl Needles {
     fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Needles {
         if patterns.is_empty() {
-            return Needles(None);
+            return Needles::None;
+        }
+        if patterns.len() <= FEW
+            && let Ok(mut few) = patterns
+                .iter()
+                .map(|p| String::from_utf8(p.as_ref().to_vec()))
+                .collect::<Result<Vec<String>, _>>()
+        {
+            few.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            few.dedup();
+            return Needles::Few(few);
         }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(patterns)
             // Only a set too large for the automaton's state ids (over 2^31 bytes) fails.
             .expect("the scrubber's automaton");
-        Needles(Some(ac))
+        Needles::Many(ac)
     }
 
     fn of_secrets(secrets: &[&str]) -> Needles {
@@ -126,25 +157,48 @@ impl Needles {
         Needles::new(&vs)
     }
 
+    fn is_some(&self) -> bool {
+        !matches!(self, Needles::None)
+    }
+
     /// `text` with each match replaced by the mask, or `None` when nothing matches. A match
     /// starts and ends on character boundaries: the variants are UTF-8, as is the text.
     fn mask(&self, text: &str) -> Option<String> {
-        let ac = self.0.as_ref()?;
-        let mut out: Option<String> = None;
-        let mut last = 0;
-        for m in ac.find_iter(text) {
-            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            o.push_str(&text[last..m.start()]);
-            o.push_str(MASK);
-            last = m.end();
+        match self {
+            Needles::None => None,
+            Needles::Few(few) => {
+                // Longest first: a secret containing another is replaced whole.
+                let mut out: Option<String> = None;
+                for v in few {
+                    let cur = out.as_deref().unwrap_or(text);
+                    if cur.contains(v.as_str()) {
+                        out = Some(cur.replace(v.as_str(), MASK));
+                    }
+                }
+                out
+            }
+            Needles::Many(ac) => {
+                let mut out: Option<String> = None;
+                let mut last = 0;
+                for m in ac.find_iter(text) {
+                    let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                    o.push_str(&text[last..m.start()]);
+                    o.push_str(MASK);
+                    last = m.end();
+                }
+                let mut o = out?;
+                o.push_str(&text[last..]);
+                Some(o)
+            }
         }
-        let mut o = out?;
-        o.push_str(&text[last..]);
-        Some(o)
     }
 
     fn is_match(&self, text: &str) -> bool {
-        self.0.as_ref().is_some_and(|ac| ac.is_match(text))
+        match self {
+            Needles::None => false,
+            Needles::Few(few) => few.iter().any(|v| text.contains(v.as_str())),
+            Needles::Many(ac) => ac.is_match(text),
+        }
     }
 }
 
@@ -315,7 +369,7 @@ impl Redactor {
     /// Remember the secrets of one request while it is in flight.
     pub fn enter(&self, id: u64, secrets: &[&str]) {
         let needles = Needles::of_secrets(secrets);
-        if needles.0.is_some() {
+        if needles.is_some() {
             write(&self.in_flight).insert(id, Arc::new(needles));
         }
     }
@@ -345,12 +399,17 @@ impl Redactor {
 
     /// `text` with the given per-target secrets and every known secret replaced by `***`.
     pub fn scrub_with(&self, text: &str, extra: &[&str]) -> String {
+        self.scrub_extra(text, &Extra::new(extra))
+    }
+
+    /// The same with the per-target secrets' automaton built once ([`Extra`]), for the many
+    /// texts of one answer.
+    pub fn scrub_extra(&self, text: &str, extra: &Extra) -> String {
         let fixed = self.credentials();
         let in_flight: Vec<Arc<Needles>> = read(&self.in_flight).values().cloned().collect();
-        let extra = Needles::of_secrets(extra);
         let mut sets = vec![&fixed.needles];
         sets.extend(in_flight.iter().map(|n| &**n));
-        sets.push(&extra);
+        sets.push(&extra.0);
         mask_all(text, &sets).into_owned()
     }
 }

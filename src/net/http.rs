@@ -122,6 +122,7 @@ impl PreparedRequest {
     pub fn scrubber(&self) -> Scrubber {
         Scrubber {
             secrets: self.secret_values(),
+            built: std::sync::OnceLock::new(),
         }
     }
 
@@ -145,12 +146,17 @@ impl PreparedRequest {
 /// echo the request, signature and all, in an error message.
 pub struct Scrubber {
     secrets: Vec<String>,
+    /// Their automaton, built when the first text needs it (most answers have none).
+    built: std::sync::OnceLock<crate::secret::Extra>,
 }
 
 impl Scrubber {
     pub fn text(&self, text: &str) -> String {
-        let refs: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        crate::secret::Redactor::global().scrub_with(text, &refs)
+        let extra = self.built.get_or_init(|| {
+            let refs: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+            crate::secret::Extra::new(&refs)
+        });
+        crate::secret::Redactor::global().scrub_extra(text, extra)
     }
 
     pub fn error(&self, e: ApiError) -> ApiError {
