@@ -51,6 +51,21 @@ struct Window {
     out: u64,
     /// The hash of a form's last `width` bytes: the first form of its chain.
     heads: HashMap<u64, u32, BuildHasherDefault<Mix>>,
+    /// One bit per slot of a bit set at least [`FILTER_BITS_PER_KEY`] times larger than
+    /// `heads`, set for each key: most windows of a text are ruled out by a bit that stays in
+    /// cache, before the table is read.
+    filter: Vec<u64>,
+}
+
+/// The filter's size for each key of `heads`, at least: about one in eight windows of a text
+/// holding no target pass it (a miss is read from the table).
+const FILTER_BITS_PER_KEY: usize = 8;
+
+/// The filter's bit for a window's hash: the top bits of its mix.
+fn bit(h: u64, bits: usize) -> usize {
+    let mut m = Mix(0);
+    m.write_u64(h);
+    (m.finish() >> (64 - bits.trailing_zeros())) as usize
 }
 
 /// The window's hash is already a hash: the map only spreads its bits (the low ones of a
@@ -92,7 +107,29 @@ impl Window {
             width,
             out: (0..width).fold(1u64, |p, _| p.wrapping_mul(BASE)),
             heads: HashMap::default(),
+            filter: vec![0; 64],
         }
+    }
+
+    fn insert(&mut self, key: u64, id: u32) {
+        self.heads.insert(key, id);
+        let bits = 64 * self.filter.len();
+        if self.heads.len() * FILTER_BITS_PER_KEY > bits {
+            self.filter = vec![0; 2 * self.filter.len()];
+            let bits = 2 * bits;
+            for &k in self.heads.keys() {
+                let b = bit(k, bits);
+                self.filter[b / 64] |= 1 << (b % 64);
+            }
+        } else {
+            let b = bit(key, bits);
+            self.filter[b / 64] |= 1 << (b % 64);
+        }
+    }
+
+    fn may_hold(&self, h: u64) -> bool {
+        let b = bit(h, 64 * self.filter.len());
+        self.filter[b / 64] & (1 << (b % 64)) != 0
     }
 
     /// Calls `found(end)` for each end of a window of `text` whose hash is in the index, with
@@ -105,7 +142,8 @@ impl Window {
         let mut h = hash(&text[..w]);
         let mut end = w;
         loop {
-            if let Some(&first) = self.heads.get(&h)
+            if self.may_hold(h)
+                && let Some(&first) = self.heads.get(&h)
                 && found(end, first)
             {
                 return true;
@@ -175,7 +213,7 @@ impl Targets {
         self.bytes.extend_from_slice(form);
         self.ends.push(end);
         self.next.push(head);
-        self.windows[at].heads.insert(key, id);
+        self.windows[at].insert(key, id);
     }
 
     /// Calls `found(start, end)` for each occurrence of a form in `text`, until it returns true.
@@ -250,7 +288,7 @@ impl Targets {
             + self
                 .windows
                 .iter()
-                .map(|w| w.heads.capacity() * slot)
+                .map(|w| w.heads.capacity() * slot + 8 * w.filter.capacity())
                 .sum::<usize>()
     }
 }
@@ -338,10 +376,16 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(1);
         let mut t = Targets::default();
         let n = 20_000;
-        for _ in 0..n {
-            let s: String = (0..40).map(|_| rng.alphanumeric()).collect();
-            t.add(&s);
+        let all: Vec<String> = (0..n)
+            .map(|_| (0..40).map(|_| rng.alphanumeric()).collect())
+            .collect();
+        for s in &all {
+            t.add(s);
         }
+        // Every one is still found once the filter has grown.
+        let text = all.join(" ");
+        let out = t.mask(&text).unwrap();
+        assert_eq!(out.len(), n * 4 - 1, "{}", &out[..200]);
         // 40 bytes each, 8 of offsets and chain, a hash slot: under 128 bytes a target with
         // the vectors' and the table's growth room.
         assert!(t.held_bytes() < 128 * n, "{} bytes", t.held_bytes());
