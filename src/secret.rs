@@ -3,9 +3,10 @@
 //! A [`Secret`] holds a credential or a token. It has no `Display`, its `Debug` prints `***`, and
 //! the only way to the value is [`Secret::expose`], which is called where a request is built.
 //! Tokens are named in output by [`fingerprint`]. As a second line of defence, the process-wide
-//! [`Redactor`] knows every credential of the run and the tokens of the requests in flight, and
-//! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
-//! messages and panic messages. The secrets of the environment (credential variables, proxy
+//! [`Redactor`] knows every credential of the run, the tokens of the requests in flight and, in
+//! a compact index ([`targets`]), every target the run has read, and scrubs them (raw,
+//! percent-encoded, form-encoded and JSON-escaped) from log lines, error messages and panic
+//! messages. The secrets of the environment (credential variables, proxy
 //! userinfo) and of the `--*-secret-file` files are registered before the command line is
 //! parsed ([`register_environment`], `settings::secrets::register_secret_files`), so that no
 //! usage error can echo one.

@@ -96,9 +96,9 @@ impl Hasher for Mix {
 
 /// `h(b_0 .. b_{n-1}) = sum of b_i * BASE^(n-1-i)`, modulo 2^64.
 fn hash(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0u64, |h, b| h.wrapping_mul(BASE).wrapping_add(u64::from(*b)))
+    bytes.iter().fold(0u64, |h, b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(*b))
+    })
 }
 
 impl Window {
