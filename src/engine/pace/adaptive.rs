@@ -78,7 +78,11 @@ pub const START: f64 = 10.0;
 pub const STEP: Duration = Duration::from_millis(50);
 /// Start doubles the cap while the answers accepted per second grow by this factor at least
 /// (BBR's startup: throttles alone, which a server may send whatever the rate, do not end it).
-pub const GROWTH: f64 = 1.25;
+/// At a plateau the factor is about 1; with one request in five throttled at random, 2 over
+/// a level of 8 answers, where 1.25 still ended Start by chance in one run in six (a tenth
+/// of the 1,000 draws of `noise_survey` under half the unlimited speed at 1.1, a sixth at
+/// 1.25); at 1.05 a bucket one request deep at 5/s is found a level late.
+pub const GROWTH: f64 = 1.1;
 /// ... unless this many answers of a level were throttled, at this share at least.
 const START_OVER_THROTTLES: u64 = 4;
 const START_OVER_SHARE: f64 = 0.6;
@@ -992,8 +996,9 @@ mod tests {
         ok &= cell(5.0, 1.0, 0.9, 0.03).await;
         ok &= cell(50.0, 1.0, 0.9, 0.03).await;
         // Not met: tokio's timer ticks in milliseconds, so sends 3.4 ms apart go out 3 or 4 ms
-        // apart, and a bucket one request deep throttles every one 3 ms after the last (77%).
-        ok &= cell(300.0, 1.0, 0.75, 0.03).await;
+        // apart, and a bucket one request deep throttles every one 3 ms after the last (73%;
+        // 77% with GROWTH at 1.25, where random throttling ended Start twice as often).
+        ok &= cell(300.0, 1.0, 0.7, 0.03).await;
         assert!(ok, "a cell missed: see above");
     }
 
@@ -1110,9 +1115,9 @@ mod tests {
         // of the run, at 10-20/s, are throttled more than a fifth of the time by chance, Start
         // takes them for a bucket's edge, and the probe that tells noise from a bucket takes a
         // second or two of answers at that rate. On loopback (the benchmark) --rate auto was
-        // faster than --rate 0 in every run. Before this controller: worst 2-3%, median 12% (ten
-        // draws); now 6 of 40 under 50%, worst 7%, median 85%.
-        assert!(slow <= 9, "{slow} of 40 draws under 50%: {speeds:?}");
+        // faster than --rate 0 in most runs. Before this controller: worst 2-3%, median 12% (ten
+        // draws); now 4 of 40 under 50% (87 of 1,000 in `noise_survey`).
+        assert!(slow <= 6, "{slow} of 40 draws under 50%: {speeds:?}");
         assert!(speeds[20] >= 0.75, "median {:.2}", speeds[20]);
         assert!(speeds[0] >= 0.05, "worst {:.2}", speeds[0]);
     }
