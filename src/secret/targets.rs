@@ -14,6 +14,10 @@
 //! scan is one rolling pass per width present (one for tokens, which are longer than
 //! [`WINDOW`]): linear in the text, whatever the number of targets.
 //!
+//! Forms that share their last [`WINDOW`] bytes share a chain, walked at each occurrence of
+//! those bytes: a run of tokens that differ only in their beginnings would make a scan cost
+//! their number at each occurrence (no token format known here does that).
+//!
 //! Where forms overlap in a text, the union of their matches becomes one mask, so no part of
 //! either is left; forms that only abut are masked separately.
 
@@ -51,14 +55,14 @@ struct Window {
     out: u64,
     /// The hash of a form's last `width` bytes: the first form of its chain.
     heads: HashMap<u64, u32, BuildHasherDefault<Mix>>,
-    /// One bit per slot of a bit set at least [`FILTER_BITS_PER_KEY`] times larger than
-    /// `heads`, set for each key: most windows of a text are ruled out by a bit that stays in
-    /// cache, before the table is read.
+    /// A bit set at least [`FILTER_BITS_PER_KEY`] times as large as `heads`, with each key's
+    /// bit set: most windows of a text are ruled out by a bit that stays in cache, before the
+    /// table is read.
     filter: Vec<u64>,
 }
 
-/// The filter's size for each key of `heads`, at least: about one in eight windows of a text
-/// holding no target pass it (a miss is read from the table).
+/// The filter's size for each key of `heads`, at least: at most about one in eight windows of
+/// a text holding no target pass it and are looked up in the table.
 const FILTER_BITS_PER_KEY: usize = 8;
 
 /// The filter's bit for a window's hash: the top bits of its mix.
