@@ -3,9 +3,10 @@
 //! A [`Secret`] holds a credential or a token. It has no `Display`, its `Debug` prints `***`, and
 //! the only way to the value is [`Secret::expose`], which is called where a request is built.
 //! Tokens are named in output by [`fingerprint`]. As a second line of defence, the process-wide
-//! [`Redactor`] knows every credential of the run and the tokens of the requests in flight, and
-//! scrubs them (raw, percent-encoded, form-encoded and JSON-escaped) from log lines, error
-//! messages and panic messages. The secrets of the environment (credential variables, proxy
+//! [`Redactor`] knows every credential of the run, the tokens of the requests in flight and, in
+//! a compact index ([`targets`]), every target the run has read, and scrubs them (raw,
+//! percent-encoded, form-encoded and JSON-escaped) from log lines, error messages and panic
+//! messages. The secrets of the environment (credential variables, proxy
 //! userinfo) and of the `--*-secret-file` files are registered before the command line is
 //! parsed ([`register_environment`], `settings::secrets::register_secret_files`), so that no
 //! usage error can echo one.
@@ -18,6 +19,10 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use sha2::{Digest, Sha256};
+
+mod targets;
+
+use self::targets::Targets;
 
 /// What a secret is shown as, everywhere.
 pub const MASK: &str = "***";
@@ -85,6 +90,8 @@ pub struct Redactor {
     /// Held while the automaton is rebuilt: one rebuild at a time.
     rebuild: Mutex<()>,
     in_flight: RwLock<HashMap<u64, Arc<Needles>>>,
+    /// The run's targets, every one registered ([`Redactor::add_target`]) until the run ends.
+    targets: RwLock<Targets>,
 }
 
 #[derive(Default)]
@@ -202,6 +209,33 @@ impl Needles {
     }
 }
 
+/// A set of values that [`mask_all`] masks: an automaton's, or the run's targets.
+trait Mask {
+    /// `text` with each match replaced by the mask, or `None` when nothing matches.
+    fn mask(&self, text: &str) -> Option<String>;
+    fn is_match(&self, text: &str) -> bool;
+}
+
+impl Mask for Needles {
+    fn mask(&self, text: &str) -> Option<String> {
+        Needles::mask(self, text)
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        Needles::is_match(self, text)
+    }
+}
+
+impl Mask for Targets {
+    fn mask(&self, text: &str) -> Option<String> {
+        Targets::mask(self, text)
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        Targets::is_match(self, text)
+    }
+}
+
 /// The most passes [`mask_all`] makes before it gives up on the text.
 const MAX_PASSES: usize = 8;
 
@@ -210,7 +244,7 @@ const MAX_PASSES: usize = 8;
 /// `ab***cd`, itself a secret), and the sets are applied one after the other. Each pass that
 /// masks shortens the text (a variant is longer than the mask); a text that still holds a match
 /// after [`MAX_PASSES`] is replaced whole by the mask.
-fn mask_all<'a>(text: &'a str, sets: &[&Needles]) -> Cow<'a, str> {
+fn mask_all<'a>(text: &'a str, sets: &[&dyn Mask]) -> Cow<'a, str> {
     let mut out = Cow::Borrowed(text);
     for _ in 0..MAX_PASSES {
         let mut changed = false;
@@ -378,22 +412,40 @@ impl Redactor {
         write(&self.in_flight).remove(&id);
     }
 
+    /// Remember a target (a token to revoke) for the rest of the run, in the forms a server
+    /// quotes it in ([`target_forms`]): any answer, log line or message of the run can quote an
+    /// earlier target, after its own request has left. Held in a compact index, not in the
+    /// credentials' automaton (see [`targets`]).
+    pub fn add_target(&self, target: &str) {
+        if target.len() < MIN_SCRUB_LEN {
+            return;
+        }
+        let forms = target_forms(target);
+        let mut targets = write(&self.targets);
+        for form in &forms {
+            targets.add(form);
+        }
+    }
+
     /// `text` with every known secret replaced by `***`.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let fixed = self.credentials();
         let in_flight: Vec<Arc<Needles>> = read(&self.in_flight).values().cloned().collect();
-        let mut sets = vec![&fixed.needles];
-        sets.extend(in_flight.iter().map(|n| &**n));
+        let targets = read(&self.targets);
+        let mut sets: Vec<&dyn Mask> = vec![&fixed.needles, &*targets];
+        sets.extend(in_flight.iter().map(|n| &**n as &dyn Mask));
         mask_all(text, &sets)
     }
 
-    /// `text` with every credential and the secrets of request `id` replaced by `***`: what the
-    /// sink applies to a record (cheaper than [`Redactor::scrub`] with thousands in flight).
+    /// `text` with every credential, every target and the secrets of request `id` replaced by
+    /// `***`: what the sink applies to a record (cheaper than [`Redactor::scrub`] with thousands
+    /// in flight).
     pub fn scrub_for(&self, id: u64, text: &str) -> String {
         let fixed = self.credentials();
         let own = read(&self.in_flight).get(&id).cloned();
-        let mut sets = vec![&fixed.needles];
-        sets.extend(own.as_deref());
+        let targets = read(&self.targets);
+        let mut sets: Vec<&dyn Mask> = vec![&fixed.needles, &*targets];
+        sets.extend(own.as_deref().map(|n| n as &dyn Mask));
         mask_all(text, &sets).into_owned()
     }
 
@@ -407,11 +459,31 @@ impl Redactor {
     pub fn scrub_extra(&self, text: &str, extra: &Extra) -> String {
         let fixed = self.credentials();
         let in_flight: Vec<Arc<Needles>> = read(&self.in_flight).values().cloned().collect();
-        let mut sets = vec![&fixed.needles];
-        sets.extend(in_flight.iter().map(|n| &**n));
+        let targets = read(&self.targets);
+        let mut sets: Vec<&dyn Mask> = vec![&fixed.needles, &*targets];
+        sets.extend(in_flight.iter().map(|n| &**n as &dyn Mask));
         sets.push(&extra.0);
         mask_all(text, &sets).into_owned()
     }
+}
+
+/// The forms of a target held for the whole run: raw, percent-encoded (every byte but letters
+/// and digits, as [`variants`] does), form-encoded, JSON-escaped (serde's and PHP's `\/`). Not
+/// the `\u00xx` and base64 forms of [`variants`]: a server quoting another target's token
+/// quotes it as sent (form-encoded) or in its JSON, and each extra form is held for every target.
+fn target_forms(target: &str) -> Vec<String> {
+    let pct = percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let json = serde_json::to_string(target).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let json_slash = json.replace('/', "\\/");
+    let mut out = vec![target.to_string()];
+    for v in [pct, url_form(target), json, json_slash] {
+        if !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The proxy variables, as curl reads them: their userinfo (`http://user:pass@proxy:3128`) is
@@ -553,6 +625,25 @@ mod tests {
             r.scrub_for(1, "credential-1 token-one token-two"),
             "*** *** token-two"
         );
+    }
+
+    #[test]
+    fn targets_are_masked_by_every_scrub_in_the_forms_a_server_quotes() {
+        let r = Redactor::default();
+        r.add_target("target-token/one+1");
+        r.add_target("abc");
+        let text = r#"a target-token/one+1 b target-token%2Fone%2B1 c target-token\/one+1 abc"#;
+        let masked = "a *** b *** c *** abc";
+        assert_eq!(r.scrub(text), masked);
+        assert_eq!(r.scrub_for(9, text), masked);
+        assert_eq!(r.scrub_with(text, &[]), masked);
+        // Form-encoded as a request body sends it.
+        assert_eq!(r.scrub("token=target-token%2Fone%2B1"), "token=***");
+        // A target that a credential's mask completes, and the other way round.
+        r.add(&Secret::new("credential-x"));
+        r.add_target("ab***cd-target");
+        let out = r.scrub("abcredential-xcd-target").into_owned();
+        assert!(!out.contains("ab***cd-target"), "{out}");
     }
 
     #[test]

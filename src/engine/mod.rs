@@ -433,6 +433,11 @@ pub async fn run<P: Provider>(
             }
             JobItem::Job(job) => job,
         };
+        // Every target of the run is masked wherever it is quoted, for the rest of the run: an
+        // answer for a later target can echo this one after its own request has left.
+        for secret in provider.job_secrets(&job) {
+            Redactor::global().add_target(secret);
+        }
         let target = provider.identity(&job);
         let key = long_fingerprint(&format!("{name}\n{scope}\n{}", provider.job_key(&job)));
         if let Some(found) = done.get(&key) {

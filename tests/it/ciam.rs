@@ -581,3 +581,52 @@ async fn no_secret_reaches_any_output() {
         run.stderr()
     );
 }
+
+/// A server whose answer for the second target quotes the first (revoked already, its request
+/// gone): the first is masked in stdout and at -vvv on stderr, in text and JSON output, raw,
+/// form-encoded as it was sent, and JSON-escaped; every provider command's targets are known
+/// to the scrubber for the whole run, not only while their own request is in flight.
+#[tokio::test]
+async fn a_target_quoted_in_a_later_targets_answer_is_masked() {
+    const FIRST: &str = "ciam/first+Target-token-01";
+    const FIRST_FORM: &str = "ciam%2Ffirst%2BTarget-token-01";
+    const SECOND: &str = "ciamSecondTargetToken02";
+    let server = MockServer::start().await;
+    revoke_post()
+        .and(m::body_string_contains(format!("token={FIRST_FORM}")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    revoke_post()
+        .and(m::body_string_contains(format!("token={SECOND}")))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            format!(
+                r#"{{"error":"invalid_request","error_description":"token {FIRST} ({FIRST_FORM}, ciam\/first+Target-token-01) was revoked already"}}"#
+            ),
+            "application/json",
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    for output in ["text", "json"] {
+        let run = Revoke::new()
+            .env("CIAM_CLIENT_SECRET", SECRET)
+            .args(["ciam", "--endpoint", &server.uri(), "-o", output])
+            .args(["--client-id", CLIENT_ID, "--concurrency", "1", "-vvv"])
+            .args(["--input", "-"])
+            .stdin(format!("{FIRST}\n{SECOND}\n"))
+            .run()
+            .await;
+        run.assert_code(1);
+        run.assert_no_secret(&[FIRST, FIRST_FORM, "ciam\\/first", SECOND]);
+        let said = "(***, ***) was revoked already";
+        assert!(run.stdout().contains(said), "{output}: {}", run.stdout());
+        assert!(run.stderr().contains(said), "{output}: {}", run.stderr());
+        if output == "json" {
+            let records = run.records();
+            assert_eq!(records[0]["status"], "revoked", "{}", run.stdout());
+            assert_eq!(records[1]["status"], "failed", "{}", run.stdout());
+        }
+    }
+}

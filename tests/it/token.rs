@@ -399,6 +399,54 @@ async fn each_record_has_its_own_route_within_a_destination() {
     );
 }
 
+/// A server that echoes another target's token in its error (here the token revoked just
+/// before, no longer in flight) does not get it printed: every token of the run is known to the
+/// process-wide scrubber, not only to its own request's.
+#[tokio::test]
+async fn a_token_echoed_in_another_targets_answer_is_masked() {
+    const FIRST: &str = "opaqueLeakedTokenFirst01";
+    const SECOND: &str = "opaqueLeakedTokenSecond02";
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/oauth2/revoke"))
+        .and(m::body_string_contains(format!("token={FIRST}")))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/oauth2/revoke"))
+        .and(m::body_string_contains(format!("token={SECOND}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": format!("token {FIRST} was revoked already"),
+        })))
+        .mount(&server)
+        .await;
+    let config = format!(
+        "[ciam.prod]\nendpoint = \"{}\"\nclient-id = \"{CIAM_CLIENT_ID}\"\n",
+        server.uri()
+    );
+    let run = token_input(token_run(&config), "leaked.txt", &[FIRST, SECOND])
+        .env("CIAM_CLIENT_SECRET", CIAM_SECRET)
+        .args(["--no-verify", "--concurrency", "1", "-vvv"])
+        .args(["--default", "ciam.prod"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let records = run.step_records();
+    assert_eq!(records.len(), 2, "{}", run.stdout());
+    let failed = records
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .unwrap_or_else(|| panic!("{}", run.stdout()));
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.contains("*** was revoked already"), "{failed}");
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains(FIRST), "{out}");
+        assert!(!out.contains(SECOND), "{out}");
+    }
+}
+
 /// An opaque token: sent nowhere without `--default` ("not a JWT"); with `--default ciam.prod`
 /// revoked there (`matched_by: default`); a `--default` naming no command or no context is a
 /// usage error, nothing sent.

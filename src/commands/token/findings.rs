@@ -17,10 +17,11 @@
 //! the file's content.
 //!
 //! A finding's secret is a [`Secret`] and becomes a target: the engine registers it with the
-//! scrubber for its request in flight, as it does every `--input` token. It is not added to the
-//! process-wide list of credentials ([`crate::secret::Redactor::add`]): that list is for a few
-//! credentials, and its automaton takes about 14 KiB per 40-byte token to build (README, "The
-//! scrubber with many secrets"), where a report can hold 100,000 findings. Hygiene as for
+//! scrubber for its request in flight, and for the rest of the run in the scrubber's index of
+//! targets ([`crate::secret::Redactor::add_target`]), as it does every `--input` token. It is
+//! not added to the process-wide list of credentials ([`crate::secret::Redactor::add`]): that
+//! list is for a few credentials, and its automaton takes about 14 KiB per 40-byte token to
+//! build (README, "The scrubber with many secrets"), where a report can hold 100,000 findings. Hygiene as for
 //! `--input` (`settings::input`): a UTF-8 byte-order mark is dropped,
 //! UTF-16 is refused with a hint, `\r\n` reads as `\n`.
 

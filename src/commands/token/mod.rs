@@ -341,11 +341,12 @@ fn gather(args: &TokenArgs, global: &Global) -> Result<Vec<Result<Target, Refusa
     Ok(out)
 }
 
-/// A token. Not added to the process-wide scrubber, whose automaton takes about 14 KiB per
-/// 40-byte token to build (20,000 tokens made a dry run 2.2 s and 312 MiB instead of 0.27 s and
-/// 38 MiB; README, "The scrubber with many secrets"). Like `--input`'s tokens, it is scrubbed
-/// from its own request's logs and answers as the job's secret, and no other path prints it
-/// (records and messages name it by its fingerprint).
+/// A token. Not added to the process-wide scrubber's credentials, whose automaton takes about
+/// 14 KiB per 40-byte token to build (20,000 tokens made a dry run 2.2 s and 312 MiB instead of
+/// 0.27 s and 38 MiB; README, "The scrubber with many secrets"). Like `--input`'s tokens, the
+/// engine registers it in the scrubber's compact index of the run's targets, so any log line or
+/// answer of the run that quotes it is masked, and no path prints it (records and messages name
+/// it by its fingerprint).
 fn keep(text: String) -> Secret {
     Secret::new(text)
 }
