@@ -179,27 +179,16 @@ pub fn check<P: Provider>(
     redactor.enter(id, &job_secrets);
     let status = sample.status;
     let mut record = Record {
-        provider: provider.name().into(),
-        index: id,
-        target: provider.identity(job),
-        status: Status::Failed,
         http_status: Some(status),
         attempts: 1,
-        request_id: None,
-        data: None,
-        error: None,
-        elapsed_ms: 0,
-        verified: None,
-        verify_attempts: 0,
-        from_journal: None,
-        source: None,
         at: None,
-        ticket: None,
-        actor: None,
-        route: None,
-        expires_at: None,
-        finding: None,
-        row: None,
+        ..Record::bare(
+            provider.name(),
+            id,
+            provider.identity(job),
+            Status::Failed,
+            None,
+        )
     };
     match provider.interpret(job, sample.response()) {
         Ok(o) => {

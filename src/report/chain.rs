@@ -474,28 +474,13 @@ mod tests {
     use std::io::Write;
 
     fn record(index: u64) -> Record {
+        let target = serde_json::json!({"token": "sha256:000000000000"});
         Record {
-            provider: "ciam".into(),
-            index,
-            target: serde_json::json!({"token": "sha256:000000000000"}),
-            status: Status::Revoked,
             http_status: Some(200),
             attempts: 1,
-            request_id: None,
-            data: None,
-            error: None,
             elapsed_ms: 1,
-            verified: None,
-            verify_attempts: 0,
-            from_journal: None,
-            source: None,
             at: None,
-            ticket: None,
-            actor: None,
-            route: None,
-            expires_at: None,
-            finding: None,
-            row: None,
+            ..Record::bare("ciam", index, target, Status::Revoked, None)
         }
     }
 

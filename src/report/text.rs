@@ -179,32 +179,19 @@ mod tests {
 
     #[test]
     fn text_lines_name_status_target_and_facts() {
+        let error = RecordError {
+            code: "WrongLibraryIdOrSecret".into(),
+            message: "wrong".into(),
+            retryable: false,
+        };
+        let target = serde_json::json!({"user_ids": ["u11", "u12"]});
         let r = Record {
-            provider: "smh".into(),
-            index: 1,
-            target: serde_json::json!({"user_ids": ["u11", "u12"]}),
-            status: Status::Failed,
             http_status: Some(404),
             attempts: 1,
             request_id: Some("r-1".into()),
-            data: None,
-            error: Some(RecordError {
-                code: "WrongLibraryIdOrSecret".into(),
-                message: "wrong".into(),
-                retryable: false,
-            }),
             elapsed_ms: 9,
-            verified: None,
-            verify_attempts: 0,
-            from_journal: None,
-            source: None,
             at: None,
-            ticket: None,
-            actor: None,
-            route: None,
-            expires_at: None,
-            finding: None,
-            row: None,
+            ..Record::bare("smh", 1, target, Status::Failed, Some(error))
         };
         assert_eq!(
             text_line(&r),
@@ -214,28 +201,14 @@ mod tests {
 
     #[test]
     fn verification_shows_at_a_glance() {
+        let target = serde_json::json!({"token": "sha256:1f2e3d4c5b6a"});
         let mut r = Record {
-            provider: "ciam".into(),
-            index: 0,
-            target: serde_json::json!({"token": "sha256:1f2e3d4c5b6a"}),
-            status: Status::Revoked,
             http_status: Some(200),
             attempts: 2,
-            request_id: None,
-            data: None,
-            error: None,
             elapsed_ms: 4,
             verified: Some(true),
-            verify_attempts: 0,
-            from_journal: None,
-            source: None,
             at: None,
-            ticket: None,
-            actor: None,
-            route: None,
-            expires_at: None,
-            finding: None,
-            row: None,
+            ..Record::bare("ciam", 0, target, Status::Revoked, None)
         };
         assert!(
             text_line(&r).starts_with("revoked, verified ciam token="),
