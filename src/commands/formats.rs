@@ -46,42 +46,13 @@ fn verbatim(text: &str) -> Piece {
 }
 
 /// The plan of one departing user: per-user steps only.
-pub const OFFBOARD_EXAMPLE: &str = r#"
-# offboard.toml: everything of one departing user (per-user steps only)
-[defaults]
-journal = "offboard-${USER_ID}.ndjson"
-[[step]]
-command = "smh"
-context = "prod"
-targets = ["${USER_ID}"]
-[[step]]
-command = "ciam"
-input = "tokens/${USER_ID}-ciam.txt"
-token-type-hint = "refresh_token"
-[[step]]
-name = "the user's Huawei bearer tokens"
-command = "identity-store"
-input = "tokens/${USER_ID}-identity-store.txt"
-missing-ok = true
-"#;
+pub const OFFBOARD_EXAMPLE: &str = include_str!("examples/offboard.toml");
 
 /// The sheet of `--each`: one leaver per row, the person first.
-pub const LEAVERS_EXAMPLE: &str = r#"
-USER_ID,NAME,TICKET
-alice,"Smith, Alice",HR-1041
-bob,Bob Jones,HR-1042
-"#;
+pub const LEAVERS_EXAMPLE: &str = include_str!("examples/leavers.csv");
 
 /// `all = true` deletes every bearer token of a tenant: never in a per-user plan.
-pub const TENANT_CLEANUP_EXAMPLE: &str = r#"
-# tenant-cleanup.toml: TENANT-WIDE, not an offboarding: deletes EVERY
-# bearer token of the Identity Center tenant, whoever it belongs to.
-[[step]]
-name = "every bearer token of the tenant"
-command = "identity-store"
-all = true
-missing-ok = true
-"#;
+pub const TENANT_CLEANUP_EXAMPLE: &str = include_str!("examples/tenant-cleanup.toml");
 
 fn plan() -> Vec<Piece> {
     vec![
@@ -205,7 +176,7 @@ fn plan() -> Vec<Piece> {
         verbatim(LEAVERS_EXAMPLE),
         heading("Example: a tenant-wide cleanup, on its own"),
         p(
-            "identity-store's all = true lists and deletes every bearer token of the tenant, \
+            "A step with all = true lists and deletes every bearer token of the tenant, \
            whoever it belongs to: it has no place in a per-user plan. Keep it in a plan of its \
            own, named for what it does.",
         ),
@@ -214,22 +185,7 @@ fn plan() -> Vec<Piece> {
 }
 
 /// An example configuration file.
-pub const CONFIG_EXAMPLE: &str = r#"
-[defaults]                      # global options
-concurrency = 16
-journal = "~/revoke-journal.ndjson"
-[smh.prod]                      # [COMMAND.CONTEXT]
-library-id = "smh0a1b2c3d"
-library-secret-file = "~/.config/revoke/smh-prod.secret"
-[ciam.default]                  # used when no --context is given
-domain = "sample.portal.tencentciam.com"
-client-id = "app"
-client-secret-command = "pass show ciam/app"
-[identity-store.default]
-region = "ap-southeast-1"
-identity-store-id = "d-0123456789"
-tenant-id = "t-0123"
-"#;
+pub const CONFIG_EXAMPLE: &str = include_str!("examples/config.toml");
 
 fn config() -> Vec<Piece> {
     let mut out = vec![
