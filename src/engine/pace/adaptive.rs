@@ -906,6 +906,9 @@ mod tests {
     ) -> Run {
         let t0 = Instant::now();
         let seed = bucket.seed;
+        // `TRACE=1`: every throttled answer and every change of the cap, with its time (the
+        // controller's runs only, not the fixed-cap runs beside them).
+        let trace = fixed.is_none() && std::env::var_os("TRACE").is_some();
         let limiter = Arc::new(RateLimiter::new(fixed.unwrap_or(START)).unwrap());
         let controller = Arc::new(Mutex::new(Controller::new(t0)));
         let bucket = Arc::new(Mutex::new(bucket));
@@ -932,6 +935,18 @@ mod tests {
                         tokio::time::sleep(latency / 2).await;
                         let now = Instant::now();
                         let change = controller.lock().unwrap().on_answer(!ok, sent, now);
+                        if trace {
+                            let secs = now.duration_since(t0).as_secs_f64();
+                            let what = if ok { "accepted " } else { "throttled" };
+                            match change {
+                                Change::Rate(r) => {
+                                    let why = controller.lock().unwrap().why();
+                                    eprintln!("{secs:>8.3} {what} -> {r:.1}/s ({why})");
+                                }
+                                Change::None if !ok => eprintln!("{secs:>8.3} {what}"),
+                                Change::None => {}
+                            }
+                        }
                         if let Change::Rate(r) = change
                             && fixed.is_none()
                         {
@@ -988,6 +1003,21 @@ mod tests {
             r.rate
         );
         share >= min_share && r.throttled <= max_throttled
+    }
+
+    /// For tuning, not a check: one cell of the matrix, `CELL=QxD` (5x5 by default); with
+    /// `TRACE=1`, every throttled answer and change of the cap. `cargo test --lib one_cell --
+    /// --ignored --nocapture`.
+    #[tokio::test(start_paused = true)]
+    #[ignore = "a tuning printer, not a check"]
+    async fn one_cell() {
+        let which = std::env::var("CELL").unwrap_or_else(|_| "5x5".into());
+        let (q, depth) = which.split_once('x').expect("CELL=QxD");
+        let (q, depth) = (
+            q.parse().expect("CELL=QxD"),
+            depth.parse().expect("CELL=QxD"),
+        );
+        cell(q, depth, 0.0, 1.0).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -1062,7 +1092,11 @@ mod tests {
         for seed in seeds {
             let r = run(noisy(seed), 400, 64, LOOPBACK).await;
             let unlimited = run_at(noisy(seed), 400, 64, LOOPBACK, Some(MAX_RATE)).await;
-            speeds.push(r.per_second / unlimited.per_second);
+            let speed = r.per_second / unlimited.per_second;
+            if speed < 0.5 && std::env::var_os("SLOW").is_some() {
+                eprintln!("draw {seed}: {:.0}% of the unlimited speed", speed * 100.0);
+            }
+            speeds.push(speed);
         }
         speeds.sort_by(f64::total_cmp);
         speeds
@@ -1078,12 +1112,15 @@ mod tests {
     }
 
     /// For tuning, not a check: the distribution over many draws (`NOISE_DRAWS`, 1,000 by
-    /// default). `cargo test --lib noise_survey -- --ignored --nocapture`.
+    /// default, from draw `NOISE_FROM`, 1 by default; `SLOW=1` names the draws under 50%, and
+    /// `TRACE=1` with one draw shows its run). `cargo test --lib noise_survey -- --ignored
+    /// --nocapture`.
     #[tokio::test(start_paused = true)]
-    #[ignore]
+    #[ignore = "a tuning printer, not a check"]
     async fn noise_survey() {
         let n: u64 = std::env::var("NOISE_DRAWS").map_or(1000, |v| v.parse().unwrap());
-        let s = noise_speeds(1..=n).await;
+        let from: u64 = std::env::var("NOISE_FROM").map_or(1, |v| v.parse().unwrap());
+        let s = noise_speeds(from..=from + n - 1).await;
         let at = |q: f64| s[((s.len() - 1) as f64 * q) as usize] * 100.0;
         let under = |x: f64| s.iter().filter(|v| **v < x).count();
         eprintln!(
