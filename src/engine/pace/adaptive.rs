@@ -1405,6 +1405,73 @@ mod tests {
         );
     }
 
+    /// Back at `good` after a trial above it emptied the bucket, the first requests may find
+    /// it empty still: a throttle then does not cut `good`; one after the bucket had 50 ms
+    /// and eight answers to settle does.
+    #[test]
+    fn a_throttle_at_good_before_the_bucket_settled_does_not_cut() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        c.phase = Phase::Search;
+        c.set(120.0, t0);
+        (c.good, c.edge) = (100.0, 200.0);
+        let mut t = t0 + Duration::from_millis(10);
+        assert_eq!(c.on_answer(true, t, t), Change::Rate(100.0));
+        let back = t;
+        t += Duration::from_millis(2);
+        assert_eq!(
+            c.on_answer(true, t, t),
+            Change::None,
+            "the bucket had not settled"
+        );
+        // Eight answers and more in a few milliseconds are not 50 ms: the requests still in
+        // flight from the trial take refills too.
+        for _ in 0..10 {
+            t += Duration::from_micros(300);
+            assert_eq!(c.on_answer(false, t, t), Change::None);
+        }
+        assert_eq!(
+            c.on_answer(true, t, t),
+            Change::None,
+            "eight answers in 3 ms"
+        );
+        for _ in 0..10 {
+            t += Duration::from_millis(10);
+            assert_eq!(c.on_answer(false, t, t), Change::None);
+        }
+        assert!(t.duration_since(back) >= PROBE_SPAN);
+        t += Duration::from_millis(10);
+        // (A fifth below what the bucket admitted since the episode began.)
+        let Change::Rate(cut) = c.on_answer(true, t, t) else {
+            panic!("no cut once settled");
+        };
+        assert!(cut < 100.0, "{cut}");
+    }
+
+    /// A trial above a probe that passed was throttled: the next trial goes at once, not back
+    /// to the probe for [`CONFIRM`] first (the probe a fifth below a measure is known to pass,
+    /// and an empty bucket shows at once whether the next trial is above its rate).
+    #[test]
+    fn a_throttled_trial_above_a_probe_goes_to_the_next_trial() {
+        let t0 = Instant::now();
+        let mut c = Controller::new(t0);
+        c.phase = Phase::Search;
+        c.hypothesis = Some(Hypothesis {
+            share: 0.5,
+            measured: 30.5,
+            probe: true,
+            back: 160.0,
+        });
+        c.set(69.8, t0);
+        (c.good, c.edge) = (30.5, 160.0);
+        let t = t0 + Duration::from_millis(20);
+        let Change::Rate(next) = c.on_answer(true, t, t) else {
+            panic!("no change");
+        };
+        assert!((next - (30.5f64 * 69.8).sqrt()).abs() < 0.1, "{next}");
+        assert_eq!(c.why(), "search: the trial above was throttled");
+    }
+
     /// A bucket one request deep admits less than its rate of requests sent faster than it
     /// (what refills while it is full is lost): the measure taken far above reads low, and a
     /// Start level that had throttled answers and still grew had admitted more. The search
