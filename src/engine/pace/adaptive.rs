@@ -1270,17 +1270,14 @@ mod tests {
     fn probes_that_pass_below_measures_that_fail_are_noise() {
         let t0 = Instant::now();
         for cycles_before in [0, 1] {
-            let mut c = Controller::new(t0);
+            let mut c = searching(t0, 4.1, 3.3, 4.3);
             c.peak = 10.0;
-            c.phase = Phase::Search;
             c.hypothesis = Some(Hypothesis {
                 share: 0.3,
                 measured: 3.3,
                 probe: true,
                 back: 10.0,
             });
-            (c.good, c.edge) = (3.3, 4.3);
-            c.set(4.1, t0);
             (c.at_measure, c.cycles) = (Some(t0), cycles_before);
             let t = t0 + Duration::from_millis(500);
             let change = c.on_answer(true, t, t);
@@ -1363,6 +1360,15 @@ mod tests {
         assert_eq!(ep.anchored(5.0), None);
     }
 
+    /// A controller searching: at `cap`, with `good` known to pass and `edge` throttled.
+    fn searching(t0: Instant, cap: f64, good: f64, edge: f64) -> Controller {
+        let mut c = Controller::new(t0);
+        c.phase = Phase::Search;
+        c.set(cap, t0);
+        (c.good, c.edge) = (good, edge);
+        c
+    }
+
     /// Throttled at `good` while an episode had measured the bucket: the cap goes to a probe
     /// below the measure, and the search above it stops at the measure. (It went back to the
     /// `good` that was throttled, and was throttled there again, cycle after cycle: a bucket
@@ -1370,10 +1376,7 @@ mod tests {
     #[test]
     fn a_cut_below_a_measure_does_not_cruise_back_to_the_cap_throttled() {
         let t0 = Instant::now();
-        let mut c = Controller::new(t0);
-        c.phase = Phase::Search;
-        c.set(55.6, t0);
-        (c.good, c.edge) = (51.6, 60.0);
+        let mut c = searching(t0, 55.6, 51.6, 60.0);
         // A trial above `good` throttled: back to `good`.
         let mut t = t0 + Duration::from_millis(20);
         assert_eq!(c.on_answer(true, t, t), Change::Rate(51.6));
@@ -1411,10 +1414,7 @@ mod tests {
     #[test]
     fn a_throttle_at_good_before_the_bucket_settled_does_not_cut() {
         let t0 = Instant::now();
-        let mut c = Controller::new(t0);
-        c.phase = Phase::Search;
-        c.set(120.0, t0);
-        (c.good, c.edge) = (100.0, 200.0);
+        let mut c = searching(t0, 120.0, 100.0, 200.0);
         let mut t = t0 + Duration::from_millis(10);
         assert_eq!(c.on_answer(true, t, t), Change::Rate(100.0));
         let back = t;
@@ -1454,16 +1454,13 @@ mod tests {
     #[test]
     fn a_throttled_trial_above_a_probe_goes_to_the_next_trial() {
         let t0 = Instant::now();
-        let mut c = Controller::new(t0);
-        c.phase = Phase::Search;
+        let mut c = searching(t0, 69.8, 30.5, 160.0);
         c.hypothesis = Some(Hypothesis {
             share: 0.5,
             measured: 30.5,
             probe: true,
             back: 160.0,
         });
-        c.set(69.8, t0);
-        (c.good, c.edge) = (30.5, 160.0);
         let t = t0 + Duration::from_millis(20);
         let Change::Rate(next) = c.on_answer(true, t, t) else {
             panic!("no change");
