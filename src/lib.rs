@@ -9,6 +9,32 @@
 
 #![forbid(unsafe_code)]
 
+/// The list of run commands: each one's clap variant (in `settings::commands`) and its module,
+/// in the order of `--help`. Handed to `$then!`: the one list declares each command's modules
+/// under `settings/` and `providers/` ([`modules!`], so a new command is no `mod` line in two
+/// more files) and builds `settings::commands`' dispatch (`command_list!`). Defined here, before
+/// the modules, so that both reach it by its name alone, and neither imports the other.
+macro_rules! with_commands {
+    ($then:ident) => {
+        $then! {
+            BiEmbed => bi_embed,
+            Smh => smh,
+            Cloudbase => cloudbase,
+            Ciam => ciam,
+            Oauth => oauth,
+            IdentityStore => identity_store,
+        }
+    };
+}
+
+/// Declares each command's module in the module it is expanded in (its file is `NAME.rs`
+/// beside that module's own).
+macro_rules! modules {
+    ($($variant:ident => $module:ident,)*) => {
+        $(pub mod $module;)*
+    };
+}
+
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -9,13 +9,9 @@
 
 #[cfg(test)]
 pub(crate) mod answers;
-pub mod bi_embed;
-pub mod ciam;
-pub mod cloudbase;
 pub mod contract;
-pub mod identity_store;
-pub mod oauth;
-pub mod smh;
+// Each run command's client (`NAME.rs`), from the one command list.
+with_commands!(modules);
 
 use serde_json::Value;
 

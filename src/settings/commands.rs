@@ -1,5 +1,5 @@
 //! The run commands: the one list of them. Each is a clap variant of [`RunCommand`] (its
-//! `--help` text), and one line of [`command_list!`] that ties it to its settings file
+//! `--help` text), and one line of `with_commands!` (in `lib.rs`) that ties it to its settings file
 //! (`settings/NAME.rs`: the clap arguments and `resolve`) and its client's descriptor
 //! (`providers/NAME.rs`: `DESCRIPTOR`). Everything that names the commands (config file
 //! contexts, plan steps, `revoke config`'s choices, completions, help's ENVIRONMENT, the
@@ -37,14 +37,7 @@ macro_rules! command_list {
     };
 }
 
-command_list! {
-    BiEmbed => bi_embed,
-    Smh => smh,
-    Cloudbase => cloudbase,
-    Ciam => ciam,
-    Oauth => oauth,
-    IdentityStore => identity_store,
-}
+with_commands!(command_list);
 
 impl RunCommand {
     /// The command called `name`, if one is.

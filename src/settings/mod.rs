@@ -8,21 +8,17 @@
 //! are read through [`Layers`] (flag > env > config > default, each with its [`Origin`]);
 //! credentials come from `crate::settings::creds`.
 
-pub mod bi_embed;
-pub mod ciam;
-pub mod cloudbase;
 pub mod commands;
+// Each run command's settings file (`NAME.rs`), from the one command list.
+with_commands!(modules);
 pub mod config_file;
 pub mod creds;
 pub mod global;
-pub mod identity_store;
 pub mod input;
 pub(crate) mod layers;
-pub mod oauth;
 pub mod rows;
 pub mod schema;
 pub mod secrets;
-pub mod smh;
 pub mod toml_file;
 
 use std::path::PathBuf;

@@ -665,3 +665,46 @@ fn print() {
     }
     println!("\nfile cycles:\n{}", files.describe(&files.cycles()));
 }
+
+/// A run command's modules are declared by the command list in `lib.rs` (`with_commands!`),
+/// not by `mod` lines: a file of `providers/` or `settings/` that neither names would not be
+/// compiled at all, and nothing else would say so.
+#[test]
+fn every_file_of_providers_and_settings_is_compiled() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let list = &lib[lib
+        .find("macro_rules! with_commands")
+        .expect("the command list")..];
+    let list = &list[..list.find("\n}\n").unwrap()];
+    let listed: Vec<&str> = list
+        .lines()
+        .filter_map(|l| {
+            l.split_once("=>")
+                .map(|(_, m)| m.trim().trim_end_matches(','))
+        })
+        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    assert!(listed.contains(&"identity_store"), "{listed:?}");
+    for dir in ["providers", "settings"] {
+        let parent = std::fs::read_to_string(src().join(dir).join("mod.rs")).unwrap();
+        for e in std::fs::read_dir(src().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            if stem == "mod" {
+                continue;
+            }
+            let declared = parent.contains(&format!("mod {stem};"));
+            assert!(
+                declared || listed.contains(&stem.as_str()),
+                "src/{dir}/{stem}.rs is in no `mod` line and not in the command list"
+            );
+            assert!(
+                !(declared && listed.contains(&stem.as_str())),
+                "src/{dir}/{stem}.rs is declared twice"
+            );
+        }
+    }
+}
