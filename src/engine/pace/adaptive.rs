@@ -55,11 +55,12 @@
 //!   **bound** on its rate that holds after a few answers, where a measure needs many. A
 //!   throttle after a cut, where that bound is far below the cap, cuts at once to a probe
 //!   below it ([`BOUND_SHARE`]).
-//! - **Later throttles** at a cap that was a trial above `good` go back to `good`; throttled
-//!   again after a cut, the cap goes to a probe below the rate measured meanwhile, and nothing
-//!   above the probe is `good` any more; throttled at `good` (the limit fell, or a deep bucket
-//!   hid it), the cap falls by 15%. The limiter keeps 3% under the cap
-//!   ([`crate::engine::pace::rate::SAFETY`]).
+//! - **Later throttles** at a cap that was a trial above `good` go back to `good`, and the search
+//!   stops at what the bucket admitted since the episode's first throttle (unless that measure
+//!   is below what `good` sends); throttled again after a cut, the cap goes to a probe below the
+//!   rate measured meanwhile, and nothing above the probe is `good` any more; throttled at
+//!   `good` (the limit fell, or a deep bucket hid it), the cap falls by 15%. The limiter keeps
+//!   3% under the cap ([`crate::engine::pace::rate::SAFETY`]).
 //! - **Search**: a cap that passed [`CONFIRM`] becomes `good`; while `edge / good` > [`CLOSE`],
 //!   the next trial is their geometric mean. Then **cruise** at `good`.
 //! - **Probe up**: after [`PROBE_AFTER`] of cruising without a throttle, the cap rises by 5%,
@@ -682,6 +683,17 @@ impl Controller {
             return self.set_for("search: the trial above was throttled", next, now);
         }
         let target = if self.good > 0.0 && self.good < self.rate {
+            // A trial throttled within an episode: the bucket was empty at its first throttle
+            // and is again, so what it admitted in between is its rate, and no trial above it
+            // passes. (A probe up that a deep bucket let climb to twice its rate, then a
+            // bisection down one throttled trial at a time: three throttles at 50 x 10.) Not a
+            // measure below what `good` sends, which passed: a bucket one request deep, whose
+            // measures read low.
+            if let Some(m) = self.episode.as_ref().and_then(Episode::measured)
+                && m >= self.good / crate::engine::pace::rate::SAFETY
+            {
+                self.edge = self.edge.min(m * 1.03);
+            }
             self.good
         } else if self.good > 0.0 {
             // Throttled at `good`: the limit fell, or a deep bucket had hidden it. Nothing
@@ -1446,6 +1458,43 @@ mod tests {
             panic!("no cut once settled");
         };
         assert!(cut < 100.0, "{cut}");
+    }
+
+    /// A trial above `good` throttled, again after the bucket had emptied at an earlier trial
+    /// (a probe up that a deep bucket let climb to twice its rate): what the bucket admitted
+    /// between the two throttles is its rate, and the search stops there instead of bisecting
+    /// down to it one throttled trial after another (50 x 10: three). Not when that measure
+    /// is below what `good` sends: a bucket one request deep, which reads low.
+    #[test]
+    fn a_throttled_trial_stops_the_search_at_the_rate_measured_since_the_last() {
+        let t0 = Instant::now();
+        for (spacing_ms, stops) in [(18, true), (25, false)] {
+            let mut c = searching(t0, 98.9, 51.0, f64::INFINITY);
+            let mut t = t0 + Duration::from_millis(10);
+            assert_eq!(c.on_answer(true, t, t), Change::Rate(51.0), "back to good");
+            // Accepted at `good` until it is confirmed, and the next trial goes.
+            let trial = loop {
+                t += Duration::from_millis(spacing_ms);
+                assert!(t < t0 + Duration::from_secs(2), "no next trial");
+                if let Change::Rate(r) = c.on_answer(false, t, t) {
+                    break r;
+                }
+            };
+            assert!((trial - (51.0f64 * 98.9).sqrt()).abs() < 0.1, "{trial}");
+            t += Duration::from_millis(spacing_ms);
+            assert_eq!(c.on_answer(true, t, t), Change::Rate(51.0), "back to good");
+            if stops {
+                assert!(c.edge <= 51.0 * CLOSE, "edge {}", c.edge);
+                // Confirmed at `good`: cruise, no trial above.
+                for _ in 0..20 {
+                    t += Duration::from_millis(spacing_ms);
+                    assert_eq!(c.on_answer(false, t, t), Change::None);
+                }
+                assert_eq!(c.phase, Phase::Cruise);
+            } else {
+                assert!((c.edge - trial).abs() < 0.01, "edge {}", c.edge);
+            }
+        }
     }
 
     /// A trial above a probe that passed was throttled: the next trial goes at once, not back
