@@ -881,3 +881,29 @@ async fn a_page_never_confirms_the_credentials() {
         26
     );
 }
+
+/// A redirect's `Location` quoting the request's token where the bound on its length cuts it:
+/// no head of the token is printed (the bound came before the scrubber, which then could not
+/// recognise the cut token).
+#[tokio::test]
+async fn a_redirect_cut_at_its_bound_shows_no_head_of_a_token() {
+    let token = "tok-LEAKYHEAD-0123456789abcdefXYZ";
+    let location = format!("http://127.0.0.1:9/login?pad={}&t={token}", "p".repeat(470));
+    // The token starts before byte 512 and ends after it.
+    let at = location.find(token).unwrap();
+    assert!(at < 505 && at + token.len() > 512, "{at}");
+    let server =
+        Hostile::start(move |_| Act::Raw(answer(302, &format!("Location: {location}\r\n"), b"")));
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", token])
+        .run()
+        .await;
+    run.assert_code(1);
+    let r = &run.records()[0];
+    assert_eq!(r["error"]["code"], "RedirectRefused");
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains("tok-LEAKY"), "{out}");
+    }
+}
