@@ -421,7 +421,7 @@ fn is_html(body: &[u8]) -> bool {
             .any(|t| head.contains(t))
 }
 
-/// The text of an HTML page's `<title>`, whitespace collapsed, at most 80 characters.
+/// The text of an HTML page's `<title>`, whitespace collapsed, scrubbed, at most 80 characters.
 fn title(body: &[u8]) -> Option<String> {
     let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]).into_owned();
     let lower = head.to_ascii_lowercase();
@@ -429,7 +429,11 @@ fn title(body: &[u8]) -> Option<String> {
     let start = open + lower[open..].find('>')? + 1;
     let end = start + lower[start..].find("</title")?;
     let text: Vec<&str> = head[start..end].split_whitespace().collect();
-    let text = text.join(" ");
+    // Scrubbed before it is cut: a secret cut at the bound is no longer recognised, and its
+    // head would be shown.
+    let text = crate::secret::Redactor::global()
+        .scrub(&text.join(" "))
+        .into_owned();
     if text.is_empty() {
         return None;
     }

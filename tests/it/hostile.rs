@@ -907,3 +907,28 @@ async fn a_redirect_cut_at_its_bound_shows_no_head_of_a_token() {
         assert!(!out.contains("tok-LEAKY"), "{out}");
     }
 }
+
+/// An HTML page whose `<title>` quotes the request's token where the title is cut (80
+/// characters): no head of the token is printed.
+#[tokio::test]
+async fn a_page_title_cut_at_its_bound_shows_no_head_of_a_token() {
+    let token = "tok-TITLEHEAD-0123456789abcdefXYZ";
+    let title = format!("Sign in {} {token}", "p".repeat(62));
+    let at = title.find(token).unwrap();
+    assert!(at < 75 && at + token.len() > 80, "{at}");
+    let page = format!("<html><head><title>{title}</title></head><body>x</body></html>");
+    let server = Hostile::start(move |_| {
+        let a = String::from_utf8(answer(200, "", page.as_bytes())).unwrap();
+        Act::Raw(a.replace("application/json", "text/html").into_bytes())
+    });
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", token])
+        .run()
+        .await;
+    assert!(run.stdout().contains("Sign in ppp"), "{}", run.stdout());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains("tok-TITLE"), "{out}");
+    }
+}
