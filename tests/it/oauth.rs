@@ -787,3 +787,23 @@ async fn an_endless_document_is_read_no_further_than_the_bound() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+/// A discovery document naming another issuer, whose text quotes the client secret where the
+/// quote is cut (200 characters): no head of the secret is printed.
+#[tokio::test]
+async fn another_issuer_cut_at_its_bound_shows_no_head_of_the_secret() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    let other = format!("https://{}/{OAUTH_SECRET}", "p".repeat(180));
+    let at = other.find(OAUTH_SECRET).unwrap();
+    assert!(at < 195 && at + OAUTH_SECRET.len() > 200, "{at}");
+    get(RFC8414)
+        .respond_with(metadata(&issuer, json!({ "issuer": other })))
+        .mount(&server)
+        .await;
+    let run = by_issuer(&issuer).args(["tok-aaaa"]).run().await;
+    assert!(run.stderr().contains("another issuer"), "{}", run.stderr());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains(&OAUTH_SECRET[..8]), "{out}");
+    }
+}
