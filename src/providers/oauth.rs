@@ -487,7 +487,7 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
             a.iter()
                 .filter_map(Value::as_str)
                 .take(64)
-                .map(|s| cut(s).to_string())
+                .map(str::to_string)
                 .collect(),
         ),
         Some(_) => {
@@ -538,7 +538,7 @@ pub fn choose_auth(methods: Option<&[String]>, has_secret: bool) -> Result<Clien
         let listed = if methods.is_empty() {
             "none listed".to_string()
         } else {
-            methods.join(", ")
+            methods.iter().map(|m| shown(m)).collect::<Vec<_>>().join(", ")
         };
         match has_secret {
             true => format!("the revocation endpoint accepts none of the client authentications revoke has (none, client_secret_post, client_secret_basic); it lists: {listed}"),

@@ -807,3 +807,31 @@ async fn another_issuer_cut_at_its_bound_shows_no_head_of_the_secret() {
         assert!(!out.contains(&OAUTH_SECRET[..8]), "{out}");
     }
 }
+
+/// The client authentications a document lists, quoted in the message that none is possible:
+/// the client secret among them, where one is cut (200 characters) or where the message is
+/// (1024 bytes), shows no head.
+#[tokio::test]
+async fn listed_authentications_cut_at_a_bound_show_no_head_of_the_secret() {
+    let one_cut = vec![format!("{}{OAUTH_SECRET}", "p".repeat(190))];
+    // Each under 200 characters; the secret across the message's 1024th byte.
+    let mut message_cut: Vec<String> = (0..5).map(|i| format!("m{i}{}", "q".repeat(170))).collect();
+    message_cut.push(OAUTH_SECRET.to_string());
+    for methods in [one_cut, message_cut] {
+        let server = MockServer::start().await;
+        let issuer = server.uri();
+        get(RFC8414)
+            .respond_with(metadata(
+                &issuer,
+                json!({ "revocation_endpoint_auth_methods_supported": methods }),
+            ))
+            .mount(&server)
+            .await;
+        let run = by_issuer(&issuer).args(["tok-aaaa"]).run().await;
+        let err = run.stderr();
+        assert!(err.contains("accepts none of the client"), "{err}");
+        for out in [run.stdout(), err] {
+            assert!(!out.contains(&OAUTH_SECRET[..8]), "{out}");
+        }
+    }
+}
