@@ -44,10 +44,18 @@ pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     }
 }
 
-/// Every string in `v`, object keys included, replaced by `scrub` of it.
+/// Every string in `v`, object keys included, replaced by `scrub` of it; a number whose digits
+/// hold a secret (one of digits, sent back as a number) becomes the scrubbed text.
 pub fn walk(v: &mut Value, scrub: &dyn Fn(&str) -> String) {
     match v {
         Value::String(s) => *s = scrub(s),
+        Value::Number(n) => {
+            let digits = n.to_string();
+            let clean = scrub(&digits);
+            if clean != digits {
+                *v = Value::String(clean);
+            }
+        }
         Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
         Value::Object(map) => {
             let old = std::mem::take(map);
@@ -75,4 +83,28 @@ pub fn cut(text: String, max: usize) -> String {
         max,
         text.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::record::Status;
+    use crate::secret::Secret;
+
+    #[test]
+    fn a_secret_sent_back_as_a_json_number_is_masked() {
+        // A secret of digits (a numeric library secret from the environment) that a server
+        // echoes as a number, not a string.
+        Redactor::global().add(&Secret::new("90817263545"));
+        let data = serde_json::json!({"echo": 90817263545u64, "n": [1, 2.5], "90817263545": 3});
+        let mut r = Record {
+            data: Some(data),
+            ..Record::bare("smh", 0, serde_json::json!({}), Status::Failed, None)
+        };
+        clean(&mut r, None);
+        let out = serde_json::to_string(&r).unwrap();
+        assert!(!out.contains("90817263545"), "{out}");
+        // Other numbers stay numbers.
+        assert_eq!(r.data.unwrap()["n"], serde_json::json!([1, 2.5]));
+    }
 }
