@@ -16,7 +16,8 @@ pub const MAX_MESSAGE: usize = 1024;
 const MAX_REQUEST_ID: usize = 256;
 
 /// The sink's scrubber: every credential and the record's own request secrets masked in every
-/// text a provider or an input put in the record, whatever its status; the provider's message
+/// text a provider or an input put in the record (and the `--ticket` and `--actor` given),
+/// whatever its status; the provider's message
 /// cut to [`MAX_MESSAGE`] (after scrubbing, so no secret is cut into an unrecognised prefix).
 /// The request's secrets (known by `scrub_id`) are forgotten afterwards.
 pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
@@ -34,6 +35,10 @@ pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     walk(&mut r.target, &scrub);
     if let Some(row) = r.row.as_mut() {
         row.key = scrub(&row.key);
+    }
+    // The user's words, but a secret pasted there by mistake is still a secret.
+    for given in [&mut r.ticket, &mut r.actor].into_iter().flatten() {
+        *given = scrub(given);
     }
     if let Some(e) = r.error.as_mut() {
         e.code = cut(scrub(&e.code), MAX_REQUEST_ID);

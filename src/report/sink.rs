@@ -320,9 +320,10 @@ impl Writer {
                 }
             }
         }
-        clean(&mut e.record, e.scrub_id);
+        // Before the scrubber: a secret given as `--ticket` by mistake is masked too.
         e.record.ticket.clone_from(&self.cfg.evidence.ticket);
         e.record.actor.clone_from(&self.cfg.evidence.actor);
+        clean(&mut e.record, e.scrub_id);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
