@@ -932,3 +932,42 @@ async fn a_page_title_cut_at_its_bound_shows_no_head_of_a_token() {
         assert!(!out.contains("tok-TITLE"), "{out}");
     }
 }
+
+/// The same with the request's own `Authorization: Basic` value (the form-encoded client id
+/// and secret, known only to the request's scrubber) quoted across the title's bound: no head
+/// of it is printed (it decodes to the client id and the first characters of the secret).
+#[tokio::test]
+async fn a_page_title_cut_at_its_bound_shows_no_head_of_the_basic_credential() {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("c:s3cr%2Ft-pw-0123456789");
+    let title = format!("Sign in {} {basic}", "p".repeat(62));
+    let at = title.find(&basic).unwrap();
+    assert!(at < 72 && at + basic.len() > 80, "{at}");
+    let page = format!("<html><head><title>{title}</title></head><body>x</body></html>");
+    let server = Hostile::start(move |_| {
+        let a = String::from_utf8(answer(200, "", page.as_bytes())).unwrap();
+        Act::Raw(a.replace("application/json", "text/html").into_bytes())
+    });
+    let run = Revoke::new()
+        .env("OAUTH2_CLIENT_SECRET", "s3cr/t-pw-0123456789")
+        .args([
+            "oauth",
+            "--revocation-endpoint",
+            &format!("{}/r", server.uri()),
+        ])
+        .args([
+            "--client-id",
+            "c",
+            "--client-auth",
+            "basic",
+            "-o",
+            "json",
+            "tok-aaaa",
+        ])
+        .run()
+        .await;
+    assert!(run.stdout().contains("Sign in ppp"), "{}", run.stdout());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains(&basic[..8]), "{out}");
+    }
+}
