@@ -359,6 +359,27 @@ fn lower_escapes(encoded: &str) -> String {
     out
 }
 
+/// A credential's forms: those of [`variants`], and base64 of its percent- and form-encoded
+/// forms, at any alignment: `Authorization: Basic` holds the form-encoded secret (RFC 6749
+/// 2.3.1), and a server can send a request's body or query back in base64. Only for the run's
+/// few credentials: a request's token would carry twelve more long forms into every scrub.
+fn credential_variants(secret: &str) -> Vec<String> {
+    let mut out = variants(secret);
+    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    for encoded in [pct, url_form(secret)] {
+        if encoded == secret {
+            continue;
+        }
+        for v in base64_forms(encoded.as_bytes()) {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
 fn url_form(s: &str) -> String {
     reqwest::Url::parse_with_params("x:", [("k", s)])
         .map(|u| {
@@ -382,7 +403,7 @@ impl Redactor {
         if secret.expose().len() < MIN_SCRUB_LEN {
             return;
         }
-        let vs = variants(secret.expose());
+        let vs = credential_variants(secret.expose());
         let mut fixed = lock(&self.fixed);
         for v in vs {
             let v: Arc<str> = Arc::from(v);
@@ -654,6 +675,29 @@ mod tests {
             r.scrub("token=target%2ftoken%2b1%3d%3d&x=1"),
             "token=***&x=1"
         );
+    }
+
+    #[test]
+    fn base64_of_a_form_encoded_secret_is_scrubbed() {
+        // `Authorization: Basic` carries the form-encoded secret (RFC 6749 2.3.1), and a server
+        // can send back the request body, where it is form-encoded too, in base64.
+        use base64::Engine as _;
+        let r = Redactor::default();
+        r.add(&Secret::new("ab/cd.ef=gh"));
+        for prefix in ["", "i:", "id:", "client_id=x&client_secret="] {
+            for (what, form) in [
+                ("form", "ab%2Fcd.ef%3Dgh"),
+                ("percent", "ab%2Fcd%2Eef%3Dgh"),
+            ] {
+                let b64 =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{form}"));
+                let cleaned = r.scrub(&b64).into_owned();
+                assert!(
+                    cleaned.contains(MASK),
+                    "{what} {prefix}: {b64} -> {cleaned}"
+                );
+            }
+        }
     }
 
     #[test]
