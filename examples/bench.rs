@@ -28,7 +28,8 @@
 //! `BENCH_QUICK=1` shrinks the runs (for a smoke test); `BENCH_ONLY=bulk,rate` runs only the
 //! named sections (`oneshot`, `bulk`, `rate`, `adaptive`, `limitchange`, `noise`, `million`,
 //! `blackhole`, `verify`, `https`, `memory`), and `BENCH_CELLS=5x5,50x50` only those cells (Q x
-//! D) of `adaptive`. The README quotes a full run.
+//! D) of `adaptive`, where `BENCH_FIXED=0.9,0.95` adds fixed runs at those shares of Q (how much
+//! a bucket throttles an even pace below its rate). The README quotes a full run.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -768,7 +769,15 @@ fn main() {
                     continue;
                 }
                 let mut rows = Vec::new();
-                for rate in ["auto".to_string(), format!("{q}")] {
+                let mut rates = vec!["auto".to_string(), format!("{q}")];
+                rates.extend(
+                    std::env::var("BENCH_FIXED")
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|f| f.trim().parse::<f64>().ok())
+                        .map(|f| format!("{}", (q * f * 100.0).round() / 100.0)),
+                );
+                for rate in rates {
                     server.reset_bucket(q, depth, None);
                     let mut c = revoke_ciam(&bin, port);
                     c.args(["--rate", &rate, "--concurrency", "64", "--input"])

@@ -8,10 +8,14 @@
 //! resolved before any is run; `config` shows what the settings layers hold.
 
 #![forbid(unsafe_code)]
+// The documentation is for the people who work on `revoke` (`cargo doc --document-private-items`,
+// checked by `.ci/run`): it links private items on purpose. clap turns the doc comments of the
+// command line into `--help`, where a URL in angle brackets would show them.
+#![allow(rustdoc::private_intra_doc_links, rustdoc::bare_urls)]
 
 /// The list of run commands: each one's clap variant (in `settings::commands`) and its module,
 /// in the order of `--help`. Handed to `$then!`: the one list declares each command's modules
-/// under `settings/` and `providers/` ([`modules!`], so a new command is no `mod` line in two
+/// under `settings/` and `providers/` (`modules!`, so a new command is no `mod` line in two
 /// more files) and builds `settings::commands`' dispatch (`command_list!`). Defined here, before
 /// the modules, so that both reach it by its name alone, and neither imports the other.
 macro_rules! with_commands {

@@ -99,6 +99,8 @@ pub enum Command {
     /// the run's concurrency, each endpoint's rate limit and the journal. The plan file's
     /// format (its [[step]] and [defaults] tables, ${VAR}s, rows, where values come from,
     /// examples) is in revoke-apply(1), section PLAN FILE: `revoke man apply`.
+    // (`[[step]]` is `--help` text here, not a link.)
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
 
@@ -301,6 +303,7 @@ pub struct ConfigArgs {
 pub struct ApplyArgs {
     /// The plan: a TOML file of [[step]] tables (its format: revoke-apply(1), PLAN FILE); - reads
     /// it from stdin (its relative paths are then taken from the current directory).
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
 

@@ -10,7 +10,7 @@
 //! What is `oauth`'s own ([`Oauth`]): the endpoints come from `--revocation-endpoint` (and
 //! `--introspection-endpoint`), or from the issuer's metadata (RFC 8414, then OpenID Connect
 //! Discovery), fetched once per run before the first revocation, through the attempt loop
-//! ([`Provider::set_up`](crate::engine::Provider::set_up)); a document that does not hold up
+//! ([`Provider::set_up`]); a document that does not hold up
 //! (another issuer, an http endpoint for an https issuer, too big, not JSON, a redirect) is not
 //! used and nothing further is sent.
 

@@ -32,7 +32,7 @@ const SDK_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// X-Sdk-Date format YYYYMMDDTHHMMSSZ (UTC) from a chrono DateTime<Utc>
+/// X-Sdk-Date format YYYYMMDDTHHMMSSZ (UTC) from a chrono `DateTime<Utc>`
 pub fn sdk_date(now: DateTime<Utc>) -> String {
     now.format(SDK_DATE_FORMAT).to_string()
 }
@@ -263,8 +263,8 @@ fn find_header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// headers must already contain Host (host[:port], default port omitted) and X-Sdk-Date; returns
-/// the Authorization value and the steps
+/// headers must already contain Host (`host[:port]`, default port omitted) and X-Sdk-Date;
+/// returns the Authorization value and the steps
 pub fn sign(p: &SigningParams) -> Result<Signed, SignError> {
     let date = find_header(p.headers, SDK_DATE_HEADER).ok_or(SignError::MissingSdkDate)?;
     NaiveDateTime::parse_from_str(date, SDK_DATE_FORMAT).map_err(|_| SignError::InvalidSdkDate)?;
