@@ -240,8 +240,8 @@ pub fn is_loopback(host: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The record's error for a 3xx answer: refused, saying where it pointed (cut, and scrubbed with
-/// the rest of the error).
+/// The record's error for a 3xx answer: refused, saying where it pointed (scrubbed with the
+/// request's scrubber, then cut).
 fn redirect_refused(host: &str, status: u16, headers: &HeaderMap, scrub: &Scrubber) -> ApiError {
     // Scrubbed before it is cut: a secret cut at the bound is no longer recognised, and its
     // head would be shown.

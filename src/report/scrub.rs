@@ -17,8 +17,8 @@ const MAX_REQUEST_ID: usize = 256;
 
 /// The sink's scrubber: every credential and the record's own request secrets masked in every
 /// text a provider or an input put in the record (and the `--ticket` and `--actor` given),
-/// whatever its status; the provider's message
-/// cut to [`MAX_MESSAGE`] (after scrubbing, so no secret is cut into an unrecognised prefix).
+/// whatever its status; the provider's message cut to [`MAX_MESSAGE`] (after scrubbing, so no
+/// secret is cut into an unrecognised prefix).
 /// The request's secrets (known by `scrub_id`) are forgotten afterwards.
 pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     let redactor = Redactor::global();
