@@ -281,8 +281,8 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// by the code paths that know them.
 const MIN_SCRUB_LEN: usize = 4;
 
-/// The forms a secret can take in text a server sends back: raw, percent-encoded, form-encoded,
-/// JSON-escaped (serde's, PHP's `\/`, and every punctuation character as `\u00xx` in either
+/// The forms a secret can take in text a server sends back: raw, percent-encoded and
+/// form-encoded (with upper- and lower-case escapes, `%2F` and `%2f`), JSON-escaped (serde's, PHP's `\/`, and every punctuation character as `\u00xx` in either
 /// case), and base64 at any of the three byte alignments (as inside a `Basic` credential).
 fn variants(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
@@ -292,7 +292,8 @@ fn variants(secret: &str) -> Vec<String> {
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
     let json_slash = json.replace('/', "\\/");
-    let mut candidates = vec![pct, form, json, json_slash];
+    let (pct_lower, form_lower) = (lower_escapes(&pct), lower_escapes(&form));
+    let mut candidates = vec![pct, form, json, json_slash, pct_lower, form_lower];
     for upper in [false, true] {
         let mut esc = String::new();
         for c in secret.chars() {
@@ -339,6 +340,46 @@ fn base64_forms(secret: &[u8]) -> Vec<String> {
     out
 }
 
+/// `encoded` with the hex digits of its percent escapes in lower case (`%2f`): the same octets
+/// (RFC 3986 2.1), as some encoders write them.
+fn lower_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex = 0;
+    for c in encoded.chars() {
+        if c == '%' {
+            hex = 2;
+            out.push(c);
+        } else if hex > 0 {
+            hex -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A credential's forms: those of [`variants`], and base64 of its percent- and form-encoded
+/// forms, at any alignment: `Authorization: Basic` holds the form-encoded secret (RFC 6749
+/// 2.3.1), and a server can send a request's body or query back in base64. Only for the run's
+/// few credentials: a request's token would carry twelve more long forms into every scrub.
+fn credential_variants(secret: &str) -> Vec<String> {
+    let mut out = variants(secret);
+    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    for encoded in [pct, url_form(secret)] {
+        if encoded == secret {
+            continue;
+        }
+        for v in base64_forms(encoded.as_bytes()) {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
 fn url_form(s: &str) -> String {
     reqwest::Url::parse_with_params("x:", [("k", s)])
         .map(|u| {
@@ -362,7 +403,7 @@ impl Redactor {
         if secret.expose().len() < MIN_SCRUB_LEN {
             return;
         }
-        let vs = variants(secret.expose());
+        let vs = credential_variants(secret.expose());
         let mut fixed = lock(&self.fixed);
         for v in vs {
             let v: Arc<str> = Arc::from(v);
@@ -468,17 +509,22 @@ impl Redactor {
 }
 
 /// The forms of a target held for the whole run: raw, percent-encoded (every byte but letters
-/// and digits, as [`variants`] does), form-encoded, JSON-escaped (serde's and PHP's `\/`). Not
-/// the `\u00xx` and base64 forms of [`variants`]: a server quoting another target's token
-/// quotes it as sent (form-encoded) or in its JSON, and each extra form is held for every target.
+/// and digits, as [`variants`] does), form-encoded (and with its escapes in lower case, `%2f`,
+/// as some encoders write them), JSON-escaped (serde's and PHP's `\/`). Not the `\u00xx` and
+/// base64 forms of [`variants`]: a server quoting another target's token quotes it as sent
+/// (form-encoded) or in its JSON, and each extra form is held for every target. A token of
+/// letters, digits and `-._` (a JWT) is its own form-encoded form: the lower-case one costs
+/// nothing there.
 fn target_forms(target: &str) -> Vec<String> {
     let pct = percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
         .to_string();
     let json = serde_json::to_string(target).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
     let json_slash = json.replace('/', "\\/");
+    let form = url_form(target);
+    let form_lower = lower_escapes(&form);
     let mut out = vec![target.to_string()];
-    for v in [pct, url_form(target), json, json_slash] {
+    for v in [pct, form, form_lower, json, json_slash] {
         if !v.is_empty() && !out.contains(&v) {
             out.push(v);
         }
@@ -612,6 +658,45 @@ mod tests {
                 base64::engine::general_purpose::STANDARD.encode(format!("{prefix}ab/cd+ef=gh"));
             let cleaned = r.scrub(&basic).into_owned();
             assert!(cleaned.contains(MASK), "{prefix}: {basic} -> {cleaned}");
+        }
+    }
+
+    #[test]
+    fn percent_escapes_in_lower_case_are_scrubbed_too() {
+        // RFC 3986 2.1: `%2f` and `%2F` are the same octet; some encoders write lower case.
+        let r = Redactor::default();
+        r.add(&Secret::new("ab/cd+ef=gh"));
+        r.add_target("target/token+1==");
+        assert_eq!(
+            r.scrub("a ab%2fcd%2bef%3dgh b ab%2Fcd%2Bef%3Dgh"),
+            "a *** b ***"
+        );
+        assert_eq!(
+            r.scrub("token=target%2ftoken%2b1%3d%3d&x=1"),
+            "token=***&x=1"
+        );
+    }
+
+    #[test]
+    fn base64_of_a_form_encoded_secret_is_scrubbed() {
+        // `Authorization: Basic` carries the form-encoded secret (RFC 6749 2.3.1), and a server
+        // can send back the request body, where it is form-encoded too, in base64.
+        use base64::Engine as _;
+        let r = Redactor::default();
+        r.add(&Secret::new("ab/cd.ef=gh"));
+        for prefix in ["", "i:", "id:", "client_id=x&client_secret="] {
+            for (what, form) in [
+                ("form", "ab%2Fcd.ef%3Dgh"),
+                ("percent", "ab%2Fcd%2Eef%3Dgh"),
+            ] {
+                let b64 =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{form}"));
+                let cleaned = r.scrub(&b64).into_owned();
+                assert!(
+                    cleaned.contains(MASK),
+                    "{what} {prefix}: {b64} -> {cleaned}"
+                );
+            }
         }
     }
 

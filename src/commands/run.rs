@@ -445,7 +445,7 @@ pub async fn execute_plan(
         match global.format {
             Format::Json => write(
                 &serde_json::to_string(&RowSummaryLine {
-                    row: tag,
+                    row: &tag.shown(),
                     summary,
                     exit_code: code,
                 })

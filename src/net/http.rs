@@ -240,12 +240,14 @@ pub fn is_loopback(host: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The record's error for a 3xx answer: refused, saying where it pointed (cut, and scrubbed with
-/// the rest of the error).
-fn redirect_refused(host: &str, status: u16, headers: &HeaderMap) -> ApiError {
+/// The record's error for a 3xx answer: refused, saying where it pointed (scrubbed with the
+/// request's scrubber, then cut).
+fn redirect_refused(host: &str, status: u16, headers: &HeaderMap, scrub: &Scrubber) -> ApiError {
+    // Scrubbed before it is cut: a secret cut at the bound is no longer recognised, and its
+    // head would be shown.
     let location = headers
         .get(reqwest::header::LOCATION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        .map(|v| scrub.text(&String::from_utf8_lossy(v.as_bytes())));
     let to = match location {
         Some(l) => {
             let mut l = l;
@@ -431,7 +433,7 @@ impl Transport {
         scrub: &Scrubber,
     ) -> Result<RawResponse, ApiError> {
         tracing::debug!("sending\n{}", req.render());
-        let response = self.send(req).await.map_err(|e| scrub.error(e))?;
+        let response = self.send(req, scrub).await.map_err(|e| scrub.error(e))?;
         tracing::debug!(
             "answer: HTTP {} ({} bytes)",
             response.status,
@@ -441,7 +443,12 @@ impl Transport {
         Ok(response)
     }
 
-    pub async fn send(&self, req: &PreparedRequest) -> Result<RawResponse, ApiError> {
+    /// `scrub` cleans the text of an answer that is cut before it leaves (a redirect's target).
+    pub async fn send(
+        &self,
+        req: &PreparedRequest,
+        scrub: &Scrubber,
+    ) -> Result<RawResponse, ApiError> {
         let host = host_header(&req.url);
         let mut headers = HeaderMap::with_capacity(req.headers.len());
         for h in &req.headers {
@@ -465,7 +472,7 @@ impl Transport {
         if (300..400).contains(&status) {
             // Redirects are never followed: a revocation goes to the endpoint the user named,
             // or nowhere (a redirect could carry the credentials to another host).
-            return Err(redirect_refused(&host, status, &headers));
+            return Err(redirect_refused(&host, status, &headers, scrub));
         }
         let mut body = Vec::new();
         loop {

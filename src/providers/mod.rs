@@ -421,7 +421,8 @@ fn is_html(body: &[u8]) -> bool {
             .any(|t| head.contains(t))
 }
 
-/// The text of an HTML page's `<title>`, whitespace collapsed, at most 80 characters.
+/// The text of an HTML page's `<title>`, whitespace collapsed, scrubbed, at most 80 characters
+/// of whole words.
 fn title(body: &[u8]) -> Option<String> {
     let head = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]).into_owned();
     let lower = head.to_ascii_lowercase();
@@ -429,11 +430,37 @@ fn title(body: &[u8]) -> Option<String> {
     let start = open + lower[open..].find('>')? + 1;
     let end = start + lower[start..].find("</title")?;
     let text: Vec<&str> = head[start..end].split_whitespace().collect();
-    let text = text.join(" ");
+    // Scrubbed before it is cut: a secret cut at the bound is no longer recognised, and its
+    // head would be shown. The request's own secrets (a `Basic` value, a signature) are
+    // scrubbed only later, with the request's error: the cut keeps whole words, so that no
+    // head of one is left either.
+    let text = crate::secret::Redactor::global()
+        .scrub(&text.join(" "))
+        .into_owned();
     if text.is_empty() {
         return None;
     }
-    Some(text.chars().take(80).collect())
+    Some(whole_words(&text, 80))
+}
+
+/// `text` (words separated by single spaces) cut to at most `max` characters of whole words,
+/// with `...` where words were left out.
+fn whole_words(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let more = word.chars().count() + usize::from(len > 0);
+        if len + more > max {
+            out.push_str(if len > 0 { " ..." } else { "..." });
+            break;
+        }
+        if len > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        len += more;
+    }
+    out
 }
 
 /// A 404 or 405: what a wrong `--endpoint` answers (no such path, not this method). For a
@@ -626,10 +653,17 @@ mod tests {
 
     #[test]
     fn answers_are_described_in_a_few_bounded_words() {
-        let long = format!("<html><title>{}</title></html>", "x".repeat(500));
+        let long = format!("<html><title>{}</title></html>", "word ".repeat(100));
         assert_eq!(
-            describe(&answer(200, &[], &long)).len(),
-            "an HTML page titled \"\"".len() + 80
+            describe(&answer(200, &[], &long)),
+            format!("an HTML page titled \"{}...\"", "word ".repeat(16))
+        );
+        // A word longer than the bound (a token, a credential) is left out whole: no head of
+        // it is shown.
+        let long = format!("<html><title>Sign in {}</title></html>", "x".repeat(500));
+        assert_eq!(
+            describe(&answer(200, &[], &long)),
+            "an HTML page titled \"Sign in ...\""
         );
         assert_eq!(describe(&answer(200, &[], "<html></html>")), "an HTML page");
         assert_eq!(

@@ -444,7 +444,7 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
         Some(i) => {
             return Err(format!(
                 "the metadata at {from} is for another issuer: {:?}, not {:?} (RFC 8414 3.3: not used)",
-                cut(i),
+                shown(i),
                 issuer.text
             ));
         }
@@ -459,7 +459,7 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
             return Ok(None);
         };
         let url = Url::parse(text)
-            .map_err(|e| format!("the metadata's {key} {:?} is not a URL: {e}", cut(text)))?;
+            .map_err(|e| format!("the metadata's {key} {:?} is not a URL: {e}", shown(text)))?;
         // A document fetched over https must not send the client's credentials and tokens over
         // plain http. An http issuer (accepted only on loopback, for a local server) names
         // http endpoints, held to the rule of any endpoint: loopback only. The scheme is the
@@ -468,7 +468,7 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
         if url.scheme() != scheme {
             return Err(format!(
                 "the metadata's {key} {:?} is not {scheme}, as the issuer is: not used",
-                cut(text)
+                shown(text)
             ));
         }
         Endpoint::parse(text)
@@ -487,7 +487,7 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
             a.iter()
                 .filter_map(Value::as_str)
                 .take(64)
-                .map(|s| cut(s).to_string())
+                .map(str::to_string)
                 .collect(),
         ),
         Some(_) => {
@@ -503,7 +503,13 @@ pub fn read_metadata(issuer: &Issuer, from: &Url, resp: &RawResponse) -> Result<
     })
 }
 
-/// At most 200 characters of a server's text in a message.
+/// At most 200 characters of a server's text in a message, scrubbed before it is cut: a secret
+/// cut at the bound is no longer recognised, and its head would be shown.
+fn shown(s: &str) -> String {
+    cut(&crate::secret::Redactor::global().scrub(s)).to_string()
+}
+
+/// At most 200 characters of a server's text.
 fn cut(s: &str) -> &str {
     match s.char_indices().nth(200) {
         Some((i, _)) => &s[..i],
@@ -532,7 +538,7 @@ pub fn choose_auth(methods: Option<&[String]>, has_secret: bool) -> Result<Clien
         let listed = if methods.is_empty() {
             "none listed".to_string()
         } else {
-            methods.join(", ")
+            methods.iter().map(|m| shown(m)).collect::<Vec<_>>().join(", ")
         };
         match has_secret {
             true => format!("the revocation endpoint accepts none of the client authentications revoke has (none, client_secret_post, client_secret_basic); it lists: {listed}"),

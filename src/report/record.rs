@@ -131,6 +131,19 @@ pub struct RowTag {
     pub key: String,
 }
 
+impl RowTag {
+    /// The row with its key scrubbed, as the records' `row` is (`scrub::clean`): a first
+    /// column can hold a secret of the row (its client secret, a token of another step).
+    pub fn shown(&self) -> RowTag {
+        RowTag {
+            line: self.line,
+            key: crate::secret::Redactor::global()
+                .scrub(&self.key)
+                .into_owned(),
+        }
+    }
+}
+
 impl Record {
     /// A record of a target no request answered (refused, skipped, planned): `at` now, no
     /// attempt, no answer.

@@ -16,8 +16,9 @@ pub const MAX_MESSAGE: usize = 1024;
 const MAX_REQUEST_ID: usize = 256;
 
 /// The sink's scrubber: every credential and the record's own request secrets masked in every
-/// text a provider or an input put in the record, whatever its status; the provider's message
-/// cut to [`MAX_MESSAGE`] (after scrubbing, so no secret is cut into an unrecognised prefix).
+/// text a provider or an input put in the record (and the `--ticket` and `--actor` given),
+/// whatever its status; the provider's message cut to [`MAX_MESSAGE`] (after scrubbing, so no
+/// secret is cut into an unrecognised prefix).
 /// The request's secrets (known by `scrub_id`) are forgotten afterwards.
 pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     let redactor = Redactor::global();
@@ -35,6 +36,10 @@ pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     if let Some(row) = r.row.as_mut() {
         row.key = scrub(&row.key);
     }
+    // The user's words, but a secret pasted there by mistake is still a secret.
+    for given in [&mut r.ticket, &mut r.actor].into_iter().flatten() {
+        *given = scrub(given);
+    }
     if let Some(e) = r.error.as_mut() {
         e.code = cut(scrub(&e.code), MAX_REQUEST_ID);
         e.message = cut(scrub(&e.message), MAX_MESSAGE);
@@ -44,10 +49,18 @@ pub fn clean(r: &mut Record, scrub_id: Option<u64>) {
     }
 }
 
-/// Every string in `v`, object keys included, replaced by `scrub` of it.
+/// Every string in `v`, object keys included, replaced by `scrub` of it; a number whose digits
+/// hold a secret (one of digits, sent back as a number) becomes the scrubbed text.
 pub fn walk(v: &mut Value, scrub: &dyn Fn(&str) -> String) {
     match v {
         Value::String(s) => *s = scrub(s),
+        Value::Number(n) => {
+            let digits = n.to_string();
+            let clean = scrub(&digits);
+            if clean != digits {
+                *v = Value::String(clean);
+            }
+        }
         Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
         Value::Object(map) => {
             let old = std::mem::take(map);
@@ -75,4 +88,28 @@ pub fn cut(text: String, max: usize) -> String {
         max,
         text.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::record::Status;
+    use crate::secret::Secret;
+
+    #[test]
+    fn a_secret_sent_back_as_a_json_number_is_masked() {
+        // A secret of digits (a numeric library secret from the environment) that a server
+        // echoes as a number, not a string.
+        Redactor::global().add(&Secret::new("90817263545"));
+        let data = serde_json::json!({"echo": 90817263545u64, "n": [1, 2.5], "90817263545": 3});
+        let mut r = Record {
+            data: Some(data),
+            ..Record::bare("smh", 0, serde_json::json!({}), Status::Failed, None)
+        };
+        clean(&mut r, None);
+        let out = serde_json::to_string(&r).unwrap();
+        assert!(!out.contains("90817263545"), "{out}");
+        // Other numbers stay numbers.
+        assert_eq!(r.data.unwrap()["n"], serde_json::json!([1, 2.5]));
+    }
 }

@@ -98,7 +98,7 @@ impl StepTag {
     /// `[bob step 1]`. Text is read by people, and the contract's messages count steps from 1:
     /// the step whose records carry `"step": 0` is `step 1` here, as in every message.
     fn label(&self) -> String {
-        let row = match &self.row {
+        let row = match self.shown_row() {
             Some(r) => format!("{} ", escape(&r.key)),
             None => String::new(),
         };
@@ -107,6 +107,10 @@ impl StepTag {
             Some(name) => format!("[{row}step {n} {}]", escape(name)),
             None => format!("[{row}step {n}]"),
         }
+    }
+
+    fn shown_row(&self) -> Option<RowTag> {
+        self.row.as_ref().map(RowTag::shown)
     }
 }
 
@@ -320,9 +324,10 @@ impl Writer {
                 }
             }
         }
-        clean(&mut e.record, e.scrub_id);
+        // Before the scrubber: a secret given as `--ticket` by mistake is masked too.
         e.record.ticket.clone_from(&self.cfg.evidence.ticket);
         e.record.actor.clone_from(&self.cfg.evidence.actor);
+        clean(&mut e.record, e.scrub_id);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -447,7 +452,7 @@ impl Writer {
                     Some(tag) => serde_json::to_string(&StepSummaryLine {
                         step: tag.step,
                         name: tag.name.as_deref(),
-                        row: tag.row.as_ref(),
+                        row: tag.shown_row().as_ref(),
                         summary: self.summary,
                         exit_code: code,
                     }),

@@ -881,3 +881,93 @@ async fn a_page_never_confirms_the_credentials() {
         26
     );
 }
+
+/// A redirect's `Location` quoting the request's token where the bound on its length cuts it:
+/// no head of the token is printed (the bound came before the scrubber, which then could not
+/// recognise the cut token).
+#[tokio::test]
+async fn a_redirect_cut_at_its_bound_shows_no_head_of_a_token() {
+    let token = "tok-LEAKYHEAD-0123456789abcdefXYZ";
+    let location = format!("http://127.0.0.1:9/login?pad={}&t={token}", "p".repeat(470));
+    // The token starts before byte 512 and ends after it.
+    let at = location.find(token).unwrap();
+    assert!(at < 505 && at + token.len() > 512, "{at}");
+    let server =
+        Hostile::start(move |_| Act::Raw(answer(302, &format!("Location: {location}\r\n"), b"")));
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", token])
+        .run()
+        .await;
+    run.assert_code(1);
+    let r = &run.records()[0];
+    assert_eq!(r["error"]["code"], "RedirectRefused");
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains("tok-LEAKY"), "{out}");
+    }
+}
+
+/// An HTML page whose `<title>` quotes the request's token where the title is cut (80
+/// characters): no head of the token is printed.
+#[tokio::test]
+async fn a_page_title_cut_at_its_bound_shows_no_head_of_a_token() {
+    let token = "tok-TITLEHEAD-0123456789abcdefXYZ";
+    let title = format!("Sign in {} {token}", "p".repeat(62));
+    let at = title.find(token).unwrap();
+    assert!(at < 75 && at + token.len() > 80, "{at}");
+    let page = format!("<html><head><title>{title}</title></head><body>x</body></html>");
+    let server = Hostile::start(move |_| {
+        let a = String::from_utf8(answer(200, "", page.as_bytes())).unwrap();
+        Act::Raw(a.replace("application/json", "text/html").into_bytes())
+    });
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "s3cret-value")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", token])
+        .run()
+        .await;
+    assert!(run.stdout().contains("Sign in ppp"), "{}", run.stdout());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains("tok-TITLE"), "{out}");
+    }
+}
+
+/// The same with the request's own `Authorization: Basic` value (the form-encoded client id
+/// and secret, known only to the request's scrubber) quoted across the title's bound: no head
+/// of it is printed (it decodes to the client id and the first characters of the secret).
+#[tokio::test]
+async fn a_page_title_cut_at_its_bound_shows_no_head_of_the_basic_credential() {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("c:s3cr%2Ft-pw-0123456789");
+    let title = format!("Sign in {} {basic}", "p".repeat(62));
+    let at = title.find(&basic).unwrap();
+    assert!(at < 72 && at + basic.len() > 80, "{at}");
+    let page = format!("<html><head><title>{title}</title></head><body>x</body></html>");
+    let server = Hostile::start(move |_| {
+        let a = String::from_utf8(answer(200, "", page.as_bytes())).unwrap();
+        Act::Raw(a.replace("application/json", "text/html").into_bytes())
+    });
+    let run = Revoke::new()
+        .env("OAUTH2_CLIENT_SECRET", "s3cr/t-pw-0123456789")
+        .args([
+            "oauth",
+            "--revocation-endpoint",
+            &format!("{}/r", server.uri()),
+        ])
+        .args([
+            "--client-id",
+            "c",
+            "--client-auth",
+            "basic",
+            "-o",
+            "json",
+            "tok-aaaa",
+        ])
+        .run()
+        .await;
+    assert!(run.stdout().contains("Sign in ppp"), "{}", run.stdout());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains(&basic[..8]), "{out}");
+    }
+}

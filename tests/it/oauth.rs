@@ -787,3 +787,51 @@ async fn an_endless_document_is_read_no_further_than_the_bound() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+/// A discovery document naming another issuer, whose text quotes the client secret where the
+/// quote is cut (200 characters): no head of the secret is printed.
+#[tokio::test]
+async fn another_issuer_cut_at_its_bound_shows_no_head_of_the_secret() {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    let other = format!("https://{}/{OAUTH_SECRET}", "p".repeat(180));
+    let at = other.find(OAUTH_SECRET).unwrap();
+    assert!(at < 195 && at + OAUTH_SECRET.len() > 200, "{at}");
+    get(RFC8414)
+        .respond_with(metadata(&issuer, json!({ "issuer": other })))
+        .mount(&server)
+        .await;
+    let run = by_issuer(&issuer).args(["tok-aaaa"]).run().await;
+    assert!(run.stderr().contains("another issuer"), "{}", run.stderr());
+    for out in [run.stdout(), run.stderr()] {
+        assert!(!out.contains(&OAUTH_SECRET[..8]), "{out}");
+    }
+}
+
+/// The client authentications a document lists, quoted in the message that none is possible:
+/// the client secret among them, where one is cut (200 characters) or where the message is
+/// (1024 bytes), shows no head.
+#[tokio::test]
+async fn listed_authentications_cut_at_a_bound_show_no_head_of_the_secret() {
+    let one_cut = vec![format!("{}{OAUTH_SECRET}", "p".repeat(190))];
+    // Each under 200 characters; the secret across the message's 1024th byte.
+    let mut message_cut: Vec<String> = (0..5).map(|i| format!("m{i}{}", "q".repeat(170))).collect();
+    message_cut.push(OAUTH_SECRET.to_string());
+    for methods in [one_cut, message_cut] {
+        let server = MockServer::start().await;
+        let issuer = server.uri();
+        get(RFC8414)
+            .respond_with(metadata(
+                &issuer,
+                json!({ "revocation_endpoint_auth_methods_supported": methods }),
+            ))
+            .mount(&server)
+            .await;
+        let run = by_issuer(&issuer).args(["tok-aaaa"]).run().await;
+        let err = run.stderr();
+        assert!(err.contains("accepts none of the client"), "{err}");
+        for out in [run.stdout(), err] {
+            assert!(!out.contains(&OAUTH_SECRET[..8]), "{out}");
+        }
+    }
+}

@@ -1472,3 +1472,32 @@ async fn a_dry_run_names_each_step_the_same_way_everywhere() {
     }
     run.assert_no_secret(&["ciamDrySecret01", "smhDrySecret001"]);
 }
+
+/// A first column that holds a secret other than the row's target (the row's client secret)
+/// is masked wherever the row is named, as it is in the records: the text lines' `[KEY step N]`
+/// label and the JSON step and row summaries printed the row's key as read.
+#[tokio::test]
+async fn a_row_key_holding_a_secret_is_masked_wherever_the_row_is_named() {
+    let secret = "rowClientSecret00001";
+    for format in ["text", "json"] {
+        let r = with_config(CONFIG, "");
+        let csv = private_file(
+            r.home(),
+            "rows.csv",
+            &format!("SECRET,TOKEN\n{secret},rowTokenValue0000000002\n"),
+        );
+        let p = plan(
+            &r,
+            "[[step]]\ncommand = \"ciam\"\nendpoint = \"http://127.0.0.1:9\"\nclient-id = \"app\"\nclient-secret = \"${SECRET}\"\ntargets = [\"${TOKEN}\"]\n",
+            &[],
+        );
+        let run = r
+            .args(["apply", "--dry-run", "-o", format, "--each"])
+            .args([&csv, &p])
+            .run()
+            .await;
+        run.assert_code(0);
+        assert!(run.stdout().contains("***"), "{}", run.stdout());
+        run.assert_no_secret(&[secret, "rowTokenValue0000000002"]);
+    }
+}

@@ -528,3 +528,33 @@ async fn usage_errors_and_dry_runs_never_echo_a_secret() {
         }
     }
 }
+
+/// A secret given by mistake as `--ticket` or `--actor` (`--ticket "$CIAM_CLIENT_SECRET"`, a
+/// token pasted in the wrong place) is masked in every record, the journal's lines included,
+/// as any other text of a record is.
+#[tokio::test]
+async fn a_secret_given_as_ticket_or_actor_is_masked() {
+    let server = wiremock::MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let run = Revoke::new()
+        .env("CIAM_CLIENT_SECRET", "sentinelTicket21")
+        .args(["ciam", "--endpoint", &server.uri(), "--client-id", "c"])
+        .args(["-o", "json", "--ticket", "sentinelTicket21"])
+        .args(["--actor", "sentinelTok21", "--journal"])
+        .args([&journal])
+        .args(["sentinelTok21"])
+        .run()
+        .await;
+    run.assert_code(0);
+    let r = &run.records()[0];
+    assert_eq!(r["ticket"], "***");
+    assert_eq!(r["actor"], "***");
+    run.assert_no_secret(&["sentinelTicket21", "sentinelTok21"]);
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert!(!lines.contains("sentinel"), "{lines}");
+}
