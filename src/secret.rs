@@ -282,8 +282,9 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 const MIN_SCRUB_LEN: usize = 4;
 
 /// The forms a secret can take in text a server sends back: raw, percent-encoded and
-/// form-encoded (with upper- and lower-case escapes, `%2F` and `%2f`), JSON-escaped (serde's, PHP's `\/`, and every punctuation character as `\u00xx` in either
-/// case), and base64 at any of the three byte alignments (as inside a `Basic` credential).
+/// form-encoded (with upper- and lower-case escapes, `%2F` and `%2f`), JSON-escaped (serde's,
+/// PHP's `\/`, and every punctuation character as `\u00xx` in either case), and base64 at any
+/// of the three byte alignments (as inside a `Basic` credential).
 fn variants(secret: &str) -> Vec<String> {
     let mut out = vec![secret.to_string()];
     let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
