@@ -6,18 +6,18 @@
 //! token seen alive before the revocation and dead after it (`../shared/CLI.md`, "Verification
 //! is a change observed").
 //!
-//! - Per target ([`Verification::PerTarget`](crate::providers::contract::Verification::PerTarget), ciam and cloudbase): one read-only request
+//! - Per target ([`Verification::PerTarget`], ciam and cloudbase): one read-only request
 //!   before the revocation ([`before`]) and, when it saw the token alive and the revocation
 //!   answered `revoked` or `already_invalid`, one after ([`after`]), through the same attempt
 //!   loop (rate limit, retries, timeout, signals) and the same scrubbing as the revocation. A
 //!   token seen alive after is asked again after [`RECHECKS`] (about 5 s in all: revocation may
 //!   take a moment to propagate); still alive, the record becomes `failed` with code
 //!   `StillActive` and `verified: false`. A token not seen alive before is `verified: null`
-//!   with the provider's reason ([`TokenCheck::unseen`](crate::providers::contract::TokenCheck::unseen)).
-//! - Around the run ([`Verification::ListAfter`](crate::providers::contract::Verification::ListAfter), identity-store): one listing before the first
+//!   with the provider's reason ([`TokenCheck::unseen`]).
+//! - Around the run ([`Verification::ListAfter`], identity-store): one listing before the first
 //!   delete (the `--all` listing is that one) and one after the last; a deleted id listed before
 //!   and not after is verified, listed after is alive, never listed before is `null`.
-//! - [`Verification::Unavailable`](crate::providers::contract::Verification::Unavailable) (smh, bi-embed): their only probes would extend a live token's
+//! - [`Verification::Unavailable`] (smh, bi-embed): their only probes would extend a live token's
 //!   life; nothing extra is sent, `verified` is `null`, and stderr says so once.
 //!
 //! Verification never decides whether revocations are sent: its requests never stop the run
@@ -26,6 +26,11 @@
 //! verification endpoint refuses the credentials, or gives no answer to [`SILENT_AFTER`]
 //! requests in a row ([`Gate`]). A verification that cannot be answered is `verified: null`
 //! with the reason in the record's `error` (code `Unverified`), never a false `true`.
+//!
+//! [`Verification::PerTarget`]: crate::providers::contract::Verification::PerTarget
+//! [`Verification::ListAfter`]: crate::providers::contract::Verification::ListAfter
+//! [`Verification::Unavailable`]: crate::providers::contract::Verification::Unavailable
+//! [`TokenCheck::unseen`]: crate::providers::contract::TokenCheck::unseen
 
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
