@@ -4,6 +4,7 @@
 //! ([`Attempts::run`]): the same rate limit, timeout, retries, credentials rule and signals. A
 //! page waiting for its answer is dropped on a stop: a listing changes nothing. The listing is
 //! bounded, whatever the server answers: at most [`MAX_PAGES`] pages and [`MAX_LISTED`] items,
+//! a next-page marker of at most [`MAX_MARKER`] bytes (each is kept, and sent back in a URL),
 //! and a next-page marker seen before ends it (the pages would go round for ever). A bound
 //! reached is an error naming the bound; the caller says what it means for the run (before the
 //! deletes: nothing was revoked; `--verify`'s listing after them: they are not verified).
@@ -20,6 +21,9 @@ use crate::net::http::exchange;
 pub const MAX_PAGES: usize = 1_000;
 /// The most items one listing may return (a hundred pages of the largest page size).
 pub const MAX_LISTED: usize = 100_000;
+/// The longest next-page marker followed, in bytes: the markers seen are kept, so that a
+/// thousand pages hold a few MB of them, not a thousand answers' worth.
+pub const MAX_MARKER: usize = 4 * 1024;
 
 /// How a listing ended.
 pub(crate) enum Listed<J> {
@@ -95,6 +99,12 @@ async fn pages<J: Send + Sync + 'static>(
         };
         match next {
             None => return Listed::All(items),
+            Some(next) if next.len() > MAX_MARKER => {
+                return failed(format!(
+                    "{what}: next_marker longer than {} KiB, the longest followed (MAX_MARKER)",
+                    MAX_MARKER / 1024
+                ));
+            }
             Some(next) if !seen.insert(next.clone()) => {
                 return failed(format!(
                     "{what}: next_marker {next:?} came back a second time (the pages would go round for ever)"

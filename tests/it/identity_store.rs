@@ -542,6 +542,40 @@ async fn all_is_bounded_in_pages_and_in_listed_ids() {
     assert!(run.records().is_empty());
 }
 
+/// A `next_marker` is the server's text, sent back in the next page's URL and kept to see the
+/// pages come round: one of hundreds of KiB on every page would hold 1000 of them (hundreds of
+/// MB). A marker longer than the bound ends the listing at once, naming the bound.
+#[tokio::test]
+async fn all_refuses_a_next_marker_longer_than_its_bound() {
+    let server = MockServer::start().await;
+    let long = "m".repeat(300 * 1024);
+    list()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "bearer_tokens": [{"token_id": "tok-1"}],
+            "page_info": { "next_marker": long }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--rate", "0"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let err = run.stderr();
+    assert!(err.contains("next_marker longer than 4 KiB"), "{err}");
+    assert!(
+        err.len() < 4096,
+        "the marker is not printed: {} bytes",
+        err.len()
+    );
+}
+
 #[tokio::test]
 async fn all_stops_with_exit_3_when_the_list_is_refused() {
     let server = MockServer::start().await;
