@@ -172,6 +172,17 @@ pub fn read(files: &[PathBuf]) -> Result<Collected, String> {
     Ok(evidence)
 }
 
+#[cfg(unix)]
+fn is_fifo(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_fifo(_: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// `revoke report --check FILE...`: exit 0 when every file is intact, 1 when one is not, 2
 /// when one cannot be read.
 pub fn check(files: &[PathBuf]) -> Ended {
@@ -185,6 +196,14 @@ pub fn check(files: &[PathBuf]) -> Ended {
             match File::open(path) {
                 Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
                     logging::error(&format!("{shown}: is a directory"));
+                    return Ended::NothingSent;
+                }
+                // A device (`/dev/zero`, `/dev/urandom`) never ends: the check would read it
+                // for ever. A journal is a regular file; a FIFO (`<(cmd)`) is read like stdin.
+                Ok(f) if f.metadata().is_ok_and(|m| !m.is_file() && !is_fifo(&m)) => {
+                    logging::error(&format!(
+                        "{shown}: not a regular file (a journal is one, or `-` for stdin)"
+                    ));
                     return Ended::NothingSent;
                 }
                 Ok(f) => chain::check(BufReader::new(f)),

@@ -971,3 +971,23 @@ async fn a_page_title_cut_at_its_bound_shows_no_head_of_the_basic_credential() {
         assert!(!out.contains(&basic[..8]), "{out}");
     }
 }
+
+/// `revoke report --check` of a device that never ends (`/dev/zero`: one line with no end;
+/// `/dev/urandom`: lines for ever) ends at once with exit 2: a journal is a regular file.
+#[tokio::test]
+async fn checking_an_endless_device_ends_at_once() {
+    for device in ["/dev/zero", "/dev/urandom"] {
+        let run = Revoke::new()
+            .args(["report", "--check", device])
+            .spawn()
+            .wait_for(std::time::Duration::from_secs(10))
+            .await;
+        run.assert_code(2);
+        let err = run.stderr();
+        assert!(
+            err.contains(&format!("{device}: not a regular file")),
+            "{err}"
+        );
+        assert!(run.stdout().is_empty(), "{}", run.stdout());
+    }
+}
