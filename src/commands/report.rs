@@ -66,9 +66,17 @@ fn now() -> String {
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader
-/// never sees half a report, and a failed write leaves an earlier report as it was.
+/// never sees half a report, and a failed write leaves an earlier report as it was. A `path`
+/// that is not a regular file (a FIFO, `/dev/null`) is refused: the rename would replace the
+/// node itself. The temporary file is created new, never opened through what is already there
+/// (its name can be guessed, in a directory others write to).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let shown = path.display();
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!(
+            "--to {shown}: not a regular file (the report is written to a file; without --to it goes to stdout)"
+        ));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -80,11 +88,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
-    let result = File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| format!("cannot write {shown}: {}: {e}", tmp.display()))?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -224,5 +235,32 @@ pub fn check(files: &[PathBuf]) -> Ended {
     match print("the check", text) {
         Ended::Printed if !intact => Ended::Plan(Exit::Failed),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The temporary file's name is known (`.NAME.PID.tmp`): one planted there as a link, by
+    /// another user of a shared directory, must not have the report written through it.
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_temporary_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".out.md.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let out = dir.path().join("out.md");
+        let e = write_file(&out, b"the report").unwrap_err();
+        assert!(
+            e.starts_with(&format!("cannot write {}: ", out.display())),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert!(!out.exists());
     }
 }

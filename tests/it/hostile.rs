@@ -991,3 +991,35 @@ async fn checking_an_endless_device_ends_at_once() {
         assert!(run.stdout().is_empty(), "{}", run.stdout());
     }
 }
+
+/// `revoke report --to` renames a temporary file over FILE: over a FIFO or a device
+/// (`--to /dev/null`, `/dev/stdout`) that replaced the node itself (run as root, `/dev/null`
+/// became a regular file). FILE that exists and is not a regular file is exit 2, left as it was.
+#[tokio::test]
+async fn report_to_a_fifo_or_device_never_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("r.ndjson");
+    std::fs::write(
+        &records,
+        r#"{"provider":"ciam","index":0,"target":{"token":"sha256:1f2e3d4c5b6a"},"status":"revoked"}"#,
+    )
+    .unwrap();
+    let fifo = dir.path().join("out.md");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = Revoke::new()
+        .args(["report", "--to"])
+        .args([&fifo, &records])
+        .spawn()
+        .wait_for(std::time::Duration::from_secs(10))
+        .await;
+    run.assert_code(2);
+    let err = run.stderr();
+    assert!(err.contains("not a regular file"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+}
