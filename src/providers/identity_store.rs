@@ -80,6 +80,12 @@ const CONTENT_TYPE: &str = "application/json";
 /// Page size asked for when following `page_info.next_marker` (see the [`Listing`] impl).
 const LIST_PAGE_LIMIT: &str = "100";
 
+/// The longest `token_id` a listing is taken to hold: up to 100000 of them are kept until the
+/// deletes are sent, so a server's megabyte ids would be gigabytes. A longer one is a failed
+/// record, its target cut to [`LISTED_ID_SHOWN`] characters.
+const MAX_LISTED_ID: usize = 1024;
+const LISTED_ID_SHOWN: usize = 64;
+
 /// DeleteBearerToken: "Status code: 200 Successful", no response parameter, "Example Response:
 /// None" (seed 004). An empty JSON object says as little and is taken the same way.
 const DELETED: Looks = Looks {
@@ -405,6 +411,17 @@ impl Listing for IdentityStore {
             .bearer_tokens
             .into_iter()
             .map(|t| match check_segment(&t.token_id) {
+                _ if t.token_id.len() > MAX_LISTED_ID => {
+                    let cut: String = t.token_id.chars().take(LISTED_ID_SHOWN).collect();
+                    JobItem::Invalid {
+                        target: serde_json::json!({ "token_id": format!("{cut}...") }),
+                        message: format!(
+                            "ListBearerTokens returned a token_id longer than {} KiB ({} bytes): not an id",
+                            MAX_LISTED_ID / 1024,
+                            t.token_id.len()
+                        ),
+                    }
+                }
                 Ok(()) if !t.token_id.is_empty() => JobItem::Job(Job {
                     token_id: t.token_id,
                 }),

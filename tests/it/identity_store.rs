@@ -576,6 +576,44 @@ async fn all_refuses_a_next_marker_longer_than_its_bound() {
     );
 }
 
+/// A listed `token_id` is the server's text: 100000 of them held until the deletes are sent.
+/// One longer than 1 KiB is not an id: a failed record (its target cut), nothing deleted.
+#[tokio::test]
+async fn all_refuses_a_listed_token_id_longer_than_its_bound() {
+    let server = MockServer::start().await;
+    let long = "t".repeat(300 * 1024);
+    list()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "bearer_tokens": [{"token_id": long}, {"token_id": "tok-1"}],
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .and(m::path(format!("{BASE}/tok-1")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let run = Revoke::identity_store(&server.uri())
+        .args(["--all", "--rate", "0"])
+        .run()
+        .await;
+    run.assert_code(1);
+    let out = run.stdout();
+    assert!(
+        out.len() < 8192,
+        "the id is printed whole: {} bytes",
+        out.len()
+    );
+    let records = run.records();
+    assert_eq!(records.len(), 2, "{out}");
+    assert_eq!(records[0]["status"], "failed");
+    let msg = records[0]["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("longer than 1 KiB"), "{msg}");
+    assert_eq!(records[1]["status"], "revoked");
+}
+
 #[tokio::test]
 async fn all_stops_with_exit_3_when_the_list_is_refused() {
     let server = MockServer::start().await;
