@@ -57,7 +57,8 @@ pub fn decode(bytes: &[u8], first: bool) -> Result<&str, String> {
 }
 
 /// Reads a whole secret (or small text) source, bounded by `limit` bytes, decoded as one UTF-8
-/// text: BOM removed, UTF-16 refused, surrounding whitespace trimmed.
+/// text: BOM removed, UTF-16 refused (with a byte-order mark, or without: a NUL byte),
+/// surrounding whitespace trimmed.
 pub fn read_text(reader: impl Read, limit: u64) -> Result<String, String> {
     let mut bytes = Vec::new();
     reader
@@ -81,6 +82,14 @@ pub fn read_text(reader: impl Read, limit: u64) -> Result<String, String> {
             e.valid_up_to() + 1
         )
     })?;
+    // UTF-16 without a byte-order mark is valid UTF-8 with a NUL after every ASCII letter: no
+    // secret holds one, and sent as it is it would read as the credentials being wrong.
+    if let Some(at) = b.iter().position(|&c| c == 0) {
+        return Err(format!(
+            "holds a NUL byte (at byte {}): UTF-16 without a byte-order mark?; save it as UTF-8",
+            at + 1
+        ));
+    }
     Ok(s.trim().to_string())
 }
 

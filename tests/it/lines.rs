@@ -270,3 +270,30 @@ async fn an_input_with_no_target_is_a_run_of_zero_with_a_warning() {
     );
     assert!(deleted(&server).await.is_empty());
 }
+
+/// A secret file saved as UTF-16 without a byte-order mark (`[IO.File]::WriteAllText` with
+/// `Unicode`) is valid UTF-8 with a NUL after every letter: it was sent as the secret, and the
+/// run ended as a credentials rejection. A NUL in a secret file is exit 2, nothing sent.
+#[tokio::test]
+async fn a_secret_file_with_nul_bytes_is_refused_before_anything_is_sent() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let utf16: String = "s3cret-value\n".chars().flat_map(|c| [c, '\0']).collect();
+    let file = private_file(dir.path(), "secret.txt", &utf16);
+    let run = Revoke::ciam(&server.uri())
+        .args(["--client-secret-file"])
+        .args([&file])
+        .args(["--input", "-"])
+        .stdin("tok-aaaa\n")
+        .run()
+        .await;
+    run.assert_code(2);
+    let err = run.stderr();
+    assert!(err.contains("NUL"), "{err}");
+    assert!(err.contains("UTF-16"), "{err}");
+}
