@@ -195,20 +195,42 @@ pub fn token_identity(token: &str) -> Value {
 }
 
 /// A token must fit in a header and a form without change: no whitespace, no control
-/// characters. The token itself is never part of the message.
+/// characters, nothing invisible ([`invisible`]). The token itself is never part of the message.
 pub fn check_token(s: &str) -> Result<(), String> {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("a token cannot contain whitespace or control characters".into());
     }
-    Ok(())
+    invisible(s, "a token")
 }
 
-/// An id must not hold control characters (they cannot be sent in a URL or header).
+/// An id must not hold control characters (they cannot be sent in a URL or header), nor
+/// anything invisible ([`invisible`]).
 pub fn check_id(s: &str) -> Result<(), String> {
     if s.chars().any(|c| c.is_control()) {
         return Err("an id cannot contain control characters".into());
     }
-    Ok(())
+    invisible(s, "an id")
+}
+
+/// A character that shows as nothing and is never part of a token or an id: a byte-order mark
+/// inside a file (files saved by Notepad and joined with `cat`), a zero-width space or joiner
+/// (copied from a web page or a chat), a soft hyphen, a bidirectional mark. Sent as it is, the
+/// target is another one, which an RFC 7009 server answers as revoked.
+fn invisible(s: &str, what: &str) -> Result<(), String> {
+    let Some(c) = s.chars().find(|c| {
+        matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    }) else {
+        return Ok(());
+    };
+    let name = match c {
+        '\u{feff}' => " (a byte-order mark: files joined together?)",
+        '\u{200b}'..='\u{200d}' | '\u{2060}' => " (a zero-width character)",
+        _ => "",
+    };
+    Err(format!(
+        "{what} cannot contain the invisible character U+{:04X}{name}",
+        c as u32
+    ))
 }
 
 /// Whether an id that becomes a URL path segment would address another resource: URL

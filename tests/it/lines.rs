@@ -297,3 +297,37 @@ async fn a_secret_file_with_nul_bytes_is_refused_before_anything_is_sent() {
     assert!(err.contains("NUL"), "{err}");
     assert!(err.contains("UTF-16"), "{err}");
 }
+
+/// Two files saved by Notepad and joined with `cat` leave a byte-order mark at the start of a
+/// line inside the file; a token copied from a web page may carry a zero-width space. Neither
+/// is ever part of a token or an id, and sent as it is, the server (RFC 7009 answers 200 for an
+/// unknown token) would say `revoked` while the real token stays live. A bad line: exit 2.
+#[tokio::test]
+async fn an_invisible_character_in_a_target_is_a_bad_line() {
+    let server = MockServer::start().await;
+    Mock::given(m::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.txt");
+    std::fs::write(&file, "tok-aaaa\n\u{feff}tok-bbbb\ntok\u{200b}-cccc\n").unwrap();
+    let run = Revoke::ciam(&server.uri())
+        .args(["--input"])
+        .args([&file])
+        .run()
+        .await;
+    run.assert_code(2);
+    let err = run.stderr();
+    assert!(
+        err.contains("tokens.txt:2:") && err.contains("U+FEFF"),
+        "{err}"
+    );
+    let run = Revoke::identity_store(&server.uri())
+        .args(["tok\u{200b}id"])
+        .run()
+        .await;
+    run.assert_code(2);
+    assert!(run.stderr().contains("U+200B"), "{}", run.stderr());
+}
