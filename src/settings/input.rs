@@ -265,21 +265,10 @@ impl Targets {
         };
         match self.input {
             None => Box::new(args),
-            Some(InputSpec::File(path)) => {
-                let lines = LineReader::open(&path);
-                Box::new(args.chain(lines.map(|r| match r {
-                    Ok((at, text)) => RawTarget {
-                        text,
-                        problem: None,
-                        source: Some(at.source()),
-                    },
-                    Err(e) => RawTarget {
-                        text: String::new(),
-                        problem: Some(e.to_string()),
-                        source: Some(e.at.source()),
-                    },
-                })))
-            }
+            // Checked whole before the run, and again as it is read: a tool still writing the
+            // file may have added lines since (they become `InvalidTarget` records, as a
+            // stream's bad lines do, rather than being sent unchecked).
+            Some(InputSpec::File(path)) => Box::new(args.chain(once(LineReader::open(&path)))),
             Some(InputSpec::Stream(path)) => {
                 let mut lines = LineReader::open(&path);
                 lines.warn_if_empty = true;
@@ -619,6 +608,29 @@ mod tests {
         assert_eq!(t.count, Some(5));
         let got: Vec<String> = t.stream(Box::new(no_comma)).map(|r| r.text).collect();
         assert_eq!(got, ["a", "b", "c", "d", "e"]);
+    }
+
+    /// A regular file is checked whole, then read again to send: a tool still writing it may
+    /// add lines in between. Those are checked as they are read, as a stream's are, never sent
+    /// unchecked.
+    #[test]
+    fn lines_added_after_the_check_are_checked_as_they_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("in");
+        std::fs::write(&f, "a\n").unwrap();
+        let t = Targets::prepare(vec![], Some(&f), &no_comma).unwrap();
+        std::fs::write(&f, "a\nb,c\n").unwrap();
+        let got: Vec<(String, Option<String>)> = t
+            .stream(Box::new(no_comma))
+            .map(|r| (r.text, r.problem))
+            .collect();
+        assert_eq!(got[0], ("a".into(), None));
+        assert_eq!(got[1].0, "b,c");
+        let problem = got[1].1.as_deref().expect("the added line is checked");
+        assert!(
+            problem.ends_with("in:2: an id cannot contain a comma"),
+            "{problem}"
+        );
     }
 
     #[test]
