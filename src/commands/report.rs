@@ -202,7 +202,7 @@ pub fn check(files: &[PathBuf]) -> Ended {
     for path in files {
         let shown = escape(&path.display().to_string()).into_owned();
         let verdict = if path.as_os_str() == "-" {
-            chain::check(BufReader::new(std::io::stdin().lock()))
+            chain::check_stream(BufReader::new(std::io::stdin().lock()))
         } else {
             match File::open(path) {
                 Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
@@ -216,6 +216,9 @@ pub fn check(files: &[PathBuf]) -> Ended {
                         "{shown}: not a regular file (a journal is one, or `-` for stdin)"
                     ));
                     return Ended::NothingSent;
+                }
+                Ok(f) if f.metadata().is_ok_and(|m| is_fifo(&m)) => {
+                    chain::check_stream(BufReader::new(f))
                 }
                 Ok(f) => chain::check(BufReader::new(f)),
                 Err(e) => Err(e),

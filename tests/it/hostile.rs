@@ -1023,3 +1023,31 @@ async fn report_to_a_fifo_or_device_never_replaces_it() {
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
 }
+
+/// `cat /dev/zero | revoke report --check -`: a line with no end, from a stream that never
+/// ends. Once 16 MiB past the 64 KiB line bound have no line end, the source is abandoned:
+/// exit 2, as for a file that cannot be read.
+#[tokio::test]
+async fn checking_an_endless_line_on_stdin_ends() {
+    let (mut cmd, _home) = Revoke::new().args(["report", "--check", "-"]).into_parts();
+    let child = cmd
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
+    let out = match tokio::time::timeout(std::time::Duration::from_secs(20), waiting).await {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("revoke report --check - still reading /dev/zero after 20 s");
+        }
+    };
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no line end in the next 16 MiB"), "{err}");
+}
