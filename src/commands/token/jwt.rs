@@ -207,8 +207,12 @@ fn numeric_date(v: &Value) -> Option<i64> {
     (f.is_finite() && f.abs() < 9.0e15).then(|| f.trunc() as i64)
 }
 
+/// `None` outside years 0000 to 9999: RFC 3339's year is four digits, and chrono would write
+/// `+10000-01-01T00:00:00Z`, which no RFC 3339 reader of the record takes.
 fn rfc3339(secs: i64) -> Option<String> {
+    use chrono::Datelike;
     chrono::DateTime::from_timestamp(secs, 0)
+        .filter(|t| (0..=9999).contains(&t.year()))
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
@@ -324,6 +328,9 @@ mod tests {
                 jwt("{}", r#"{"exp":9000000000000000}"#),
                 "exp is out of range",
             ),
+            // RFC 3339's year is four digits: year 10000 and year -1 cannot be written.
+            (jwt("{}", r#"{"exp":253402300800}"#), "exp is out of range"),
+            (jwt("{}", r#"{"exp":-62167219201}"#), "exp is out of range"),
             (jwt(r#"{"typ":7}"#, "{}"), "typ is not a string"),
         ];
         for (token, want) in cases {
