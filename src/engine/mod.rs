@@ -852,8 +852,9 @@ async fn process<P: Provider>(
         }
         Tried::Abandoned => {
             redactor.leave(scrub_id);
-            let mut record = skipped(name, index, target, StopReason::Interrupted);
+            let mut record = skipped(name, index, target, StopReason::Interrupted).from(source);
             record.attempts = 1;
+            record.elapsed_ms = started.elapsed().as_millis() as u64;
             if let Some(e) = record.error.as_mut() {
                 e.message = "abandoned in flight at a second interrupt: the server may have revoked it; run again to be sure".into();
             }
