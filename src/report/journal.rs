@@ -619,7 +619,9 @@ impl Journal {
             target: record.target.clone(),
             status: record.status,
             ok: record.status.is_success(missing_ok),
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            // When the answer came, as the record says (a replay's `from_journal`), not when
+            // the line is written (after `--verify`'s checks, or a slow stdout).
+            at: record.at.clone().unwrap_or_else(crate::report::record::now),
             ticket: record.ticket.clone(),
             actor: record.actor.clone(),
             row: record.row.clone(),

@@ -877,3 +877,54 @@ async fn check_reads_a_long_journal_in_bounded_memory() {
         )
     );
 }
+
+/// The journal's `at` is the time of the answer, as the record's is (CLI.md: a replay's
+/// `from_journal` is "the time of the original answer"), not the time the line was written:
+/// with `--verify`, a token still alive right after its revocation is checked again over a
+/// few seconds before its record and its journal line are written.
+#[tokio::test]
+async fn the_journal_says_when_the_answer_came_not_when_the_line_was_written() {
+    use wiremock::matchers as m;
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/auth/v1/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+        .mount(&server)
+        .await;
+    let introspect = || Mock::given(m::method("GET")).and(m::path("/auth/v1/token/introspect"));
+    let alive = serde_json::json!({"sub": "u1", "client_id": "c"});
+    // Alive before, still alive at the first check after, dead at the next.
+    introspect()
+        .respond_with(ResponseTemplate::new(200).set_body_json(&alive))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    introspect()
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    let run = Revoke::cloudbase(&server.uri())
+        .args(["--verify", "--journal"])
+        .args([&path])
+        .args(["--input", "-"])
+        .stdin("journalAtToken0001\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    let records = run.records();
+    assert_eq!(records[0]["verified"], true, "{}", run.stdout());
+    let (lines, _) = journal(&path);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["at"], records[0]["at"], "{}", run.stdout());
+    let rerun = Revoke::cloudbase(&server.uri())
+        .args(["--journal"])
+        .args([&path])
+        .args(["--input", "-"])
+        .stdin("journalAtToken0001\n")
+        .run()
+        .await;
+    rerun.assert_code(0);
+    assert_eq!(rerun.records()[0]["from_journal"], records[0]["at"]);
+}
