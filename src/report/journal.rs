@@ -505,6 +505,9 @@ struct Tip {
 struct Chained {
     file: File,
     next: Tip,
+    /// A write failed part way (a full disk): the file ends in part of a line, and the next
+    /// line starts on a line of its own, as after a crash.
+    cut: bool,
 }
 
 pub struct Journal {
@@ -592,7 +595,11 @@ impl Journal {
         Ok((
             Journal {
                 path: path.to_path_buf(),
-                chained: Arc::new(Mutex::new(Chained { file, next })),
+                chained: Arc::new(Mutex::new(Chained {
+                    file,
+                    next,
+                    cut: false,
+                })),
             },
             done,
         ))
@@ -632,12 +639,33 @@ impl Journal {
             prev: link(&bytes),
         };
         bytes.push(b'\n');
-        chained
-            .file
-            .write_all(&bytes)
-            .map_err(|e| format!("cannot write journal {}: {e}", self.path.display()))?;
+        if chained.cut {
+            bytes.insert(0, b'\n');
+        }
         // A failed write leaves at most part of a line, which the next line chains past, as
-        // after a crash.
+        // after a crash; the next line starts on a fresh line.
+        let mut written = 0;
+        while written < bytes.len() {
+            let failed = match chained.file.write(&bytes[written..]) {
+                Ok(0) => "the file takes no more bytes".to_string(),
+                Ok(n) => {
+                    written += n;
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => e.to_string(),
+            };
+            // The file ends in part of a line unless nothing, or only the fresh line's
+            // newline, went out.
+            if let Some(last) = written.checked_sub(1) {
+                chained.cut = bytes[last] != b'\n';
+            }
+            return Err(format!(
+                "cannot write journal {}: {failed}",
+                self.path.display()
+            ));
+        }
+        chained.cut = false;
         chained.next = next;
         Ok(())
     }

@@ -928,3 +928,63 @@ async fn the_journal_says_when_the_answer_came_not_when_the_line_was_written() {
     rerun.assert_code(0);
     assert_eq!(rerun.records()[0]["from_journal"], records[0]["at"]);
 }
+
+/// A journal write that fails part way (a full disk: here the file size limit, `ulimit -f`, with
+/// SIGXFSZ ignored so that the write fails with EFBIG) leaves part of a line. Once the disk has
+/// room again, the next line of the same run starts on a line of its own, as after a crash: it
+/// is not glued to the fragment (which would lose it, and make `revoke report --check` call a
+/// full disk an edit).
+#[tokio::test]
+async fn a_journal_write_cut_by_a_full_disk_does_not_swallow_the_next_line() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    // `ulimit -f 8` is 4096 bytes: the first journal line, about 300 bytes, crosses it.
+    let filler = format!("{}\n", "#".repeat(4000));
+    std::fs::write(&path, &filler).unwrap();
+    let (cmd, _home) = Revoke::ciam(&server.uri())
+        .args(["--concurrency", "1", "--rate", "0", "--journal"])
+        .args([&path])
+        .args(["journalTokenOne", "journalTokenTwo"])
+        .into_parts();
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = sh.spawn().unwrap();
+    // The first answer's line is cut at 4096 bytes; then the disk "has room" again: the filler
+    // is taken out of the same file (the run appends to its end), the fragment kept.
+    let started = Instant::now();
+    let fragment = loop {
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes.len() == 4096 {
+            break bytes[filler.len()..].to_vec();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no cut line");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(0).unwrap();
+    std::io::Write::write_all(&mut file, &fragment).unwrap();
+    drop(file);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write journal"), "{stderr}");
+    let (lines, broken) = journal(&path);
+    assert_eq!(broken, 1, "the fragment only");
+    assert_eq!(lines.len(), 1, "the second target's line, whole");
+    assert_eq!(lines[0]["index"], 1);
+    check(&path).await.assert_code(0);
+}
