@@ -670,8 +670,10 @@ fn replays<P: Provider>(
     if !provider.acts_on_current_tokens() {
         return true;
     }
-    // An entry from the future (a clock set back) is as young as can be.
-    let age = (now - found.at).to_std().unwrap_or(Duration::ZERO);
+    // An entry dated ahead of the clock (a clock set back, another machine's journal, an edit)
+    // is only as young as its distance from now: further ahead than the window, its age is
+    // unknown and the target is sent again (harmless), rather than never until that date.
+    let age = (now - found.at).abs().to_std().unwrap_or(Duration::MAX);
     age < window
 }
 

@@ -988,3 +988,51 @@ async fn a_journal_write_cut_by_a_full_disk_does_not_swallow_the_next_line() {
     assert_eq!(lines[0]["index"], 1);
     check(&path).await.assert_code(0);
 }
+
+/// An smh or bi-embed entry dated in the future (a journal from a machine whose clock was ahead,
+/// or edited) says nothing of how old it is: beyond `--resume-within` ahead of the clock it is
+/// not replayed, or the user's tokens would never be deleted again with this journal (until
+/// the clock reaches the date). A revoked token's entry still replays at any date.
+#[tokio::test]
+async fn an_entry_dated_in_the_future_is_no_younger_than_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let (smh, ciam) = (smh_server().await, ciam_server().await);
+    let smh_run = || {
+        Revoke::smh(&smh.uri())
+            .args(["--journal"])
+            .args([&j])
+            .args(["alice"])
+    };
+    smh_run().run().await.assert_code(0);
+    ciam_run(&ciam, &j, &["tokA"]).run().await.assert_code(0);
+    assert_eq!((sent(&smh).await, sent(&ciam).await), (1, 1));
+    let text = std::fs::read_to_string(&j).unwrap();
+    let mut future = String::new();
+    for line in text.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        v["at"] = "2099-01-01T00:00:00.000Z".into();
+        future.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&j, future).unwrap();
+    let run = smh_run().run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&smh).await, 2, "sent again: {}", run.stdout());
+    assert!(run.records()[0]["from_journal"].is_null());
+    // Ahead by less than the window: as young as can be, replayed.
+    let soon = (chrono::Utc::now() + chrono::TimeDelta::try_hours(1).unwrap())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let text = std::fs::read_to_string(&j).unwrap();
+    let mut ahead = String::new();
+    for line in text.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        v["at"] = soon.clone().into();
+        ahead.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&j, ahead).unwrap();
+    smh_run().run().await.assert_code(0);
+    assert_eq!(sent(&smh).await, 2, "replayed");
+    let run = ciam_run(&ciam, &j, &["tokA"]).run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&ciam).await, 1, "a revoked token stays revoked");
+}
