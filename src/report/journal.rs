@@ -567,9 +567,14 @@ impl Journal {
                 }
                 let slot = key_bits(&line.key).and_then(|bits| {
                     // A success without a readable time is not taken as one (sent again:
-                    // harmless).
+                    // harmless), nor is `ok` said of a status that is no answer's success (an
+                    // edited line: `failed`, `skipped`, `planned` would replay with nothing sent).
+                    let answered = matches!(
+                        line.status,
+                        Status::Revoked | Status::AlreadyInvalid | Status::NotFound
+                    );
                     let ok = match DateTime::parse_from_rfc3339(&line.at) {
-                        Ok(at) if line.ok => Some((line.status, at.to_utc())),
+                        Ok(at) if line.ok && answered => Some((line.status, at.to_utc())),
                         _ => None,
                     };
                     Slot::new(bits, ok).or_else(|| Slot::new(bits, None))

@@ -1036,3 +1036,29 @@ async fn an_entry_dated_in_the_future_is_no_younger_than_the_window() {
     run.assert_code(0);
     assert_eq!(sent(&ciam).await, 1, "a revoked token stays revoked");
 }
+
+/// An edited journal line that says `"ok": true` of a status that is no success (`failed`,
+/// `skipped`, `planned`) is not a target finished successfully: the target is sent again, not
+/// replayed as a failure on every rerun.
+#[tokio::test]
+async fn an_edited_line_that_calls_a_failure_ok_is_not_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let ciam = ciam_server().await;
+    ciam_run(&ciam, &j, &["tokA"]).run().await.assert_code(0);
+    for (n, status) in ["failed", "skipped", "planned"].into_iter().enumerate() {
+        let text = std::fs::read_to_string(&j).unwrap();
+        let mut edited = String::new();
+        for line in text.lines() {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            v["status"] = status.into();
+            v["ok"] = true.into();
+            edited.push_str(&format!("{v}\n"));
+        }
+        std::fs::write(&j, edited).unwrap();
+        let run = ciam_run(&ciam, &j, &["tokA"]).run().await;
+        run.assert_code(0);
+        assert_eq!(sent(&ciam).await, n + 2, "{status}: {}", run.stdout());
+        assert!(run.records()[0]["from_journal"].is_null());
+    }
+}
