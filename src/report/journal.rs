@@ -1,9 +1,11 @@
 //! `--journal FILE`: one JSON line appended per finished target, so that a rerun skips what is
 //! done.
 //!
-//! A line is written with a single `write` call right after the target's record, and is never
-//! rewritten, so a run killed at any moment (even SIGKILL) leaves every finished target on
-//! file except possibly a last line cut short, which loading ignores. A target is identified by
+//! A line is written with a single `write` call (more only if the system takes part of it)
+//! right after the target's record, and is never rewritten, so a run killed at any moment (even
+//! SIGKILL) leaves every finished target on file except possibly a last line cut short, which
+//! loading ignores; after a write a full disk cut short, the next line starts on a line of its
+//! own. A target is identified by
 //! a key: a 128-bit fingerprint over the provider, the options that give the target its meaning
 //! (library, project, tenant...) and the target itself (a token's own 128-bit fingerprint,
 //! never the token).
