@@ -979,20 +979,21 @@ async fn process<P: Provider>(
             // Written after the listing that verifies them (the end of `run`), up to as many
             // as one listing can return; memory stays bounded whatever the input.
             let status = record.status;
-            let overflow = {
+            let kept = {
                 let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
-                if held.len() < listing::MAX_LISTED {
-                    held.push((record, key.clone(), scrub_id));
-                    None
-                } else {
-                    Some(record)
+                let kept = held.len() < listing::MAX_LISTED;
+                if kept {
+                    held.push((record.clone(), key.clone(), scrub_id));
                 }
+                kept
             };
-            let Some(overflow) = overflow else {
+            if kept {
+                // The journal does not wait for the listing: a run killed before it keeps
+                // this delete (the line holds no text of the answer: no request's secrets).
+                ctx.sink.journal(entry(record, Some(key.clone()))).await;
                 emit_repeats(&ctx, &key, status).await;
                 return confirmed;
-            };
-            record = overflow;
+            }
             if verify::wanted(&record) {
                 verify::unverified(
                     &mut record,
@@ -1097,6 +1098,8 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
         },
     };
     for (mut record, key, scrub_id) in held {
+        // Journaled when its answer came; again only if the listing changed its status.
+        let journaled = record.status;
         if verify::wanted(&record) {
             match &proof {
                 Err(why) => verify::unverified(&mut record, why.clone()),
@@ -1115,7 +1118,8 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
                 }
             }
         }
-        let mut done = entry(record, Some(key));
+        let changed = record.status != journaled;
+        let mut done = entry(record, changed.then_some(key));
         done.scrub_id = Some(scrub_id);
         ctx.sink.emit(done).await;
     }

@@ -1062,3 +1062,64 @@ async fn an_edited_line_that_calls_a_failure_ok_is_not_replayed() {
         assert!(run.records()[0]["from_journal"].is_null());
     }
 }
+
+/// identity-store `--verify` holds its delete records for the listing after the last delete;
+/// their journal lines are not held with them: a run killed with SIGKILL before that listing
+/// keeps every delete it had an answer for (README: "A run killed at any moment, even with
+/// SIGKILL, loses nothing"), and a rerun does not send them again.
+#[tokio::test]
+async fn identity_store_verify_journals_each_delete_before_the_listing_after() {
+    use wiremock::matchers as m;
+    let server = MockServer::start().await;
+    Mock::given(m::method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "bearer_tokens": [{"token_id": "id1"}, {"token_id": "id2"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .and(m::path_regex("/id1$"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .and(m::path_regex("/id2$"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    let running = Revoke::identity_store(&server.uri())
+        .args(["--verify", "--concurrency", "1", "--rate", "0", "--journal"])
+        .args([&path])
+        .args(["id1", "id2"])
+        .spawn();
+    let started = Instant::now();
+    loop {
+        let deletes = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "DELETE")
+            .count();
+        if deletes == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no deletes");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The first delete's answer is in; its journal line follows at once.
+    let (lines, _) = loop {
+        let read = journal(&path);
+        if !read.0.is_empty() || started.elapsed() > Duration::from_secs(5) {
+            break read;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    running.signal("KILL");
+    let _ = running.wait().await;
+    assert_eq!(lines.len(), 1, "the answered delete's line");
+    assert_eq!(lines[0]["status"], "revoked");
+    assert_eq!(lines[0]["index"], 0);
+}
