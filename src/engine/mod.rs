@@ -670,8 +670,10 @@ fn replays<P: Provider>(
     if !provider.acts_on_current_tokens() {
         return true;
     }
-    // An entry from the future (a clock set back) is as young as can be.
-    let age = (now - found.at).to_std().unwrap_or(Duration::ZERO);
+    // An entry dated ahead of the clock (a clock set back, another machine's journal, an edit)
+    // is only as young as its distance from now: further ahead than the window, its age is
+    // unknown and the target is sent again (harmless), rather than never until that date.
+    let age = (now - found.at).abs().to_std().unwrap_or(Duration::MAX);
     age < window
 }
 
@@ -852,8 +854,9 @@ async fn process<P: Provider>(
         }
         Tried::Abandoned => {
             redactor.leave(scrub_id);
-            let mut record = skipped(name, index, target, StopReason::Interrupted);
+            let mut record = skipped(name, index, target, StopReason::Interrupted).from(source);
             record.attempts = 1;
+            record.elapsed_ms = started.elapsed().as_millis() as u64;
             if let Some(e) = record.error.as_mut() {
                 e.message = "abandoned in flight at a second interrupt: the server may have revoked it; run again to be sure".into();
             }
@@ -976,20 +979,21 @@ async fn process<P: Provider>(
             // Written after the listing that verifies them (the end of `run`), up to as many
             // as one listing can return; memory stays bounded whatever the input.
             let status = record.status;
-            let overflow = {
+            let kept = {
                 let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
-                if held.len() < listing::MAX_LISTED {
-                    held.push((record, key.clone(), scrub_id));
-                    None
-                } else {
-                    Some(record)
+                let kept = held.len() < listing::MAX_LISTED;
+                if kept {
+                    held.push((record.clone(), key.clone(), scrub_id));
                 }
+                kept
             };
-            let Some(overflow) = overflow else {
+            if kept {
+                // The journal does not wait for the listing: a run killed before it keeps
+                // this delete (the line holds no text of the answer: no request's secrets).
+                ctx.sink.journal(entry(record, Some(key.clone()))).await;
                 emit_repeats(&ctx, &key, status).await;
                 return confirmed;
-            };
-            record = overflow;
+            }
             if verify::wanted(&record) {
                 verify::unverified(
                     &mut record,
@@ -1094,6 +1098,8 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
         },
     };
     for (mut record, key, scrub_id) in held {
+        // Journaled when its answer came; again only if the listing changed its status.
+        let journaled = record.status;
         if verify::wanted(&record) {
             match &proof {
                 Err(why) => verify::unverified(&mut record, why.clone()),
@@ -1112,7 +1118,8 @@ async fn verify_by_listing<P: Provider>(ctx: &Ctx<P>, held: Vec<(Record, String,
                 }
             }
         }
-        let mut done = entry(record, Some(key));
+        let changed = record.status != journaled;
+        let mut done = entry(record, changed.then_some(key));
         done.scrub_id = Some(scrub_id);
         ctx.sink.emit(done).await;
     }

@@ -157,12 +157,46 @@ pub trait Provider: Send + Sync + 'static {
             // This attempt's own secrets (a signature, a Basic credential) are known here
             // only; the sink scrubs the credentials and the target's secrets once more.
             let scrub = request.scrubber();
+            let sent: Vec<String> = self
+                .job_secrets(job)
+                .into_iter()
+                .map(str::to_string)
+                .chain(request.secret_values())
+                .filter(|s| s.len() >= MIN_ECHOED)
+                .collect();
             exchange(transport, &request, |answer| {
-                self.interpret(job, answer).map(|o| o.scrubbed(&scrub))
+                // A success only: an error's body may quote the request (the error is what it
+                // is; only a claim of revocation needs the API's own answer).
+                let http_status = answer.status;
+                let echoed = (200..300).contains(&http_status) && echoes(&answer, &sent);
+                let outcome = self.interpret(job, answer).map(|o| o.scrubbed(&scrub))?;
+                if echoed {
+                    return Err(ApiError::NotTheApi {
+                        http_status,
+                        message: format!(
+                            "HTTP {http_status}, but the answer holds the request's own secret: an echo of the request, not the API's answer; is the endpoint the API?"
+                        ),
+                        request_id: outcome.request_id,
+                    });
+                }
+                Ok(outcome)
             })
             .await
         }
     }
+}
+
+/// The shortest secret looked for in an answer: a shorter one could be found by chance.
+const MIN_ECHOED: usize = 8;
+
+/// Whether an answer holds one of the secrets `sent` (the token, a signature, a Basic
+/// credential): a 2xx that does is an echo of the request (a mirror or debugging service),
+/// never the API's success, whatever body the provider accepts: no provider's API sends them
+/// back.
+fn echoes(answer: &RawResponse, sent: &[String]) -> bool {
+    let body = answer.body.as_slice();
+    sent.iter()
+        .any(|s| body.windows(s.len()).any(|w| w == s.as_bytes()))
 }
 
 /// A provider's step before its first target ([`Provider::setup`]).

@@ -1,9 +1,11 @@
 //! `--journal FILE`: one JSON line appended per finished target, so that a rerun skips what is
 //! done.
 //!
-//! A line is written with a single `write` call right after the target's record, and is never
-//! rewritten, so a run killed at any moment (even SIGKILL) leaves every finished target on
-//! file except possibly a last line cut short, which loading ignores. A target is identified by
+//! A line is written with a single `write` call (more only if the system takes part of it)
+//! right after the target's record, and is never rewritten, so a run killed at any moment (even
+//! SIGKILL) leaves every finished target on file except possibly a last line cut short, which
+//! loading ignores; after a write a full disk cut short, the next line starts on a line of its
+//! own. A target is identified by
 //! a key: a 128-bit fingerprint over the provider, the options that give the target its meaning
 //! (library, project, tenant...) and the target itself (a token's own 128-bit fingerprint,
 //! never the token).
@@ -505,6 +507,9 @@ struct Tip {
 struct Chained {
     file: File,
     next: Tip,
+    /// A write failed part way (a full disk): the file ends in part of a line, and the next
+    /// line starts on a line of its own, as after a crash.
+    cut: bool,
 }
 
 pub struct Journal {
@@ -564,9 +569,14 @@ impl Journal {
                 }
                 let slot = key_bits(&line.key).and_then(|bits| {
                     // A success without a readable time is not taken as one (sent again:
-                    // harmless).
+                    // harmless), nor is `ok` said of a status that is no answer's success (an
+                    // edited line: `failed`, `skipped`, `planned` would replay with nothing sent).
+                    let answered = matches!(
+                        line.status,
+                        Status::Revoked | Status::AlreadyInvalid | Status::NotFound
+                    );
                     let ok = match DateTime::parse_from_rfc3339(&line.at) {
-                        Ok(at) if line.ok => Some((line.status, at.to_utc())),
+                        Ok(at) if line.ok && answered => Some((line.status, at.to_utc())),
                         _ => None,
                     };
                     Slot::new(bits, ok).or_else(|| Slot::new(bits, None))
@@ -592,7 +602,11 @@ impl Journal {
         Ok((
             Journal {
                 path: path.to_path_buf(),
-                chained: Arc::new(Mutex::new(Chained { file, next })),
+                chained: Arc::new(Mutex::new(Chained {
+                    file,
+                    next,
+                    cut: false,
+                })),
             },
             done,
         ))
@@ -619,7 +633,9 @@ impl Journal {
             target: record.target.clone(),
             status: record.status,
             ok: record.status.is_success(missing_ok),
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            // When the answer came, as the record says (a replay's `from_journal`), not when
+            // the line is written (after `--verify`'s checks, or a slow stdout).
+            at: record.at.clone().unwrap_or_else(crate::report::record::now),
             ticket: record.ticket.clone(),
             actor: record.actor.clone(),
             row: record.row.clone(),
@@ -630,12 +646,33 @@ impl Journal {
             prev: link(&bytes),
         };
         bytes.push(b'\n');
-        chained
-            .file
-            .write_all(&bytes)
-            .map_err(|e| format!("cannot write journal {}: {e}", self.path.display()))?;
+        if chained.cut {
+            bytes.insert(0, b'\n');
+        }
         // A failed write leaves at most part of a line, which the next line chains past, as
-        // after a crash.
+        // after a crash; the next line starts on a fresh line.
+        let mut written = 0;
+        while written < bytes.len() {
+            let failed = match chained.file.write(&bytes[written..]) {
+                Ok(0) => "the file takes no more bytes".to_string(),
+                Ok(n) => {
+                    written += n;
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => e.to_string(),
+            };
+            // The file ends in part of a line unless nothing, or only the fresh line's
+            // newline, went out.
+            if let Some(last) = written.checked_sub(1) {
+                chained.cut = bytes[last] != b'\n';
+            }
+            return Err(format!(
+                "cannot write journal {}: {failed}",
+                self.path.display()
+            ));
+        }
+        chained.cut = false;
         chained.next = next;
         Ok(())
     }

@@ -151,6 +151,9 @@ pub struct Entry {
 
 enum Msg {
     Entry(Box<Entry>),
+    /// A journal line written ahead of its record (identity-store `--verify` holds the records
+    /// for the listing after the deletes; the journal does not wait for it).
+    Journal(Box<Entry>),
     Finish(RunFlags),
 }
 
@@ -164,6 +167,13 @@ impl SinkHandle {
         // The writer outlives every sender; a failed send means it already stopped (a panic),
         // which the join reports.
         let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
+    }
+
+    /// Writes the journal line of `entry` (with its `journal_key`) now, and nothing else: its
+    /// record follows later, through [`SinkHandle::emit`], without a key of its own unless its
+    /// status has changed since.
+    pub async fn journal(&self, entry: Entry) {
+        let _ = self.tx.send(Msg::Journal(Box::new(entry))).await;
     }
 }
 
@@ -294,13 +304,19 @@ impl Writer {
             };
             match msg {
                 Msg::Entry(e) => self.entry(*e),
+                Msg::Journal(mut e) => {
+                    self.complete(&mut e);
+                    self.journal(&e);
+                }
                 Msg::Finish(flags) => return self.finish(flags),
             }
         }
         self.finish(RunFlags::default())
     }
 
-    fn entry(&mut self, mut e: Entry) {
+    /// What the writer adds to every record before it is written: the step's notes, the
+    /// ticket and actor; then the scrubber.
+    fn complete(&self, e: &mut Entry) {
         // The row's key is a value from a file: scrubbed as the record's own texts are (a
         // first column that holds the row's token shows masked).
         if let Some(tag) = &self.cfg.step {
@@ -328,6 +344,23 @@ impl Writer {
         e.record.ticket.clone_from(&self.cfg.evidence.ticket);
         e.record.actor.clone_from(&self.cfg.evidence.actor);
         clean(&mut e.record, e.scrub_id);
+    }
+
+    fn journal(&mut self, e: &Entry) {
+        if let (Some(j), Some(key)) = (self.cfg.journal.as_mut(), e.journal_key.as_deref()) {
+            // The record is out; the journal line follows at once, so that a rerun never
+            // resends a target this run finished. Flushed to the OS by the write itself.
+            if let Err(msg) = j.append(key, &e.record, self.cfg.missing_ok)
+                && !self.journal_failed
+            {
+                self.journal_failed = true;
+                tracing::error!("{msg}");
+            }
+        }
+    }
+
+    fn entry(&mut self, mut e: Entry) {
+        self.complete(&mut e);
         match e.record.verified {
             Some(true) => self.verify_counts.0 += 1,
             Some(false) => self.verify_counts.1 += 1,
@@ -366,16 +399,7 @@ impl Writer {
             }
         }
         self.write(text.as_bytes());
-        if let (Some(j), Some(key)) = (self.cfg.journal.as_mut(), e.journal_key.as_deref()) {
-            // The record is out; the journal line follows at once, so that a rerun never
-            // resends a target this run finished. Flushed to the OS by the write itself.
-            if let Err(msg) = j.append(key, &e.record, self.cfg.missing_ok)
-                && !self.journal_failed
-            {
-                self.journal_failed = true;
-                tracing::error!("{msg}");
-            }
-        }
+        self.journal(&e);
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }

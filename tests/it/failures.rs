@@ -413,3 +413,56 @@ async fn an_answer_cut_off_before_its_content_length_is_retried() {
         .to_string();
     assert!(msg.contains("answer cut off (HTTP 200)"), "{msg}");
 }
+
+/// An endpoint that echoes the request back (a debugging or mirror service, httpbin's
+/// `/anything`) answers 200 with JSON that holds the request's own token or signature: that is
+/// not the API's success (CLI.md "Endpoints that are not the API"), whatever the provider
+/// accepts as a body. Each target is `failed` with code `NotTheApi`, the run stops after three
+/// (`EndpointMismatch`), exit 1.
+#[tokio::test]
+async fn an_endpoint_that_echoes_the_request_is_not_the_api() {
+    let echo = |req: &wiremock::Request| {
+        let headers: serde_json::Map<String, Value> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().into()))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "args": {},
+            "data": String::from_utf8_lossy(&req.body),
+            "headers": headers,
+            "method": req.method.to_string(),
+            "url": req.url.to_string(),
+        }))
+    };
+    let tokens = [
+        "echoedTokenNumber0001",
+        "echoedTokenNumber0002",
+        "echoedTokenNumber0003",
+        "echoedTokenNumber0004",
+    ];
+    for command in ["ciam", "oauth", "cloudbase"] {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(echo)
+            .mount(&server)
+            .await;
+        let run = match command {
+            "ciam" => Revoke::ciam(&server.uri()),
+            "oauth" => Revoke::oauth(&format!("{}/revoke", server.uri())),
+            _ => Revoke::cloudbase(&server.uri()),
+        }
+        .args(tokens)
+        .run()
+        .await;
+        run.assert_code(1);
+        let records = run.records();
+        assert_eq!(records.len(), 4, "{command}: {}", run.stdout());
+        for r in &records[..3] {
+            assert_eq!(r["status"], "failed", "{command}: {r}");
+            assert_eq!(r["error"]["code"], "NotTheApi", "{command}: {r}");
+        }
+        assert_eq!(records[3]["error"]["code"], "EndpointMismatch", "{command}");
+        run.assert_no_secret(&tokens);
+    }
+}

@@ -877,3 +877,249 @@ async fn check_reads_a_long_journal_in_bounded_memory() {
         )
     );
 }
+
+/// The journal's `at` is the time of the answer, as the record's is (CLI.md: a replay's
+/// `from_journal` is "the time of the original answer"), not the time the line was written:
+/// with `--verify`, a token still alive right after its revocation is checked again over a
+/// few seconds before its record and its journal line are written.
+#[tokio::test]
+async fn the_journal_says_when_the_answer_came_not_when_the_line_was_written() {
+    use wiremock::matchers as m;
+    let server = MockServer::start().await;
+    Mock::given(m::method("POST"))
+        .and(m::path("/auth/v1/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+        .mount(&server)
+        .await;
+    let introspect = || Mock::given(m::method("GET")).and(m::path("/auth/v1/token/introspect"));
+    let alive = serde_json::json!({"sub": "u1", "client_id": "c"});
+    // Alive before, still alive at the first check after, dead at the next.
+    introspect()
+        .respond_with(ResponseTemplate::new(200).set_body_json(&alive))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    introspect()
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    let run = Revoke::cloudbase(&server.uri())
+        .args(["--verify", "--journal"])
+        .args([&path])
+        .args(["--input", "-"])
+        .stdin("journalAtToken0001\n")
+        .run()
+        .await;
+    run.assert_code(0);
+    let records = run.records();
+    assert_eq!(records[0]["verified"], true, "{}", run.stdout());
+    let (lines, _) = journal(&path);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["at"], records[0]["at"], "{}", run.stdout());
+    let rerun = Revoke::cloudbase(&server.uri())
+        .args(["--journal"])
+        .args([&path])
+        .args(["--input", "-"])
+        .stdin("journalAtToken0001\n")
+        .run()
+        .await;
+    rerun.assert_code(0);
+    assert_eq!(rerun.records()[0]["from_journal"], records[0]["at"]);
+}
+
+/// A journal write that fails part way (a full disk: here the file size limit, `ulimit -f`, with
+/// SIGXFSZ ignored so that the write fails with EFBIG) leaves part of a line. Once the disk has
+/// room again, the next line of the same run starts on a line of its own, as after a crash: it
+/// is not glued to the fragment (which would lose it, and make `revoke report --check` call a
+/// full disk an edit).
+#[tokio::test]
+async fn a_journal_write_cut_by_a_full_disk_does_not_swallow_the_next_line() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    // `ulimit -f 8` is 4096 bytes: the first journal line, about 300 bytes, crosses it.
+    let filler = format!("{}\n", "#".repeat(4000));
+    std::fs::write(&path, &filler).unwrap();
+    let (cmd, _home) = Revoke::ciam(&server.uri())
+        .args(["--concurrency", "1", "--rate", "0", "--journal"])
+        .args([&path])
+        .args(["journalTokenOne", "journalTokenTwo"])
+        .into_parts();
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = sh.spawn().unwrap();
+    // The first answer's line is cut at 4096 bytes; then the disk "has room" again: the filler
+    // is taken out of the same file (the run appends to its end), the fragment kept.
+    let started = Instant::now();
+    let fragment = loop {
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes.len() == 4096 {
+            break bytes[filler.len()..].to_vec();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no cut line");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(0).unwrap();
+    std::io::Write::write_all(&mut file, &fragment).unwrap();
+    drop(file);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write journal"), "{stderr}");
+    let (lines, broken) = journal(&path);
+    assert_eq!(broken, 1, "the fragment only");
+    assert_eq!(lines.len(), 1, "the second target's line, whole");
+    assert_eq!(lines[0]["index"], 1);
+    check(&path).await.assert_code(0);
+}
+
+/// An smh or bi-embed entry dated in the future (a journal from a machine whose clock was ahead,
+/// or edited) says nothing of how old it is: beyond `--resume-within` ahead of the clock it is
+/// not replayed, or the user's tokens would never be deleted again with this journal (until
+/// the clock reaches the date). A revoked token's entry still replays at any date.
+#[tokio::test]
+async fn an_entry_dated_in_the_future_is_no_younger_than_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let (smh, ciam) = (smh_server().await, ciam_server().await);
+    let smh_run = || {
+        Revoke::smh(&smh.uri())
+            .args(["--journal"])
+            .args([&j])
+            .args(["alice"])
+    };
+    smh_run().run().await.assert_code(0);
+    ciam_run(&ciam, &j, &["tokA"]).run().await.assert_code(0);
+    assert_eq!((sent(&smh).await, sent(&ciam).await), (1, 1));
+    let text = std::fs::read_to_string(&j).unwrap();
+    let mut future = String::new();
+    for line in text.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        v["at"] = "2099-01-01T00:00:00.000Z".into();
+        future.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&j, future).unwrap();
+    let run = smh_run().run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&smh).await, 2, "sent again: {}", run.stdout());
+    assert!(run.records()[0]["from_journal"].is_null());
+    // Ahead by less than the window: as young as can be, replayed.
+    let soon = (chrono::Utc::now() + chrono::TimeDelta::try_hours(1).unwrap())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let text = std::fs::read_to_string(&j).unwrap();
+    let mut ahead = String::new();
+    for line in text.lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        v["at"] = soon.clone().into();
+        ahead.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&j, ahead).unwrap();
+    smh_run().run().await.assert_code(0);
+    assert_eq!(sent(&smh).await, 2, "replayed");
+    let run = ciam_run(&ciam, &j, &["tokA"]).run().await;
+    run.assert_code(0);
+    assert_eq!(sent(&ciam).await, 1, "a revoked token stays revoked");
+}
+
+/// An edited journal line that says `"ok": true` of a status that is no success (`failed`,
+/// `skipped`, `planned`) is not a target finished successfully: the target is sent again, not
+/// replayed as a failure on every rerun.
+#[tokio::test]
+async fn an_edited_line_that_calls_a_failure_ok_is_not_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.ndjson");
+    let ciam = ciam_server().await;
+    ciam_run(&ciam, &j, &["tokA"]).run().await.assert_code(0);
+    for (n, status) in ["failed", "skipped", "planned"].into_iter().enumerate() {
+        let text = std::fs::read_to_string(&j).unwrap();
+        let mut edited = String::new();
+        for line in text.lines() {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            v["status"] = status.into();
+            v["ok"] = true.into();
+            edited.push_str(&format!("{v}\n"));
+        }
+        std::fs::write(&j, edited).unwrap();
+        let run = ciam_run(&ciam, &j, &["tokA"]).run().await;
+        run.assert_code(0);
+        assert_eq!(sent(&ciam).await, n + 2, "{status}: {}", run.stdout());
+        assert!(run.records()[0]["from_journal"].is_null());
+    }
+}
+
+/// identity-store `--verify` holds its delete records for the listing after the last delete;
+/// their journal lines are not held with them: a run killed with SIGKILL before that listing
+/// keeps every delete it had an answer for (README: "A run killed at any moment, even with
+/// SIGKILL, loses nothing"), and a rerun does not send them again.
+#[tokio::test]
+async fn identity_store_verify_journals_each_delete_before_the_listing_after() {
+    use wiremock::matchers as m;
+    let server = MockServer::start().await;
+    Mock::given(m::method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "bearer_tokens": [{"token_id": "id1"}, {"token_id": "id2"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .and(m::path_regex("/id1$"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(m::method("DELETE"))
+        .and(m::path_regex("/id2$"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.ndjson");
+    let running = Revoke::identity_store(&server.uri())
+        .args(["--verify", "--concurrency", "1", "--rate", "0", "--journal"])
+        .args([&path])
+        .args(["id1", "id2"])
+        .spawn();
+    let started = Instant::now();
+    loop {
+        let deletes = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "DELETE")
+            .count();
+        if deletes == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no deletes");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The first delete's answer is in; its journal line follows at once.
+    let (lines, _) = loop {
+        let read = journal(&path);
+        if !read.0.is_empty() || started.elapsed() > Duration::from_secs(5) {
+            break read;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    running.signal("KILL");
+    let _ = running.wait().await;
+    assert_eq!(lines.len(), 1, "the answered delete's line");
+    assert_eq!(lines[0]["status"], "revoked");
+    assert_eq!(lines[0]["index"], 0);
+}

@@ -407,3 +407,38 @@ async fn a_signal_while_the_journal_loads_exits_130_with_a_message() {
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A request abandoned in flight at the second signal keeps what every record says (CLI.md
+/// "More in every record"): where the target came from (`source`) and how long it was out
+/// (`elapsed_ms`), as the skipped targets that were never sent do.
+#[tokio::test]
+async fn a_request_abandoned_in_flight_keeps_its_source_and_its_time_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let running = Revoke::ciam(&server.uri()).args(["tokA", "tokB"]).spawn();
+    let started = Instant::now();
+    while server.received_requests().await.unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.signal("INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.signal("INT");
+    let run = running.wait().await;
+    run.assert_code(130);
+    let records = run.records();
+    assert_eq!(records.len(), 2, "{}", run.stdout());
+    for (i, r) in records.iter().enumerate() {
+        assert_record_schema(r);
+        assert_eq!(r["source"], format!("arg:{}", i + 1), "{r}");
+    }
+    let abandoned = &records[0];
+    assert_eq!(abandoned["attempts"], 1, "{abandoned}");
+    assert!(
+        abandoned["elapsed_ms"].as_u64().unwrap() >= 250,
+        "in flight 300 ms and more: {abandoned}"
+    );
+}
