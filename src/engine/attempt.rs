@@ -202,8 +202,12 @@ impl Attempts {
                 match self.transport.clock().correct() {
                     Correction::Corrected(said) => {
                         // Re-signed at once with the server's time, which every later request
-                        // keeps.
+                        // keeps; unless the run was stopped meanwhile, which ends retrying
+                        // (without a rate limiter, nothing else would check it before the send).
                         crate::report::logging::say(&format!("revoke: warning: {said}"));
+                        if self.stop.reason().is_some() {
+                            break Err(err);
+                        }
                         continue;
                     }
                     // A server's time more than a day off is never signed: the target fails,

@@ -277,6 +277,8 @@ struct SkewedServer {
     window: i64,
     huawei: bool,
     refused: Arc<AtomicUsize>,
+    /// How long each answer takes.
+    delay: std::time::Duration,
 }
 
 impl Respond for SkewedServer {
@@ -298,7 +300,7 @@ impl Respond for SkewedServer {
         .unwrap_or(0);
         if (server_now.timestamp() - signed).abs() > self.window {
             self.refused.fetch_add(1, Ordering::SeqCst);
-            return if self.huawei {
+            let refusal = if self.huawei {
                 ResponseTemplate::new(401)
                     .insert_header("date", date.as_str())
                     .set_body_string(
@@ -311,6 +313,7 @@ impl Respond for SkewedServer {
                         r#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"Signature expired. Timestamp and server time cannot differ by more than five minutes."},"RequestId":"r"}}"#,
                     )
             };
+            return refusal.set_delay(self.delay);
         }
         let ok = if self.huawei {
             ResponseTemplate::new(200)
@@ -319,6 +322,7 @@ impl Respond for SkewedServer {
                 .set_body_string(r#"{"Response":{"Data":"ok","RequestId":"r"}}"#)
         };
         ok.insert_header("date", date.as_str())
+            .set_delay(self.delay)
     }
 }
 
@@ -332,6 +336,7 @@ async fn a_clock_ten_minutes_behind_is_corrected_for_tencent() {
             window: 300,
             huawei: false,
             refused: refused.clone(),
+            delay: std::time::Duration::ZERO,
         })
         .mount(&server)
         .await;
@@ -364,6 +369,7 @@ async fn a_clock_twenty_minutes_ahead_is_corrected_for_huawei() {
             window: 900,
             huawei: true,
             refused: refused.clone(),
+            delay: std::time::Duration::ZERO,
         })
         .mount(&server)
         .await;
@@ -383,6 +389,49 @@ async fn a_clock_twenty_minutes_ahead_is_corrected_for_huawei() {
 
 /// A Huawei authentication error with a correct clock is the key's fault: never retried (five
 /// signature failures lock the key).
+/// An interrupt while a request is in flight: its answer says our clock is off, and the
+/// request is not signed again and re-sent (a stop ends retrying, this one too: the target
+/// keeps the answer it had). At `--rate 0` no rate limiter stood between the correction and
+/// the second send.
+#[tokio::test]
+async fn a_clock_correction_after_an_interrupt_sends_nothing_more() {
+    let server = MockServer::start().await;
+    let refused = Arc::new(AtomicUsize::new(0));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(SkewedServer {
+            skew: 600,
+            window: 300,
+            huawei: false,
+            refused: refused.clone(),
+            delay: std::time::Duration::from_millis(800),
+        })
+        .mount(&server)
+        .await;
+    let running = Revoke::bi_embed(&server.uri())
+        .args(["--rate", "0", "p1"])
+        .spawn();
+    let started = std::time::Instant::now();
+    while server.received_requests().await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no request"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    running.signal("INT");
+    let run = running.wait().await;
+    run.assert_code(130);
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "re-sent after the interrupt: {}",
+        run.stderr()
+    );
+    let records = run.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "failed", "{}", records[0]);
+}
+
 #[tokio::test]
 async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
     let server = MockServer::start().await;
@@ -393,6 +442,7 @@ async fn a_huawei_auth_error_with_a_good_clock_is_not_retried() {
             window: -1,
             huawei: true,
             refused: refused.clone(),
+            delay: std::time::Duration::ZERO,
         })
         .mount(&server)
         .await;
