@@ -203,16 +203,17 @@ pub fn check_token(s: &str) -> Result<(), String> {
     invisible(s, "a token")
 }
 
-/// An id must not hold control characters (they cannot be sent in a URL or header), nor
-/// anything invisible ([`invisible`]).
+/// An id must not hold control characters (they cannot be sent in a URL or header). Unlike a
+/// token, an id may hold any other character: the APIs take any Unicode text as a page, user
+/// or token id (an emoji's zero-width joiner included), and the vendors' SDKs send it as given.
 pub fn check_id(s: &str) -> Result<(), String> {
     if s.chars().any(|c| c.is_control()) {
         return Err("an id cannot contain control characters".into());
     }
-    invisible(s, "an id")
+    Ok(())
 }
 
-/// A character that shows as nothing and is never part of a token or an id: a byte-order mark
+/// A character that shows as nothing and is never part of a token: a byte-order mark
 /// inside a file (files saved by Notepad and joined with `cat`), a zero-width space or joiner
 /// (copied from a web page or a chat), a soft hyphen, a bidirectional mark. Sent as it is, the
 /// target is another one, which an RFC 7009 server answers as revoked.

@@ -300,8 +300,10 @@ async fn a_secret_file_with_nul_bytes_is_refused_before_anything_is_sent() {
 
 /// Two files saved by Notepad and joined with `cat` leave a byte-order mark at the start of a
 /// line inside the file; a token copied from a web page may carry a zero-width space. Neither
-/// is ever part of a token or an id, and sent as it is, the server (RFC 7009 answers 200 for an
-/// unknown token) would say `revoked` while the real token stays live. A bad line: exit 2.
+/// is ever part of a token, and sent as it is, the server (RFC 7009 answers 200 for an unknown
+/// token) would say `revoked` while the real token stays live. A bad line: exit 2. (Not for
+/// ids, which the APIs take as any Unicode text, emoji and their zero-width joiners included:
+/// the vendors' SDKs send them as given, and `interop/` checks that revoke does too.)
 #[tokio::test]
 async fn an_invisible_character_in_a_target_is_a_bad_line() {
     let server = MockServer::start().await;
@@ -324,10 +326,4 @@ async fn an_invisible_character_in_a_target_is_a_bad_line() {
         err.contains("tokens.txt:2:") && err.contains("U+FEFF"),
         "{err}"
     );
-    let run = Revoke::identity_store(&server.uri())
-        .args(["tok\u{200b}id"])
-        .run()
-        .await;
-    run.assert_code(2);
-    assert!(run.stderr().contains("U+200B"), "{}", run.stderr());
 }
