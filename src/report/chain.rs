@@ -35,7 +35,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
-use crate::report::journal::{GENESIS, LineRead, MAX_LINE, Seen, link, read_line};
+use crate::report::journal::{
+    GENESIS, LineRead, MAX_LINE, STREAM_SKIP, Seen, link, read_line_within,
+};
 
 /// Problems and notes named one by one (in line order); the rest are counted.
 const MAX_NAMED: usize = 1000;
@@ -116,7 +118,7 @@ impl Checker {
         }
     }
 
-    /// The next line of the file, as [`read_line`] read it into `bytes`.
+    /// The next line of the file, as [`read_line`](crate::report::journal::read_line) read it into `bytes`.
     pub fn line(&mut self, read: LineRead, bytes: &[u8]) {
         self.lines += 1;
         let no = self.lines;
@@ -452,75 +454,23 @@ fn lines(n: u64) -> String {
     format!("{n} line{}", if n == 1 { "" } else { "s" })
 }
 
-/// How far past a line's start the check of a stream reads looking for its end before
-/// abandoning it (`cat /dev/zero | revoke report --check -` must end), as `--input` does.
-const MAX_SKIP: u64 = MAX_LINE as u64 + 16 * 1024 * 1024;
-
-/// A reader that fails once [`MAX_SKIP`] bytes went by without a line end.
-struct LineEnds<R> {
-    inner: R,
-    since_newline: u64,
-}
-
-impl<R: BufRead> std::io::Read for LineEnds<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = {
-            let buf = self.fill_buf()?;
-            let n = buf.len().min(out.len());
-            out[..n].copy_from_slice(&buf[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for LineEnds<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.since_newline > MAX_SKIP {
-            return Err(std::io::Error::other(format!(
-                "a line longer than {} KiB, and no line end in the next {} MiB: the rest is not read",
-                MAX_LINE / 1024,
-                (MAX_SKIP - MAX_LINE as u64) >> 20
-            )));
-        }
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        // The bytes consumed are still in the inner buffer: fill_buf returns them without
-        // reading again.
-        let seen = match self.inner.fill_buf() {
-            Ok(buf) => &buf[..n.min(buf.len())],
-            Err(_) => &[][..],
-        };
-        match seen.iter().rposition(|&b| b == b'\n') {
-            Some(i) => self.since_newline = (seen.len() - i - 1) as u64,
-            None => self.since_newline += seen.len() as u64,
-        }
-        self.inner.consume(n);
-    }
-}
-
 /// Checks a journal read from a stream that may never end (stdin, a FIFO): as [`check`], but
-/// a line with no end in [`MAX_SKIP`] bytes abandons the source (a regular file ends: there a
-/// long line is skipped whatever its length, and the check goes on).
+/// a line with no end within [`STREAM_SKIP`] bytes past its bound abandons the source (a
+/// regular file ends: there a long line is skipped whatever its length, and the check goes on).
 pub fn check_stream(reader: impl BufRead) -> std::io::Result<Verdict> {
-    check(LineEnds {
-        inner: reader,
-        since_newline: 0,
-    })
+    check_within(reader, Some(STREAM_SKIP))
 }
 
 /// Checks a journal read from `reader`, in one pass.
-pub fn check(mut reader: impl BufRead) -> std::io::Result<Verdict> {
+pub fn check(reader: impl BufRead) -> std::io::Result<Verdict> {
+    check_within(reader, None)
+}
+
+fn check_within(mut reader: impl BufRead, skip: Option<u64>) -> std::io::Result<Verdict> {
     let mut checker = Checker::new();
     let mut buf = Vec::new();
     loop {
-        let read = read_line(&mut reader, &mut buf)?;
+        let read = read_line_within(&mut reader, &mut buf, skip)?;
         if read == LineRead::End {
             return Ok(checker.finish());
         }
@@ -547,14 +497,17 @@ mod tests {
         }
     }
 
-    /// A stream's bound is on the bytes since the last line end, not on the stream: more than
-    /// [`MAX_SKIP`] bytes of short lines are read to the end; one endless line is not.
+    /// A stream's bound is on the bytes past an over-long line, not on the stream: more than
+    /// [`STREAM_SKIP`] bytes of short lines, and an over-long line that ends, are read to the
+    /// end; one endless line is not.
     #[test]
     fn a_stream_is_abandoned_only_for_a_line_with_no_end() {
-        let short = b"x\n".repeat((MAX_SKIP as usize) / 2 + 1024);
-        let v = check_stream(std::io::Cursor::new(short)).unwrap();
-        assert_eq!(v.lines, MAX_SKIP / 2 + 1024);
-        let endless = std::io::Read::take(std::io::repeat(b'x'), MAX_SKIP * 2);
+        let mut text = b"x\n".repeat((STREAM_SKIP as usize) / 2 + 1024);
+        text.extend(b"y".repeat(MAX_LINE * 3));
+        text.extend(b"\nx\n");
+        let v = check_stream(std::io::Cursor::new(text)).unwrap();
+        assert_eq!(v.lines, STREAM_SKIP / 2 + 1024 + 2);
+        let endless = std::io::Read::take(std::io::repeat(b'x'), STREAM_SKIP * 2);
         let e = check_stream(std::io::BufReader::new(endless)).unwrap_err();
         assert!(
             e.to_string().contains("no line end in the next 16 MiB"),

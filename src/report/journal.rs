@@ -475,8 +475,23 @@ pub enum LineRead {
     TooLong,
 }
 
+/// How far past an over-long line's bound a stream that may never end (stdin, a FIFO) is read
+/// looking for the line's end before it is abandoned (`cat /dev/zero | revoke report --check -`
+/// must end), as `--input` does. A regular file ends: there a long line is skipped whole.
+pub const STREAM_SKIP: u64 = 16 * 1024 * 1024;
+
 /// Reads the next line into `buf` (cleared first), never holding more than [`MAX_LINE`] bytes.
 pub fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<LineRead> {
+    read_line_within(reader, buf, None)
+}
+
+/// [`read_line`], looking for an over-long line's end at most `skip` bytes further (a stream's
+/// [`STREAM_SKIP`]): past that, an error, and the source is not read on.
+pub fn read_line_within(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    skip: Option<u64>,
+) -> std::io::Result<LineRead> {
     buf.clear();
     let n = reader.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
     if n == 0 {
@@ -489,7 +504,20 @@ pub fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Resul
     if buf.len() > MAX_LINE {
         buf.clear();
         if !newline {
-            reader.skip_until(b'\n')?;
+            match skip {
+                None => {
+                    reader.skip_until(b'\n')?;
+                }
+                // Fewer bytes than the bound: a line end, or the end of the source.
+                Some(max) if reader.take(max).skip_until(b'\n')? < max as usize => {}
+                Some(max) => {
+                    return Err(std::io::Error::other(format!(
+                        "a line longer than {} KiB, and no line end in the next {} MiB: the rest is not read",
+                        MAX_LINE / 1024,
+                        max >> 20
+                    )));
+                }
+            }
         }
         return Ok(LineRead::TooLong);
     }
