@@ -118,3 +118,16 @@ pub struct IdentityStoreArgs {
     #[arg(value_name = "TOKEN_ID")]
     pub token_ids: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::schema::{Kind, command_keys};
+
+    /// `all = true` in a config file or a plan step is the switch `--all`.
+    #[test]
+    fn all_is_a_switch_in_settings_files() {
+        let keys = command_keys("identity-store").unwrap();
+        let all = keys.iter().find(|k| k.long == "all").unwrap();
+        assert_eq!(all.kind, Kind::Bool);
+    }
+}

@@ -223,8 +223,6 @@ mod tests {
         assert_eq!(find(&smh, "library-secret-command").kind, Kind::Command);
         assert_eq!(find(&smh, "library-secret").kind, Kind::Secret);
         assert!(find(&smh, "endpoint").global);
-        let is = command_keys("identity-store").unwrap();
-        assert_eq!(find(&is, "all").kind, Kind::Bool);
         let bi = command_keys("bi-embed").unwrap();
         assert_eq!(find(&bi, "scope").choices, ["panel", "page"]);
         let ciam = command_keys("ciam").unwrap();
